@@ -1,0 +1,162 @@
+"""The ``horizon`` command: run one prompt under a schedule, list what exists, benchmark the engine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from horizon.registry import UnknownNameError
+
+log = logging.getLogger(__name__)
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="a preset (horizon list models) or a checkpoint folder")
+    p.add_argument("--path", help="checkpoint folder for the preset (overrides $HORIZON_MODELS and the HF cache)")
+    p.add_argument("--dtype", default="float32", help="float32 | float16 | bfloat16 (default float32)")
+    p.add_argument("--attn", default="sdpa", help="sdpa | eager | flash_attention_2 (default sdpa)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (default cpu)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="horizon", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="run one image and question under a pruning schedule")
+    _add_model_options(p)
+    p.add_argument("--image", help="image file (default: the embedded demo image)")
+    p.add_argument("--question", default="What is written on the sign?")
+    p.add_argument("--schedule", default="full", help="e.g. 'random@2:0.5+vtw@26' or a preset 'paper:...'")
+    p.add_argument("--seed", type=int, default=0, help="seed of the generator random selections draw from")
+    p.add_argument("--max-new-tokens", type=int, default=16)
+    p.add_argument("--top-k", type=int, default=5, help="first-token probabilities to show")
+    p.add_argument("--json", type=Path, help="also write the whole record to this JSON file")
+    p = sub.add_parser("list", help="list models, methods or presets")
+    p.add_argument("what", choices=["models", "methods", "presets"])
+    p = sub.add_parser("bench", help="speed benchmarks of horizon itself")
+    p.add_argument("what", choices=["engine"])
+    p.add_argument("--models", default="tiny-llava,tiny-qwen2.5-vl")
+    p.add_argument("--repeats", type=int, default=15)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _quiet_transformers()
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "list":
+            return cmd_list(args.what)
+        return cmd_bench(args)
+    except (ValueError, FileNotFoundError, UnknownNameError) as err:
+        print(f"horizon: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _quiet_transformers() -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def cmd_list(what: str) -> int:
+    if what == "models":
+        from horizon.models.presets import MODELS
+
+        rows: list[tuple[Any, ...]] = [
+            (
+                p.name,
+                p.family,
+                p.repo_id or "(embedded, built locally)",
+                p.arch.layers,
+                p.arch.hidden,
+                p.arch.intermediate,
+                p.arch.heads,
+                p.arch.kv_heads,
+                p.arch.vocab,
+                p.visual_tokens or "dynamic",
+                f"{p.min_pixels}-{p.max_pixels}" if p.min_pixels else "",
+            )
+            for _, p in MODELS.items()
+        ]
+        cols = [
+            "model",
+            "family",
+            "checkpoint",
+            "layers",
+            "hidden",
+            "inter",
+            "heads",
+            "kv",
+            "vocab",
+            "visual",
+            "pixels",
+        ]
+        print(tabulate(rows, headers=cols))
+    elif what == "methods":
+        from horizon.methods import METHODS
+
+        rows = [  # type: ignore[misc]
+            (
+                m.name,
+                ", ".join(sorted(m.needs)) or "nothing",
+                m.positions,
+                "yes" if m.flash_compatible else "no",
+                m.min_layer,
+                m.reference,
+            )
+            for _, m in METHODS.items()
+        ]
+        print(tabulate(rows, headers=["method", "needs", "positions", "flash-attn", "min layer", "reference"]))
+    else:
+        from horizon.paper_presets import PAPER_PRESETS
+
+        print(tabulate([(n, str(s)) for n, s in PAPER_PRESETS.items()], headers=["preset", "schedule"]))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from horizon.engine.plan import check_methods
+    from horizon.engine.run import prepare, run
+    from horizon.images import demo_image, load_image
+    from horizon.models.loading import load_model
+    from horizon.paper_presets import resolve_schedule
+
+    schedule = resolve_schedule(args.schedule)
+    check_methods(schedule)  # fail before loading a model
+    image = load_image(args.image) if args.image else demo_image()
+    loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
+    prompt = prepare(loaded, [image], [args.question])
+    out = run(loaded, prompt, schedule, max_new_tokens=args.max_new_tokens, seed=args.seed)
+    from horizon.report_run import render_run, run_record
+
+    print(render_run(out, loaded, top_k=args.top_k))
+    if args.json:
+        args.json.write_text(json.dumps(run_record(out, loaded, top_k=args.top_k), indent=2) + "\n")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from horizon.bench.engine import bench_engine
+    from horizon.models.loading import load_model
+
+    rows = []
+    for name in [m for m in args.models.split(",") if m]:
+        rows += bench_engine(load_model(name), repeats=args.repeats)
+    table = [(r.model, r.schedule, f"{r.prefill_ms:.2f}", f"{r.time_ratio:.3f}", f"{r.flops_ratio:.3f}") for r in rows]
+    print(tabulate(table, headers=["model", "schedule", "prefill ms (median)", "time / stock", "FLOPs / stock"]))
+    print("\nFLOPs: analytic decoder prefill, formula dense-prefill (horizon/efficiency/flops.py).")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Analytic cost models (flops.py) and measurement helpers."""

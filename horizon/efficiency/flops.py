@@ -1,0 +1,45 @@
+"""Analytic prefill FLOPs and KV-cache bytes of a decoder from its architecture numbers (no weights).
+
+Formula ``dense-prefill`` (FastV's per-layer count, 2 FLOPs per multiply-add, extended to GQA): a layer
+that holds ``n`` tokens costs
+
+    2·n·D·(H·hd) + 2·2·n·D·(KV·hd) + 2·n·(H·hd)·D      q, k, v and o projections
+    + 2·2·n²·(H·hd)                                   QKᵀ and AV over the full n×n square
+    + 2·3·n·D·I                                       gated MLP (gate, up, down)
+
+summed over layers with each layer's own ``n`` (the tokens entering it under a schedule). The vision
+tower and the lm head are not counted. KV bytes: ``2·n·KV·hd·bytes`` per layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from horizon.models.presets import Architecture
+
+FORMULA_NAME = "dense-prefill (FastV count, GQA-aware)"
+
+
+def layer_flops(arch: Architecture, n: int) -> float:
+    """Prefill FLOPs of one decoder layer holding ``n`` tokens."""
+    if n < 0:
+        raise ValueError(f"token count {n} must be >= 0")
+    d, q, kv = arch.hidden, arch.heads * arch.head_dim, arch.kv_heads * arch.head_dim
+    projections = 2 * n * d * q + 2 * 2 * n * d * kv + 2 * n * q * d
+    attention = 2 * 2 * n * n * q
+    mlp = 2 * 3 * n * d * arch.intermediate
+    return float(projections + attention + mlp)
+
+
+def prefill_flops(arch: Architecture, tokens_per_layer: Sequence[int]) -> float:
+    """Prefill FLOPs of the whole decoder; ``tokens_per_layer[i]`` tokens enter layer ``i``."""
+    if len(tokens_per_layer) != arch.layers:
+        raise ValueError(f"got {len(tokens_per_layer)} layer counts for a {arch.layers}-layer decoder")
+    return sum(layer_flops(arch, n) for n in tokens_per_layer)
+
+
+def kv_cache_bytes(arch: Architecture, tokens_per_layer: Sequence[int], bytes_per_value: int = 2) -> float:
+    """KV-cache bytes after prefill (keys and values of every layer's own length)."""
+    if len(tokens_per_layer) != arch.layers:
+        raise ValueError(f"got {len(tokens_per_layer)} layer counts for a {arch.layers}-layer decoder")
+    return float(sum(2 * n * arch.kv_heads * arch.head_dim * bytes_per_value for n in tokens_per_layer))

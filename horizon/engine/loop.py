@@ -1,0 +1,278 @@
+"""The pruned decoder loop, installed on one model instance's text decoder.
+
+``PrunedDecoder(decoder, mrope=...)`` replaces ``decoder.forward`` (an instance attribute, never the
+class) with a loop over the stock decoder layers that drops visual tokens at the stages of the active
+:class:`~horizon.engine.plan.RunPlan`. The stock outer model keeps doing the vision tower, feature
+scatter, Qwen's 3-D positions and the lm head. Mechanism verified in ../shared/reference/transformers.md §3:
+
+* at a stage, gather the kept rows of hidden states, (cos, sin), positions and the padding mask; the
+  rope positions stay the original ones unless the stage re-indexes them (1-D RoPE only);
+* masks are rebuilt per distinct length with ``create_causal_mask(..., layer_idx=i)``, never with
+  gapped ``position_ids`` (which would turn on packed-sequence masking);
+* each layer's KV cache keeps its own length; decoding continues at the original positions (minus the
+  shift of re-indexed segments).
+"""
+
+from __future__ import annotations
+
+import types
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers.cache_utils import DynamicCache
+from transformers.masking_utils import create_causal_mask
+from transformers.modeling_outputs import BaseModelOutputWithPast
+
+from horizon.engine.plan import RunPlan, Trace
+from horizon.engine.views import TokenView
+from horizon.methods import check_selection
+
+
+def _gather_rows(x: torch.Tensor, idx: torch.Tensor, dim: int) -> torch.Tensor:
+    """Gather ``idx`` (B, S') along sequence dim ``dim`` of ``x`` whose dim ``dim - 1`` is the batch."""
+    shape = [1] * x.ndim
+    shape[dim - 1], shape[dim] = idx.shape
+    index = idx.view(shape).expand(*x.shape[:dim], idx.shape[1], *x.shape[dim + 1 :])
+    return x.gather(dim, index)
+
+
+@dataclass
+class _Segment:
+    """Consecutive layers holding the same prompt rows (one KV length, one position shift)."""
+
+    start: int
+    rows: torch.Tensor  # (B, S_i) original prompt indices
+    shift: torch.Tensor  # (R, B) original position minus the position used
+
+
+class _RunState:
+    def __init__(self, plan: RunPlan) -> None:
+        self.plan = plan
+        self.seen = 0
+        self.trace = Trace(n_visual=plan.n_visual)
+        self.segments: list[_Segment] = []
+        self.prompt_pad: torch.Tensor | None = None  # (B, S) the prompt's 2-D mask
+        self.next_pos: torch.Tensor | None = None  # (R, B, 1) next original position
+
+
+class PrunedDecoder:
+    """Installs the pruned loop on ``decoder`` (a LlamaModel or Qwen2_5_VLTextModel instance)."""
+
+    def __init__(self, decoder: Any, *, mrope: bool) -> None:
+        layer_types = getattr(decoder.config, "layer_types", None) or []
+        if any(t != "full_attention" for t in layer_types):
+            raise ValueError(f"sliding-window layers are not supported (layer_types={sorted(set(layer_types))})")
+        self.decoder = decoder
+        self.mrope = mrope
+        self._state: _RunState | None = None
+        self._installed = False
+
+    # -- installation -------------------------------------------------------------------------------
+    def install(self) -> PrunedDecoder:
+        if "forward" in vars(self.decoder):
+            raise RuntimeError("the decoder's forward is already replaced on this instance")
+        self.decoder.forward = types.MethodType(self._forward, self.decoder)
+        self._installed = True
+        return self
+
+    def remove(self) -> None:
+        if self._installed:
+            del self.decoder.forward
+            self._installed = False
+        self._state = None
+
+    def __enter__(self) -> PrunedDecoder:
+        return self.install()
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+    # -- one run ------------------------------------------------------------------------------------
+    def begin(self, plan: RunPlan) -> None:
+        self._state = _RunState(plan)
+
+    def finish(self) -> Trace:
+        if self._state is None:
+            raise RuntimeError("finish() without begin()")
+        trace, self._state = self._state.trace, None
+        return trace
+
+    def next_position_ids(self, steps: int = 1) -> torch.Tensor:
+        """Position ids for the next ``steps`` decoded tokens: (B, steps), or (3, B, steps) for M-RoPE."""
+        state = self._require_state()
+        if state.next_pos is None:
+            raise RuntimeError("no prefill has run")
+        pos = state.next_pos + torch.arange(steps, device=state.next_pos.device)  # (R, B, steps)
+        return pos if self.mrope else pos[0]
+
+    def _require_state(self) -> _RunState:
+        if self._state is None:
+            raise RuntimeError("the pruned decoder has no active run: call begin(plan) first")
+        return self._state
+
+    # -- the forward --------------------------------------------------------------------------------
+    def _rope(self, h: torch.Tensor, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        cos, sin = self.decoder.rotary_emb(h, pos if self.mrope else pos[0])
+        return cos, sin  # (B, S, hd) each
+
+    def _forward(
+        self,
+        dec: Any,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        past_key_values: Any = None,
+        inputs_embeds: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        **kwargs: Any,
+    ) -> BaseModelOutputWithPast:
+        state = self._require_state()
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("give exactly one of input_ids or inputs_embeds")
+        h = dec.embed_tokens(input_ids) if inputs_embeds is None else inputs_embeds  # (B, S, D)
+        use_cache = dec.config.use_cache if use_cache is None else use_cache
+        if use_cache and past_key_values is None:
+            past_key_values = DynamicCache(config=dec.config)
+        pos = self._positions(state, h, position_ids)  # (R, B, S)
+        if state.seen == 0:
+            h = self._prefill(state, h, pos, attention_mask, past_key_values, use_cache, kwargs)
+        else:
+            h = self._decode(state, h, pos, attention_mask, past_key_values, use_cache, kwargs)
+        state.seen += pos.shape[-1]
+        state.next_pos = pos[..., -1:] + 1
+        return BaseModelOutputWithPast(last_hidden_state=dec.norm(h), past_key_values=past_key_values)
+
+    def _positions(self, state: _RunState, h: torch.Tensor, position_ids: torch.Tensor | None) -> torch.Tensor:
+        B, S, _ = h.shape
+        if position_ids is None:
+            start = 0 if state.next_pos is None else state.next_pos
+            base = torch.arange(S, device=h.device).view(1, 1, S).expand(3 if self.mrope else 1, B, S)
+            return base + start
+        if position_ids.ndim == 2:  # (B, S): one row, expanded to 3 for M-RoPE
+            return position_ids[None].expand(3 if self.mrope else 1, B, S)
+        if position_ids.ndim == 3 and position_ids.shape[0] == 4:  # Qwen's [text; t; h; w]
+            return position_ids[1:]
+        return position_ids
+
+    def _prefill(self, state, h, pos, attention_mask, cache, use_cache, kwargs):  # type: ignore[no-untyped-def]
+        dec, plan, trace = self.decoder, state.plan, state.trace
+        B, S, _ = h.shape
+        if plan.visual_mask.shape != (B, S):
+            raise ValueError(f"visual mask {tuple(plan.visual_mask.shape)} does not match the prompt ({B}, {S})")
+        trace.prompt_len = S
+        stage_at = {stage.layer: k for k, stage in enumerate(plan.schedule.stages)}
+        pad = None if attention_mask is None else attention_mask  # (B, S), dtype as given
+        state.prompt_pad = pad if pad is not None else torch.ones(B, S, dtype=torch.long, device=h.device)
+        rows = torch.arange(S, device=h.device).expand(B, S)  # (B, S) original indices
+        visual = plan.visual_mask.to(h.device)
+        shift = torch.zeros(pos.shape[:2], dtype=pos.dtype, device=pos.device)  # (R, B)
+        cos, sin = self._rope(h, pos)
+        embeddings, prev_h, mask = h, None, None
+        for i, layer in enumerate(dec.layers):
+            if i in stage_at or i == 0:
+                if i in stage_at:
+                    k = stage_at[i]
+                    view = TokenView(
+                        decoder=dec,
+                        layer=i,
+                        hidden=h,
+                        prev_hidden=prev_h,
+                        cos=cos,
+                        sin=sin,
+                        pad=None if pad is None else pad.bool(),
+                        visual_rows=torch.stack([r.nonzero().squeeze(-1) for r in visual]),
+                        visual_index=torch.stack([ix[r] for ix, r in zip(rows, visual, strict=True)]),
+                        input_embeddings=embeddings,
+                        n_visual_original=plan.n_visual,
+                    )
+                    keep_rows = self._select(state, k, view)  # (B, S') rows of the current sequence
+                    if keep_rows.shape[1] < h.shape[1]:  # keep-all is the identity: nothing to gather
+                        h, cos, sin = (_gather_rows(t, keep_rows, 1) for t in (h, cos, sin))
+                        pos = _gather_rows(pos, keep_rows, 2)  # (R, B, S')
+                        rows, visual = rows.gather(1, keep_rows), visual.gather(1, keep_rows)
+                        pad = None if pad is None else pad.gather(1, keep_rows)
+                    if plan.positions[k] == "reindex":
+                        new_pos = self._reindexed(pos, pad)
+                        shift = shift + pos[..., -1] - new_pos[..., -1]
+                        pos = new_pos
+                        cos, sin = self._rope(h, pos)
+                state.segments.append(_Segment(i, rows, shift.clone()))
+                mask = create_causal_mask(
+                    config=dec.config,
+                    inputs_embeds=h,
+                    attention_mask=pad,
+                    past_key_values=cache,
+                    position_ids=None,
+                    layer_idx=i,
+                )
+            trace.visual_per_layer.append(int(visual[0].sum()))
+            trace.tokens_per_layer.append(int(h.shape[1]))
+            prev_h = h
+            h = layer(
+                h,
+                attention_mask=mask,
+                position_embeddings=(cos, sin),
+                position_ids=None,
+                past_key_values=cache,
+                use_cache=use_cache,
+                **kwargs,
+            )
+        return h
+
+    @staticmethod
+    def _reindexed(pos: torch.Tensor, pad: torch.Tensor | None) -> torch.Tensor:
+        """Contiguous positions for the kept rows (R=1): start at the first kept position, skip padding."""
+        S = pos.shape[-1]
+        if pad is None:
+            return pos[..., :1] + torch.arange(S, device=pos.device)
+        steps = (pad.long().cumsum(-1) - 1).clamp(min=0)  # (B, S')
+        return pos[..., :1] + steps[None]
+
+    def _select(self, state: _RunState, k: int, view: TokenView) -> torch.Tensor:
+        plan = state.plan
+        method, keep = plan.methods[k], plan.counts[k]
+        if keep > view.n_visual:
+            raise ValueError(f"{plan.schedule.stages[k]} keeps {keep} visual tokens but only {view.n_visual} survive")
+        chosen = check_selection(
+            method.name, method.select(view, keep, plan.generator), view.batch, keep, view.n_visual
+        )
+        visual_rows = view.visual_rows.gather(1, chosen.to(view.visual_rows.device))  # (B, keep)
+        state.trace.kept.append(view.visual_index.gather(1, chosen.to(view.visual_rows.device)).cpu())
+        state.trace.inputs_used.append(tuple(sorted(view.accessed)))
+        is_visual = torch.zeros(view.hidden.shape[:2], dtype=torch.bool, device=view.hidden.device)
+        is_visual.scatter_(1, view.visual_rows, True)
+        keep_mask = ~is_visual
+        keep_mask.scatter_(1, visual_rows, True)
+        return torch.stack([r.nonzero().squeeze(-1) for r in keep_mask])  # (B, S') ascending
+
+    def _decode(self, state, h, pos, attention_mask, cache, use_cache, kwargs):  # type: ignore[no-untyped-def]
+        dec = self.decoder
+        P = state.trace.prompt_len
+        bounds = [seg.start for seg in state.segments[1:]] + [len(dec.layers)]
+        for seg, end in zip(state.segments, bounds, strict=True):
+            cos, sin = self._rope(h, pos - seg.shift[..., None])
+            pad = None
+            if attention_mask is not None:
+                pad = torch.cat(
+                    [state.prompt_pad.gather(1, seg.rows).to(attention_mask.dtype), attention_mask[:, P:]], 1
+                )
+            mask = create_causal_mask(
+                config=dec.config,
+                inputs_embeds=h,
+                attention_mask=pad,
+                past_key_values=cache,
+                position_ids=None,
+                layer_idx=seg.start,
+            )
+            for layer in dec.layers[seg.start : end]:
+                h = layer(
+                    h,
+                    attention_mask=mask,
+                    position_embeddings=(cos, sin),
+                    position_ids=None,
+                    past_key_values=cache,
+                    use_cache=use_cache,
+                    **kwargs,
+                )
+        return h

@@ -1,0 +1,82 @@
+"""What one pruned run needs before it starts (:class:`RunPlan`) and what it recorded (:class:`Trace`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from horizon.methods import METHODS, Method
+from horizon.schedule import Positions, Schedule
+
+
+def check_methods(schedule: Schedule) -> tuple[Method, ...]:
+    """The registered method of each stage; raises with a suggestion for an unknown name."""
+    return tuple(METHODS.get(stage.method) for stage in schedule.stages)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A schedule resolved against one prompt: methods, counts and position conventions per stage."""
+
+    schedule: Schedule
+    methods: tuple[Method, ...]
+    counts: tuple[int, ...]
+    positions: tuple[Positions, ...]
+    visual_mask: torch.Tensor  # (B, S) bool: visual rows of the prompt
+    n_visual: int
+    generator: torch.Generator
+
+    @classmethod
+    def build(
+        cls,
+        schedule: Schedule,
+        visual_mask: torch.Tensor,
+        *,
+        n_layers: int,
+        mrope: bool,
+        seed: int,
+    ) -> RunPlan:
+        """Resolve and check ``schedule`` for a prompt whose visual rows are ``visual_mask`` (B, S)."""
+        if visual_mask.ndim != 2 or visual_mask.dtype != torch.bool:
+            raise ValueError("visual_mask must be a (B, S) bool tensor")
+        per_row = visual_mask.sum(1)
+        if bool((per_row != per_row[0]).any()):
+            raise ValueError(
+                f"samples in a batch have different visual-token counts {per_row.tolist()}; "
+                "batch only prompts with equal visual counts, or run them one at a time"
+            )
+        if schedule.stages and bool(visual_mask[:, -1].any()):
+            raise ValueError("the last prompt token is visual; the prompt must end with text")
+        n_visual = int(per_row[0])
+        schedule.check_depth(n_layers)
+        counts = schedule.counts(n_visual)
+        methods = check_methods(schedule)
+        positions: list[Positions] = []
+        for stage, method in zip(schedule.stages, methods, strict=True):
+            if stage.layer < method.min_layer:
+                raise ValueError(
+                    f"{stage}: {method.name} reads the layer before the pruning layer, "
+                    f"so it prunes at layer >= {method.min_layer}"
+                )
+            pos = stage.positions or method.positions
+            if pos == "reindex" and mrope:
+                raise ValueError(
+                    f"{stage}: re-indexed positions are defined for 1-D RoPE (LLaVA) only; Qwen2.5-VL "
+                    "keeps its original 3-D M-RoPE positions (write /original or drop the option)"
+                )
+            positions.append(pos)
+        generator = torch.Generator().manual_seed(seed)
+        return cls(schedule, methods, counts, tuple(positions), visual_mask, n_visual, generator)
+
+
+@dataclass
+class Trace:
+    """What the engine did during one run (filled during prefill)."""
+
+    prompt_len: int = 0
+    n_visual: int = 0
+    visual_per_layer: list[int] = field(default_factory=list)  # visual tokens entering each layer
+    tokens_per_layer: list[int] = field(default_factory=list)  # all prompt tokens in each layer's cache
+    kept: list[torch.Tensor] = field(default_factory=list)  # per stage (B, keep) original prompt indices
+    inputs_used: list[tuple[str, ...]] = field(default_factory=list)  # per stage, view fields read

@@ -1,0 +1,194 @@
+"""One pruned run: prefill plus greedy decoding under a schedule, with a record of what happened.
+
+Load a model once (:func:`horizon.models.loading.load_model`), prepare prompts, and call :func:`run`
+for as many schedules as you like; the pruned loop is installed on the model instance for the
+duration of the call only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from PIL import Image
+
+from horizon.engine.loop import PrunedDecoder
+from horizon.engine.plan import RunPlan, Trace
+from horizon.models.adapter import Prompt
+from horizon.models.loading import LoadedModel
+from horizon.schedule import Schedule
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """Per stage: what ran and what it kept."""
+
+    stage: str
+    method: str
+    layer: int
+    kept: int
+    positions: str
+    flash_compatible: bool
+    inputs_used: tuple[str, ...]
+    kept_index: tuple[tuple[int, ...], ...]  # per sample, original visual-token indices (0..Nv-1)
+
+
+@dataclass(frozen=True)
+class Output:
+    """Everything one run produced."""
+
+    model: str
+    schedule: str
+    dtype: str
+    attn_implementation: str
+    seed: int
+    answers: tuple[str, ...]
+    token_ids: tuple[tuple[int, ...], ...]
+    first_token_probs: torch.Tensor  # (B, V) float32 softmax of the first generated token
+    step_logits: tuple[torch.Tensor, ...]  # per generated token, (B, V) float32
+    n_visual: int
+    prompt_len: int
+    visual_per_layer: tuple[int, ...]  # visual tokens entering each decoder layer
+    tokens_per_layer: tuple[int, ...]  # prompt tokens in each layer's KV cache
+    stages: tuple[StageRecord, ...]
+    prefill_s: float
+    decode_s: float
+
+    @property
+    def average_visual_tokens(self) -> float:
+        return sum(self.visual_per_layer) / len(self.visual_per_layer)
+
+    def top_first_tokens(self, tokenizer: Any, k: int = 5, sample: int = 0) -> list[tuple[str, float]]:
+        probs, ids = self.first_token_probs[sample].topk(k)
+        return [(tokenizer.decode([int(i)]), float(p)) for p, i in zip(probs, ids, strict=True)]
+
+
+def prepare(loaded: LoadedModel, images: Sequence[Image.Image], questions: Sequence[str]) -> Prompt:
+    """Processor inputs for (image, question) pairs, moved to the model's device and dtype."""
+    if len(images) != len(questions):
+        raise ValueError(f"{len(images)} images but {len(questions)} questions")
+    preset = loaded.preset
+    pixels = None
+    if preset is not None and preset.min_pixels is not None and preset.max_pixels is not None:
+        pixels = (preset.min_pixels, preset.max_pixels)
+    prompt = loaded.adapter.prepare(loaded.model, loaded.processor, images, questions, pixels=pixels)
+    dtype = next(loaded.model.parameters()).dtype
+    inputs = {
+        k: v.to(loaded.device, dtype) if v.is_floating_point() else v.to(loaded.device)
+        for k, v in prompt.inputs.items()
+    }
+    return Prompt(inputs=inputs, visual_mask=prompt.visual_mask, texts=prompt.texts)
+
+
+def _stage_records(plan: RunPlan, trace: Trace) -> tuple[StageRecord, ...]:
+    records = []
+    for k, stage in enumerate(plan.schedule.stages):
+        method = plan.methods[k]
+        kept = trace.kept[k]  # (B, keep) prompt indices
+        first_visual = plan.visual_mask.long().argmax(1, keepdim=True)  # (B, 1)
+        offsets = plan.visual_mask.long().cumsum(1) - 1  # prompt index -> visual index
+        visual_index = offsets.gather(1, kept) if kept.numel() else kept - first_visual
+        records.append(
+            StageRecord(
+                stage=str(stage),
+                method=method.name,
+                layer=stage.layer,
+                kept=plan.counts[k],
+                positions=plan.positions[k],
+                flash_compatible=method.flash_compatible,
+                inputs_used=trace.inputs_used[k],
+                kept_index=tuple(tuple(int(i) for i in row) for row in visual_index),
+            )
+        )
+    return tuple(records)
+
+
+@torch.inference_mode()
+def run(
+    loaded: LoadedModel,
+    prompt: Prompt,
+    schedule: Schedule,
+    *,
+    max_new_tokens: int = 16,
+    seed: int = 0,
+    stop_at_eos: bool = True,
+) -> Output:
+    """Prefill ``prompt`` under ``schedule`` and decode greedily up to ``max_new_tokens`` tokens.
+
+    ``seed`` seeds the generator that random selections draw from; ``stop_at_eos=False`` always decodes
+    ``max_new_tokens`` tokens (for equivalence tests).
+    """
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+    model, adapter = loaded.model, loaded.adapter
+    plan = RunPlan.build(schedule, prompt.visual_mask, n_layers=loaded.n_layers, mrope=adapter.mrope, seed=seed)
+    if hasattr(model.model, "rope_deltas"):
+        model.model.rope_deltas = None  # Qwen keeps this on the module between prompts
+    eos = _eos_ids(loaded) if stop_at_eos else torch.empty(0, dtype=torch.long, device=loaded.device)
+    pad_id = loaded.processor.tokenizer.pad_token_id
+    with PrunedDecoder(loaded.decoder, mrope=adapter.mrope) as pruner:
+        pruner.begin(plan)
+        t0 = time.perf_counter()
+        out = model(**prompt.inputs, use_cache=True, logits_to_keep=1)
+        logits = out.logits[:, -1].float()  # (B, V)
+        prefill_s = time.perf_counter() - t0
+        step_logits, tokens = [logits], [logits.argmax(-1)]
+        done = torch.isin(tokens[0], eos)
+        mask = prompt.inputs["attention_mask"]
+        cache = out.past_key_values
+        t0 = time.perf_counter()
+        while len(tokens) < max_new_tokens and not bool(done.all()):
+            mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], 1)
+            out = model(
+                input_ids=tokens[-1][:, None],
+                attention_mask=mask,
+                position_ids=pruner.next_position_ids(),
+                past_key_values=cache,
+                use_cache=True,
+            )
+            logits = out.logits[:, -1].float()
+            nxt = torch.where(done, torch.full_like(tokens[-1], pad_id if pad_id is not None else 0), logits.argmax(-1))
+            step_logits.append(logits)
+            tokens.append(nxt)
+            done = done | torch.isin(nxt, eos)
+        decode_s = time.perf_counter() - t0
+        trace = pruner.finish()
+    ids = torch.stack(tokens, 1).cpu()  # (B, T)
+    token_ids = tuple(_until_eos(row.tolist(), eos.tolist()) for row in ids)
+    answers = tuple(loaded.processor.tokenizer.decode(t, skip_special_tokens=True).strip() for t in token_ids)
+    return Output(
+        model=loaded.name,
+        schedule=str(schedule),
+        dtype=loaded.dtype,
+        attn_implementation=loaded.attn_implementation,
+        seed=seed,
+        answers=answers,
+        token_ids=token_ids,
+        first_token_probs=step_logits[0].softmax(-1).cpu(),
+        step_logits=tuple(s.cpu() for s in step_logits),
+        n_visual=plan.n_visual,
+        prompt_len=trace.prompt_len,
+        visual_per_layer=tuple(trace.visual_per_layer),
+        tokens_per_layer=tuple(trace.tokens_per_layer),
+        stages=_stage_records(plan, trace),
+        prefill_s=prefill_s,
+        decode_s=decode_s,
+    )
+
+
+def _eos_ids(loaded: LoadedModel) -> torch.Tensor:
+    eos = loaded.model.generation_config.eos_token_id
+    if eos is None:
+        eos = loaded.processor.tokenizer.eos_token_id
+    ids = [eos] if isinstance(eos, int) else list(eos or [])
+    return torch.tensor(ids, dtype=torch.long, device=loaded.device)
+
+
+def _until_eos(row: list[int], eos: list[int]) -> tuple[int, ...]:
+    for i, t in enumerate(row):
+        if t in eos:
+            return tuple(row[:i])
+    return tuple(row)

@@ -1,0 +1,153 @@
+"""The token view: what a pruning method may read at the pruning point, computed lazily.
+
+A method never sees the model. At a stage at layer K the engine builds a :class:`TokenView` over the
+current (possibly already pruned) sequence; each field is computed on first access and cached, so nothing
+is computed twice or for nothing. Attention scores are recomputed from q/k for the last query only
+(never the full attention map), so methods run under SDPA and flash-attention too.
+
+Indices: ``visual_rows`` are rows of the current sequence, ``visual_index`` the original prompt indices
+of the same tokens. A method returns indices into ``0..n_visual-1`` (the order of ``visual_rows``).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import torch
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """x (B, H, S, hd); cos/sin (B, S, hd) -> rotated x (the Llama / Qwen2.5-VL>=5.20 convention)."""
+    cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)  # (B, 1, S, hd)
+    return x * cos + rotate_half(x) * sin
+
+
+def layer_keys(layer: Any, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Post-rope keys of ``layer`` for input ``hidden`` (B, S, D) -> (B, KV, S, hd)."""
+    attn = layer.self_attn
+    x = layer.input_layernorm(hidden)
+    B, S, _ = x.shape
+    k = attn.k_proj(x).view(B, S, -1, attn.head_dim).transpose(1, 2)  # (B, KV, S, hd)
+    return apply_rope(k, cos, sin)
+
+
+def last_query_attention(
+    layer: Any, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, pad: torch.Tensor | None
+) -> torch.Tensor:
+    """Head-mean softmax attention of the last query over all keys, from q/k only -> (B, S) float32."""
+    attn = layer.self_attn
+    x = layer.input_layernorm(hidden)
+    B, S, _ = x.shape
+    q = attn.q_proj(x[:, -1:]).view(B, 1, -1, attn.head_dim).transpose(1, 2)  # (B, H, 1, hd)
+    q = apply_rope(q, cos[:, -1:], sin[:, -1:])
+    k = attn.k_proj(x).view(B, S, -1, attn.head_dim).transpose(1, 2)  # (B, KV, S, hd)
+    k = apply_rope(k, cos, sin).repeat_interleave(attn.num_key_value_groups, dim=1)  # (B, H, S, hd)
+    logits = (q.float() @ k.float().transpose(-1, -2)).squeeze(2) * attn.scaling  # (B, H, S)
+    if pad is not None:
+        logits = logits.masked_fill(~pad[:, None, :], torch.finfo(logits.dtype).min)
+    return logits.softmax(-1).mean(1)  # (B, S)
+
+
+class TokenView:
+    """Lazily computed tensors at a pruning point (layer ``layer``); see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        decoder: Any,
+        layer: int,
+        hidden: torch.Tensor,
+        prev_hidden: torch.Tensor | None,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        pad: torch.Tensor | None,
+        visual_rows: torch.Tensor,
+        visual_index: torch.Tensor,
+        input_embeddings: torch.Tensor,
+        n_visual_original: int,
+    ) -> None:
+        self._decoder = decoder
+        self.layer = layer
+        self.hidden = hidden  # (B, S, D)
+        self._prev_hidden = prev_hidden  # (B, S, D) input of layer-1, same rows as hidden
+        self._cos, self._sin = cos, sin  # (B, S, hd)
+        self.pad = pad  # (B, S) bool or None
+        self.visual_rows = visual_rows  # (B, Nv) rows of the current sequence
+        self.visual_index = visual_index  # (B, Nv) original prompt indices
+        self._input_embeddings = input_embeddings  # (B, S0, D) decoder input before layer 0
+        self.n_visual_original = n_visual_original
+        self.accessed: set[str] = set()
+
+    @property
+    def batch(self) -> int:
+        return int(self.hidden.shape[0])
+
+    @property
+    def n_visual(self) -> int:
+        """Visual tokens surviving to this point."""
+        return int(self.visual_rows.shape[1])
+
+    @property
+    def seq_len(self) -> int:
+        return int(self.hidden.shape[1])
+
+    def _prev_layer(self) -> tuple[Any, torch.Tensor]:
+        if self.layer == 0 or self._prev_hidden is None:
+            raise ValueError(f"the view at layer {self.layer} has no previous decoder layer; prune at layer >= 1")
+        return self._decoder.layers[self.layer - 1], self._prev_hidden
+
+    @cached_property
+    def spans(self) -> dict[str, torch.Tensor]:
+        """Rows of the current sequence: ``visual`` (B, Nv) and ``text`` (B, S-Nv), both ascending."""
+        self.accessed.add("spans")
+        is_visual = torch.zeros(self.hidden.shape[:2], dtype=torch.bool, device=self.hidden.device)
+        is_visual.scatter_(1, self.visual_rows, True)
+        text = torch.stack([(~row).nonzero().squeeze(-1) for row in is_visual])  # (B, S-Nv)
+        return {"visual": self.visual_rows, "text": text}
+
+    @cached_property
+    def normed_hidden(self) -> torch.Tensor:
+        """(B, S, D): the hidden states through the decoder's final norm (DART's similarity input)."""
+        self.accessed.add("normed_hidden")
+        return self._decoder.norm(self.hidden)
+
+    @cached_property
+    def prev_keys(self) -> torch.Tensor:
+        """(B, KV, S, hd): post-rope keys of layer ``layer-1`` (KV heads, not repeated)."""
+        self.accessed.add("prev_keys")
+        layer, hidden = self._prev_layer()
+        return layer_keys(layer, hidden, self._cos, self._sin)
+
+    @cached_property
+    def prev_last_query_attention(self) -> torch.Tensor:
+        """(B, S): layer ``layer-1``'s head-mean attention from the last query (FastV's score)."""
+        self.accessed.add("prev_last_query_attention")
+        layer, hidden = self._prev_layer()
+        return last_query_attention(layer, hidden, self._cos, self._sin, self.pad)
+
+    @cached_property
+    def last_query_attention(self) -> torch.Tensor:
+        """(B, S): the pruning layer's own head-mean attention from the last query (PDrop's score)."""
+        self.accessed.add("last_query_attention")
+        layer = self._decoder.layers[self.layer]
+        return last_query_attention(layer, self.hidden, self._cos, self._sin, self.pad)
+
+    @cached_property
+    def embeddings(self) -> torch.Tensor:
+        """(B, Nv, D): pre-LLM embeddings (projector output) of the surviving visual tokens."""
+        self.accessed.add("embeddings")
+        idx = self.visual_index.unsqueeze(-1).expand(-1, -1, self._input_embeddings.shape[-1])
+        return self._input_embeddings.gather(1, idx)
+
+    @cached_property
+    def visual_hidden(self) -> torch.Tensor:
+        """(B, Nv, D): the hidden states of the surviving visual tokens."""
+        self.accessed.add("hidden")
+        idx = self.visual_rows.unsqueeze(-1).expand(-1, -1, self.hidden.shape[-1])
+        return self.hidden.gather(1, idx)

@@ -1,0 +1,93 @@
+"""The method registry and what a method declares about itself.
+
+A method is one pure selection function: given a :class:`~horizon.engine.views.TokenView` at the pruning
+point and how many visual tokens to keep, it returns the sorted, unique indices (into the view's current
+visual tokens) of the ones to keep, shape ``(B, keep)``. It never sees the model. It declares the view
+fields it reads (``needs``), its rope-position convention, whether it works with flash-attention, the
+earliest layer it can prune at, and its reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+
+from horizon.registry import Registry
+from horizon.schedule import POSITIONS, Positions
+
+if TYPE_CHECKING:
+    from horizon.engine.views import TokenView
+
+SelectFn = Callable[["TokenView", int, torch.Generator], torch.Tensor]
+
+# Fields of TokenView a method may ask for (see horizon/engine/views.py).
+VIEW_FIELDS = frozenset(
+    {
+        "hidden",  # (B, S, D) residual stream entering the pruning layer
+        "normed_hidden",  # (B, S, D) the same through the decoder's final norm
+        "prev_keys",  # (B, KV, S, hd) post-rope keys of the layer before the pruning layer
+        "prev_last_query_attention",  # (B, S) last-query attention of the layer before, head mean
+        "last_query_attention",  # (B, S) last-query attention of the pruning layer on its input
+        "embeddings",  # (B, Nv, D) pre-LLM embeddings of the surviving visual tokens
+        "spans",  # visual/text row indices in the current sequence
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    name: str
+    select: SelectFn
+    needs: frozenset[str]
+    positions: Positions
+    flash_compatible: bool
+    reference: str
+    min_layer: int = 0  # methods reading the previous layer (prev_*) need layer >= 1
+
+    def __post_init__(self) -> None:
+        unknown = self.needs - VIEW_FIELDS
+        if unknown:
+            raise ValueError(f"method {self.name!r} needs unknown view fields {sorted(unknown)}")
+        if self.positions not in POSITIONS:
+            raise ValueError(f"method {self.name!r}: positions {self.positions!r} not in {POSITIONS}")
+        if any(f.startswith("prev_") for f in self.needs) and self.min_layer < 1:
+            raise ValueError(f"method {self.name!r} reads the previous layer, so min_layer must be >= 1")
+
+
+METHODS: Registry[Method] = Registry("method")
+
+
+def register_method(
+    name: str,
+    *,
+    needs: frozenset[str] = frozenset(),
+    positions: Positions = "original",
+    flash_compatible: bool = True,
+    reference: str,
+    min_layer: int = 0,
+) -> Callable[[SelectFn], SelectFn]:
+    """Register ``fn`` as method ``name``; returns ``fn`` unchanged."""
+
+    def deco(fn: SelectFn) -> SelectFn:
+        METHODS.add(
+            name,
+            Method(name, fn, frozenset(needs), positions, flash_compatible, reference, min_layer),
+        )
+        return fn
+
+    return deco
+
+
+def check_selection(method: str, selected: torch.Tensor, batch: int, keep: int, n_visual: int) -> torch.Tensor:
+    """Validate a method's output; returns it as an int64 ``(B, keep)`` tensor."""
+    if selected.shape != (batch, keep):
+        raise RuntimeError(f"method {method!r} returned shape {tuple(selected.shape)}, expected ({batch}, {keep})")
+    selected = selected.long()
+    if keep and (selected.min() < 0 or selected.max() >= n_visual):
+        raise RuntimeError(f"method {method!r} returned indices outside 0..{n_visual - 1}")
+    if keep > 1 and not bool((selected[:, 1:] > selected[:, :-1]).all()):
+        raise RuntimeError(f"method {method!r} returned indices that are not sorted and unique")
+    return selected

@@ -1,0 +1,1 @@
+"""Model families (adapters), presets of real and tiny checkpoints, and offline loading."""

@@ -1,0 +1,65 @@
+"""What every model-family adapter provides, and the prepared prompt the engine consumes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from PIL import Image
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Processor output for a batch of (image, question) pairs, ready for the model."""
+
+    inputs: dict[str, torch.Tensor]  # model kwargs: input_ids, attention_mask, pixel_values, ...
+    visual_mask: torch.Tensor  # (B, S) bool: the image-token rows
+    texts: tuple[str, ...]  # the prompt strings after the chat template
+
+    @property
+    def batch(self) -> int:
+        return int(self.visual_mask.shape[0])
+
+    @property
+    def n_visual(self) -> int:
+        return int(self.visual_mask[0].sum())
+
+
+class Adapter(Protocol):
+    """One model family: how to load its processor, prompt it, and find its text decoder."""
+
+    family: str
+    mrope: bool  # 3-D M-RoPE positions (Qwen2.5-VL) vs 1-D RoPE (LLaVA)
+
+    def model_class(self) -> Any: ...
+
+    def load_processor(self, path: Path) -> Any: ...
+
+    def decoder(self, model: Any) -> Any: ...
+
+    def prepare(
+        self,
+        model: Any,
+        processor: Any,
+        images: Sequence[Image.Image],
+        questions: Sequence[str],
+        *,
+        pixels: tuple[int, int] | None = None,
+    ) -> Prompt: ...
+
+
+def chat_prompt(processor: Any, question: str) -> str:
+    """The family's chat template around one image and one question, with the generation prompt."""
+    conversation = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
+    return str(processor.apply_chat_template(conversation, add_generation_prompt=True))
+
+
+def visual_rows(input_ids: torch.Tensor, image_token_id: int) -> torch.Tensor:
+    """(B, S) bool mask of the image-token rows; checks every sample has some."""
+    mask = input_ids == image_token_id
+    if not bool(mask.any(1).all()):
+        raise ValueError(f"a prompt has no image token (id {image_token_id}); the chat template must place one")
+    return mask

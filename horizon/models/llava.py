@@ -1,0 +1,52 @@
+"""LLaVA-1.5 adapter (``LlavaForConditionalGeneration``, llava-hf checkpoints).
+
+Seam: the text decoder ``model.model.language_model`` (a ``LlamaModel``), whose instance ``forward`` the
+engine replaces; the stock outer model does the CLIP tower, projector and feature scatter. Prompts use the
+checkpoint's chat template ("USER: <image>\\n{question} ASSISTANT:").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from transformers import AutoProcessor, LlavaForConditionalGeneration
+
+from horizon.models.adapter import Prompt, chat_prompt, visual_rows
+
+
+class LlavaAdapter:
+    family = "llava"
+    mrope = False
+
+    def model_class(self) -> Any:
+        return LlavaForConditionalGeneration
+
+    def load_processor(self, path: Path) -> Any:
+        processor = AutoProcessor.from_pretrained(path, local_files_only=True)
+        if not hasattr(processor, "image_processor"):
+            raise ValueError(f"{path} holds no image processor (processor_config.json / preprocessor_config.json)")
+        processor.tokenizer.padding_side = "left"  # batched greedy decoding continues from the right end
+        return processor
+
+    def decoder(self, model: Any) -> Any:
+        return model.model.language_model
+
+    def prepare(
+        self,
+        model: Any,
+        processor: Any,
+        images: Sequence[Image.Image],
+        questions: Sequence[str],
+        *,
+        pixels: tuple[int, int] | None = None,
+    ) -> Prompt:
+        texts = tuple(chat_prompt(processor, q) for q in questions)
+        inputs = dict(processor(images=list(images), text=list(texts), return_tensors="pt", padding=True))
+        mask = visual_rows(inputs["input_ids"], model.config.image_token_id)
+        # positions skip left padding, as generate() computes them
+        pad = inputs["attention_mask"].long()
+        inputs["position_ids"] = (pad.cumsum(-1) - 1).masked_fill(pad == 0, 0)
+        return Prompt(inputs=inputs, visual_mask=mask, texts=texts)

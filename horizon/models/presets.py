@@ -1,0 +1,119 @@
+"""Model presets: real checkpoints (resolved from local disk only) and the embedded tiny models.
+
+A preset records the architecture numbers so analytic costs need no weights, and for Qwen2.5-VL the
+min/max pixels that fix the visual-token count. Numbers are from each checkpoint's ``config.json``
+(Hugging Face repos named in ``repo_id``); Qwen's pixel range is lmms-eval's default for Qwen2.5-VL
+(../shared/reference/methods.md §3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from horizon.registry import Registry
+
+Family = Literal["llava", "qwen2_5_vl"]
+FAMILIES: tuple[str, ...] = ("llava", "qwen2_5_vl")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Architecture:
+    """Text-decoder geometry (what FLOPs and KV-cache sizes depend on)."""
+
+    layers: int
+    hidden: int
+    intermediate: int
+    heads: int
+    kv_heads: int
+    vocab: int
+
+    def __post_init__(self) -> None:
+        for name in ("layers", "hidden", "intermediate", "heads", "kv_heads", "vocab"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.hidden % self.heads or self.heads % self.kv_heads:
+            raise ValueError(f"hidden {self.hidden}, heads {self.heads}, kv_heads {self.kv_heads} do not divide")
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden // self.heads
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelPreset:
+    name: str
+    family: Family
+    arch: Architecture
+    repo_id: str | None = None  # Hugging Face repo of a real checkpoint; None for tiny models
+    visual_tokens: int | None = None  # fixed count (LLaVA); None when it depends on the image (Qwen)
+    min_pixels: int | None = None  # Qwen2.5-VL: the pixel range that fixes the visual-token count
+    max_pixels: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"family {self.family!r} is not one of {', '.join(FAMILIES)}")
+        if (self.min_pixels is None) != (self.max_pixels is None):
+            raise ValueError("give both min_pixels and max_pixels, or neither")
+        if self.min_pixels is not None and self.max_pixels is not None and self.min_pixels > self.max_pixels:
+            raise ValueError(f"min_pixels {self.min_pixels} > max_pixels {self.max_pixels}")
+
+    @property
+    def tiny(self) -> bool:
+        return self.repo_id is None
+
+
+MODELS: Registry[ModelPreset] = Registry("model")
+
+_QWEN_PIXELS = {"min_pixels": 256 * 28 * 28, "max_pixels": 1605632}  # lmms-eval Qwen2.5-VL defaults
+
+for _preset in (
+    # llava-hf/llava-1.5-7b-hf config.json (text_config: Vicuna-7B)
+    ModelPreset(
+        name="llava-1.5-7b",
+        family="llava",
+        repo_id="llava-hf/llava-1.5-7b-hf",
+        visual_tokens=576,
+        arch=Architecture(layers=32, hidden=4096, intermediate=11008, heads=32, kv_heads=32, vocab=32064),
+    ),
+    # llava-hf/llava-1.5-13b-hf config.json (text_config: Vicuna-13B)
+    ModelPreset(
+        name="llava-1.5-13b",
+        family="llava",
+        repo_id="llava-hf/llava-1.5-13b-hf",
+        visual_tokens=576,
+        arch=Architecture(layers=40, hidden=5120, intermediate=13824, heads=40, kv_heads=40, vocab=32064),
+    ),
+    # Qwen/Qwen2.5-VL-3B-Instruct config.json
+    ModelPreset(
+        name="qwen2.5-vl-3b",
+        family="qwen2_5_vl",
+        repo_id="Qwen/Qwen2.5-VL-3B-Instruct",
+        **_QWEN_PIXELS,
+        arch=Architecture(layers=36, hidden=2048, intermediate=11008, heads=16, kv_heads=2, vocab=151936),
+    ),
+    # Qwen/Qwen2.5-VL-7B-Instruct config.json
+    ModelPreset(
+        name="qwen2.5-vl-7b",
+        family="qwen2_5_vl",
+        repo_id="Qwen/Qwen2.5-VL-7B-Instruct",
+        **_QWEN_PIXELS,
+        arch=Architecture(layers=28, hidden=3584, intermediate=18944, heads=28, kv_heads=4, vocab=152064),
+    ),
+    # Embedded tiny models (horizon/models/tiny.py): real classes, random weights, real geometry
+    # (LLaVA: 24x24 = 576 image tokens and 32 layers; Qwen: dynamic resolution, M-RoPE, 28 layers).
+    ModelPreset(
+        name="tiny-llava",
+        family="llava",
+        visual_tokens=576,
+        arch=Architecture(layers=32, hidden=64, intermediate=128, heads=4, kv_heads=4, vocab=512),
+    ),
+    ModelPreset(
+        name="tiny-qwen2.5-vl",
+        family="qwen2_5_vl",
+        min_pixels=56 * 56,
+        max_pixels=28 * 28 * 256,
+        arch=Architecture(layers=28, hidden=64, intermediate=128, heads=4, kv_heads=2, vocab=512),
+    ),
+):
+    MODELS.add(_preset.name, _preset)

@@ -1,0 +1,90 @@
+"""Qwen2.5-VL adapter (``Qwen2_5_VLForConditionalGeneration``, Qwen Instruct checkpoints).
+
+Seam: the text decoder ``model.model.language_model`` (``Qwen2_5_VLTextModel``); the stock outer model
+does the vision tower with its patch merger, the feature scatter and the 3-D M-RoPE positions
+(``get_rope_index``, which needs ``mm_token_type_ids``). Visual-token counts depend on the image and on
+the min/max pixels, which a preset fixes.
+
+Without torchvision the stock ``Qwen2_5_VLProcessor`` cannot be built (it requires a video processor);
+:class:`ImageOnlyQwenProcessor` drops the video processor (../shared/reference/transformers.md §1.2).
+With a working torchvision the stock processor is used.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
+from transformers.processing_utils import ProcessorMixin
+
+from horizon.models.adapter import Prompt, chat_prompt, visual_rows
+
+
+class ImageOnlyQwenProcessor(Qwen2_5_VLProcessor):
+    """``Qwen2_5_VLProcessor`` without a video processor (its ``__init__`` signature sets the parts)."""
+
+    def __init__(self, image_processor: Any = None, tokenizer: Any = None, chat_template: Any = None, **kwargs: Any):
+        self.image_token = getattr(tokenizer, "image_token", None) or "<|image_pad|>"
+        self.video_token = getattr(tokenizer, "video_token", None) or "<|video_pad|>"
+        self.image_token_id = tokenizer.convert_tokens_to_ids(self.image_token)
+        self.video_token_id = tokenizer.convert_tokens_to_ids(self.video_token)
+        ProcessorMixin.__init__(self, image_processor, tokenizer, chat_template=chat_template)
+
+
+def torchvision_works() -> bool:
+    if importlib.util.find_spec("torchvision") is None:
+        return False
+    try:
+        import torchvision  # noqa: F401
+    except Exception:  # a torchvision built for another torch fails at import (operator ... does not exist)
+        return False
+    return True
+
+
+class QwenAdapter:
+    family = "qwen2_5_vl"
+    mrope = True
+
+    def model_class(self) -> Any:
+        return Qwen2_5_VLForConditionalGeneration
+
+    def load_processor(self, path: Path) -> Any:
+        processor: Any = None
+        if torchvision_works():
+            try:
+                processor = Qwen2_5_VLProcessor.from_pretrained(path, local_files_only=True)
+            except (OSError, ValueError, TypeError):
+                processor = None
+        if processor is None:
+            processor = ImageOnlyQwenProcessor.from_pretrained(path, local_files_only=True)
+        if not hasattr(processor, "image_processor"):
+            raise ValueError(f"{path} holds no image processor (preprocessor_config.json)")
+        processor.tokenizer.padding_side = "left"
+        return processor
+
+    def decoder(self, model: Any) -> Any:
+        return model.model.language_model
+
+    def prepare(
+        self,
+        model: Any,
+        processor: Any,
+        images: Sequence[Image.Image],
+        questions: Sequence[str],
+        *,
+        pixels: tuple[int, int] | None = None,
+    ) -> Prompt:
+        texts = tuple(chat_prompt(processor, q) for q in questions)
+        extra: dict[str, Any] = {}
+        if pixels is not None:
+            extra["size"] = {"shortest_edge": pixels[0], "longest_edge": pixels[1]}
+        inputs = dict(processor(images=list(images), text=list(texts), return_tensors="pt", padding=True, **extra))
+        mask = visual_rows(inputs["input_ids"], model.config.image_token_id)
+        if "mm_token_type_ids" not in inputs:  # get_rope_index needs it (transformers >= 5.8)
+            inputs["mm_token_type_ids"] = mask.to(torch.int32)
+        return Prompt(inputs=inputs, visual_mask=mask, texts=texts)

@@ -1,0 +1,250 @@
+"""Embedded tiny models: real LLaVA / Qwen2.5-VL classes with random weights, built offline.
+
+Each is built deterministically (fixed corpus for a locally trained byte-level BPE tokenizer, weights
+initialised under a fixed seed inside ``torch.random.fork_rng`` so the caller's RNG is untouched),
+saved with ``save_pretrained`` to a cache folder, and then loaded through the same code as a real
+checkpoint. Geometry follows the real models where it matters to pruning: tiny-llava has 576 image
+tokens (CLIP 336/14) and 32 decoder layers; tiny-qwen2.5-vl has dynamic resolution, the 2x2 patch
+merger, 3-D M-RoPE and 28 decoder layers. Recipe verified in ../shared/reference/transformers.md §1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from transformers import (
+    CLIPImageProcessor,
+    CLIPVisionConfig,
+    LlamaConfig,
+    LlavaConfig,
+    LlavaForConditionalGeneration,
+    LlavaProcessor,
+    PreTrainedTokenizerFast,
+    Qwen2_5_VLConfig,
+    Qwen2_5_VLForConditionalGeneration,
+    Qwen2VLImageProcessor,
+)
+
+from horizon.models.presets import ModelPreset
+from horizon.models.qwen2_5_vl import ImageOnlyQwenProcessor
+
+TINY_VERSION = 1  # bump when a builder changes, so cached builds are rebuilt
+SEED = 0
+
+LLAVA_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] == 'user' %}USER: "
+    "{% for item in message['content'] %}{% if item['type'] == 'image' %}<image>\n{% endif %}{% endfor %}"
+    "{% for item in message['content'] %}{% if item['type'] == 'text' %}{{ item['text'] }}{% endif %}{% endfor %}"
+    " {% else %}ASSISTANT: {% for item in message['content'] %}{% if item['type'] == 'text' %}"
+    "{{ item['text'] }}{% endif %}{% endfor %}</s>{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}ASSISTANT:{% endif %}"
+)
+QWEN_TEMPLATE = (
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% for item in message['content'] %}{% if item['type'] == 'image' %}"
+    "<|vision_start|><|image_pad|><|vision_end|>{% elif item['type'] == 'text' %}{{ item['text'] }}"
+    "{% endif %}{% endfor %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+_CORPUS = [
+    "USER: ASSISTANT: What is written on the sign? Describe the image. How many shapes are there?",
+    "What color is the circle in the top left cell? Is there a red square? Answer with one word.",
+    "Answer the question using a single word or phrase. Yes No The answer is",
+    "red green blue yellow white black orange purple circle square triangle star sign text",
+    "zero one two three four five six seven eight nine ten 0 1 2 3 4 5 6 7 8 9",
+    "A B C D E F G H I J K L M N O P Q R S T U V W X Y Z a b c d e f g h i j k l m n o p q r s t u v w x y z",
+    "system user assistant You are a helpful assistant. Please look at the picture and answer.",
+    "left right top bottom middle center row column cell grid letter digit word number",
+]
+
+
+def _tokenizer(specials: list[str], vocab_size: int) -> Tokenizer:
+    tk = Tokenizer(models.BPE())
+    tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tk.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tk.train_from_iterator(_CORPUS * 4, trainer)
+    return tk
+
+
+def _llava(preset: ModelPreset) -> tuple[Any, Any]:
+    tk = _tokenizer(["<unk>", "<s>", "</s>", "<pad>", "<image>"], vocab_size=preset.arch.vocab)
+    tk.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tk.token_to_id("<s>"))])
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=tk,
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        extra_special_tokens={"image_token": "<image>"},
+    )
+    a = preset.arch
+    text = LlamaConfig(
+        vocab_size=a.vocab,
+        hidden_size=a.hidden,
+        intermediate_size=a.intermediate,
+        num_hidden_layers=a.layers,
+        num_attention_heads=a.heads,
+        num_key_value_heads=a.kv_heads,
+        max_position_embeddings=4096,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
+    vision = CLIPVisionConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=336,
+        patch_size=14,
+        projection_dim=32,
+    )
+    config = LlavaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_id=tok.convert_tokens_to_ids("<image>"),  # type: ignore[call-arg]
+        vision_feature_layer=-2,
+        vision_feature_select_strategy="default",
+    )
+    model = LlavaForConditionalGeneration(config)
+    image_processor = CLIPImageProcessor(
+        size={"shortest_edge": 336}, crop_size={"height": 336, "width": 336}, do_center_crop=True
+    )
+    processor = LlavaProcessor(
+        image_processor=image_processor,
+        tokenizer=tok,
+        patch_size=14,
+        vision_feature_select_strategy="default",
+        num_additional_image_tokens=1,
+        chat_template=LLAVA_TEMPLATE,
+    )
+    return model, processor
+
+
+def _qwen(preset: ModelPreset) -> tuple[Any, Any]:
+    specials = [
+        "<|endoftext|>",
+        "<|im_start|>",
+        "<|im_end|>",
+        "<|vision_start|>",
+        "<|vision_end|>",
+        "<|image_pad|>",
+        "<|video_pad|>",
+    ]
+    tk = _tokenizer(specials, vocab_size=preset.arch.vocab)
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=tk,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        extra_special_tokens={
+            "image_token": "<|image_pad|>",
+            "video_token": "<|video_pad|>",
+            "vision_start_token": "<|vision_start|>",
+            "vision_end_token": "<|vision_end|>",
+        },
+    )
+    a = preset.arch
+    ids: dict[str, Any] = {
+        name: tok.convert_tokens_to_ids(tokname)
+        for name, tokname in (
+            ("image_token_id", "<|image_pad|>"),
+            ("video_token_id", "<|video_pad|>"),
+            ("vision_start_token_id", "<|vision_start|>"),
+            ("vision_end_token_id", "<|vision_end|>"),
+        )
+    }
+    specials_ids: dict[str, Any] = {
+        "bos_token_id": None,
+        "eos_token_id": tok.eos_token_id,
+        "pad_token_id": tok.pad_token_id,
+    }
+    half = a.head_dim // 2
+    text: dict[str, Any] = dict(
+        vocab_size=a.vocab,
+        hidden_size=a.hidden,
+        intermediate_size=a.intermediate,
+        num_hidden_layers=a.layers,
+        num_attention_heads=a.heads,
+        num_key_value_heads=a.kv_heads,
+        max_position_embeddings=4096,
+        rope_parameters={
+            "rope_type": "default",
+            "rope_theta": 1e6,
+            "mrope_section": [half - 2 * (half * 3 // 8), half * 3 // 8, half * 3 // 8],
+        },
+        **specials_ids,
+    )
+    vision: dict[str, Any] = dict(
+        depth=2,
+        hidden_size=32,
+        intermediate_size=64,
+        num_heads=2,
+        out_hidden_size=a.hidden,
+        patch_size=14,
+        spatial_merge_size=2,
+        temporal_patch_size=2,
+        window_size=56,
+        fullatt_block_indexes=[1],
+        tokens_per_second=2,
+    )
+    config = Qwen2_5_VLConfig(text_config=text, vision_config=vision, **ids, **specials_ids)
+    model = Qwen2_5_VLForConditionalGeneration(config)
+    if preset.min_pixels is None or preset.max_pixels is None:
+        raise ValueError(f"{preset.name} needs min_pixels and max_pixels")
+    image_processor = Qwen2VLImageProcessor(
+        min_pixels=preset.min_pixels, max_pixels=preset.max_pixels, patch_size=14, merge_size=2, temporal_patch_size=2
+    )
+    processor = ImageOnlyQwenProcessor(image_processor=image_processor, tokenizer=tok, chat_template=QWEN_TEMPLATE)
+    return model, processor
+
+
+def build_tiny(preset: ModelPreset, out: Path) -> None:
+    """Build ``preset`` (a tiny one) and save model + processor to ``out`` (must not exist)."""
+    if not preset.tiny:
+        raise ValueError(f"{preset.name} is a real checkpoint, not a tiny model")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(SEED)
+        model, processor = (_llava if preset.family == "llava" else _qwen)(preset)
+    model.eval().save_pretrained(out)
+    processor.save_pretrained(out)
+    (out / "horizon_tiny.json").write_text(json.dumps({"preset": preset.name, "version": TINY_VERSION}) + "\n")
+
+
+def cache_root(env: dict[str, str] | None = None) -> Path:
+    """``$HORIZON_CACHE``, else ``~/.cache/horizon``."""
+    env = dict(os.environ) if env is None else env
+    return Path(env.get("HORIZON_CACHE") or Path.home() / ".cache" / "horizon")
+
+
+def ensure_tiny(preset: ModelPreset, root: Path) -> Path:
+    """The folder of the built tiny model under ``root``, building it first if needed (atomically)."""
+    target = root / "tiny" / f"{preset.name}-v{TINY_VERSION}"
+    if (target / "horizon_tiny.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{preset.name}-", dir=target.parent))
+    try:
+        build_tiny(preset, tmp / "model")
+        try:
+            os.rename(tmp / "model", target)
+        except OSError:  # another process finished first
+            if not (target / "horizon_tiny.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target

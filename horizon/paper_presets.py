@@ -1,0 +1,62 @@
+"""The paper's pruning settings as named schedules (supplementary Tables 4 and 5).
+
+Names are ``paper:<model>-<budget>:<method>``, e.g. ``paper:qwen-50:dart+random``. Layers are 0-indexed
+with "prune at K" semantics; keep ratios are fractions of the original visual count. Source:
+../shared/paper/information-horizon.txt, Tables 4 and 5 (transcribed in reference/methods.md §0.3).
+"""
+
+from __future__ import annotations
+
+from horizon.registry import Registry
+from horizon.schedule import Schedule, parse_schedule
+
+PAPER_PRESETS: Registry[Schedule] = Registry("preset")
+
+# name -> (schedule, the paper's stated budget: average visual tokens per layer, as a fraction for Qwen)
+_TABLES: dict[str, str] = {
+    # Table 4: Qwen2.5-VL-7B (28 layers), 50% average retention
+    "paper:qwen-50:dart": "dart@2:0.46",
+    "paper:qwen-50:dart+vtw": "dart@2:0.49+vtw@26",
+    "paper:qwen-50:dart+random": "dart@2:0.49+random@25:0.25",
+    "paper:qwen-50:divprune": "divprune@0:0.5",
+    "paper:qwen-50:divprune+vtw": "divprune@0:0.53+vtw@26",
+    "paper:qwen-50:divprune+random": "divprune@0:0.53+random@25:0.25",
+    # Table 5: LLaVA-1.5-7B (32 layers), 192 of 576 average
+    "paper:llava-192:dart": "dart@2:0.29",
+    "paper:llava-192:dart+vtw": "dart@2:0.44+vtw@21",
+    "paper:llava-192:dart+random": "dart@2:0.44+random@20:0.07",
+    "paper:llava-192:divprune": "divprune@0:0.33",
+    "paper:llava-192:divprune+vtw": "divprune@0:0.49+vtw@21",
+    "paper:llava-192:divprune+random": "divprune@0:0.49+random@20:0.07",
+    "paper:llava-192:fastv": "fastv@3:0.26",
+    "paper:llava-192:fastv+vtw": "fastv@3:0.41+vtw@21",
+    "paper:llava-192:fastv+random": "fastv@3:0.41+random@20:0.06",
+    # Table 5: LLaVA-1.5-7B, 64 of 576 average
+    "paper:llava-64:dart": "dart@2:0.05",
+    "paper:llava-64:dart+vtw": "dart@1:0.1+vtw@26",
+    "paper:llava-64:dart+random": "dart@1:0.1+random@20:0.05",
+    "paper:llava-64:divprune": "divprune@0:0.11",
+    "paper:llava-64:divprune+vtw": "divprune@0:0.17+vtw@21",
+    "paper:llava-64:divprune+random": "divprune@0:0.17+random@20:0.02",
+    "paper:llava-64:fastv": "fastv@3:0.02",
+    "paper:llava-64:fastv+vtw": "fastv@2:0.06+vtw@26",
+    "paper:llava-64:fastv+random": "fastv@2:0.06+random@20:0.03",
+}
+
+for _name, _text in _TABLES.items():
+    PAPER_PRESETS.add(_name, parse_schedule(_text))
+
+# The budget each table states, and the geometry it assumes: (layers, visual tokens, budget tokens)
+PAPER_BUDGETS: dict[str, tuple[int, int, float]] = {
+    "paper:qwen-50": (28, 1000, 500.0),  # Table 4: 50% of the (image-dependent) visual count
+    "paper:llava-192": (32, 576, 192.0),
+    "paper:llava-64": (32, 576, 64.0),
+}
+
+
+def resolve_schedule(text: str) -> Schedule:
+    """A schedule from its syntax or from a preset name (``paper:...``)."""
+    text = text.strip()
+    if text.startswith("paper:"):
+        return PAPER_PRESETS.get(text)
+    return parse_schedule(text)

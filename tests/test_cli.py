@@ -1,0 +1,77 @@
+"""The ``horizon`` command end to end on the tiny models."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from horizon.cli import main
+
+
+@pytest.fixture
+def cache_env(monkeypatch, horizon_cache):
+    monkeypatch.setenv("HORIZON_CACHE", str(horizon_cache))
+
+
+def test_list(capsys):
+    for what, expect in (("models", "qwen2.5-vl-7b"), ("methods", "vtw"), ("presets", "paper:qwen-50:dart+random")):
+        assert main(["list", what]) == 0
+        assert expect in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("model", ["tiny-llava", "tiny-qwen2.5-vl"])
+def test_run_prints_answer_probabilities_and_kept_tokens(capsys, cache_env, tmp_path, model):
+    record = tmp_path / "run.json"
+    code = main(
+        [
+            "run",
+            "--model",
+            model,
+            "--schedule",
+            "random@2:0.5+vtw@20",
+            "--max-new-tokens",
+            "3",
+            "--json",
+            str(record),
+            "--seed",
+            "4",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    for expect in ("answer", "first token, top 5", "visual tokens per layer: 0-1:", "random@2:0.5", "vtw@20"):
+        assert expect in out
+    data = json.loads(record.read_text())
+    assert data["schedule"] == "random@2:0.5+vtw@20" and data["seed"] == 4
+    assert data["attn_implementation"] == "sdpa" and data["dtype"] == "float32"
+    assert data["visual_per_layer"][20:] == [0] * (len(data["visual_per_layer"]) - 20)
+    assert len(data["stages"][0]["kept_index"][0]) == data["stages"][0]["kept"]
+
+
+def test_run_with_image_file(capsys, cache_env, tmp_path):
+    from horizon.images import demo_image
+
+    demo_image().save(tmp_path / "sign.png")
+    assert main(["run", "--model", "tiny-llava", "--image", str(tmp_path / "sign.png"), "--max-new-tokens", "2"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--schedule", "randon@2:0.5"], "did you mean 'random'"),
+        (["--schedule", "random@2:2"], "outside [0, 1]"),
+        (["--image", "/no/such.png"], "does not exist"),
+        (["--schedule", "random@99:0.5"], "past the model's depth"),
+    ],
+)
+def test_run_errors_exit_2_with_message(capsys, cache_env, args, message):
+    assert main(["run", "--model", "tiny-llava", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_checkpoint_exits_2(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("HORIZON_MODELS", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    assert main(["run", "--model", "llava-1.5-7b"]) == 2
+    assert "no local checkpoint for model 'llava-1.5-7b'" in capsys.readouterr().err
