@@ -89,8 +89,8 @@ def test_bad_input_errors(tiny_model):
         run(loaded, prompt, parse_schedule("random@2:#500"))
     with pytest.raises(ValueError, match="re-indexed positions are defined for 1-D RoPE"):
         run(loaded, prompt, parse_schedule("random@2:0.5/reindex"))
-    with pytest.raises(ValueError, match="unknown method 'dart'"):
-        run(loaded, prompt, parse_schedule("dart@2:0.5"))
+    with pytest.raises(ValueError, match="unknown method 'dartt'; did you mean 'dart'"):
+        run(loaded, prompt, parse_schedule("dartt@2:0.5"))
     with pytest.raises(ValueError, match="max_new_tokens"):
         run(loaded, prompt, parse_schedule("full"), max_new_tokens=0)
 

@@ -42,8 +42,57 @@ class _Segment:
     """Consecutive layers holding the same prompt rows (one KV length, one position shift)."""
 
     start: int
-    rows: torch.Tensor  # (B, S_i) original prompt indices
+    prompt_pad: torch.Tensor  # (B, S_i) the 2-D mask of the prompt rows in these layers' caches
     shift: torch.Tensor  # (R, B) original position minus the position used
+
+
+@dataclass
+class _Sequence:
+    """The current prompt rows during prefill, and what is known of each row."""
+
+    h: torch.Tensor  # (B, S, D)
+    cos: torch.Tensor  # (B, S, hd)
+    sin: torch.Tensor  # (B, S, hd)
+    pos: torch.Tensor  # (R, B, S) rope positions in use
+    rows: torch.Tensor  # (B, S) original prompt index; -1 for a merged token
+    visual: torch.Tensor  # (B, S) bool
+    pad: torch.Tensor | None  # (B, S) 2-D attention mask as given, or None
+
+    def gather(self, keep: torch.Tensor) -> None:
+        """Keep rows ``keep`` (B, S') of every field."""
+        self.h, self.cos, self.sin = (_gather_rows(t, keep, 1) for t in (self.h, self.cos, self.sin))
+        self.pos = _gather_rows(self.pos, keep, 2)
+        self.rows, self.visual = self.rows.gather(1, keep), self.visual.gather(1, keep)
+        self.pad = None if self.pad is None else self.pad.gather(1, keep)
+
+    def insert_after_visual(self, merged: torch.Tensor) -> None:
+        """Insert ``merged`` (B, m, D) right after each sample's last visual row; they share its position."""
+        B, S, _ = self.h.shape
+        m = merged.shape[1]
+        order = []
+        for b in range(B):
+            at = int(self.visual[b].nonzero().max()) + 1
+            src = torch.arange(S + m, device=self.h.device)
+            order.append(torch.cat([src[:at], S + src[:m], src[at:S]]))
+        idx = torch.stack(order)  # (B, S+m) positions in the concatenation [current rows, merged rows]
+        anchor = torch.stack([self.visual[b].nonzero().max() for b in range(B)])[:, None].expand(B, m)  # (B, m)
+        self.h = torch.cat([self.h, merged.to(self.h.dtype)], 1).gather(
+            1, idx[..., None].expand(-1, -1, self.h.shape[-1])
+        )
+        for name in ("cos", "sin"):
+            t = getattr(self, name)
+            extended = torch.cat([t, _gather_rows(t, anchor, 1)], 1)
+            setattr(self, name, _gather_rows(extended, idx, 1))
+        self.pos = _gather_rows(torch.cat([self.pos, _gather_rows(self.pos, anchor, 2)], 2), idx, 2)
+        self.rows = torch.cat([self.rows, self.rows.new_full((B, m), -1)], 1).gather(1, idx)
+        self.visual = torch.cat([self.visual, self.visual.new_ones(B, m)], 1).gather(1, idx)
+        if self.pad is not None:
+            self.pad = torch.cat([self.pad, self.pad.new_ones(B, m)], 1).gather(1, idx)
+
+    def prompt_pad(self, prompt_pad: torch.Tensor) -> torch.Tensor:
+        """The prompt's 2-D mask for the current rows (merged rows attend and are attended: 1)."""
+        gathered = prompt_pad.gather(1, self.rows.clamp(min=0))
+        return torch.where(self.rows >= 0, gathered, torch.ones_like(gathered))
 
 
 class _RunState:
@@ -162,63 +211,72 @@ class PrunedDecoder:
             raise ValueError(f"visual mask {tuple(plan.visual_mask.shape)} does not match the prompt ({B}, {S})")
         trace.prompt_len = S
         stage_at = {stage.layer: k for k, stage in enumerate(plan.schedule.stages)}
-        pad = None if attention_mask is None else attention_mask  # (B, S), dtype as given
-        state.prompt_pad = pad if pad is not None else torch.ones(B, S, dtype=torch.long, device=h.device)
-        rows = torch.arange(S, device=h.device).expand(B, S)  # (B, S) original indices
-        visual = plan.visual_mask.to(h.device)
-        shift = torch.zeros(pos.shape[:2], dtype=pos.dtype, device=pos.device)  # (R, B)
+        state.prompt_pad = (
+            attention_mask if attention_mask is not None else torch.ones(B, S, dtype=torch.long, device=h.device)
+        )
         cos, sin = self._rope(h, pos)
+        rows = torch.arange(S, device=h.device).expand(B, S)
+        seq = _Sequence(h, cos, sin, pos, rows, plan.visual_mask.to(h.device), attention_mask)
+        shift = torch.zeros(pos.shape[:2], dtype=pos.dtype, device=pos.device)  # (R, B)
         embeddings, prev_h, mask = h, None, None
         for i, layer in enumerate(dec.layers):
             if i in stage_at or i == 0:
                 if i in stage_at:
-                    k = stage_at[i]
-                    view = TokenView(
-                        decoder=dec,
-                        layer=i,
-                        hidden=h,
-                        prev_hidden=prev_h,
-                        cos=cos,
-                        sin=sin,
-                        pad=None if pad is None else pad.bool(),
-                        visual_rows=torch.stack([r.nonzero().squeeze(-1) for r in visual]),
-                        visual_index=torch.stack([ix[r] for ix, r in zip(rows, visual, strict=True)]),
-                        input_embeddings=embeddings,
-                        n_visual_original=plan.n_visual,
-                    )
-                    keep_rows = self._select(state, k, view)  # (B, S') rows of the current sequence
-                    if keep_rows.shape[1] < h.shape[1]:  # keep-all is the identity: nothing to gather
-                        h, cos, sin = (_gather_rows(t, keep_rows, 1) for t in (h, cos, sin))
-                        pos = _gather_rows(pos, keep_rows, 2)  # (R, B, S')
-                        rows, visual = rows.gather(1, keep_rows), visual.gather(1, keep_rows)
-                        pad = None if pad is None else pad.gather(1, keep_rows)
-                    if plan.positions[k] == "reindex":
-                        new_pos = self._reindexed(pos, pad)
-                        shift = shift + pos[..., -1] - new_pos[..., -1]
-                        pos = new_pos
-                        cos, sin = self._rope(h, pos)
-                state.segments.append(_Segment(i, rows, shift.clone()))
+                    shift = self._apply_stage(state, stage_at[i], i, seq, prev_h, embeddings, shift)
+                state.segments.append(_Segment(i, seq.prompt_pad(state.prompt_pad), shift.clone()))
                 mask = create_causal_mask(
                     config=dec.config,
-                    inputs_embeds=h,
-                    attention_mask=pad,
+                    inputs_embeds=seq.h,
+                    attention_mask=seq.pad,
                     past_key_values=cache,
                     position_ids=None,
                     layer_idx=i,
                 )
-            trace.visual_per_layer.append(int(visual[0].sum()))
-            trace.tokens_per_layer.append(int(h.shape[1]))
-            prev_h = h
-            h = layer(
-                h,
+            trace.visual_per_layer.append(int(seq.visual[0].sum()))
+            trace.tokens_per_layer.append(int(seq.h.shape[1]))
+            prev_h = seq.h
+            seq.h = layer(
+                seq.h,
                 attention_mask=mask,
-                position_embeddings=(cos, sin),
+                position_embeddings=(seq.cos, seq.sin),
                 position_ids=None,
                 past_key_values=cache,
                 use_cache=use_cache,
                 **kwargs,
             )
-        return h
+        return seq.h
+
+    def _apply_stage(self, state, k, i, seq, prev_h, embeddings, shift):  # type: ignore[no-untyped-def]
+        """Run stage ``k`` at layer ``i`` on ``seq`` in place; returns the new position shift."""
+        plan = state.plan
+        view = TokenView(
+            decoder=self.decoder,
+            layer=i,
+            hidden=seq.h,
+            prev_hidden=prev_h,
+            cos=seq.cos,
+            sin=seq.sin,
+            pad=None if seq.pad is None else seq.pad.bool(),
+            visual_rows=torch.stack([r.nonzero().squeeze(-1) for r in seq.visual]),
+            visual_index=torch.stack([ix[r] for ix, r in zip(seq.rows, seq.visual, strict=True)]),
+            input_embeddings=embeddings,
+            n_visual_original=plan.n_visual,
+            rows=seq.rows,
+            prompt_visual_mask=plan.visual_mask.to(seq.h.device),
+        )
+        keep_rows, merged = self._select(state, k, view)  # (B, S') rows of the current sequence
+        if keep_rows.shape[1] < seq.h.shape[1]:  # keep-all is the identity: nothing to gather
+            seq.gather(keep_rows)
+        if merged is not None and merged.shape[1]:
+            seq.insert_after_visual(merged)
+        if plan.positions[k] == "reindex":
+            new_pos = self._reindexed(seq.pos, seq.pad)
+            shift = shift + seq.pos[..., -1] - new_pos[..., -1]
+            seq.pos = new_pos
+            seq.cos, seq.sin = self._rope(seq.h, seq.pos)
+        elif merged is not None and merged.shape[1]:
+            seq.cos, seq.sin = self._rope(seq.h, seq.pos)
+        return shift
 
     @staticmethod
     def _reindexed(pos: torch.Tensor, pad: torch.Tensor | None) -> torch.Tensor:
@@ -229,22 +287,25 @@ class PrunedDecoder:
         steps = (pad.long().cumsum(-1) - 1).clamp(min=0)  # (B, S')
         return pos[..., :1] + steps[None]
 
-    def _select(self, state: _RunState, k: int, view: TokenView) -> torch.Tensor:
+    def _select(self, state: _RunState, k: int, view: TokenView) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Kept rows of the current sequence (B, S') and merged tokens to insert (B, m, D) or None."""
         plan = state.plan
         method, keep = plan.methods[k], plan.counts[k]
         if keep > view.n_visual:
             raise ValueError(f"{plan.schedule.stages[k]} keeps {keep} visual tokens but only {view.n_visual} survive")
-        chosen = check_selection(
+        selection = check_selection(
             method.name, method.select(view, keep, plan.generator), view.batch, keep, view.n_visual
         )
-        visual_rows = view.visual_rows.gather(1, chosen.to(view.visual_rows.device))  # (B, keep)
-        state.trace.kept.append(view.visual_index.gather(1, chosen.to(view.visual_rows.device)).cpu())
+        chosen = selection.keep.to(view.visual_rows.device)
+        visual_rows = view.visual_rows.gather(1, chosen)  # (B, keep)
+        state.trace.kept.append(view.visual_index.gather(1, chosen).cpu())
+        state.trace.merged.append(0 if selection.merged is None else int(selection.merged.shape[1]))
         state.trace.inputs_used.append(tuple(sorted(view.accessed)))
         is_visual = torch.zeros(view.hidden.shape[:2], dtype=torch.bool, device=view.hidden.device)
         is_visual.scatter_(1, view.visual_rows, True)
         keep_mask = ~is_visual
         keep_mask.scatter_(1, visual_rows, True)
-        return torch.stack([r.nonzero().squeeze(-1) for r in keep_mask])  # (B, S') ascending
+        return torch.stack([r.nonzero().squeeze(-1) for r in keep_mask]), selection.merged
 
     def _decode(self, state, h, pos, attention_mask, cache, use_cache, kwargs):  # type: ignore[no-untyped-def]
         dec = self.decoder
@@ -254,9 +315,7 @@ class PrunedDecoder:
             cos, sin = self._rope(h, pos - seg.shift[..., None])
             pad = None
             if attention_mask is not None:
-                pad = torch.cat(
-                    [state.prompt_pad.gather(1, seg.rows).to(attention_mask.dtype), attention_mask[:, P:]], 1
-                )
+                pad = torch.cat([seg.prompt_pad.to(attention_mask.dtype), attention_mask[:, P:]], 1)
             mask = create_causal_mask(
                 config=dec.config,
                 inputs_embeds=h,

@@ -59,7 +59,9 @@ class RunPlan:
                     f"{stage}: {method.name} reads the layer before the pruning layer, "
                     f"so it prunes at layer >= {method.min_layer}"
                 )
-            pos = stage.positions or method.positions
+            # a method's re-indexing convention is LLaVA's (1-D RoPE); on Qwen every port keeps the
+            # original M-RoPE positions unless a stage asks for /reindex explicitly (refused below)
+            pos = stage.positions or ("original" if mrope else method.positions)
             if pos == "reindex" and mrope:
                 raise ValueError(
                     f"{stage}: re-indexed positions are defined for 1-D RoPE (LLaVA) only; Qwen2.5-VL "
@@ -78,5 +80,6 @@ class Trace:
     n_visual: int = 0
     visual_per_layer: list[int] = field(default_factory=list)  # visual tokens entering each layer
     tokens_per_layer: list[int] = field(default_factory=list)  # all prompt tokens in each layer's cache
-    kept: list[torch.Tensor] = field(default_factory=list)  # per stage (B, keep) original prompt indices
+    kept: list[torch.Tensor] = field(default_factory=list)  # per stage (B, keep) original prompt indices (-1 merged)
+    merged: list[int] = field(default_factory=list)  # per stage, merged tokens inserted (SparseVLM recycling)
     inputs_used: list[tuple[str, ...]] = field(default_factory=list)  # per stage, view fields read

@@ -30,10 +30,11 @@ class StageRecord:
     method: str
     layer: int
     kept: int
+    merged: int  # new tokens merged from dropped ones and inserted (SparseVLM recycling), else 0
     positions: str
     flash_compatible: bool
     inputs_used: tuple[str, ...]
-    kept_index: tuple[tuple[int, ...], ...]  # per sample, original visual-token indices (0..Nv-1)
+    kept_index: tuple[tuple[int, ...], ...]  # per sample, original visual-token indices (0..Nv-1; -1 merged)
 
 
 @dataclass(frozen=True)
@@ -87,16 +88,16 @@ def _stage_records(plan: RunPlan, trace: Trace) -> tuple[StageRecord, ...]:
     records = []
     for k, stage in enumerate(plan.schedule.stages):
         method = plan.methods[k]
-        kept = trace.kept[k]  # (B, keep) prompt indices
-        first_visual = plan.visual_mask.long().argmax(1, keepdim=True)  # (B, 1)
+        kept = trace.kept[k]  # (B, keep) prompt indices, -1 for a merged token
         offsets = plan.visual_mask.long().cumsum(1) - 1  # prompt index -> visual index
-        visual_index = offsets.gather(1, kept) if kept.numel() else kept - first_visual
+        visual_index = torch.where(kept >= 0, offsets.gather(1, kept.clamp(min=0)), kept)
         records.append(
             StageRecord(
                 stage=str(stage),
                 method=method.name,
                 layer=stage.layer,
                 kept=plan.counts[k],
+                merged=trace.merged[k],
                 positions=plan.positions[k],
                 flash_compatible=method.flash_compatible,
                 inputs_used=trace.inputs_used[k],

@@ -54,6 +54,33 @@ def last_query_attention(
     return logits.softmax(-1).mean(1)  # (B, S)
 
 
+def query_attention(
+    layer: Any,
+    hidden: torch.Tensor,
+    cos: torch.Tensor,
+    sin: torch.Tensor,
+    pad: torch.Tensor | None,
+    query_rows: torch.Tensor,
+) -> torch.Tensor:
+    """Head-mean causal softmax attention of the given query rows, from q/k only: (B, Q) -> (B, Q, S) float32."""
+    attn = layer.self_attn
+    x = layer.input_layernorm(hidden)
+    B, S, _ = x.shape
+    idx = query_rows.unsqueeze(-1)  # (B, Q, 1)
+    xq = x.gather(1, idx.expand(-1, -1, x.shape[-1]))  # (B, Q, D)
+    cq, sq = (t.gather(1, idx.expand(-1, -1, t.shape[-1])) for t in (cos, sin))  # (B, Q, hd)
+    q = attn.q_proj(xq).view(B, xq.shape[1], -1, attn.head_dim).transpose(1, 2)  # (B, H, Q, hd)
+    q = apply_rope(q, cq, sq)
+    k = attn.k_proj(x).view(B, S, -1, attn.head_dim).transpose(1, 2)  # (B, KV, S, hd)
+    k = apply_rope(k, cos, sin).repeat_interleave(attn.num_key_value_groups, dim=1)  # (B, H, S, hd)
+    logits = (q.float() @ k.float().transpose(-1, -2)) * attn.scaling  # (B, H, Q, S)
+    allowed = torch.arange(S, device=x.device)[None, None, :] <= query_rows[:, :, None]  # (B, Q, S) causal
+    if pad is not None:
+        allowed = allowed & pad[:, None, :]
+    logits = logits.masked_fill(~allowed[:, None], torch.finfo(logits.dtype).min)
+    return logits.softmax(-1).mean(1)  # (B, Q, S)
+
+
 class TokenView:
     """Lazily computed tensors at a pruning point (layer ``layer``); see the module docstring."""
 
@@ -71,6 +98,8 @@ class TokenView:
         visual_index: torch.Tensor,
         input_embeddings: torch.Tensor,
         n_visual_original: int,
+        rows: torch.Tensor | None = None,
+        prompt_visual_mask: torch.Tensor | None = None,
     ) -> None:
         self._decoder = decoder
         self.layer = layer
@@ -82,6 +111,9 @@ class TokenView:
         self.visual_index = visual_index  # (B, Nv) original prompt indices
         self._input_embeddings = input_embeddings  # (B, S0, D) decoder input before layer 0
         self.n_visual_original = n_visual_original
+        B, S = hidden.shape[:2]
+        self.rows = torch.arange(S, device=hidden.device).expand(B, S) if rows is None else rows  # (B, S)
+        self.prompt_visual_mask = prompt_visual_mask  # (B, S0) bool: the prompt's original visual rows
         self.accessed: set[str] = set()
 
     @property
@@ -142,6 +174,8 @@ class TokenView:
     def embeddings(self) -> torch.Tensor:
         """(B, Nv, D): pre-LLM embeddings (projector output) of the surviving visual tokens."""
         self.accessed.add("embeddings")
+        if bool((self.visual_index < 0).any()):
+            raise ValueError("pre-LLM embeddings are undefined for merged tokens (an earlier stage recycled tokens)")
         idx = self.visual_index.unsqueeze(-1).expand(-1, -1, self._input_embeddings.shape[-1])
         return self._input_embeddings.gather(1, idx)
 
@@ -151,3 +185,24 @@ class TokenView:
         self.accessed.add("hidden")
         idx = self.visual_rows.unsqueeze(-1).expand(-1, -1, self.hidden.shape[-1])
         return self.hidden.gather(1, idx)
+
+    @property
+    def prompt_embeddings(self) -> torch.Tensor:
+        """(B, S0, D): the decoder input of the whole original prompt (index with ``rows``)."""
+        self.accessed.add("embeddings")
+        return self._input_embeddings
+
+    def text_after_visual(self, sample: int) -> torch.Tensor:
+        """Rows of the current sequence after the last visual token (the question and template), no padding."""
+        self.accessed.add("spans")
+        S = self.seq_len
+        after = torch.arange(S, device=self.hidden.device) > self.visual_rows[sample].max()
+        if self.pad is not None:
+            after &= self.pad[sample]
+        return after.nonzero().squeeze(-1)  # (T,)
+
+    def prev_attention(self, query_rows: torch.Tensor) -> torch.Tensor:
+        """(B, Q, S): layer ``layer-1``'s head-mean causal attention of ``query_rows`` (B, Q) over all keys."""
+        self.accessed.add("prev_attention")
+        layer, hidden = self._prev_layer()
+        return query_attention(layer, hidden, self._cos, self._sin, self.pad, query_rows)

@@ -21,7 +21,16 @@ from horizon.schedule import POSITIONS, Positions
 if TYPE_CHECKING:
     from horizon.engine.views import TokenView
 
-SelectFn = Callable[["TokenView", int, torch.Generator], torch.Tensor]
+
+@dataclass(frozen=True)
+class Selection:
+    """A method's answer: kept visual indices, and optionally new merged tokens to insert after them."""
+
+    keep: torch.Tensor  # (B, keep) sorted unique indices into the view's surviving visual tokens
+    merged: torch.Tensor | None = None  # (B, m, D) hidden states inserted after the last kept visual token
+
+
+SelectFn = Callable[["TokenView", int, torch.Generator], "torch.Tensor | Selection"]
 
 # Fields of TokenView a method may ask for (see horizon/engine/views.py).
 VIEW_FIELDS = frozenset(
@@ -31,6 +40,7 @@ VIEW_FIELDS = frozenset(
         "prev_keys",  # (B, KV, S, hd) post-rope keys of the layer before the pruning layer
         "prev_last_query_attention",  # (B, S) last-query attention of the layer before, head mean
         "last_query_attention",  # (B, S) last-query attention of the pruning layer on its input
+        "prev_attention",  # (B, Q, S) attention of chosen query rows at the layer before (SparseVLM raters)
         "embeddings",  # (B, Nv, D) pre-LLM embeddings of the surviving visual tokens
         "spans",  # visual/text row indices in the current sequence
     }
@@ -81,8 +91,14 @@ def register_method(
     return deco
 
 
-def check_selection(method: str, selected: torch.Tensor, batch: int, keep: int, n_visual: int) -> torch.Tensor:
-    """Validate a method's output; returns it as an int64 ``(B, keep)`` tensor."""
+def check_selection(method: str, result: torch.Tensor | Selection, batch: int, keep: int, n_visual: int) -> Selection:
+    """Validate a method's output; returns it as a Selection with an int64 ``(B, keep)`` tensor."""
+    merged = result.merged if isinstance(result, Selection) else None
+    selected = result.keep if isinstance(result, Selection) else result
+    if merged is not None and (merged.ndim != 3 or merged.shape[0] != batch):
+        raise RuntimeError(
+            f"method {method!r} returned merged tokens of shape {tuple(merged.shape)}, expected (B, m, D)"
+        )
     if selected.shape != (batch, keep):
         raise RuntimeError(f"method {method!r} returned shape {tuple(selected.shape)}, expected ({batch}, {keep})")
     selected = selected.long()
@@ -90,4 +106,4 @@ def check_selection(method: str, selected: torch.Tensor, batch: int, keep: int, 
         raise RuntimeError(f"method {method!r} returned indices outside 0..{n_visual - 1}")
     if keep > 1 and not bool((selected[:, 1:] > selected[:, :-1]).all()):
         raise RuntimeError(f"method {method!r} returned indices that are not sorted and unique")
-    return selected
+    return Selection(selected, merged)
