@@ -43,7 +43,7 @@ def render_run(out: Output, loaded: LoadedModel, *, top_k: int = 5) -> str:
                 s.stage,
                 s.method,
                 s.layer,
-                s.kept,
+                f"{s.kept} (+{s.merged} merged)" if s.merged else s.kept,
                 s.positions,
                 "yes" if s.flash_compatible else "no",
                 ", ".join(s.inputs_used) or "nothing",

@@ -13,6 +13,7 @@ from horizon.engine.loop import PrunedDecoder
 from horizon.engine.plan import RunPlan
 from horizon.engine.run import prepare, run
 from horizon.images import demo_image
+from horizon.paper_presets import PAPER_PRESETS
 from horizon.schedule import parse_schedule
 from tests.reference import reference_logits
 
@@ -119,3 +120,16 @@ def test_batch_of_two_equals_reference_per_sample(tiny_model, name):
     for got, want in zip(out.step_logits, ref, strict=True):
         torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
     assert out.stages[0].kept_index[0] != out.stages[0].kept_index[1]  # each sample draws its own subset
+
+
+@pytest.mark.parametrize("preset", PAPER_PRESETS.names())
+@pytest.mark.parametrize("name", MODELS)
+def test_paper_presets_run_and_equal_reference(tiny_model, name, preset):
+    loaded = tiny_model(name)
+    prompt = _prompt(loaded)
+    schedule = PAPER_PRESETS.get(preset)
+    out = run(loaded, prompt, schedule, max_new_tokens=3, stop_at_eos=False)
+    assert out.visual_per_layer == schedule.tokens_per_layer(loaded.n_layers, prompt.n_visual)
+    ref = reference_logits(loaded, prompt, out, steps=3, mrope=loaded.adapter.mrope)
+    for got, want in zip(out.step_logits, ref, strict=True):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
