@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-new-tokens", type=int, default=16)
     p.add_argument("--top-k", type=int, default=5, help="first-token probabilities to show")
     p.add_argument("--json", type=Path, help="also write the whole record to this JSON file")
+    p.add_argument("--guide", help="guide model for SGL stages (a smaller preset of the same family, or a folder)")
+    p.add_argument("--guide-path", help="checkpoint folder for the guide preset")
     p = sub.add_parser("list", help="list models, methods or presets")
     p.add_argument("what", choices=["models", "methods", "presets"])
     p = sub.add_parser("bench", help="speed benchmarks of horizon itself")
@@ -136,7 +138,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     image = load_image(args.image) if args.image else demo_image()
     loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
     prompt = prepare(loaded, [image], [args.question])
-    out = run(loaded, prompt, schedule, max_new_tokens=args.max_new_tokens, seed=args.seed)
+    guide = None
+    if any("guide_importance" in m.needs for m in check_methods(schedule)):
+        if not args.guide:
+            raise ValueError(f"schedule {schedule} has an SGL stage: give its guide model with --guide MODEL")
+        from horizon.engine.guide import guide_importance
+
+        guide_model = load_model(
+            args.guide, path=args.guide_path, dtype=args.dtype, attn_implementation=args.attn, device=args.device
+        )
+        guide = guide_importance(guide_model, [image], [args.question], new_tokens=args.max_new_tokens)
+    out = run(loaded, prompt, schedule, max_new_tokens=args.max_new_tokens, seed=args.seed, guide_importance=guide)
     from horizon.report_run import render_run, run_record
 
     print(render_run(out, loaded, top_k=args.top_k))

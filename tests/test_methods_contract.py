@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from horizon.engine.guide import guide_importance
 from horizon.engine.run import prepare, run
 from horizon.images import demo_image
 from horizon.methods import METHODS
@@ -20,8 +21,13 @@ MODELS = ["tiny-llava", "tiny-qwen2.5-vl"]
 def _run(loaded, method: str, keep: Keep, seed: int = 0, layer: int | None = None):
     m = METHODS.get(method)
     layer = max(m.min_layer, 2) if layer is None else layer
-    prompt = prepare(loaded, [demo_image()], ["What is written on the sign?"])
-    return run(loaded, prompt, Schedule((Stage(method, layer, keep),)), max_new_tokens=1, seed=seed)
+    image, question = demo_image(), "What is written on the sign?"
+    prompt = prepare(loaded, [image], [question])
+    guide = None
+    if "guide_importance" in m.needs:  # the model guides itself: same geometry, real attention
+        guide = guide_importance(loaded, [image], [question], new_tokens=2)
+    schedule = Schedule((Stage(method, layer, keep),))
+    return run(loaded, prompt, schedule, max_new_tokens=1, seed=seed, guide_importance=guide)
 
 
 @pytest.mark.parametrize("name", MODELS)

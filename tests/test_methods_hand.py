@@ -30,7 +30,8 @@ def test_fastv_ties_go_to_the_lower_index():
 
 def test_pdrop_uses_the_pruning_layers_own_last_query_attention():
     view = make_view(
-        torch.zeros(6, 2), [1, 2, 3, 4],
+        torch.zeros(6, 2),
+        [1, 2, 3, 4],
         last_query_attention=torch.tensor([0.1, 0.05, 0.3, 0.2, 0.15, 0.2]),
         prev_last_query_attention=torch.tensor([0.1, 0.3, 0.05, 0.2, 0.15, 0.2]),
     )

@@ -16,16 +16,22 @@ class _Norm:
         return x
 
 
-def make_view(
-    hidden: torch.Tensor, visual_rows: list[int], *, layer: int = 2, **fields: torch.Tensor
-) -> TokenView:
+def make_view(hidden: torch.Tensor, visual_rows: list[int], *, layer: int = 2, **fields: torch.Tensor) -> TokenView:
     """A one-sample view over ``hidden`` (S, D) with visual ``visual_rows``; ``fields`` pre-set lazy fields."""
     S, D = hidden.shape
     cos = torch.ones(1, S, 2)
     view = TokenView(
-        decoder=_Norm(), layer=layer, hidden=hidden[None], prev_hidden=hidden[None], cos=cos, sin=cos * 0,
-        pad=None, visual_rows=torch.tensor([visual_rows]), visual_index=torch.tensor([visual_rows]),
-        input_embeddings=hidden[None], n_visual_original=len(visual_rows),
+        decoder=_Norm(),
+        layer=layer,
+        hidden=hidden[None],
+        prev_hidden=hidden[None],
+        cos=cos,
+        sin=cos * 0,
+        pad=None,
+        visual_rows=torch.tensor([visual_rows]),
+        visual_index=torch.tensor([visual_rows]),
+        input_embeddings=hidden[None],
+        n_visual_original=len(visual_rows),
     )
     for name, value in fields.items():
         view.__dict__[name] = value[None]  # a cached_property reads its value from the instance dict

@@ -263,6 +263,7 @@ class PrunedDecoder:
             n_visual_original=plan.n_visual,
             rows=seq.rows,
             prompt_visual_mask=plan.visual_mask.to(seq.h.device),
+            guide=plan.guide_importance,
         )
         keep_rows, merged = self._select(state, k, view)  # (B, S') rows of the current sequence
         if keep_rows.shape[1] < seq.h.shape[1]:  # keep-all is the identity: nothing to gather

@@ -26,6 +26,7 @@ class RunPlan:
     visual_mask: torch.Tensor  # (B, S) bool: visual rows of the prompt
     n_visual: int
     generator: torch.Generator
+    guide_importance: torch.Tensor | None = None  # (B, Nv) for methods that need a guide (SGL)
 
     @classmethod
     def build(
@@ -36,6 +37,7 @@ class RunPlan:
         n_layers: int,
         mrope: bool,
         seed: int,
+        guide_importance: torch.Tensor | None = None,
     ) -> RunPlan:
         """Resolve and check ``schedule`` for a prompt whose visual rows are ``visual_mask`` (B, S)."""
         if visual_mask.ndim != 2 or visual_mask.dtype != torch.bool:
@@ -68,8 +70,19 @@ class RunPlan:
                     "keeps its original 3-D M-RoPE positions (write /original or drop the option)"
                 )
             positions.append(pos)
+        needs_guide = [str(s) for s, m in zip(schedule.stages, methods, strict=True) if "guide_importance" in m.needs]
+        if needs_guide and guide_importance is None:
+            raise ValueError(
+                f"{', '.join(needs_guide)} needs a guide model: compute horizon.engine.guide.guide_importance("
+                "guide, images, questions) and pass it as guide_importance= (CLI: --guide MODEL)"
+            )
+        if guide_importance is not None and tuple(guide_importance.shape) != (visual_mask.shape[0], n_visual):
+            raise ValueError(
+                f"guide importance has shape {tuple(guide_importance.shape)} but the prompt has "
+                f"{visual_mask.shape[0]} x {n_visual} visual tokens; the guide must see the same image geometry"
+            )
         generator = torch.Generator().manual_seed(seed)
-        return cls(schedule, methods, counts, tuple(positions), visual_mask, n_visual, generator)
+        return cls(schedule, methods, counts, tuple(positions), visual_mask, n_visual, generator, guide_importance)
 
 
 @dataclass

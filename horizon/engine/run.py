@@ -116,16 +116,25 @@ def run(
     max_new_tokens: int = 16,
     seed: int = 0,
     stop_at_eos: bool = True,
+    guide_importance: torch.Tensor | None = None,
 ) -> Output:
     """Prefill ``prompt`` under ``schedule`` and decode greedily up to ``max_new_tokens`` tokens.
 
     ``seed`` seeds the generator that random selections draw from; ``stop_at_eos=False`` always decodes
-    ``max_new_tokens`` tokens (for equivalence tests).
+    ``max_new_tokens`` tokens (for equivalence tests); ``guide_importance`` (B, Nv) feeds SGL stages
+    (see :func:`horizon.engine.guide.guide_importance`).
     """
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
     model, adapter = loaded.model, loaded.adapter
-    plan = RunPlan.build(schedule, prompt.visual_mask, n_layers=loaded.n_layers, mrope=adapter.mrope, seed=seed)
+    plan = RunPlan.build(
+        schedule,
+        prompt.visual_mask,
+        n_layers=loaded.n_layers,
+        mrope=adapter.mrope,
+        seed=seed,
+        guide_importance=guide_importance,
+    )
     if hasattr(model.model, "rope_deltas"):
         model.model.rope_deltas = None  # Qwen keeps this on the module between prompts
     eos = _eos_ids(loaded) if stop_at_eos else torch.empty(0, dtype=torch.long, device=loaded.device)

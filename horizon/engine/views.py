@@ -100,6 +100,7 @@ class TokenView:
         n_visual_original: int,
         rows: torch.Tensor | None = None,
         prompt_visual_mask: torch.Tensor | None = None,
+        guide: torch.Tensor | None = None,
     ) -> None:
         self._decoder = decoder
         self.layer = layer
@@ -114,6 +115,7 @@ class TokenView:
         B, S = hidden.shape[:2]
         self.rows = torch.arange(S, device=hidden.device).expand(B, S) if rows is None else rows  # (B, S)
         self.prompt_visual_mask = prompt_visual_mask  # (B, S0) bool: the prompt's original visual rows
+        self._guide = guide  # (B, Nv0) guide importance of the original visual tokens
         self.accessed: set[str] = set()
 
     @property
@@ -206,3 +208,16 @@ class TokenView:
         self.accessed.add("prev_attention")
         layer, hidden = self._prev_layer()
         return query_attention(layer, hidden, self._cos, self._sin, self.pad, query_rows)
+
+    @cached_property
+    def guide_importance(self) -> torch.Tensor:
+        """(B, Nv): a guide model's importance of the surviving visual tokens (SGL)."""
+        self.accessed.add("guide_importance")
+        if self._guide is None:
+            raise ValueError("no guide importance: SGL needs a guide model (run(..., guide_importance=...))")
+        if bool((self.visual_index < 0).any()):
+            raise ValueError("guide importance is undefined for merged tokens")
+        offsets = self.prompt_visual_mask.long().cumsum(1) - 1 if self.prompt_visual_mask is not None else None
+        if offsets is None:
+            return self._guide.gather(1, self.visual_index)
+        return self._guide.to(self.hidden.device).gather(1, offsets.gather(1, self.visual_index))

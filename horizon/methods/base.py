@@ -43,6 +43,7 @@ VIEW_FIELDS = frozenset(
         "prev_attention",  # (B, Q, S) attention of chosen query rows at the layer before (SparseVLM raters)
         "embeddings",  # (B, Nv, D) pre-LLM embeddings of the surviving visual tokens
         "spans",  # visual/text row indices in the current sequence
+        "guide_importance",  # (B, Nv) a guide model's attention to the surviving visual tokens (SGL)
     }
 )
 

@@ -82,7 +82,10 @@ def select_sparsevlm(view: TokenView, keep: int, generator: torch.Generator) -> 
     padded = torch.stack([torch.cat([r, r[:1].expand(width - r.numel())]) for r in raters])  # (B, R)
     attn = view.prev_attention(padded)  # (B, R, S)
     scores = torch.stack(
-        [attn[b, : r.numel()].gather(1, view.visual_rows[b].expand(r.numel(), -1)).mean(0) for b, r in enumerate(raters)]
+        [
+            attn[b, : r.numel()].gather(1, view.visual_rows[b].expand(r.numel(), -1)).mean(0)
+            for b, r in enumerate(raters)
+        ]
     )  # (B, Nv)
     kept = top_k_sorted(scores, keep)  # (B, keep)
     if keep == Nv:
