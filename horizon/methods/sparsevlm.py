@@ -62,6 +62,8 @@ def dpc_knn_merge(x: torch.Tensor, clusters: int, generator: torch.Generator) ->
 def _rater_rows(view: TokenView, b: int) -> torch.Tensor:
     text_rows = view.text_after_visual(b)  # current rows of the question and template
     emb = view.prompt_embeddings[b]  # (S0, D)
+    if view.prompt_visual_mask is None:
+        raise ValueError("SparseVLM's raters need the prompt's visual mask in the view")
     visual = emb[view.prompt_visual_mask[b]]  # (Nv0, D) all original visual tokens
     text = emb[view.rows[b, text_rows]]  # (T, D)
     return text_rows[select_raters(rater_scores(visual, text))]
