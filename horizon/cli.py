@@ -42,9 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list models, methods or presets")
     p.add_argument("what", choices=["models", "methods", "presets"])
     p = sub.add_parser("bench", help="speed benchmarks of horizon itself")
-    p.add_argument("what", choices=["engine"])
+    p.add_argument("what", choices=["engine", "methods"])
     p.add_argument("--models", default="tiny-llava,tiny-qwen2.5-vl")
-    p.add_argument("--repeats", type=int, default=15)
+    p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 15 engine, 3 methods)")
     return parser
 
 
@@ -158,15 +158,40 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.what == "methods":
+        return cmd_bench_methods(args)
     from horizon.bench.engine import bench_engine
     from horizon.models.loading import load_model
 
     rows = []
     for name in [m for m in args.models.split(",") if m]:
-        rows += bench_engine(load_model(name), repeats=args.repeats)
+        rows += bench_engine(load_model(name), repeats=args.repeats or 15)
     table = [(r.model, r.schedule, f"{r.prefill_ms:.2f}", f"{r.time_ratio:.3f}", f"{r.flops_ratio:.3f}") for r in rows]
     print(tabulate(table, headers=["model", "schedule", "prefill ms (median)", "time / stock", "FLOPs / stock"]))
     print("\nFLOPs: analytic decoder prefill, formula dense-prefill (horizon/efficiency/flops.py).")
+    return 0
+
+
+def cmd_bench_methods(args: argparse.Namespace) -> int:
+    from horizon.bench.methods import GEOMETRY, bench_methods
+
+    rows = []
+    for model in GEOMETRY:
+        for t in bench_methods(model, repeats=args.repeats or 3):
+            rows.append(
+                (
+                    t.model,
+                    t.method,
+                    t.tokens,
+                    f"{t.selection_ms:.2f}",
+                    f"{t.layer_ms:.1f}",
+                    f"{t.share:.3f}",
+                    f"{t.layer_tflops:.3f}",
+                )
+            )
+    headers = ["geometry", "method", "tokens", "selection ms", "one layer ms", "selection / layer", "layer TFLOPs"]
+    print(tabulate(rows, headers=headers))
+    print("\nKeep 25% of the visual tokens; times are medians on this machine, random weights of the real width.")
     return 0
 
 

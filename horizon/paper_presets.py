@@ -43,7 +43,26 @@ _TABLES: dict[str, str] = {
     "paper:llava-64:fastv+random": "fastv@2:0.06+random@20:0.03",
 }
 
-for _name, _text in _TABLES.items():
+# Table 2 rows whose settings the paper does not give, derived (not transcribed); each matches its budget
+# as closely as the method's own presets allow (reference/methods.md §0.3, §5, §6):
+_DERIVED: dict[str, str] = {
+    # PDrop: the author's rule (PyramidDrop issues #10/#29): layers [2, 8, 16], ratios λ, λ², λ³ with λ solved
+    # for the budget: λ = 0.56 -> 192.3 average, λ = 0.19 -> 63.7
+    "paper:llava-192:pdrop": "pdrop@2:0.56+pdrop@8:0.3136+pdrop@16:0.175616",
+    "paper:llava-64:pdrop": "pdrop@2:0.19+pdrop@8:0.0361+pdrop@16:0.006859",
+    # SparseVLM: its own retained_tokens presets (score.py), pruning after layers 2, 6 and 15; its accounting
+    # gives 192 / 64.8, counting the tokens entering each layer (and the recycled ones) gives 206.5 / 82.3
+    "paper:llava-192:sparsevlm": "sparsevlm@3:#300+sparsevlm@7:#200+sparsevlm@16:#110",
+    "paper:llava-64:sparsevlm": "sparsevlm@3:#66+sparsevlm@7:#30+sparsevlm@16:#17",
+    # VTW alone: K is not stated; integer K brackets the budget (192: K=11 -> 198; 64: K=4 -> 72, K=3 -> 54)
+    "paper:llava-192:vtw": "vtw@11",
+    "paper:llava-64:vtw": "vtw@4",
+}
+
+TABLE_SETTINGS = frozenset(_TABLES)  # transcribed from Tables 4 and 5
+DERIVED_SETTINGS = frozenset(_DERIVED)
+
+for _name, _text in {**_TABLES, **_DERIVED}.items():
     PAPER_PRESETS.add(_name, parse_schedule(_text))
 
 # The budget each table states, and the geometry it assumes: (layers, visual tokens, budget tokens)

@@ -75,3 +75,14 @@ def test_missing_checkpoint_exits_2(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     assert main(["run", "--model", "llava-1.5-7b"]) == 2
     assert "no local checkpoint for model 'llava-1.5-7b'" in capsys.readouterr().err
+
+
+def test_bench_engine_prints_ratios(capsys, cache_env):
+    assert main(["bench", "engine", "--models", "tiny-llava", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "stock (no engine)" in out and "time / stock" in out and "random@2:0.5" in out
+
+
+def test_run_sgl_needs_guide(capsys, cache_env):
+    assert main(["run", "--model", "tiny-llava", "--schedule", "sgl@12:0.4"]) == 2
+    assert "--guide" in capsys.readouterr().err

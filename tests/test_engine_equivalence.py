@@ -13,7 +13,7 @@ from horizon.engine.loop import PrunedDecoder
 from horizon.engine.plan import RunPlan
 from horizon.engine.run import prepare, run
 from horizon.images import demo_image
-from horizon.paper_presets import PAPER_PRESETS
+from horizon.paper_presets import DERIVED_SETTINGS, PAPER_PRESETS, TABLE_SETTINGS
 from horizon.schedule import parse_schedule
 from tests.reference import reference_logits
 
@@ -122,7 +122,7 @@ def test_batch_of_two_equals_reference_per_sample(tiny_model, name):
     assert out.stages[0].kept_index[0] != out.stages[0].kept_index[1]  # each sample draws its own subset
 
 
-@pytest.mark.parametrize("preset", PAPER_PRESETS.names())
+@pytest.mark.parametrize("preset", sorted(TABLE_SETTINGS))
 @pytest.mark.parametrize("name", MODELS)
 def test_paper_presets_run_and_equal_reference(tiny_model, name, preset):
     loaded = tiny_model(name)
@@ -133,3 +133,21 @@ def test_paper_presets_run_and_equal_reference(tiny_model, name, preset):
     ref = reference_logits(loaded, prompt, out, steps=3, mrope=loaded.adapter.mrope)
     for got, want in zip(out.step_logits, ref, strict=True):
         torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("preset", sorted(DERIVED_SETTINGS))
+def test_derived_presets_run_on_tiny_llava(tiny_model, preset):
+    loaded = tiny_model("tiny-llava")
+    prompt = _prompt(loaded)
+    schedule = PAPER_PRESETS.get(preset)
+    out = run(loaded, prompt, schedule, max_new_tokens=3, stop_at_eos=False)
+    merged = [s.merged for s in out.stages]
+    expected = list(schedule.tokens_per_layer(loaded.n_layers, prompt.n_visual))
+    for stage, record in zip(schedule.stages, out.stages, strict=True):  # recycled tokens join each stage's keep
+        for layer in range(stage.layer, loaded.n_layers):
+            expected[layer] += record.merged if expected[layer] == record.kept else 0
+    assert list(out.visual_per_layer) == expected
+    if not any(merged):
+        ref = reference_logits(loaded, prompt, out, steps=3, mrope=False)
+        for got, want in zip(out.step_logits, ref, strict=True):
+            torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)

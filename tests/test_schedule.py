@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from horizon.paper_presets import PAPER_BUDGETS, PAPER_PRESETS, resolve_schedule
+from horizon.paper_presets import DERIVED_SETTINGS, PAPER_BUDGETS, PAPER_PRESETS, TABLE_SETTINGS, resolve_schedule
 from horizon.registry import UnknownNameError
 from horizon.schedule import Keep, Schedule, Stage, parse_schedule
 
@@ -72,8 +72,9 @@ def test_keep_rounds_half_up():
 
 
 def test_every_paper_preset_meets_its_budget():
-    assert len(PAPER_PRESETS) == 24
-    for name, schedule in PAPER_PRESETS.items():
+    assert len(TABLE_SETTINGS) == 24 and TABLE_SETTINGS <= set(PAPER_PRESETS)
+    for name in TABLE_SETTINGS:
+        schedule = PAPER_PRESETS.get(name)
         table = name.rsplit(":", 1)[0]
         layers, n_visual, budget = PAPER_BUDGETS[table]
         avg = schedule.average_tokens(layers, n_visual)
@@ -98,3 +99,12 @@ def test_unknown_preset_suggests():
     with pytest.raises(UnknownNameError, match="did you mean 'paper:qwen-50:dart\\+random'"):
         resolve_schedule("paper:qwen-50:dart+randon")
     assert str(resolve_schedule("paper:llava-64:fastv+vtw")) == "fastv@2:0.06+vtw@26"
+
+
+def test_derived_table2_presets_averages():
+    avg = {n: PAPER_PRESETS.get(n).average_tokens(32, 576) for n in DERIVED_SETTINGS}
+    assert avg["paper:llava-192:pdrop"] == pytest.approx(192.3, abs=0.1)
+    assert avg["paper:llava-64:pdrop"] == pytest.approx(63.7, abs=0.1)
+    assert avg["paper:llava-192:vtw"] == 198 and avg["paper:llava-64:vtw"] == 72
+    # SparseVLM without its recycled tokens (the run records those): (3·576 + 4·300 + 9·200 + 16·110) / 32
+    assert avg["paper:llava-192:sparsevlm"] == pytest.approx(202.75)

@@ -1,0 +1,119 @@
+"""``horizon bench methods``: each method's selection time on real-sized inputs, against one decoder layer.
+
+Geometry of the real models (no weights needed): LLaVA-1.5-7B (576 visual tokens of 4096, 32 heads) and
+Qwen2.5-VL-7B (~1000 visual tokens of 3584, 28 heads / 4 KV heads). A two-layer decoder of that width is
+built with random weights; a selection's time includes computing the view fields it reads (keys,
+last-query or rater attention, norms), as it does inside a run. Each row compares the selection with one
+decoder layer's forward over the same tokens, measured in the same run, and gives that layer's analytic
+FLOPs. SGL's row excludes the guide model's own run (it is a separate, smaller model).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from horizon.efficiency.flops import layer_flops
+from horizon.engine.views import TokenView
+from horizon.methods import METHODS
+from horizon.models.presets import MODELS, ModelPreset
+from horizon.schedule import WITHDRAW_ALL_METHODS
+
+GEOMETRY = {"llava-1.5-7b": (35, 576, 60), "qwen2.5-vl-7b": (15, 1024, 30)}  # (before, visual, after) tokens
+
+
+@dataclass(frozen=True)
+class MethodTiming:
+    model: str
+    method: str
+    tokens: int
+    selection_ms: float
+    layer_ms: float
+    layer_tflops: float
+
+    @property
+    def share(self) -> float:
+        return self.selection_ms / self.layer_ms
+
+
+def _decoder(preset: ModelPreset) -> Any:
+    a = preset.arch
+    common: dict[str, Any] = dict(
+        vocab_size=64,
+        hidden_size=a.hidden,
+        intermediate_size=a.intermediate,
+        num_hidden_layers=2,
+        num_attention_heads=a.heads,
+        num_key_value_heads=a.kv_heads,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        if preset.family == "llava":
+            from transformers import LlamaConfig, LlamaModel
+
+            return LlamaModel(LlamaConfig(**common)).eval()
+        from transformers import Qwen2_5_VLTextConfig, Qwen2_5_VLTextModel
+
+        half = a.head_dim // 2
+        rope = {
+            "rope_type": "default",
+            "rope_theta": 1e6,
+            "mrope_section": [half - 2 * (half * 3 // 8), half * 3 // 8, half * 3 // 8],
+        }
+        return Qwen2_5_VLTextModel(Qwen2_5_VLTextConfig(**common, rope_parameters=rope)).eval()
+
+
+def _median_ms(fn: Any, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+@torch.inference_mode()
+def bench_methods(model: str, *, keep_fraction: float = 0.25, repeats: int = 3) -> list[MethodTiming]:
+    preset = MODELS.get(model)
+    before, n_visual, after = GEOMETRY[model]
+    S = before + n_visual + after
+    dec = _decoder(preset)
+    g = torch.Generator().manual_seed(0)
+    h0 = torch.randn(1, S, preset.arch.hidden, generator=g)
+    pos = torch.arange(S)[None]
+    cos, sin = dec.rotary_emb(h0, pos if preset.family == "llava" else pos[None].expand(3, 1, S))
+    h1 = dec.layers[0](h0, attention_mask=None, position_embeddings=(cos, sin))
+    visual = torch.zeros(1, S, dtype=torch.bool)
+    visual[0, before : before + n_visual] = True
+    rows = torch.arange(before, before + n_visual)[None]
+
+    def view() -> TokenView:
+        return TokenView(
+            decoder=dec,
+            layer=1,
+            hidden=h1,
+            prev_hidden=h0,
+            cos=cos,
+            sin=sin,
+            pad=None,
+            visual_rows=rows,
+            visual_index=rows,
+            input_embeddings=h0,
+            n_visual_original=n_visual,
+            prompt_visual_mask=visual,
+            guide=torch.rand(1, n_visual, generator=g),
+        )
+
+    layer_ms = _median_ms(lambda: dec.layers[1](h1, attention_mask=None, position_embeddings=(cos, sin)), repeats)
+    keep = int(keep_fraction * n_visual)
+    out = []
+    for name, method in METHODS.items():
+        k = 0 if name in WITHDRAW_ALL_METHODS else keep
+        ms = _median_ms(lambda m=method, k=k: m.select(view(), k, torch.Generator().manual_seed(0)), repeats)
+        out.append(MethodTiming(model, name, S, ms, layer_ms, layer_flops(preset.arch, S) / 1e12))
+    return out
