@@ -140,12 +140,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     prompt = prepare(loaded, [image], [args.question])
     guide = None
     if any("guide_importance" in m.needs for m in check_methods(schedule)):
-        if not args.guide:
+        guide_name = args.guide or (loaded.preset.guide if loaded.preset is not None else None)
+        if not guide_name:
             raise ValueError(f"schedule {schedule} has an SGL stage: give its guide model with --guide MODEL")
         from horizon.engine.guide import guide_importance
 
         guide_model = load_model(
-            args.guide, path=args.guide_path, dtype=args.dtype, attn_implementation=args.attn, device=args.device
+            guide_name, path=args.guide_path, dtype=args.dtype, attn_implementation=args.attn, device=args.device
         )
         guide = guide_importance(guide_model, [image], [args.question], new_tokens=args.max_new_tokens)
     out = run(loaded, prompt, schedule, max_new_tokens=args.max_new_tokens, seed=args.seed, guide_importance=guide)

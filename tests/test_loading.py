@@ -123,3 +123,19 @@ def test_bad_options(dtype, attn, device, message):
         pytest.skip("this machine has CUDA")
     with pytest.raises(ValueError, match=message):
         check_options(dtype, attn, device)
+
+
+def test_sgl_guides_share_family_and_image_geometry():
+    for _, preset in MODELS.items():
+        if preset.guide is not None:
+            guide = MODELS.get(preset.guide)
+            assert (
+                guide.family == preset.family
+                and guide.arch.layers <= preset.arch.layers
+                or guide.arch.hidden < preset.arch.hidden
+            )
+            assert (guide.visual_tokens, guide.min_pixels, guide.max_pixels) == (
+                preset.visual_tokens,
+                preset.min_pixels,
+                preset.max_pixels,
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from horizon.methods import METHODS
@@ -53,3 +54,38 @@ def test_divprune_returns_distinct_tokens_even_for_duplicates():
     feats = unit([0, 0, 0, 90])
     picks = max_min_diverse(feats, 3).tolist()
     assert len(set(picks)) == 3 and 3 in picks
+
+
+def _dart_view(visual_angles, key_norms, text_angles, text_norms):
+    """Row 0 system; visual rows 1..N; text rows after. Keys are 1-d with the given L1 norms."""
+    x = torch.cat([unit([0.0]), unit(visual_angles), unit(text_angles)])  # (S, 2) hidden = normed hidden
+    norms = torch.tensor([0.0, *key_norms, *text_norms])
+    keys = norms.view(1, -1, 1)  # (KV=1, S, hd=1)
+    return make_view(x, list(range(1, 1 + len(visual_angles))), prev_keys=keys, normed_hidden=x)
+
+
+def test_dart_pivots_and_least_duplicated_candidates():
+    # visual key norms 5 1 8 2 7 3 6 .5 -> image pivots (by norm) 2, 4, 6, 0; candidates 1, 3, 5, 7
+    # angles: 0:0 1:10 2:90 3:160 4:180 5:95 6:45 7:270
+    # keep 6 -> 2 extra tokens for the first two pivots:
+    #   pivot 2 (90°): cos to 1 .17, 3 .34, 5 .996, 7 -1 -> 7;  pivot 4 (180°): 1 -.98, 3 .94, 5 .09 -> 1
+    view = _dart_view([0, 10, 90, 160, 180, 95, 45, 270], [5, 1, 8, 2, 7, 3, 6, 0.5], [30, 200], [1, 2])
+    assert select("dart", view, 6) == [0, 1, 2, 4, 6, 7]
+    # keep 7 -> pivot 6 (45°) also picks: 3 cos115 = -.42, 5 cos50 = .64 -> 3
+    assert select("dart", view, 7) == [0, 1, 2, 3, 4, 6, 7]
+
+
+def test_dart_text_pivots_pick_too():
+    # 10 visual tokens, 1 text token: P = 5 pivots, keep 9 -> one candidate per pivot.
+    # image pivots by norm: 0 (9), 1 (8), 2 (7), 3 (6); candidates 4..9 at 0 1 2 3 4 and 180 degrees
+    # pivots 0..3 (all at 0°) take the least similar: 9 (180°), then 8, 7, 6 (4°, 3°, 2°)
+    # the text pivot at 0° then takes the least similar of {4, 5} (0°, 1°) -> 5
+    angles = [0, 0, 0, 0, 0, 1, 2, 3, 4, 180]
+    view = _dart_view(angles, [9, 8, 7, 6, 1, 1, 1, 1, 1, 1], [0], [5])
+    assert select("dart", view, 9) == [0, 1, 2, 3, 5, 6, 7, 8, 9]
+
+
+def test_dart_refuses_fewer_tokens_than_pivots():
+    view = _dart_view([0, 10, 20], [1, 2, 3], [30], [1])
+    with pytest.raises(ValueError, match="DART keeps its 4 image pivots"):
+        select("dart", view, 2)

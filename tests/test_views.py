@@ -80,3 +80,25 @@ def test_previous_layer_needs_layer_one(tiny_model, probe):
     prompt = prepare(loaded, [demo_image()], ["q?"])
     with pytest.raises(ValueError, match="prunes at layer >= 1"):
         run(loaded, prompt, Schedule((Stage("probe", 0, Keep(0.5)),)), max_new_tokens=1)
+
+
+@pytest.mark.parametrize("name", ["tiny-llava", "tiny-qwen2.5-vl"])
+def test_query_row_attention_equals_eager_rows(tiny_model, monkeypatch, name):
+    seen: dict[str, torch.Tensor] = {}
+    S_rows = torch.tensor([[5, 200, -1]])  # a row before, inside and after the image (last: the prompt end)
+
+    def select(view: TokenView, keep: int, generator: torch.Generator) -> torch.Tensor:
+        rows = S_rows.clone()
+        rows[rows < 0] += view.seq_len
+        seen["rows"], seen["attn"] = rows, view.prev_attention(rows)
+        return torch.arange(keep).expand(view.batch, keep)
+
+    monkeypatch.setitem(
+        METHODS._items, "rows", Method("rows", select, frozenset({"prev_attention"}), "original", False, "t", 1)
+    )
+    eager = tiny_model(name, "eager")
+    prompt = prepare(eager, [demo_image()], ["What is written on the sign?"])
+    run(eager, prompt, Schedule((Stage("rows", 4, Keep(1.0)),)), max_new_tokens=1)
+    attn = _stock(eager, prompt, output_attentions=True).attentions[3]  # (1, H, S, S)
+    want = attn[0][:, seen["rows"][0]].mean(0)  # (Q, S)
+    torch.testing.assert_close(seen["attn"][0], want, atol=1e-6, rtol=1e-5)

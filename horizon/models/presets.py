@@ -49,12 +49,15 @@ class ModelPreset:
     visual_tokens: int | None = None  # fixed count (LLaVA); None when it depends on the image (Qwen)
     min_pixels: int | None = None  # Qwen2.5-VL: the pixel range that fixes the visual-token count
     max_pixels: int | None = None
+    guide: str | None = None  # default SGL guide: a smaller preset of the family with the same image geometry
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise ValueError(f"family {self.family!r} is not one of {', '.join(FAMILIES)}")
         if (self.min_pixels is None) != (self.max_pixels is None):
             raise ValueError("give both min_pixels and max_pixels, or neither")
+        if self.guide == self.name:
+            raise ValueError(f"{self.name} cannot guide itself")
         if self.min_pixels is not None and self.max_pixels is not None and self.min_pixels > self.max_pixels:
             raise ValueError(f"min_pixels {self.min_pixels} > max_pixels {self.max_pixels}")
 
@@ -82,6 +85,7 @@ for _preset in (
         family="llava",
         repo_id="llava-hf/llava-1.5-13b-hf",
         visual_tokens=576,
+        guide="llava-1.5-7b",
         arch=Architecture(layers=40, hidden=5120, intermediate=13824, heads=40, kv_heads=40, vocab=32064),
     ),
     # Qwen/Qwen2.5-VL-3B-Instruct config.json
@@ -98,6 +102,7 @@ for _preset in (
         family="qwen2_5_vl",
         repo_id="Qwen/Qwen2.5-VL-7B-Instruct",
         **_QWEN_PIXELS,
+        guide="qwen2.5-vl-3b",
         arch=Architecture(layers=28, hidden=3584, intermediate=18944, heads=28, kv_heads=4, vocab=152064),
     ),
     # Embedded tiny models (horizon/models/tiny.py): real classes, random weights, real geometry
