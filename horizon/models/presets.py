@@ -9,7 +9,7 @@ min/max pixels that fix the visual-token count. Numbers are from each checkpoint
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from horizon.registry import Registry
 
@@ -68,7 +68,7 @@ class ModelPreset:
 
 MODELS: Registry[ModelPreset] = Registry("model")
 
-_QWEN_PIXELS = {"min_pixels": 256 * 28 * 28, "max_pixels": 1605632}  # lmms-eval Qwen2.5-VL defaults
+_QWEN_PIXELS: dict[str, Any] = {"min_pixels": 256 * 28 * 28, "max_pixels": 1605632}  # lmms-eval Qwen2.5-VL defaults
 
 for _preset in (
     # llava-hf/llava-1.5-7b-hf config.json (text_config: Vicuna-7B)
