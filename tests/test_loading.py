@@ -126,16 +126,13 @@ def test_bad_options(dtype, attn, device, message):
 
 
 def test_sgl_guides_share_family_and_image_geometry():
-    for _, preset in MODELS.items():
-        if preset.guide is not None:
-            guide = MODELS.get(preset.guide)
-            assert (
-                guide.family == preset.family
-                and guide.arch.layers <= preset.arch.layers
-                or guide.arch.hidden < preset.arch.hidden
-            )
-            assert (guide.visual_tokens, guide.min_pixels, guide.max_pixels) == (
-                preset.visual_tokens,
-                preset.min_pixels,
-                preset.max_pixels,
-            )
+    guided = [p for _, p in MODELS.items() if p.guide is not None]
+    assert {p.name for p in guided} == {"llava-1.5-13b", "qwen2.5-vl-7b"}
+    for preset in guided:
+        guide = MODELS.get(preset.guide)
+        assert guide.family == preset.family and guide.arch.hidden < preset.arch.hidden  # smaller, same family
+        assert (guide.visual_tokens, guide.min_pixels, guide.max_pixels) == (
+            preset.visual_tokens,
+            preset.min_pixels,
+            preset.max_pixels,
+        )
