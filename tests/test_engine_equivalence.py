@@ -119,7 +119,11 @@ def test_batch_of_two_equals_reference_per_sample(tiny_model, name):
     ref = reference_logits(loaded, prompt, out, steps=5, mrope=loaded.adapter.mrope)
     for got, want in zip(out.step_logits, ref, strict=True):
         torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
-    assert out.stages[0].kept_index[0] != out.stages[0].kept_index[1]  # each sample draws its own subset
+    # a sample's random subset does not depend on the batch it runs in
+    alone = run(loaded, _prompt(loaded), parse_schedule("random@2:0.5+random@20:0.1"), max_new_tokens=1)
+    assert [s.kept_index[0] for s in out.stages] == [s.kept_index[0] for s in alone.stages]
+    seeded = run(loaded, prompt, parse_schedule("random@2:0.5"), max_new_tokens=1, seed=[0, 1])
+    assert seeded.stages[0].kept_index[0] == out.stages[0].kept_index[0] != seeded.stages[0].kept_index[1]
 
 
 @pytest.mark.parametrize("preset", sorted(TABLE_SETTINGS))

@@ -13,7 +13,7 @@ G = torch.Generator().manual_seed(0)
 
 
 def select(name: str, view, keep: int) -> list[int]:
-    return METHODS.get(name).select(view, keep, G)[0].tolist()
+    return METHODS.get(name).select(view, keep, [G])[0].tolist()
 
 
 def test_fastv_keeps_the_most_attended_by_the_last_query():

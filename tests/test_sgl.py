@@ -27,7 +27,7 @@ def test_guide_importance_equals_eager_attention_sum(tiny_model, name):
         attentions = eager.model(**inputs, output_attentions=True).attentions  # L x (1, H, T, T)
     vis = prompt.visual_mask[0]
     last = int(vis.nonzero().max())
-    want = sum(a[0, :, last:, : vis.shape[0]].sum((0, 1))[vis] for a in attentions)  # (Nv,)
+    want = sum(a[0, :, last + 1 :, : vis.shape[0]].sum((0, 1))[vis] for a in attentions)  # (Nv,)
     torch.testing.assert_close(got[0], want, atol=1e-4, rtol=1e-4)
 
 

@@ -47,20 +47,20 @@ def _view(attn_scores: list[float]):
 
 def test_keeps_the_most_attended_and_recycles_the_best_deleted():
     # scores .5 .1 .3 .2 .05; keep 2 -> [0, 2]; 3 deleted -> int(.9)+1 = 1 recycled (token 3, score .2)
-    sel = select_sparsevlm(_view([0.5, 0.1, 0.3, 0.2, 0.05]), 2, G)
+    sel = select_sparsevlm(_view([0.5, 0.1, 0.3, 0.2, 0.05]), 2, [G])
     assert sel.keep.tolist() == [[0, 2]]
     torch.testing.assert_close(sel.merged, torch.tensor([[[3.0, 30.0]]]))
 
 
 def test_recycled_tokens_merge_into_their_mean():
     # keep 1 -> [2]; 4 deleted -> int(1.2)+1 = 2 recycled (tokens 3 and 1: scores .2 and .1), one cluster
-    sel = select_sparsevlm(_view([0.05, 0.1, 0.5, 0.2, 0.01]), 1, G)
+    sel = select_sparsevlm(_view([0.05, 0.1, 0.5, 0.2, 0.01]), 1, [G])
     assert sel.keep.tolist() == [[2]]
     torch.testing.assert_close(sel.merged, torch.tensor([[[2.0, 20.0]]]))
 
 
 def test_keep_all_merges_nothing():
-    sel = select_sparsevlm(_view([0.5, 0.1, 0.3, 0.2, 0.05]), 5, G)
+    sel = select_sparsevlm(_view([0.5, 0.1, 0.3, 0.2, 0.05]), 5, [G])
     assert sel.keep.tolist() == [[0, 1, 2, 3, 4]] and sel.merged is None
 
 

@@ -18,7 +18,7 @@ def probe(monkeypatch):
     seen: dict[str, object] = {}
 
     def make(fields: tuple[str, ...]):
-        def select(view: TokenView, keep: int, generator: torch.Generator) -> torch.Tensor:
+        def select(view: TokenView, keep: int, generators: list) -> torch.Tensor:
             seen["view"] = view
             for f in fields:
                 seen[f] = getattr(view, f)
@@ -87,7 +87,7 @@ def test_query_row_attention_equals_eager_rows(tiny_model, monkeypatch, name):
     seen: dict[str, torch.Tensor] = {}
     S_rows = torch.tensor([[5, 200, -1]])  # a row before, inside and after the image (last: the prompt end)
 
-    def select(view: TokenView, keep: int, generator: torch.Generator) -> torch.Tensor:
+    def select(view: TokenView, keep: int, generators: list) -> torch.Tensor:
         rows = S_rows.clone()
         rows[rows < 0] += view.seq_len
         seen["rows"], seen["attn"] = rows, view.prev_attention(rows)

@@ -114,6 +114,6 @@ def bench_methods(model: str, *, keep_fraction: float = 0.25, repeats: int = 3) 
     out = []
     for name, method in METHODS.items():
         k = 0 if name in WITHDRAW_ALL_METHODS else keep
-        ms = _median_ms(lambda m=method, k=k: m.select(view(), k, torch.Generator().manual_seed(0)), repeats)
+        ms = _median_ms(lambda m=method, k=k: m.select(view(), k, [torch.Generator().manual_seed(0)]), repeats)
         out.append(MethodTiming(model, name, S, ms, layer_ms, layer_flops(preset.arch, S) / 1e12))
     return out

@@ -2,8 +2,8 @@
 
 Following SGL (Zhao et al., github.com/NUS-HPC-AI-Lab/SGL, ``modeling_internvl_chat.py``): the guide model
 answers the prompt greedily; a visual token's importance is the attention it receives summed over **all
-layers, all heads and all query rows** from the last visual token (inclusive) to the end of the prompt, plus
-every generated token's row. horizon runs the guide once over prompt + answer and recomputes those rows
+layers, all heads and all query rows** after the last visual token to the end of the prompt (SGL's
+``get_attention_rank`` sums rows ``[visual_end + 1:]``), plus every generated token's row. horizon runs the guide once over prompt + answer and recomputes those rows
 from q/k at every layer (causal attention of a row does not depend on later rows, so this equals the
 incremental decode), so the guide may use SDPA. The guide must give the same visual-token count as the
 model it guides (the reference asserts this too).
@@ -84,9 +84,9 @@ def _attention_received(
     visual = torch.zeros(B, T, dtype=torch.bool, device=h0.device)
     visual[:, : visual_mask.shape[1]] = visual_mask.to(h0.device)
     last_visual = torch.stack([row.nonzero().max() for row in visual])  # (B,)
-    first = int(last_visual.min())
+    first = int(last_visual.min()) + 1
     rows = torch.arange(first, T, device=h0.device).expand(B, T - first)  # (B, Q)
-    counted = (rows >= last_visual[:, None]) & pad.gather(1, rows)  # (B, Q) rows SGL sums over
+    counted = (rows > last_visual[:, None]) & pad.gather(1, rows)  # (B, Q) rows after the image, as SGL sums
     total = torch.zeros(B, T, device=h0.device)
     heads = dec.config.num_attention_heads
     for layer, h in zip(dec.layers, hidden_states, strict=False):  # hidden_states[l] enters layer l

@@ -76,9 +76,8 @@ class _Sequence:
             order.append(torch.cat([src[:at], S + src[:m], src[at:S]]))
         idx = torch.stack(order)  # (B, S+m) positions in the concatenation [current rows, merged rows]
         anchor = torch.stack([self.visual[b].nonzero().max() for b in range(B)])[:, None].expand(B, m)  # (B, m)
-        self.h = torch.cat([self.h, merged.to(self.h.dtype)], 1).gather(
-            1, idx[..., None].expand(-1, -1, self.h.shape[-1])
-        )
+        merged = merged.to(self.h.device, self.h.dtype)
+        self.h = torch.cat([self.h, merged], 1).gather(1, idx[..., None].expand(-1, -1, self.h.shape[-1]))
         for name in ("cos", "sin"):
             t = getattr(self, name)
             extended = torch.cat([t, _gather_rows(t, anchor, 1)], 1)
@@ -219,10 +218,12 @@ class PrunedDecoder:
         seq = _Sequence(h, cos, sin, pos, rows, plan.visual_mask.to(h.device), attention_mask)
         shift = torch.zeros(pos.shape[:2], dtype=pos.dtype, device=pos.device)  # (R, B)
         embeddings, prev_h, mask = h, None, None
+        n_visual = plan.n_visual  # tracked on the host: no device sync per layer
         for i, layer in enumerate(dec.layers):
             if i in stage_at or i == 0:
                 if i in stage_at:
                     shift = self._apply_stage(state, stage_at[i], i, seq, prev_h, embeddings, shift)
+                    n_visual = plan.counts[stage_at[i]] + trace.merged[-1]
                 state.segments.append(_Segment(i, seq.prompt_pad(state.prompt_pad), shift.clone()))
                 mask = create_causal_mask(
                     config=dec.config,
@@ -232,7 +233,7 @@ class PrunedDecoder:
                     position_ids=None,
                     layer_idx=i,
                 )
-            trace.visual_per_layer.append(int(seq.visual[0].sum()))
+            trace.visual_per_layer.append(n_visual)
             trace.tokens_per_layer.append(int(seq.h.shape[1]))
             prev_h = seq.h
             seq.h = layer(
@@ -281,12 +282,12 @@ class PrunedDecoder:
 
     @staticmethod
     def _reindexed(pos: torch.Tensor, pad: torch.Tensor | None) -> torch.Tensor:
-        """Contiguous positions for the kept rows (R=1): start at the first kept position, skip padding."""
-        S = pos.shape[-1]
+        """Contiguous positions 0, 1, ... for the kept rows (R=1), counting real (unpadded) rows only."""
+        R, B, S = pos.shape
         if pad is None:
-            return pos[..., :1] + torch.arange(S, device=pos.device)
-        steps = (pad.long().cumsum(-1) - 1).clamp(min=0)  # (B, S')
-        return pos[..., :1] + steps[None]
+            return torch.arange(S, device=pos.device).expand(R, B, S)
+        steps = (pad.long().cumsum(-1) - 1).clamp(min=0)  # (B, S'); padding rows sit at 0
+        return steps[None].expand(R, B, S).to(pos.dtype)
 
     def _select(self, state: _RunState, k: int, view: TokenView) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Kept rows of the current sequence (B, S') and merged tokens to insert (B, m, D) or None."""
@@ -295,7 +296,7 @@ class PrunedDecoder:
         if keep > view.n_visual:
             raise ValueError(f"{plan.schedule.stages[k]} keeps {keep} visual tokens but only {view.n_visual} survive")
         selection = check_selection(
-            method.name, method.select(view, keep, plan.generator), view.batch, keep, view.n_visual
+            method.name, method.select(view, keep, plan.generators(k)), view.batch, keep, view.n_visual
         )
         chosen = selection.keep.to(view.visual_rows.device)
         visual_rows = view.visual_rows.gather(1, chosen)  # (B, keep)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -25,7 +26,7 @@ class RunPlan:
     positions: tuple[Positions, ...]
     visual_mask: torch.Tensor  # (B, S) bool: visual rows of the prompt
     n_visual: int
-    generator: torch.Generator
+    seeds: tuple[int, ...]  # one per sample
     guide_importance: torch.Tensor | None = None  # (B, Nv) for methods that need a guide (SGL)
 
     @classmethod
@@ -36,7 +37,7 @@ class RunPlan:
         *,
         n_layers: int,
         mrope: bool,
-        seed: int,
+        seed: int | Sequence[int],
         guide_importance: torch.Tensor | None = None,
     ) -> RunPlan:
         """Resolve and check ``schedule`` for a prompt whose visual rows are ``visual_mask`` (B, S)."""
@@ -81,8 +82,14 @@ class RunPlan:
                 f"guide importance has shape {tuple(guide_importance.shape)} but the prompt has "
                 f"{visual_mask.shape[0]} x {n_visual} visual tokens; the guide must see the same image geometry"
             )
-        generator = torch.Generator().manual_seed(seed)
-        return cls(schedule, methods, counts, tuple(positions), visual_mask, n_visual, generator, guide_importance)
+        seeds = (seed,) * visual_mask.shape[0] if isinstance(seed, int) else tuple(seed)
+        if len(seeds) != visual_mask.shape[0] or not all(isinstance(s, int) and s >= 0 for s in seeds):
+            raise ValueError(f"seed must be an int >= 0 or one per sample ({visual_mask.shape[0]}), got {seed!r}")
+        return cls(schedule, methods, counts, tuple(positions), visual_mask, n_visual, seeds, guide_importance)
+
+    def generators(self, stage: int) -> list[torch.Generator]:
+        """One generator per sample for stage ``stage``, seeded from (sample seed, stage)."""
+        return [torch.Generator().manual_seed(seed * 1_000_003 + stage) for seed in self.seeds]
 
 
 @dataclass

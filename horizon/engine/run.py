@@ -45,7 +45,7 @@ class Output:
     schedule: str
     dtype: str
     attn_implementation: str
-    seed: int
+    seed: int | tuple[int, ...]  # one for the batch, or one per sample
     answers: tuple[str, ...]
     token_ids: tuple[tuple[int, ...], ...]
     first_token_probs: torch.Tensor  # (B, V) float32 softmax of the first generated token
@@ -89,7 +89,7 @@ def _stage_records(plan: RunPlan, trace: Trace) -> tuple[StageRecord, ...]:
     for k, stage in enumerate(plan.schedule.stages):
         method = plan.methods[k]
         kept = trace.kept[k]  # (B, keep) prompt indices, -1 for a merged token
-        offsets = plan.visual_mask.long().cumsum(1) - 1  # prompt index -> visual index
+        offsets = plan.visual_mask.cpu().long().cumsum(1) - 1  # prompt index -> visual index
         visual_index = torch.where(kept >= 0, offsets.gather(1, kept.clamp(min=0)), kept)
         records.append(
             StageRecord(
@@ -114,7 +114,7 @@ def run(
     schedule: Schedule,
     *,
     max_new_tokens: int = 16,
-    seed: int = 0,
+    seed: int | Sequence[int] = 0,
     stop_at_eos: bool = True,
     guide_importance: torch.Tensor | None = None,
 ) -> Output:
@@ -126,13 +126,19 @@ def run(
     """
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+    if not isinstance(schedule, Schedule):
+        raise TypeError(
+            f"schedule must be a Schedule (parse text with horizon.paper_presets.resolve_schedule), got {schedule!r}"
+        )
+    if "attention_mask" not in prompt.inputs:
+        raise ValueError("the prompt's inputs have no attention_mask; build prompts with horizon.engine.run.prepare")
     model, adapter = loaded.model, loaded.adapter
     plan = RunPlan.build(
         schedule,
         prompt.visual_mask,
         n_layers=loaded.n_layers,
         mrope=adapter.mrope,
-        seed=seed,
+        seed=seed if isinstance(seed, int) else tuple(seed),
         guide_importance=guide_importance,
     )
     if hasattr(model.model, "rope_deltas"):
@@ -141,9 +147,11 @@ def run(
     pad_id = loaded.processor.tokenizer.pad_token_id
     with PrunedDecoder(loaded.decoder, mrope=adapter.mrope) as pruner:
         pruner.begin(plan)
+        _sync(loaded.device)
         t0 = time.perf_counter()
         out = model(**prompt.inputs, use_cache=True, logits_to_keep=1)
         logits = out.logits[:, -1].float()  # (B, V)
+        _sync(loaded.device)
         prefill_s = time.perf_counter() - t0
         step_logits, tokens = [logits], [logits.argmax(-1)]
         done = torch.isin(tokens[0], eos)
@@ -164,6 +172,7 @@ def run(
             step_logits.append(logits)
             tokens.append(nxt)
             done = done | torch.isin(nxt, eos)
+        _sync(loaded.device)
         decode_s = time.perf_counter() - t0
         trace = pruner.finish()
     ids = torch.stack(tokens, 1).cpu()  # (B, T)
@@ -174,7 +183,7 @@ def run(
         schedule=str(schedule),
         dtype=loaded.dtype,
         attn_implementation=loaded.attn_implementation,
-        seed=seed,
+        seed=seed if isinstance(seed, int) else tuple(seed),
         answers=answers,
         token_ids=token_ids,
         first_token_probs=step_logits[0].softmax(-1).cpu(),
@@ -187,6 +196,12 @@ def run(
         prefill_s=prefill_s,
         decode_s=decode_s,
     )
+
+
+def _sync(device: str) -> None:
+    """Wait for queued GPU work, so a timer reads finished work (a no-op on CPU)."""
+    if device.startswith("cuda"):
+        torch.cuda.synchronize(device)
 
 
 def _eos_ids(loaded: LoadedModel) -> torch.Tensor:

@@ -217,7 +217,7 @@ class TokenView:
             raise ValueError("no guide importance: SGL needs a guide model (run(..., guide_importance=...))")
         if bool((self.visual_index < 0).any()):
             raise ValueError("guide importance is undefined for merged tokens")
-        offsets = self.prompt_visual_mask.long().cumsum(1) - 1 if self.prompt_visual_mask is not None else None
-        if offsets is None:
-            return self._guide.gather(1, self.visual_index)
+        if self.prompt_visual_mask is None:
+            raise ValueError("guide importance needs the prompt's visual mask in the view")
+        offsets = self.prompt_visual_mask.long().cumsum(1) - 1  # prompt index -> visual-token index
         return self._guide.to(self.hidden.device).gather(1, offsets.gather(1, self.visual_index))

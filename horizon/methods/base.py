@@ -1,7 +1,8 @@
 """The method registry and what a method declares about itself.
 
 A method is one pure selection function: given a :class:`~horizon.engine.views.TokenView` at the pruning
-point and how many visual tokens to keep, it returns the sorted, unique indices (into the view's current
+point, how many visual tokens to keep and one ``torch.Generator`` per sample (seeded from the sample's seed
+and the stage, so results do not depend on batch composition), it returns the sorted, unique indices (into the view's current
 visual tokens) of the ones to keep, shape ``(B, keep)``. It never sees the model. It declares the view
 fields it reads (``needs``), its rope-position convention, whether it works with flash-attention, the
 earliest layer it can prune at, and its reference.
@@ -9,7 +10,7 @@ earliest layer it can prune at, and its reference.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,8 @@ class Selection:
     merged: torch.Tensor | None = None  # (B, m, D) hidden states inserted after the last kept visual token
 
 
-SelectFn = Callable[["TokenView", int, torch.Generator], "torch.Tensor | Selection"]
+# select(view, keep, generators) -> (B, keep) indices or a Selection; generators: one per sample
+SelectFn = Callable[["TokenView", int, Sequence[torch.Generator]], "torch.Tensor | Selection"]
 
 # Fields of TokenView a method may ask for (see horizon/engine/views.py).
 VIEW_FIELDS = frozenset(

@@ -18,6 +18,8 @@ hidden states are read, so it is flash-attention compatible.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 
@@ -64,7 +66,7 @@ def duplication_select(
     min_layer=1,
     reference="Wen et al., DART, EMNLP 2025 (github.com/ZichenWen1/DART)",
 )
-def select_dart(view: TokenView, keep: int, generator: torch.Generator) -> torch.Tensor:
+def select_dart(view: TokenView, keep: int, generators: Sequence[torch.Generator]) -> torch.Tensor:
     if keep == 0:
         return torch.empty(view.batch, 0, dtype=torch.long)
     if view.n_visual < IMAGE_PIVOTS or keep < IMAGE_PIVOTS:

@@ -14,6 +14,8 @@ merged LLM-input embeddings.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 
@@ -31,16 +33,15 @@ def max_min_diverse(features: torch.Tensor, keep: int) -> torch.Tensor:
     if N == 1:
         return torch.zeros(1, dtype=torch.long, device=features.device)
     others = dist.clone().fill_diagonal_(float("inf"))
-    first = int(others.min(0).values.argmax())  # the most isolated token
-    picks = [first]
-    closest = dist[first].clone()  # (N,) distance to the nearest selected token
-    closest[first] = float("-inf")
-    for _ in range(keep - 1):
-        nxt = int(closest.argmax())
-        picks.append(nxt)
-        closest = torch.minimum(closest, dist[nxt])
-        closest[picks] = float("-inf")
-    return torch.tensor(picks, dtype=torch.long, device=features.device)
+    picks = torch.empty(keep, dtype=torch.long, device=features.device)
+    picks[0] = others.min(0).values.argmax()  # the most isolated token
+    closest = dist[picks[0]].clone()  # (N,) distance to the nearest selected token
+    closest[picks[0]] = float("-inf")
+    for t in range(1, keep):  # no host sync: picks stay on the device
+        picks[t] = closest.argmax()
+        closest = torch.minimum(closest, dist[picks[t]])  # earlier picks stay at -inf
+        closest[picks[t]] = float("-inf")
+    return picks
 
 
 @register_method(
@@ -50,6 +51,6 @@ def max_min_diverse(features: torch.Tensor, keep: int) -> torch.Tensor:
     flash_compatible=True,
     reference="Alvar et al., DivPrune, CVPR 2025 (github.com/vbdi/divprune)",
 )
-def select_divprune(view: TokenView, keep: int, generator: torch.Generator) -> torch.Tensor:
+def select_divprune(view: TokenView, keep: int, generators: Sequence[torch.Generator]) -> torch.Tensor:
     feats = view.visual_hidden  # (B, Nv, D); at layer 0 the projector output
     return torch.stack([max_min_diverse(f, keep).sort().values for f in feats])  # (B, keep)

@@ -11,6 +11,8 @@ it also runs under SDPA and flash-attention. Qwen2.5-VL has no official port: th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from horizon.engine.views import TokenView
@@ -26,6 +28,6 @@ from horizon.methods.scoring import top_k_sorted, visual_columns
     min_layer=1,
     reference="Chen et al., ECCV 2024 (github.com/pkunlp-icler/FastV)",
 )
-def select_fastv(view: TokenView, keep: int, generator: torch.Generator) -> torch.Tensor:
+def select_fastv(view: TokenView, keep: int, generators: Sequence[torch.Generator]) -> torch.Tensor:
     scores = visual_columns(view.prev_last_query_attention, view.visual_rows)  # (B, Nv)
     return top_k_sorted(scores, keep)  # (B, keep)

@@ -10,6 +10,8 @@ M-RoPE positions there. Only one attention row is computed, so it is flash-atten
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from horizon.engine.views import TokenView
@@ -24,6 +26,6 @@ from horizon.methods.scoring import top_k_sorted, visual_columns
     flash_compatible=True,
     reference="Xing et al., PyramidDrop, CVPR 2025 (github.com/Cooperx521/PyramidDrop)",
 )
-def select_pdrop(view: TokenView, keep: int, generator: torch.Generator) -> torch.Tensor:
+def select_pdrop(view: TokenView, keep: int, generators: Sequence[torch.Generator]) -> torch.Tensor:
     scores = visual_columns(view.last_query_attention, view.visual_rows)  # (B, Nv)
     return top_k_sorted(scores, keep)  # (B, keep)

@@ -10,7 +10,7 @@
   ``sparsevlm@3+@7+@16`` here; it computes the dense attention map, horizon only the rater rows.
 * **Recycling**: of the deleted tokens, the top ``int(0.3·n_del)+1`` by score are clustered with DPC-kNN
   on their hidden states (distance ``‖xi−xj‖/√C``; density ``exp(−mean sq. distance to the k nearest,
-  self included)`` plus 1e-6 noise drawn from the run's generator; δ the distance to the nearest denser
+  self included)`` plus 1e-6 noise drawn from the sample's generator; δ the distance to the nearest denser
   point; centers the top ``k = n_rec//10 + 1`` by ρ·δ) and each cluster's mean is inserted right after
   the kept visual tokens, in center order. Merged tokens count as visual tokens for later stages.
 * Positions are **re-indexed** (contiguous, as the reference does); Qwen2.5-VL has no official port here:
@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 
@@ -49,7 +50,7 @@ def dpc_knn_merge(x: torch.Tensor, clusters: int, generator: torch.Generator) ->
     dist = torch.cdist(xf, xf) / math.sqrt(C)  # (N, N)
     k = min(clusters, N)
     nearest = dist.topk(k, dim=-1, largest=False).values  # (N, k), self included
-    noise = torch.rand(N, generator=generator).to(x.device) * 1e-6
+    noise = torch.rand(N, generator=generator, device="cpu").to(x.device) * 1e-6
     rho = (-(nearest**2).mean(-1)).exp() + noise  # (N,)
     denser = rho[None, :] > rho[:, None]  # (N, N): column j denser than row i
     delta = torch.where(denser, dist, dist.max()).min(-1).values  # (N,)
@@ -77,8 +78,10 @@ def _rater_rows(view: TokenView, b: int) -> torch.Tensor:
     min_layer=1,
     reference="Zhang et al., SparseVLM, ICML 2025 (github.com/Gumpest/SparseVLMs)",
 )
-def select_sparsevlm(view: TokenView, keep: int, generator: torch.Generator) -> Selection:
+def select_sparsevlm(view: TokenView, keep: int, generators: Sequence[torch.Generator]) -> Selection:
     B, Nv = view.batch, view.n_visual
+    if keep == 0:
+        raise ValueError("sparsevlm keeps at least one visual token (it recycles the rest); use vtw to drop all")
     raters = [_rater_rows(view, b) for b in range(B)]
     width = max(r.numel() for r in raters)
     padded = torch.stack([torch.cat([r, r[:1].expand(width - r.numel())]) for r in raters])  # (B, R)
@@ -101,5 +104,5 @@ def select_sparsevlm(view: TokenView, keep: int, generator: torch.Generator) -> 
         candidates = dropped.nonzero().squeeze(-1)
         order = torch.sort(scores[b, candidates], descending=True, stable=True).indices[:n_recycle]
         feats = view.visual_hidden[b, candidates[order]]  # (n_recycle, D)
-        merged.append(dpc_knn_merge(feats, clusters, generator))
+        merged.append(dpc_knn_merge(feats, clusters, generators[b]))
     return Selection(kept, torch.stack(merged).to(view.hidden.dtype))  # merged (B, clusters, D)

@@ -7,6 +7,8 @@ choice of K (the KL search, ``--findk``) is not part of the method: the schedule
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from horizon.engine.views import TokenView
@@ -19,7 +21,7 @@ from horizon.methods.base import register_method
     flash_compatible=True,
     reference="Lin et al., Boosting Multimodal LLMs with Visual Tokens Withdrawal, AAAI 2025 (github.com/lzhxmu/VTW)",
 )
-def select_vtw(view: TokenView, keep: int, generator: torch.Generator) -> torch.Tensor:
+def select_vtw(view: TokenView, keep: int, generators: Sequence[torch.Generator]) -> torch.Tensor:
     if keep != 0:
         raise ValueError(f"vtw withdraws every visual token; it cannot keep {keep}")
     return torch.empty(view.batch, 0, dtype=torch.long)  # (B, 0)
