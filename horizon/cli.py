@@ -39,8 +39,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="also write the whole record to this JSON file")
     p.add_argument("--guide", help="guide model for SGL stages (a smaller preset of the same family, or a folder)")
     p.add_argument("--guide-path", help="checkpoint folder for the guide preset")
-    p = sub.add_parser("list", help="list models, methods or presets")
-    p.add_argument("what", choices=["models", "methods", "presets"])
+    p = sub.add_parser("eval", help="evaluate a model on a benchmark from local data under a schedule")
+    _add_model_options(p)
+    p.add_argument("--bench", required=True, help="a benchmark (horizon list benchmarks)")
+    p.add_argument("--data", help="the benchmark's data folder or file (default: $HORIZON_DATA, then the HF cache)")
+    p.add_argument("--schedule", default="full")
+    p.add_argument("--limit", type=int, help="a seeded subset of at most N samples (whole MME pairs / MMBench groups)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the subset and random selections")
+    p.add_argument("--max-new-tokens", type=int, help="default: the benchmark's")
+    p.add_argument("--json", type=Path, help="also write metrics and predictions to this JSON file")
+    p = sub.add_parser("list", help="list models, methods, presets or benchmarks")
+    p.add_argument("what", choices=["models", "methods", "presets", "benchmarks"])
     p = sub.add_parser("bench", help="speed benchmarks of horizon itself")
     p.add_argument("what", choices=["engine", "methods"])
     p.add_argument("--models", default="tiny-llava,tiny-qwen2.5-vl")
@@ -57,8 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "list":
             return cmd_list(args.what)
+        if args.command == "eval":
+            return cmd_eval(args)
         return cmd_bench(args)
-    except (ValueError, FileNotFoundError, UnknownNameError) as err:
+    except (ValueError, FileNotFoundError, UnknownNameError) as err:  # includes missing data / bad layouts
         print(f"horizon: error: {err}", file=sys.stderr)
         return 2
 
@@ -119,6 +130,14 @@ def cmd_list(what: str) -> int:
             for _, m in METHODS.items()
         ]
         print(tabulate(rows, headers=["method", "needs", "positions", "flash-attn", "min layer", "reference"]))
+    elif what == "benchmarks":
+        from horizon.benchmarks.registry import BENCHMARKS
+
+        table = [
+            (b.name, b.dataset_id, b.config or "", b.split, b.metric, b.max_new_tokens, b.notes)
+            for _, b in BENCHMARKS.items()
+        ]
+        print(tabulate(table, headers=["benchmark", "dataset", "config", "split", "metric", "max new tokens", "notes"]))
     else:
         from horizon.paper_presets import PAPER_PRESETS
 
@@ -155,6 +174,43 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(render_run(out, loaded, top_k=args.top_k))
     if args.json:
         args.json.write_text(json.dumps(run_record(out, loaded, top_k=args.top_k), indent=2) + "\n")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from horizon.benchmarks.registry import BENCHMARKS
+    from horizon.benchmarks.run import evaluate, load_samples, subset
+    from horizon.engine.plan import check_methods
+    from horizon.models.loading import load_model
+    from horizon.paper_presets import resolve_schedule
+
+    bench = BENCHMARKS.get(args.bench)
+    schedule = resolve_schedule(args.schedule)
+    check_methods(schedule)
+    samples, bad = load_samples(bench, path=args.data)  # before loading a model: fail fast on missing data
+    chosen = subset(samples, args.limit, seed=args.seed)
+    loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
+    result = evaluate(loaded, bench, chosen, schedule, seed=args.seed, max_new_tokens=args.max_new_tokens)
+    print(
+        f"{bench.name} · {loaded.name} · {schedule} · {result.n} samples "
+        f"({len(result.failures)} failed, {len(bad)} unreadable rows) · {result.average_visual_tokens:.1f} visual tokens/layer"
+    )
+    print(tabulate(sorted(result.metrics.items()), headers=["metric", "value"], floatfmt=".2f"))
+    for failure in [*bad, *result.failures][:10]:
+        print(f"  skipped: {failure}")
+    if args.json:
+        record = {
+            "benchmark": bench.name,
+            "model": loaded.name,
+            "schedule": str(schedule),
+            "n": result.n,
+            "metrics": result.metrics,
+            "failures": list(result.failures),
+            "unreadable": bad,
+            "average_visual_tokens": result.average_visual_tokens,
+            "predictions": result.predictions,
+        }
+        args.json.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return 0
 
 

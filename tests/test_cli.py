@@ -86,3 +86,30 @@ def test_bench_engine_prints_ratios(capsys, cache_env):
 def test_run_sgl_needs_guide(capsys, cache_env):
     assert main(["run", "--model", "tiny-llava", "--schedule", "sgl@12:0.4"]) == 2
     assert "--guide" in capsys.readouterr().err
+
+
+def test_eval_on_fixture_data(capsys, cache_env, tmp_path, monkeypatch):
+    from tests.fixtures import write_parquet
+
+    write_parquet("mme", tmp_path / "mme")
+    monkeypatch.setenv("HORIZON_DATA", str(tmp_path))
+    out_json = tmp_path / "r.json"
+    code = main(["eval", "--model", "tiny-llava", "--bench", "mme", "--schedule", "dart@2:0.29", "--limit", "2",
+                 "--max-new-tokens", "2", "--json", str(out_json)])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0 and "mme · tiny-llava · dart@2:0.29 · 2 samples" in out and "total" in out
+    data = json.loads(out_json.read_text())
+    assert data["n"] == 2 and set(data["metrics"]) == {"total", "perception", "cognition"}
+
+
+def test_eval_missing_data_exits_2(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("HORIZON_DATA", str(tmp_path))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    assert main(["eval", "--model", "tiny-llava", "--bench", "textvqa"]) == 2
+    assert "no local data for benchmark 'textvqa'" in capsys.readouterr().err
+
+
+def test_list_benchmarks(capsys):
+    assert main(["list", "benchmarks"]) == 0
+    out = capsys.readouterr().out
+    assert "textvqa-ocr" in out and "lmms-lab/MME" in out

@@ -7,8 +7,8 @@ import pytest
 from horizon.benchmarks.anls import anls
 from horizon.benchmarks.choices import extract_choice
 from horizon.benchmarks.exact import exact_match
-from horizon.benchmarks.mme import MMEItem, parse_yes_no, score_mme
 from horizon.benchmarks.mmbench import MMBenchItem, score_mmbench
+from horizon.benchmarks.mme import MMEItem, parse_yes_no, score_mme
 from horizon.benchmarks.ocrbench import OCRBenchItem, ocrbench_correct, score_ocrbench
 from horizon.benchmarks.pope import parse_pope, score_pope
 from horizon.benchmarks.scienceqa import score_scienceqa_item

@@ -1,0 +1,216 @@
+"""The benchmark specs: each dataset's layout, prompt and scoring, registered into ``BENCHMARKS``.
+
+Layouts follow the datasets lmms-eval 0.7.3 loads (../shared/reference/lmms-eval.md §3); prompts are the
+reference evaluations' (LLaVA-1.5 and lmms-eval's Qwen2.5-VL use the same post-prompts on these tasks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from horizon.benchmarks.anls import anls
+from horizon.benchmarks.base import (
+    BENCHMARKS,
+    LETTER,
+    SINGLE_WORD,
+    Benchmark,
+    DatasetFormatError,
+    Sample,
+    image_bytes,
+    text,
+    text_list,
+)
+from horizon.benchmarks.exact import exact_match
+from horizon.benchmarks.mmbench import MMBenchItem, circular_group, score_mmbench
+from horizon.benchmarks.mme import MMEItem, score_mme
+from horizon.benchmarks.ocrbench import OCRBenchItem, score_ocrbench
+from horizon.benchmarks.pope import score_pope
+from horizon.benchmarks.scienceqa import LETTERS, score_scienceqa_item
+from horizon.benchmarks.textvqa import vqa_accuracy
+
+MMBENCH_CN_LETTER = "\n请直接使用所提供的选项字母作为答案回答。"
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
+
+
+# -- MME --------------------------------------------------------------------------------------------
+def _mme_sample(row: Mapping[str, Any], i: int) -> Sample:
+    answer = text(row, "answer")
+    if answer.strip().lower() not in ("yes", "no"):
+        raise DatasetFormatError(f"column 'answer' must be Yes or No, got {answer!r}")
+    qid = str(row["question_id"])
+    fields = {"category": text(row, "category")}
+    return Sample(f"{qid}#{i}", image_bytes(row["image"]), text(row, "question"), answer, qid, fields)
+
+
+def _mme_prompt(s: Sample, family: str) -> str:
+    return s.question.replace(" Please answer yes or no.", "") + SINGLE_WORD
+
+
+def _mme_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
+    items = [MMEItem(s.group, s.fields["category"], s.target, p) for s, p in zip(samples, preds, strict=True)]
+    r = score_mme(items)
+    return {"total": r.total, "perception": r.perception, "cognition": r.cognition}
+
+
+# -- POPE -------------------------------------------------------------------------------------------
+def _pope_sample(row: Mapping[str, Any], i: int) -> Sample:
+    answer = text(row, "answer")
+    if answer.strip().lower() not in ("yes", "no"):
+        raise DatasetFormatError(f"column 'answer' must be yes or no, got {answer!r}")
+    qid = str(row["question_id"])
+    fields = {"category": str(row.get("category", ""))}
+    return Sample(qid, image_bytes(row["image"]), text(row, "question"), answer, qid, fields)
+
+
+def _pope_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
+    r = score_pope(preds, [s.target for s in samples])
+    return {"accuracy": 100 * r.accuracy, "f1": 100 * r.f1, "precision": 100 * r.precision,
+            "recall": 100 * r.recall, "yes_ratio": 100 * r.yes_ratio}  # fmt: skip
+
+
+# -- ScienceQA-IMG ----------------------------------------------------------------------------------
+def _sqa_sample(row: Mapping[str, Any], i: int) -> Sample:
+    choices = text_list(row, "choices")
+    answer = row["answer"]
+    if not isinstance(answer, int) or not 0 <= answer < len(choices):
+        raise DatasetFormatError(f"column 'answer' must be a choice index 0..{len(choices) - 1}, got {answer!r}")
+    fields = {"choices": choices, "hint": str(row.get("hint") or "")}
+    return Sample(str(i), image_bytes(row["image"]), text(row, "question"), answer, str(i), fields)
+
+
+def _sqa_prompt(s: Sample, family: str) -> str:
+    context = f"Context: {s.fields['hint']}\n" if s.fields["hint"] else ""
+    options = "\n".join(f"{LETTERS[k]}. {c}" for k, c in enumerate(s.fields["choices"]))
+    return f"{context}{s.question}\n{options}{LETTER}"
+
+
+def _sqa_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
+    acc = [score_scienceqa_item(p, s.fields["choices"], s.target) for s, p in zip(samples, preds, strict=True)]
+    return {"accuracy": 100 * _mean(acc)}
+
+
+# -- TextVQA (with or without LLaVA-1.5's OCR reference tokens) ---------------------------------------
+def _textvqa_sample(row: Mapping[str, Any], i: int) -> Sample:
+    qid = str(row["question_id"])
+    tokens = row.get("ocr_tokens") or []
+    fields = {"ocr_tokens": [str(t) for t in tokens]}
+    return Sample(qid, image_bytes(row["image"]), text(row, "question"), text_list(row, "answers"), qid, fields)
+
+
+def _textvqa_prompt(ocr: bool):  # type: ignore[no-untyped-def]
+    def prompt(s: Sample, family: str) -> str:
+        q = s.question[:1].upper() + s.question[1:]
+        if ocr and s.fields["ocr_tokens"]:
+            q += "\nReference OCR token: " + ", ".join(s.fields["ocr_tokens"])
+        return q + SINGLE_WORD
+
+    return prompt
+
+
+def _vqa_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
+    return {"accuracy": 100 * _mean([vqa_accuracy(p, s.target) for s, p in zip(samples, preds, strict=True)])}
+
+
+# -- MMBench EN / CN --------------------------------------------------------------------------------
+def _mmbench_sample(row: Mapping[str, Any], i: int) -> Sample:
+    index = row["index"]
+    if not isinstance(index, int):
+        raise DatasetFormatError(f"column 'index' must be an integer, got {index!r}")
+    options = {k: str(row[k]) for k in "ABCDEFGH" if k in row and row[k] not in (None, "", "nan")}
+    answer = text(row, "answer")
+    if answer not in options:
+        raise DatasetFormatError(f"column 'answer' {answer!r} is not one of the options {sorted(options)}")
+    fields = {"options": options, "hint": str(row.get("hint") or ""), "category": str(row.get("category", ""))}
+    group = str(circular_group(index))
+    return Sample(str(index), image_bytes(row["image"]), text(row, "question"), answer, group, fields)
+
+
+def _mmbench_prompt(post: str):  # type: ignore[no-untyped-def]
+    def prompt(s: Sample, family: str) -> str:
+        hint = s.fields["hint"]
+        head = f"{hint}\n{s.question}" if hint and hint.lower() != "nan" else s.question
+        options = "\n".join(f"{k}. {v}" for k, v in s.fields["options"].items())
+        return f"{head}\n{options}{post}"
+
+    return prompt
+
+
+def _mmbench_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
+    items = [MMBenchItem(int(s.id), s.fields["options"], s.target, p) for s, p in zip(samples, preds, strict=True)]
+    return {"circular_accuracy": score_mmbench(items)}
+
+
+# -- GQA, DocVQA, InfoVQA, OCR-VQA ------------------------------------------------------------------
+def _plain_sample(id_col: str, answer_col: str, many: bool):  # type: ignore[no-untyped-def]
+    def to_sample(row: Mapping[str, Any], i: int) -> Sample:
+        sid = str(row.get(id_col, i))
+        target = text_list(row, answer_col) if many else text(row, answer_col)
+        return Sample(sid, image_bytes(row["image"]), text(row, "question"), target, sid)
+
+    return to_sample
+
+
+def _single_word(s: Sample, family: str) -> str:
+    return s.question + SINGLE_WORD
+
+
+def _exact_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
+    return {"accuracy": 100 * _mean([exact_match(p, s.target) for s, p in zip(samples, preds, strict=True)])}
+
+
+def _anls_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
+    return {"anls": 100 * _mean([anls(p, s.target) for s, p in zip(samples, preds, strict=True)])}
+
+
+# -- OCRBench ---------------------------------------------------------------------------------------
+def _ocrbench_sample(row: Mapping[str, Any], i: int) -> Sample:
+    answers = row["answer"]
+    answers = [answers] if isinstance(answers, str) else text_list(row, "answer")
+    fields = {"question_type": text(row, "question_type"), "dataset": text(row, "dataset")}
+    return Sample(str(i), image_bytes(row["image"]), text(row, "question"), answers, str(i), fields)
+
+
+def _ocrbench_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
+    items = [
+        OCRBenchItem(s.fields["question_type"], s.fields["dataset"], tuple(s.target), p)
+        for s, p in zip(samples, preds, strict=True)
+    ]
+    r = score_ocrbench(items)
+    return {"accuracy": 100 * r.accuracy, "correct": float(r.correct)}
+
+
+for _b in (
+    Benchmark("mme", "lmms-lab/MME", None, "test", ("question_id", "image", "question", "answer", "category"),
+              16, "total", _mme_sample, _mme_prompt, _mme_score, "perception + cognition (max 2800)"),
+    Benchmark("scienceqa-img", "lmms-lab/ScienceQA", "ScienceQA-IMG", "test", ("image", "question", "choices", "answer"),
+              16, "accuracy", _sqa_sample, _sqa_prompt, _sqa_score),
+    Benchmark("pope", "lmms-lab/POPE", None, "test", ("question_id", "image", "question", "answer"),
+              128, "f1", _pope_sample, lambda s, f: s.question + SINGLE_WORD, _pope_score),
+    Benchmark("textvqa", "lmms-lab/textvqa", None, "validation", ("question_id", "image", "question", "answers"),
+              16, "accuracy", _textvqa_sample, _textvqa_prompt(False), _vqa_score, "no OCR tokens in the prompt"),
+    Benchmark("textvqa-ocr", "lmms-lab/textvqa", None, "validation",
+              ("question_id", "image", "question", "answers", "ocr_tokens"), 16, "accuracy", _textvqa_sample,
+              _textvqa_prompt(True), _vqa_score, "LLaVA-1.5's 'Reference OCR token' line in the prompt"),
+    Benchmark("mmbench-en", "lmms-lab/MMBench", "en", "dev", ("index", "image", "question", "answer", "A", "B"),
+              16, "circular_accuracy", _mmbench_sample, _mmbench_prompt(LETTER), _mmbench_score),
+    Benchmark("mmbench-cn", "lmms-lab/MMBench", "cn", "dev", ("index", "image", "question", "answer", "A", "B"),
+              16, "circular_accuracy", _mmbench_sample, _mmbench_prompt(MMBENCH_CN_LETTER), _mmbench_score),
+    Benchmark("gqa", "lmms-lab/GQA", "testdev_balanced", "testdev", ("question_id", "image", "question", "answer"),
+              16, "accuracy", _plain_sample("question_id", "answer", False), _single_word, _exact_score,
+              "questions joined with their images (lmms-eval reads them from two configs)"),
+    Benchmark("docvqa", "lmms-lab/DocVQA", "DocVQA", "validation", ("questionId", "image", "question", "answers"),
+              32, "anls", _plain_sample("questionId", "answers", True), _single_word, _anls_score),
+    Benchmark("infovqa", "lmms-lab/DocVQA", "InfographicVQA", "validation",
+              ("questionId", "image", "question", "answers"), 32, "anls",
+              _plain_sample("questionId", "answers", True), _single_word, _anls_score),
+    Benchmark("ocrbench", "echo840/OCRBench", None, "test", ("dataset", "image", "question", "question_type", "answer"),
+              128, "accuracy", _ocrbench_sample, lambda s, f: s.question, _ocrbench_score),
+    Benchmark("ocr-vqa", "howard-hou/OCR-VQA", None, "test", ("image", "question", "answer"),
+              16, "accuracy", _plain_sample("question_id", "answer", False), _single_word, _exact_score,
+              "one question per row; no lmms-eval task exists"),
+):  # fmt: skip
+    BENCHMARKS.add(_b.name, _b)

@@ -1,0 +1,114 @@
+"""Evaluating a model on a benchmark under a schedule: subsets, prompting, answers, scores, failures."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from horizon.benchmarks.base import Benchmark, DatasetFormatError, Sample
+from horizon.benchmarks.local import find_data, read_rows
+from horizon.engine.run import prepare, run
+from horizon.models.loading import LoadedModel
+from horizon.schedule import Schedule
+
+log = logging.getLogger(__name__)
+
+
+def load_samples(
+    bench: Benchmark, *, path: str | Path | None = None, env: Mapping[str, str] | None = None
+) -> tuple[list[Sample], list[str]]:
+    """All samples of ``bench`` from local disk, and one message per row that could not be read."""
+    data = find_data(bench, path=path, env=env)
+    samples, bad = [], []
+    for file, i, row in read_rows(data, bench.columns):
+        try:
+            samples.append(bench.to_sample(row, i))
+        except DatasetFormatError as err:
+            bad.append(f"{file} row {i}: {err}")
+    if not samples:
+        raise DatasetFormatError(f"no readable samples for {bench.name!r} in {data.files[0].parent}: {bad[:3]}")
+    return samples, bad
+
+
+def subset(samples: Sequence[Sample], limit: int | None, seed: int = 0) -> list[Sample]:
+    """A deterministic subset of at most ``limit`` samples made of whole groups (MME pairs, MMBench rotations)."""
+    if limit is None or limit >= len(samples):
+        return list(samples)
+    if limit < 1:
+        raise ValueError(f"limit must be >= 1, got {limit}")
+    groups: dict[str, list[Sample]] = defaultdict(list)
+    for s in samples:
+        groups[s.group].append(s)
+    order = sorted(groups)
+    random.Random(seed).shuffle(order)
+    chosen: list[Sample] = []
+    for key in order:
+        if len(chosen) + len(groups[key]) <= limit:
+            chosen += groups[key]
+    return chosen
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    benchmark: str
+    schedule: str
+    metrics: dict[str, float]
+    n: int
+    failures: tuple[str, ...]  # "sample id: error" for samples that could not be run
+    predictions: dict[str, str] = field(repr=False)
+    average_visual_tokens: float = 0.0
+
+
+def evaluate(
+    loaded: LoadedModel,
+    bench: Benchmark,
+    samples: Iterable[Sample],
+    schedule: Schedule,
+    *,
+    seed: int = 0,
+    max_new_tokens: int | None = None,
+) -> EvalResult:
+    """Run every sample (one at a time) and score; a failing sample is counted, not fatal."""
+    family = loaded.adapter.family
+    done: list[Sample] = []
+    preds: list[str] = []
+    failures: list[str] = []
+    visual: list[float] = []
+    for sample in samples:
+        try:
+            prompt = prepare(loaded, [sample.pil()], [bench.prompt(sample, family)])
+            out = run(loaded, prompt, schedule, max_new_tokens=max_new_tokens or bench.max_new_tokens, seed=seed)
+        except (ValueError, OSError, RuntimeError) as err:
+            log.warning("sample %s failed: %s", sample.id, err)
+            failures.append(f"{sample.id}: {err}")
+            continue
+        done.append(sample)
+        preds.append(out.answers[0])
+        visual.append(out.average_visual_tokens)
+    if not done:
+        raise RuntimeError(f"every sample of {bench.name} failed; first: {failures[:1]}")
+    metrics = bench.score(done, preds) if bench.name != "mme" else _score_whole_pairs(bench, done, preds, failures)
+    return EvalResult(
+        bench.name,
+        str(schedule),
+        metrics,
+        len(done),
+        tuple(failures),
+        {s.id: p for s, p in zip(done, preds, strict=True)},
+        sum(visual) / len(visual),
+    )
+
+
+def _score_whole_pairs(bench: Benchmark, done: list[Sample], preds: list[str], failures: list[str]) -> dict[str, float]:
+    """MME scores image pairs: a pair with a failed half is left out (and counted among failures)."""
+    counts: dict[str, int] = defaultdict(int)
+    for s in done:
+        counts[s.group] += 1
+    keep = [i for i, s in enumerate(done) if counts[s.group] == 2]
+    if len(keep) < len(done):
+        failures.append(f"{len(done) - len(keep)} MME answers left out: the other question of their image failed")
+    return bench.score([done[i] for i in keep], [preds[i] for i in keep])
