@@ -81,13 +81,38 @@ def gold(bench: str, row: dict[str, Any]) -> str:
     return answer[0] if isinstance(answer, list) else str(answer)
 
 
+def _feature(value: Any) -> dict[str, Any]:
+    """The Hugging Face datasets feature of a fixture value (so `datasets` decodes images as images)."""
+    if isinstance(value, dict) and "bytes" in value:
+        return {"_type": "Image"}
+    if isinstance(value, bool):
+        return {"dtype": "bool", "_type": "Value"}
+    if isinstance(value, int):
+        return {"dtype": "int64", "_type": "Value"}
+    if isinstance(value, list):
+        return {"feature": {"dtype": "string", "_type": "Value"}, "_type": "List"}
+    return {"dtype": "string", "_type": "Value"}
+
+
 def write_parquet(bench: str, folder: Path, data: list[dict[str, Any]] | None = None, split: str = "test") -> Path:
+    """Rows as parquet, with the datasets feature metadata a hub parquet file carries."""
+    import json
+
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    data = data if data is not None else rows(bench)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{split}-00000-of-00001.parquet"
-    pq.write_table(pa.Table.from_pylist(data if data is not None else rows(bench)), path)
+    table = pa.Table.from_pylist(data)
+    image = pa.struct([("bytes", pa.binary()), ("path", pa.string())])  # the datasets Image storage type
+    features = {k: _feature(v) for k, v in data[0].items()}
+    schema = pa.schema(
+        [pa.field(f.name, image if features[f.name]["_type"] == "Image" else f.type) for f in table.schema]
+    )
+    table = table.cast(schema)
+    meta = {b"huggingface": json.dumps({"info": {"features": features}}).encode()}
+    pq.write_table(table.replace_schema_metadata(meta), path)
     return path
 
 

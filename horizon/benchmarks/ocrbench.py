@@ -1,6 +1,7 @@
 """OCRBench (Liu et al., 2024): 1000 questions in 10 categories; a prediction is right if it contains an
 answer (lmms-eval ``ocrbench_process_results``): full-width ASCII folded to half-width, lower-cased,
-newlines to spaces; for the HME100k (handwritten math) items all spaces are removed instead of lower-casing.
+newlines to spaces; for the HME100k (handwritten math) items all spaces are removed instead (no folding,
+no lower-casing).
 The paper reports the number right out of 1000 (as a percentage). Pure functions: lmms-eval keeps a
 module-level score dict that accumulates across evaluations in one process; nothing here does.
 """
@@ -27,9 +28,8 @@ def _fold(text: str) -> str:
 
 
 def ocrbench_correct(prediction: str, answers: Sequence[str], dataset: str) -> bool:
-    pred = _fold(prediction)
     for answer in answers:
-        gold = _fold(str(answer))
+        pred, gold = (prediction, str(answer)) if dataset == "HME100k" else (_fold(prediction), _fold(str(answer)))
         if dataset == "HME100k":
             if gold.strip().replace("\n", " ").replace(" ", "") in pred.strip().replace("\n", " ").replace(" ", ""):
                 return True

@@ -1,0 +1,154 @@
+"""Cross-checks against lmms-eval 0.7.3 (tox env ``lmms``; never part of the default install or tests).
+
+1. Our scorers equal lmms-eval's on the same predictions, except where lmms-eval has a known bug or we
+   follow the official definition on purpose (each such case is asserted explicitly).
+2. ``lmms-eval eval --model horizon_llava`` runs offline on fixture data through the entry-point plugin.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+lmms_eval = pytest.importorskip("lmms_eval", reason="install the tox env `lmms` (tox -e lmms) to run these")
+
+from horizon.benchmarks.anls import anls  # noqa: E402
+from horizon.benchmarks.mme import MMEItem, parse_yes_no, score_mme  # noqa: E402
+from horizon.benchmarks.ocrbench import ocrbench_correct  # noqa: E402
+from horizon.benchmarks.pope import score_pope  # noqa: E402
+from horizon.benchmarks.textvqa import vqa_accuracy  # noqa: E402
+from tests.fixtures import rows, write_parquet  # noqa: E402
+
+PREDICTIONS = ["Yes", "no", "Yes.", "y", "No, it is not", "yes it is", "maybe", "N", "", "NO."]
+
+
+def test_mme_matches():
+    from lmms_eval.tasks.mme import utils as mme
+
+    assert [parse_yes_no(p) for p in PREDICTIONS] == [mme.parse_pred_ans(p) for p in PREDICTIONS]
+    docs = [
+        {"question_id": f"img{i // 2}", "category": cat, "answer": "Yes" if i % 2 == 0 else "No"}
+        for i, cat in enumerate(["color"] * 4 + ["count"] * 4 + ["code_reasoning"] * 2)
+    ]
+    preds = ["Yes", "No", "Yes", "Yes", "No", "No", "Yes", "No", "no", "no"]
+    theirs: dict[str, list] = {}
+    for doc, p in zip(docs, preds, strict=True):
+        for key, value in mme.mme_process_results(doc, [p]).items():
+            theirs.setdefault(key, []).append(value)
+    ours = score_mme(
+        [MMEItem(d["question_id"], d["category"], d["answer"], p) for d, p in zip(docs, preds, strict=True)]
+    )
+    assert ours.perception == pytest.approx(mme.mme_aggregate_results(theirs["mme_perception_score"]))
+    assert ours.cognition == pytest.approx(mme.mme_aggregate_results(theirs["mme_cognition_score"]))
+
+
+@pytest.mark.parametrize(
+    "prediction", ["Stop", "stop sign", "the stop", "Two", "2", "coca-cola", "It's 3.5!", "don't", "go", "1,000"]
+)
+def test_textvqa_matches(prediction):
+    from lmms_eval.tasks.textvqa.utils import textvqa_process_results
+
+    answers = ["stop", "stop", "STOP", "two", "2", "coca cola", "3.5", "dont", "1000", "stop sign"]
+    theirs = textvqa_process_results({"answers": list(answers), "question_id": 1}, [prediction])["exact_match"]
+    assert vqa_accuracy(prediction, answers) == pytest.approx(theirs)
+
+
+def test_pope_matches_on_clean_answers_and_differs_on_yes_ratio():
+    from lmms_eval.tasks.pope import utils as pope
+
+    preds = ["yes", "yes", "no", "no", "yes", "yes"]
+    gold = ["yes", "yes", "yes", "no", "no", "no"]
+    results = [pope.pope_process_results({"question_id": i, "answer": g}, [p])["pope_f1_score"]
+               for i, (p, g) in enumerate(zip(preds, gold, strict=True))]  # fmt: skip
+    ours = score_pope(preds, gold)
+    assert ours.accuracy == pytest.approx(pope.pope_aggregate_accuracy(results))
+    assert ours.precision == pytest.approx(pope.pope_aggregate_precision(results))
+    assert ours.recall == pytest.approx(pope.pope_aggregate_recall(results))
+    assert ours.f1 == pytest.approx(pope.pope_aggregate_f1_score(results))
+    # lmms-eval's yes-ratio counts the ground truth (0.5 here); the predictions say yes 4 times in 6
+    assert pope.pope_aggregate_yes_ratio(results) == pytest.approx(0.5) and ours.yes_ratio == pytest.approx(4 / 6)
+    # and lmms-eval scores "Yes." as wrong (exact match); POPE's own rule reads it as yes
+    wrong = pope.pope_process_results({"question_id": 0, "answer": "yes"}, ["Yes."])["pope_accuracy"]["score"]
+    assert wrong == 0.0 and score_pope(["Yes."], ["yes"]).accuracy == 1.0
+
+
+@pytest.mark.parametrize(("pred", "answers"), [("kitten", ["Kitten"]), ("sitting", ["kitten"]), ("ab", ["cd"]),
+                                               ("hello  world", ["hello world", "x"]), ("abcde", ["abcdx"])])  # fmt: skip
+def test_anls_matches_away_from_the_threshold(pred, answers):
+    from lmms_eval.api.metrics import anls as their_anls
+
+    assert anls(pred, answers) == pytest.approx(their_anls(answers, [pred])["anls"])
+
+
+def test_anls_at_the_threshold_follows_the_official_definition():
+    from lmms_eval.api.metrics import anls as their_anls
+
+    assert their_anls(["abxy"], ["abcd"])["anls"] == pytest.approx(0.5) and anls("abcd", ["abxy"]) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("pred", "answers", "dataset"),
+    [("The word is CAT", ["cat"], "IIIT5K"), ("ＣＡＴ", ["cat"], "IIIT5K"), ("dog", ["cat"], "IIIT5K"),
+     ("x ^ 2", ["x^2"], "HME100k"), ("X^2", ["x^2"], "HME100k"), ("a\nb", ["a b"], "docVQA")],
+)  # fmt: skip
+def test_ocrbench_matches(pred, answers, dataset):
+    from lmms_eval.tasks.ocrbench.utils import ocrbench_process_results
+
+    doc = {"answer": answers, "dataset": dataset, "question_type": "Regular Text Recognition"}
+    theirs = ocrbench_process_results(doc, [pred])["ocrbench_accuracy"]["score"]
+    assert float(ocrbench_correct(pred.strip(), answers, dataset)) == theirs
+
+
+MME_TASK = """
+task: mme_local
+dataset_path: parquet
+dataset_kwargs:
+  data_files:
+    test: {data}
+test_split: test
+output_type: generate_until
+doc_to_visual: !function lmms_eval.tasks.mme.utils.mme_doc_to_visual
+doc_to_text: !function lmms_eval.tasks.mme.utils.mme_doc_to_text
+doc_to_target: answer
+generation_kwargs:
+  max_new_tokens: 4
+process_results: !function lmms_eval.tasks.mme.utils.mme_process_results
+metric_list:
+  - metric: mme_perception_score
+    aggregation: !function lmms_eval.tasks.mme.utils.mme_aggregate_results
+    higher_is_better: true
+  - metric: mme_cognition_score
+    aggregation: !function lmms_eval.tasks.mme.utils.mme_aggregate_results
+    higher_is_better: true
+lmms_eval_specific_kwargs:
+  default:
+    pre_prompt: ""
+    post_prompt: "\\nAnswer the question using a single word or phrase."
+"""
+
+
+def test_cli_runs_offline_through_the_plugin(tmp_path, horizon_cache):
+    data = write_parquet("mme", tmp_path / "data")
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    (tasks / "mme_local.yaml").write_text(MME_TASK.format(data=data))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"),
+           "HORIZON_CACHE": str(horizon_cache)}  # fmt: skip
+    cmd = [sys.executable, "-m", "lmms_eval", "eval", "--model", "horizon_llava", "--model_args",
+           "pretrained=tiny-llava,schedule=random@2:0.5+vtw@20", "--tasks", "mme_local", "--include_path",
+           str(tasks), "--output_path", str(tmp_path / "out"), "--log_samples", "--verbosity", "DEBUG"]  # fmt: skip
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = list(Path(tmp_path / "out").rglob("*_results.json"))
+    assert results, done.stdout[-2000:]
+    scores = json.loads(results[0].read_text())["results"]["mme_local"]
+    assert "mme_perception_score,none" in scores and "mme_cognition_score,none" in scores
+    samples = list(Path(tmp_path / "out").rglob("*_samples_mme_local.jsonl"))
+    first = json.loads(samples[0].read_text().splitlines()[0])
+    assert first["token_counts"][0]["visual_tokens"] == pytest.approx((2 * 576 + 18 * 288) / 32)
+    assert len(rows("mme")) == len(samples[0].read_text().splitlines())
