@@ -122,3 +122,46 @@ def test_subsets_are_seeded_and_keep_groups_whole(tmp_path):
     mm_samples, _ = load_samples(mm, env={"HORIZON_DATA": str(tmp_path)})
     picked = subset(mm_samples, 3, seed=0)
     assert len(picked) == 2 and picked[0].group == picked[1].group  # one whole circular group
+
+
+def test_gqa_joins_questions_with_the_separate_image_table(tmp_path):
+    from tests.fixtures import BLUE, RED
+
+    questions = [
+        {"id": "q1", "imageId": "n1", "question": "Which side?", "answer": "left"},
+        {"id": "q2", "imageId": "n2", "question": "What color?", "answer": "blue"},
+        {"id": "q3", "imageId": "n9", "question": "Where?", "answer": "top"},  # its image is missing
+    ]
+    write_parquet("gqa", tmp_path / "gqa", questions, split="testdev")
+    write_parquet("gqa", tmp_path / "gqa-images", [{"id": "n1", "image": RED}, {"id": "n2", "image": BLUE}], "testdev")
+    samples, bad = load_samples(BENCHMARKS.get("gqa"), env={"HORIZON_DATA": str(tmp_path)})
+    assert [s.id for s in samples] == ["q1", "q2"] and samples[1].pil().getpixel((0, 0)) == (30, 30, 200)
+    assert len(bad) == 1 and "image 'n9'" in bad[0]
+
+
+def test_ocrvqa_expands_per_image_question_lists(tmp_path):
+    from tests.fixtures import BLUE
+
+    data = [{"image_id": "b1", "image": BLUE, "questions": ["Who wrote this book?", "Is this a novel?"],
+             "answers": ["Jane Austen", "Yes"]}]  # fmt: skip
+    write_parquet("ocr-vqa", tmp_path / "ocr-vqa", data)
+    samples, bad = load_samples(BENCHMARKS.get("ocr-vqa"), env={"HORIZON_DATA": str(tmp_path)})
+    assert not bad and [(s.question, s.target) for s in samples] == [
+        ("Who wrote this book?", "Jane Austen"), ("Is this a novel?", "Yes"),
+    ]  # fmt: skip
+
+
+def test_hf_cache_arrow_files(tmp_path):
+    import pyarrow as pa
+
+    folder = tmp_path / "hf" / "datasets" / "lmms-lab___textvqa" / "default" / "0.0.0" / "f00"
+    folder.mkdir(parents=True)
+    table = pa.Table.from_pylist(rows("textvqa"))
+    for split in ("train", "validation"):
+        with (
+            pa.OSFile(str(folder / f"textvqa-{split}.arrow"), "wb") as sink,
+            pa.ipc.new_stream(sink, table.schema) as w,
+        ):
+            w.write_table(table)
+    found = find_data(BENCHMARKS.get("textvqa"), env={"HF_HOME": str(tmp_path / "hf")})
+    assert [p.name for p in found.files] == ["textvqa-validation.arrow"]

@@ -36,6 +36,16 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class ImageSource:
+    """Images kept apart from the questions (GQA): joined on ``key_column`` = the image table's ``id_column``."""
+
+    name: str  # the folder name under $HORIZON_DATA
+    config: str  # the Hugging Face config holding the images
+    id_column: str
+    key_column: str
+
+
+@dataclass(frozen=True)
 class Benchmark:
     name: str
     dataset_id: str  # the Hugging Face dataset the layout follows (lmms-eval's)
@@ -48,6 +58,8 @@ class Benchmark:
     prompt: Callable[[Sample, str], str]  # (sample, model family) -> the question text
     score: Callable[[Sequence[Sample], Sequence[str]], dict[str, float]]
     notes: str = ""
+    images: ImageSource | None = None  # where the images are when rows lack an ``image`` column
+    expand: Callable[[Mapping[str, Any]], list[Mapping[str, Any]]] | None = None  # one row -> several items
 
 
 BENCHMARKS: Registry[Benchmark] = Registry("benchmark")

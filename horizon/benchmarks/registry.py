@@ -16,6 +16,7 @@ from horizon.benchmarks.base import (
     SINGLE_WORD,
     Benchmark,
     DatasetFormatError,
+    ImageSource,
     Sample,
     image_bytes,
     text,
@@ -145,9 +146,9 @@ def _mmbench_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str,
 
 
 # -- GQA, DocVQA, InfoVQA, OCR-VQA ------------------------------------------------------------------
-def _plain_sample(id_col: str, answer_col: str, many: bool):  # type: ignore[no-untyped-def]
+def _plain_sample(id_cols: tuple[str, ...], answer_col: str, many: bool):  # type: ignore[no-untyped-def]
     def to_sample(row: Mapping[str, Any], i: int) -> Sample:
-        sid = str(row.get(id_col, i))
+        sid = next((str(row[c]) for c in id_cols if row.get(c) is not None), str(i))
         target = text_list(row, answer_col) if many else text(row, answer_col)
         return Sample(sid, image_bytes(row["image"]), text(row, "question"), target, sid)
 
@@ -164,6 +165,18 @@ def _exact_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, f
 
 def _anls_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
     return {"anls": 100 * _mean([anls(p, s.target) for s, p in zip(samples, preds, strict=True)])}
+
+
+def _ocrvqa_expand(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """One item per question: rows hold ``question``/``answer``, or ``questions``/``answers`` lists."""
+    if "question" in row:
+        return [row]
+    questions, answers = row.get("questions"), row.get("answers")
+    if not isinstance(questions, list) or not isinstance(answers, list) or len(questions) != len(answers):
+        raise DatasetFormatError("OCR-VQA rows need 'question'/'answer', or equal-length 'questions'/'answers' lists")
+    base = {k: v for k, v in row.items() if k not in ("questions", "answers")}
+    return [{**base, "question": q, "answer": a, "question_id": f"{row.get('image_id', '')}-{k}"}
+            for k, (q, a) in enumerate(zip(questions, answers, strict=True))]  # fmt: skip
 
 
 # -- OCRBench ---------------------------------------------------------------------------------------
@@ -199,18 +212,20 @@ for _b in (
               16, "circular_accuracy", _mmbench_sample, _mmbench_prompt(LETTER), _mmbench_score),
     Benchmark("mmbench-cn", "lmms-lab/MMBench", "cn", "dev", ("index", "image", "question", "answer", "A", "B"),
               16, "circular_accuracy", _mmbench_sample, _mmbench_prompt(MMBENCH_CN_LETTER), _mmbench_score),
-    Benchmark("gqa", "lmms-lab/GQA", "testdev_balanced", "testdev", ("question_id", "image", "question", "answer"),
-              16, "accuracy", _plain_sample("question_id", "answer", False), _single_word, _exact_score,
-              "questions joined with their images (lmms-eval reads them from two configs)"),
+    Benchmark("gqa", "lmms-lab/GQA", "testdev_balanced_instructions", "testdev", ("question", "answer"),
+              16, "accuracy", _plain_sample(("id", "question_id"), "answer", False), _single_word, _exact_score,
+              "questions joined on imageId with the testdev_balanced_images table, unless rows carry images",
+              images=ImageSource("gqa-images", "testdev_balanced_images", "id", "imageId")),
     Benchmark("docvqa", "lmms-lab/DocVQA", "DocVQA", "validation", ("questionId", "image", "question", "answers"),
-              32, "anls", _plain_sample("questionId", "answers", True), _single_word, _anls_score),
+              32, "anls", _plain_sample(("questionId",), "answers", True), _single_word, _anls_score),
     Benchmark("infovqa", "lmms-lab/DocVQA", "InfographicVQA", "validation",
               ("questionId", "image", "question", "answers"), 32, "anls",
-              _plain_sample("questionId", "answers", True), _single_word, _anls_score),
+              _plain_sample(("questionId",), "answers", True), _single_word, _anls_score),
     Benchmark("ocrbench", "echo840/OCRBench", None, "test", ("dataset", "image", "question", "question_type", "answer"),
               128, "accuracy", _ocrbench_sample, lambda s, f: s.question, _ocrbench_score),
-    Benchmark("ocr-vqa", "howard-hou/OCR-VQA", None, "test", ("image", "question", "answer"),
-              16, "accuracy", _plain_sample("question_id", "answer", False), _single_word, _exact_score,
-              "one question per row; no lmms-eval task exists"),
+    Benchmark("ocr-vqa", "howard-hou/OCR-VQA", None, "test", ("image",),
+              16, "accuracy", _plain_sample(("question_id", "image_id"), "answer", False), _single_word, _exact_score,
+              "rows with question/answer, or per-image questions/answers lists; no lmms-eval task exists",
+              expand=_ocrvqa_expand),
 ):  # fmt: skip
     BENCHMARKS.add(_b.name, _b)

@@ -6,8 +6,9 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from horizon.benchmarks.base import Benchmark, DatasetFormatError, Sample
 from horizon.benchmarks.local import find_data, read_rows
@@ -23,15 +24,49 @@ def load_samples(
 ) -> tuple[list[Sample], list[str]]:
     """All samples of ``bench`` from local disk, and one message per row that could not be read."""
     data = find_data(bench, path=path, env=env)
+    images: dict[str, Any] | None = None
     samples, bad = [], []
     for file, i, row in read_rows(data, bench.columns):
         try:
-            samples.append(bench.to_sample(row, i))
+            items = bench.expand(row) if bench.expand is not None else [row]
         except DatasetFormatError as err:
             bad.append(f"{file} row {i}: {err}")
+            continue
+        for k, item in enumerate(items):
+            try:
+                if "image" not in item and bench.images is not None:
+                    images = _image_table(bench, env) if images is None else images
+                    item = _join_image(item, images, bench)
+                samples.append(bench.to_sample(item, i if len(items) == 1 else i * 1000 + k))
+            except (DatasetFormatError, KeyError) as err:
+                bad.append(f"{file} row {i}: {err}")
     if not samples:
         raise DatasetFormatError(f"no readable samples for {bench.name!r} in {data.files[0].parent}: {bad[:3]}")
     return samples, bad
+
+
+def _image_table(bench: Benchmark, env: Mapping[str, str] | None) -> dict[str, Any]:
+    """id -> image cell of a benchmark whose images live in a separate table (GQA)."""
+    src = bench.images
+    if src is None:
+        raise ValueError(f"{bench.name} has no separate image table")
+    spec = replace(bench, name=src.name, config=src.config, columns=(src.id_column, "image"))
+    table: dict[str, Any] = {}
+    for _, _, row in read_rows(find_data(spec, env=env), spec.columns):
+        table[str(row[src.id_column])] = row["image"]
+    return table
+
+
+def _join_image(item: Mapping[str, Any], images: dict[str, Any], bench: Benchmark) -> Mapping[str, Any]:
+    src = bench.images
+    if src is None:
+        raise ValueError(f"{bench.name} has no separate image table")
+    if src.key_column not in item:
+        raise DatasetFormatError(f"column {src.key_column!r} is missing, and the row has no 'image' column")
+    key = str(item[src.key_column])
+    if key not in images:
+        raise DatasetFormatError(f"image {key!r} (column {src.key_column!r}) is not in the {src.name} image table")
+    return {**item, "image": images[key]}
 
 
 def subset(samples: Sequence[Sample], limit: int | None, seed: int = 0) -> list[Sample]:
