@@ -25,16 +25,9 @@ from transformers.masking_utils import create_causal_mask
 from transformers.modeling_outputs import BaseModelOutputWithPast
 
 from horizon.engine.plan import RunPlan, Trace
+from horizon.engine.sequence import Sequence
 from horizon.engine.views import TokenView
 from horizon.methods import check_selection
-
-
-def _gather_rows(x: torch.Tensor, idx: torch.Tensor, dim: int) -> torch.Tensor:
-    """Gather ``idx`` (B, S') along sequence dim ``dim`` of ``x`` whose dim ``dim - 1`` is the batch."""
-    shape = [1] * x.ndim
-    shape[dim - 1], shape[dim] = idx.shape
-    index = idx.view(shape).expand(*x.shape[:dim], idx.shape[1], *x.shape[dim + 1 :])
-    return x.gather(dim, index)
 
 
 @dataclass
@@ -44,54 +37,6 @@ class _Segment:
     start: int
     prompt_pad: torch.Tensor  # (B, S_i) the 2-D mask of the prompt rows in these layers' caches
     shift: torch.Tensor  # (R, B) original position minus the position used
-
-
-@dataclass
-class _Sequence:
-    """The current prompt rows during prefill, and what is known of each row."""
-
-    h: torch.Tensor  # (B, S, D)
-    cos: torch.Tensor  # (B, S, hd)
-    sin: torch.Tensor  # (B, S, hd)
-    pos: torch.Tensor  # (R, B, S) rope positions in use
-    rows: torch.Tensor  # (B, S) original prompt index; -1 for a merged token
-    visual: torch.Tensor  # (B, S) bool
-    pad: torch.Tensor | None  # (B, S) 2-D attention mask as given, or None
-
-    def gather(self, keep: torch.Tensor) -> None:
-        """Keep rows ``keep`` (B, S') of every field."""
-        self.h, self.cos, self.sin = (_gather_rows(t, keep, 1) for t in (self.h, self.cos, self.sin))
-        self.pos = _gather_rows(self.pos, keep, 2)
-        self.rows, self.visual = self.rows.gather(1, keep), self.visual.gather(1, keep)
-        self.pad = None if self.pad is None else self.pad.gather(1, keep)
-
-    def insert_after_visual(self, merged: torch.Tensor) -> None:
-        """Insert ``merged`` (B, m, D) right after each sample's last visual row; they share its position."""
-        B, S, _ = self.h.shape
-        m = merged.shape[1]
-        order = []
-        for b in range(B):
-            at = int(self.visual[b].nonzero().max()) + 1
-            src = torch.arange(S + m, device=self.h.device)
-            order.append(torch.cat([src[:at], S + src[:m], src[at:S]]))
-        idx = torch.stack(order)  # (B, S+m) positions in the concatenation [current rows, merged rows]
-        anchor = torch.stack([self.visual[b].nonzero().max() for b in range(B)])[:, None].expand(B, m)  # (B, m)
-        merged = merged.to(self.h.device, self.h.dtype)
-        self.h = torch.cat([self.h, merged], 1).gather(1, idx[..., None].expand(-1, -1, self.h.shape[-1]))
-        for name in ("cos", "sin"):
-            t = getattr(self, name)
-            extended = torch.cat([t, _gather_rows(t, anchor, 1)], 1)
-            setattr(self, name, _gather_rows(extended, idx, 1))
-        self.pos = _gather_rows(torch.cat([self.pos, _gather_rows(self.pos, anchor, 2)], 2), idx, 2)
-        self.rows = torch.cat([self.rows, self.rows.new_full((B, m), -1)], 1).gather(1, idx)
-        self.visual = torch.cat([self.visual, self.visual.new_ones(B, m)], 1).gather(1, idx)
-        if self.pad is not None:
-            self.pad = torch.cat([self.pad, self.pad.new_ones(B, m)], 1).gather(1, idx)
-
-    def prompt_pad(self, prompt_pad: torch.Tensor) -> torch.Tensor:
-        """The prompt's 2-D mask for the current rows (merged rows attend and are attended: 1)."""
-        gathered = prompt_pad.gather(1, self.rows.clamp(min=0))
-        return torch.where(self.rows >= 0, gathered, torch.ones_like(gathered))
 
 
 class _RunState:
@@ -215,7 +160,7 @@ class PrunedDecoder:
         )
         cos, sin = self._rope(h, pos)
         rows = torch.arange(S, device=h.device).expand(B, S)
-        seq = _Sequence(h, cos, sin, pos, rows, plan.visual_mask.to(h.device), attention_mask)
+        seq = Sequence(h, cos, sin, pos, rows, plan.visual_mask.to(h.device), attention_mask)
         shift = torch.zeros(pos.shape[:2], dtype=pos.dtype, device=pos.device)  # (R, B)
         embeddings, prev_h, mask = h, None, None
         n_visual = plan.n_visual  # tracked on the host: no device sync per layer

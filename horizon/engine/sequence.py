@@ -1,0 +1,60 @@
+"""The prompt rows during a pruned prefill: gathering kept rows and inserting merged ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+def gather_rows(x: torch.Tensor, idx: torch.Tensor, dim: int) -> torch.Tensor:
+    """Gather ``idx`` (B, S') along sequence dim ``dim`` of ``x`` whose dim ``dim - 1`` is the batch."""
+    shape = [1] * x.ndim
+    shape[dim - 1], shape[dim] = idx.shape
+    index = idx.view(shape).expand(*x.shape[:dim], idx.shape[1], *x.shape[dim + 1 :])
+    return x.gather(dim, index)
+
+
+@dataclass
+class Sequence:
+    """The current prompt rows during prefill, and what is known of each row."""
+
+    h: torch.Tensor  # (B, S, D)
+    cos: torch.Tensor  # (B, S, hd)
+    sin: torch.Tensor  # (B, S, hd)
+    pos: torch.Tensor  # (R, B, S) rope positions in use
+    rows: torch.Tensor  # (B, S) original prompt index; -1 for a merged token
+    visual: torch.Tensor  # (B, S) bool
+    pad: torch.Tensor | None  # (B, S) 2-D attention mask as given, or None
+
+    def gather(self, keep: torch.Tensor) -> None:
+        """Keep rows ``keep`` (B, S') of every field."""
+        self.h, self.cos, self.sin = (gather_rows(t, keep, 1) for t in (self.h, self.cos, self.sin))
+        self.pos = gather_rows(self.pos, keep, 2)
+        self.rows, self.visual = self.rows.gather(1, keep), self.visual.gather(1, keep)
+        self.pad = None if self.pad is None else self.pad.gather(1, keep)
+
+    def insert_after_visual(self, merged: torch.Tensor) -> None:
+        """Insert ``merged`` (B, m, D) right after each sample's last visual row; they share its position."""
+        B, S, _ = self.h.shape
+        m = merged.shape[1]
+        last = [int(row.nonzero().max()) for row in self.visual]  # each sample's last visual row
+        src = torch.arange(S + m, device=self.h.device)
+        idx = torch.stack([torch.cat([src[: at + 1], S + src[:m], src[at + 1 : S]]) for at in last])  # (B, S+m)
+        anchor = torch.tensor(last, device=self.h.device)[:, None].expand(B, m)  # (B, m) row whose rope they share
+        merged = merged.to(self.h.device, self.h.dtype)
+        self.h = torch.cat([self.h, merged], 1).gather(1, idx[..., None].expand(-1, -1, self.h.shape[-1]))
+        for name in ("cos", "sin"):
+            t = getattr(self, name)
+            extended = torch.cat([t, gather_rows(t, anchor, 1)], 1)
+            setattr(self, name, gather_rows(extended, idx, 1))
+        self.pos = gather_rows(torch.cat([self.pos, gather_rows(self.pos, anchor, 2)], 2), idx, 2)
+        self.rows = torch.cat([self.rows, self.rows.new_full((B, m), -1)], 1).gather(1, idx)
+        self.visual = torch.cat([self.visual, self.visual.new_ones(B, m)], 1).gather(1, idx)
+        if self.pad is not None:
+            self.pad = torch.cat([self.pad, self.pad.new_ones(B, m)], 1).gather(1, idx)
+
+    def prompt_pad(self, prompt_pad: torch.Tensor) -> torch.Tensor:
+        """The prompt's 2-D mask for the current rows (merged rows attend and are attended: 1)."""
+        gathered = prompt_pad.gather(1, self.rows.clamp(min=0))
+        return torch.where(self.rows >= 0, gathered, torch.ones_like(gathered))
