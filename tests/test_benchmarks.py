@@ -53,7 +53,13 @@ def test_prompts_follow_the_reference_evaluations(tmp_path):
     assert first_prompt("scienceqa-img") == (
         "Context: A shape.\nWhich color?\nA. red\nB. blue\nAnswer with the option's letter from the given choices directly."
     )
-    assert first_prompt("mmbench-cn").endswith("A. red\nB. blue\n请直接使用所提供的选项字母作为答案回答。")
+    assert first_prompt("mmbench-en") == (
+        "nan What color is the square? There are several options:\nA. red\nB. blue\n"[4:]
+        + "\nAnswer with the option's letter from the given choices directly."
+    )
+    assert first_prompt("mmbench-cn") == (
+        "nan What color is the square? There are several options:\nA. red\nB. blue\n\n请直接使用所提供的选项字母作为答案回答。"
+    )
     assert first_prompt("ocrbench") == "what is written in the image?"
 
 

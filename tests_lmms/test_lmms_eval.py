@@ -152,3 +152,50 @@ def test_cli_runs_offline_through_the_plugin(tmp_path, horizon_cache):
     first = json.loads(samples[0].read_text().splitlines()[0])
     assert first["token_counts"][0]["visual_tokens"] == pytest.approx((2 * 576 + 18 * 288) / 32)
     assert len(rows("mme")) == len(samples[0].read_text().splitlines())
+
+
+def _their_prompt(name: str, doc: dict) -> str:
+    from lmms_eval.tasks.docvqa.utils import docvqa_doc_to_text
+    from lmms_eval.tasks.gqa.utils import gqa_doc_to_text
+    from lmms_eval.tasks.mme.utils import mme_doc_to_text
+    from lmms_eval.tasks.ocrbench.utils import ocrbench_doc_to_text
+    from lmms_eval.tasks.pope.utils import pope_doc_to_text
+    from lmms_eval.tasks.scienceqa.utils import sqa_doc_to_text
+    from lmms_eval.tasks.textvqa.utils import textvqa_doc_to_text
+
+    single = {"pre_prompt": "", "post_prompt": "\nAnswer the question using a single word or phrase."}
+    letter = "\nAnswer with the option's letter from the given choices directly."
+    if name.startswith("mmbench"):
+        from lmms_eval.tasks.mmbench import cn_utils, en_utils
+
+        utils, post = (
+            (en_utils, letter) if name == "mmbench-en" else (cn_utils, "\n请直接使用所提供的选项字母作为答案回答。")
+        )
+        doc = {"L2-category": "x", "source": "s", "split": "dev", **doc}
+        return utils.mmbench_doc_to_text(doc, {"post_prompt": post})
+    return {
+        "mme": lambda: mme_doc_to_text(doc, single),
+        "pope": lambda: pope_doc_to_text(doc, single),
+        "scienceqa-img": lambda: sqa_doc_to_text(doc, {"format": "default", "pre_prompt": "", "post_prompt": letter}),
+        "textvqa": lambda: textvqa_doc_to_text(doc, {**single, "ocr": False}),
+        "textvqa-ocr": lambda: textvqa_doc_to_text(doc, {**single, "ocr": True}),
+        "gqa": lambda: gqa_doc_to_text(doc, single),
+        "docvqa": lambda: docvqa_doc_to_text(doc, single),
+        "infovqa": lambda: docvqa_doc_to_text(doc, single),
+        "ocrbench": lambda: ocrbench_doc_to_text(doc, {"pre_prompt": "", "post_prompt": ""}),
+    }[name]()
+
+
+@pytest.mark.parametrize(
+    "name", ["mme", "pope", "scienceqa-img", "textvqa", "textvqa-ocr", "mmbench-en", "mmbench-cn", "gqa",
+             "docvqa", "infovqa", "ocrbench"],
+)  # fmt: skip
+def test_prompts_equal_lmms_eval(name, tmp_path):
+    from horizon.benchmarks.registry import BENCHMARKS
+    from horizon.benchmarks.run import load_samples
+
+    bench = BENCHMARKS.get(name)
+    write_parquet(name, tmp_path / name, split=bench.split)
+    samples, _ = load_samples(bench, env={"HORIZON_DATA": str(tmp_path)})
+    for sample, row in zip(samples, rows(name), strict=True):
+        assert bench.prompt(sample, "llava") == _their_prompt(name, dict(row))

@@ -60,6 +60,12 @@ class Benchmark:
     notes: str = ""
     images: ImageSource | None = None  # where the images are when rows lack an ``image`` column
     expand: Callable[[Mapping[str, Any]], list[Mapping[str, Any]]] | None = None  # one row -> several items
+    until: tuple[str, ...] = ("\n\n",)  # stop strings the answer is cut at (lmms-eval's default: a blank line)
+
+    def cut(self, answer: str) -> str:
+        for stop in self.until:
+            answer = answer.split(stop)[0]
+        return answer
 
 
 BENCHMARKS: Registry[Benchmark] = Registry("benchmark")

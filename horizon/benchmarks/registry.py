@@ -1,7 +1,8 @@
 """The benchmark specs: each dataset's layout, prompt and scoring, registered into ``BENCHMARKS``.
 
-Layouts follow the datasets lmms-eval 0.7.3 loads (../shared/reference/lmms-eval.md §3); prompts are the
-reference evaluations' (LLaVA-1.5 and lmms-eval's Qwen2.5-VL use the same post-prompts on these tasks).
+Layouts follow the datasets lmms-eval 0.7.3 loads (../shared/reference/lmms-eval.md §3); prompts, generation
+lengths and stop strings are lmms-eval's ``default`` ones, which its LLaVA-1.5 and Qwen2.5-VL models both use
+on these tasks (TextVQA sets no length there: 128, LLaVA-1.5's own VQA script, is used).
 """
 
 from __future__ import annotations
@@ -104,8 +105,8 @@ def _textvqa_sample(row: Mapping[str, Any], i: int) -> Sample:
 
 def _textvqa_prompt(ocr: bool):  # type: ignore[no-untyped-def]
     def prompt(s: Sample, family: str) -> str:
-        q = s.question[:1].upper() + s.question[1:]
-        if ocr and s.fields["ocr_tokens"]:
+        q = s.question.capitalize()  # as lmms-eval (str.capitalize also lower-cases the rest)
+        if ocr:  # lmms-eval adds the line even when the image has no OCR tokens
             q += "\nReference OCR token: " + ", ".join(s.fields["ocr_tokens"])
         return q + SINGLE_WORD
 
@@ -121,21 +122,25 @@ def _mmbench_sample(row: Mapping[str, Any], i: int) -> Sample:
     index = row["index"]
     if not isinstance(index, int):
         raise DatasetFormatError(f"column 'index' must be an integer, got {index!r}")
-    options = {k: str(row[k]) for k in "ABCDEFGH" if k in row and row[k] not in (None, "", "nan")}
+    options = {k: str(row[k]) for k in "ABCDE" if k in row and row[k] not in (None, "", "nan")}
     answer = text(row, "answer")
     if answer not in options:
         raise DatasetFormatError(f"column 'answer' {answer!r} is not one of the options {sorted(options)}")
-    fields = {"options": options, "hint": str(row.get("hint") or ""), "category": str(row.get("category", ""))}
+    hint = row.get("hint")
+    fields = {"options": options, "hint": "" if hint is None else str(hint), "category": str(row.get("category", ""))}
     group = str(circular_group(index))
     return Sample(str(index), image_bytes(row["image"]), text(row, "question"), answer, group, fields)
 
 
-def _mmbench_prompt(post: str):  # type: ignore[no-untyped-def]
+def _mmbench_prompt(options_head: str, post: str, nan_hint: bool):  # type: ignore[no-untyped-def]
+    """lmms-eval's ``mmbench_doc_to_text``: "{hint} {question} {head}\n{A. ..}" then "\n" and the post-prompt."""
+
     def prompt(s: Sample, family: str) -> str:
         hint = s.fields["hint"]
-        head = f"{hint}\n{s.question}" if hint and hint.lower() != "nan" else s.question
-        options = "\n".join(f"{k}. {v}" for k, v in s.fields["options"].items())
-        return f"{head}\n{options}{post}"
+        options = "\n".join(f"{k}. {v}" for k, v in sorted(s.fields["options"].items()))
+        body = f"{s.question} {options_head}\n{options}"
+        has_hint = bool(hint) and not (nan_hint and hint == "nan")
+        return f"{hint} {body}\n{post}" if has_hint else f"{body}\n{post}"
 
     return prompt
 
@@ -202,16 +207,21 @@ for _b in (
     Benchmark("scienceqa-img", "lmms-lab/ScienceQA", "ScienceQA-IMG", "test", ("image", "question", "choices", "answer"),
               16, "accuracy", _sqa_sample, _sqa_prompt, _sqa_score),
     Benchmark("pope", "lmms-lab/POPE", None, "test", ("question_id", "image", "question", "answer"),
-              128, "f1", _pope_sample, lambda s, f: s.question + SINGLE_WORD, _pope_score),
+              128, "f1", _pope_sample, lambda s, f: s.question.strip() + SINGLE_WORD, _pope_score),
     Benchmark("textvqa", "lmms-lab/textvqa", None, "validation", ("question_id", "image", "question", "answers"),
-              16, "accuracy", _textvqa_sample, _textvqa_prompt(False), _vqa_score, "no OCR tokens in the prompt"),
+              128, "accuracy", _textvqa_sample, _textvqa_prompt(False), _vqa_score, "no OCR tokens in the prompt",
+              until=("ASSISTANT:",)),
     Benchmark("textvqa-ocr", "lmms-lab/textvqa", None, "validation",
-              ("question_id", "image", "question", "answers", "ocr_tokens"), 16, "accuracy", _textvqa_sample,
-              _textvqa_prompt(True), _vqa_score, "LLaVA-1.5's 'Reference OCR token' line in the prompt"),
+              ("question_id", "image", "question", "answers", "ocr_tokens"), 128, "accuracy", _textvqa_sample,
+              _textvqa_prompt(True), _vqa_score, "LLaVA-1.5's 'Reference OCR token' line in the prompt",
+              until=("ASSISTANT:",)),
     Benchmark("mmbench-en", "lmms-lab/MMBench", "en", "dev", ("index", "image", "question", "answer", "A", "B"),
-              16, "circular_accuracy", _mmbench_sample, _mmbench_prompt(LETTER), _mmbench_score),
+              1024, "circular_accuracy", _mmbench_sample,
+              _mmbench_prompt("There are several options:", LETTER, True), _mmbench_score),
     Benchmark("mmbench-cn", "lmms-lab/MMBench", "cn", "dev", ("index", "image", "question", "answer", "A", "B"),
-              16, "circular_accuracy", _mmbench_sample, _mmbench_prompt(MMBENCH_CN_LETTER), _mmbench_score),
+              256, "circular_accuracy", _mmbench_sample,
+              # lmms-eval's cn_utils reads mmbench.yaml, so its CN prompts carry the English options line too
+              _mmbench_prompt("There are several options:", MMBENCH_CN_LETTER, False), _mmbench_score),
     Benchmark("gqa", "lmms-lab/GQA", "testdev_balanced_instructions", "testdev", ("question", "answer"),
               16, "accuracy", _plain_sample(("id", "question_id"), "answer", False), _single_word, _exact_score,
               "questions joined on imageId with the testdev_balanced_images table, unless rows carry images",
@@ -222,7 +232,7 @@ for _b in (
               ("questionId", "image", "question", "answers"), 32, "anls",
               _plain_sample(("questionId",), "answers", True), _single_word, _anls_score),
     Benchmark("ocrbench", "echo840/OCRBench", None, "test", ("dataset", "image", "question", "question_type", "answer"),
-              128, "accuracy", _ocrbench_sample, lambda s, f: s.question, _ocrbench_score),
+              128, "accuracy", _ocrbench_sample, lambda s, f: s.question.strip(), _ocrbench_score),
     Benchmark("ocr-vqa", "howard-hou/OCR-VQA", None, "test", ("image",),
               16, "accuracy", _plain_sample(("question_id", "image_id"), "answer", False), _single_word, _exact_score,
               "rows with question/answer, or per-image questions/answers lists; no lmms-eval task exists",

@@ -122,7 +122,7 @@ def evaluate(
             failures.append(f"{sample.id}: {err}")
             continue
         done.append(sample)
-        preds.append(out.answers[0])
+        preds.append(bench.cut(out.answers[0]))
         visual.append(out.average_visual_tokens)
     if not done:
         raise RuntimeError(f"every sample of {bench.name} failed; first: {failures[:1]}")
