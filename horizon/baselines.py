@@ -1,0 +1,201 @@
+"""Baselines: one JSON file per device/model/benchmark, with the tolerance policy stored beside the data.
+
+File layout (``baselines/<device>/<model>/<benchmark>.json``, design §5)::
+
+    {"schema_version": 1, "device": "cpu", "model": "tiny-llava", "benchmark": "mme",
+     "machine": {...}, "tolerance": {"z": 3.0, "floor": 0.5, "rel": 0.02, "ratio_rel": 0.15},
+     "cases": {"<case id>": {"n": 200, "metrics": {"accuracy": 56.25, ...}}}}
+
+Tolerances by metric kind (:func:`metric_kind`): a percentage accuracy gets a band of ``z`` binomial
+standard errors for its sample count, at least ``floor`` points; a latency ratio to the unpruned run of the
+same session gets ``ratio_rel``; any other number (MME's summed score, memory, FLOPs) gets ``rel``. Both
+directions count: a better number also means the baseline no longer describes the code. Writes are
+atomic (a temp file in the same folder, then ``os.replace``), keys sorted, floats rounded, one trailing
+newline; under pytest-xdist each worker writes its own shard and the controller merges them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+DIGITS = 4
+
+
+class BaselineError(ValueError):
+    """A baseline file that cannot be used (names the file and what is wrong)."""
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    z: float = 3.0  # binomial standard errors allowed for a percentage accuracy
+    floor: float = 0.5  # at least this many points
+    rel: float = 0.02  # relative band for other numbers
+    ratio_rel: float = 0.15  # relative band for time ratios
+
+    def __post_init__(self) -> None:
+        for name in ("z", "floor", "rel", "ratio_rel"):
+            if not getattr(self, name) >= 0:
+                raise BaselineError(f"tolerance {name} must be >= 0, got {getattr(self, name)!r}")
+
+
+def metric_kind(name: str) -> str:
+    """'ratio' for time ratios, 'accuracy' for percentages, 'relative' for everything else."""
+    if name.endswith("_ratio") and name != "yes_ratio":
+        return "ratio"
+    if name in ("accuracy", "f1", "precision", "recall", "yes_ratio", "anls", "circular_accuracy"):
+        return "accuracy"
+    return "relative"
+
+
+def band(name: str, baseline: float, n: int, tol: Tolerance) -> float:
+    """How far ``name`` may move from ``baseline`` measured on ``n`` samples."""
+    kind = metric_kind(name)
+    if kind == "accuracy":
+        p = min(max(baseline / 100.0, 0.0), 1.0)
+        return max(tol.floor, tol.z * 100.0 * math.sqrt(p * (1 - p) / max(n, 1)))
+    rel = tol.ratio_rel if kind == "ratio" else tol.rel
+    return abs(baseline) * rel
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    case: str
+    metric: str
+    baseline: float | None
+    obtained: float | None
+    tolerance: float | None
+
+    def __str__(self) -> str:
+        if self.baseline is None:
+            return f"{self.case}: {self.metric} has no baseline (obtained {self.obtained})"
+        if self.obtained is None:
+            return f"{self.case}: {self.metric} was not produced (baseline {self.baseline})"
+        way = "higher" if self.obtained > self.baseline else "lower"
+        return (f"{self.case}: {self.metric} = {self.obtained:.4g}, {way} than the baseline {self.baseline:.4g} "
+                f"by more than the tolerance ±{self.tolerance:.4g}")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CaseBaseline:
+    n: int
+    metrics: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class BaselineFile:
+    device: str
+    model: str
+    benchmark: str
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    cases: Mapping[str, CaseBaseline] = field(default_factory=dict)
+    machine: Mapping[str, Any] = field(default_factory=dict)
+
+    def with_case(self, case: str, n: int, metrics: Mapping[str, float]) -> BaselineFile:
+        return replace(self, cases={**self.cases, case: CaseBaseline(n, dict(metrics))})
+
+
+def compare(case: str, n: int, obtained: Mapping[str, float], expected: CaseBaseline, tol: Tolerance) -> list[Mismatch]:
+    """Every metric outside its band, missing on either side, as a Mismatch."""
+    out = []
+    for metric in sorted(set(obtained) | set(expected.metrics)):
+        got, want = obtained.get(metric), expected.metrics.get(metric)
+        if got is None or want is None:
+            out.append(Mismatch(case, metric, want, got, None))
+            continue
+        width = band(metric, want, expected.n, tol)
+        if abs(got - want) > width + 1e-9:
+            out.append(Mismatch(case, metric, want, got, width))
+    return out
+
+
+def dumps(bf: BaselineFile) -> str:
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "device": bf.device,
+        "model": bf.model,
+        "benchmark": bf.benchmark,
+        "machine": dict(bf.machine),
+        "tolerance": {
+            "z": bf.tolerance.z,
+            "floor": bf.tolerance.floor,
+            "rel": bf.tolerance.rel,
+            "ratio_rel": bf.tolerance.ratio_rel,
+        },  # fmt: skip
+        "cases": {
+            case: {"n": c.n, "metrics": {k: round(float(v), DIGITS) for k, v in c.metrics.items()}}
+            for case, c in bf.cases.items()
+        },
+    }
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def loads(text: str, source: str) -> BaselineFile:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise BaselineError(f"{source}: not valid JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise BaselineError(f"{source}: expected a JSON object")
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise BaselineError(
+            f"{source}: schema_version {version!r}, this horizon reads {SCHEMA_VERSION}; re-record it with --update-baselines"
+        )
+    try:
+        tol = Tolerance(**data.get("tolerance", {}))
+        cases = {
+            str(case): CaseBaseline(int(c["n"]), {str(k): float(v) for k, v in c["metrics"].items()})
+            for case, c in data["cases"].items()
+        }
+        return BaselineFile(str(data["device"]), str(data["model"]), str(data["benchmark"]), tol, cases,
+                            dict(data.get("machine", {})))  # fmt: skip
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise BaselineError(f"{source}: malformed baseline ({type(err).__name__}: {err})") from None
+
+
+def load(path: Path) -> BaselineFile:
+    try:
+        return loads(path.read_text(), str(path))
+    except OSError as err:
+        raise BaselineError(f"{path}: cannot read ({err})") from None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so a reader sees the old file or the new one, never half of either."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def shard_path(path: Path, worker: str) -> Path:
+    """Where an xdist worker writes its part of ``path``."""
+    return path.with_name(f"{path.stem}.shard-{worker}.json")
+
+
+def merge_shards(path: Path, base: BaselineFile) -> BaselineFile:
+    """Fold every worker shard of ``path`` into ``base``, write the result atomically, remove the shards."""
+    merged = base
+    shards = sorted(path.parent.glob(f"{path.stem}.shard-*.json"))
+    for shard in shards:
+        for case, c in load(shard).cases.items():
+            merged = merged.with_case(case, c.n, c.metrics)
+    write_atomic(path, dumps(merged))
+    for shard in shards:
+        shard.unlink()
+    return merged
