@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seeds the subset and random selections")
     p.add_argument("--max-new-tokens", type=int, help="default: the benchmark's")
     p.add_argument("--json", type=Path, help="also write metrics and predictions to this JSON file")
+    p = sub.add_parser("flops", help="analytic prefill FLOPs and KV-cache storage of a schedule (no weights)")
+    p.add_argument("--model", required=True, help="a preset (its architecture numbers are used)")
+    p.add_argument("--schedule", default="full")
+    p.add_argument("--text-tokens", type=int, required=True, help="non-visual prompt tokens (e.g. 116 for TextVQA)")
+    p.add_argument("--visual-tokens", type=int, help="visual tokens (default: the preset's fixed count)")
+    p.add_argument("--kv-bytes", type=int, default=2, help="bytes per cached value (2 = fp16/bf16)")
     p = sub.add_parser("list", help="list models, methods, presets or benchmarks")
     p.add_argument("what", choices=["models", "methods", "presets", "benchmarks"])
     p = sub.add_parser("bench", help="speed benchmarks of horizon itself")
@@ -68,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_list(args.what)
         if args.command == "eval":
             return cmd_eval(args)
+        if args.command == "flops":
+            return cmd_flops(args)
         return cmd_bench(args)
     except (ValueError, FileNotFoundError, UnknownNameError) as err:  # includes missing data / bad layouts
         print(f"horizon: error: {err}", file=sys.stderr)
@@ -211,6 +219,33 @@ def cmd_eval(args: argparse.Namespace) -> int:
             "predictions": result.predictions,
         }
         args.json.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+def cmd_flops(args: argparse.Namespace) -> int:
+    from horizon.efficiency.flops import FORMULA_NAME, kv_cache_bytes, prefill_flops
+    from horizon.models.presets import MODELS
+    from horizon.paper_presets import resolve_schedule
+    from horizon.report_run import layer_ranges
+
+    preset = MODELS.get(args.model)
+    n_visual = args.visual_tokens if args.visual_tokens is not None else preset.visual_tokens
+    if n_visual is None:
+        raise ValueError(f"{preset.name} has no fixed visual-token count: give --visual-tokens")
+    if args.text_tokens < 1 or n_visual < 0:
+        raise ValueError(f"--text-tokens must be >= 1 and --visual-tokens >= 0 (got {args.text_tokens}, {n_visual})")
+    schedule = resolve_schedule(args.schedule)
+    visual = schedule.tokens_per_layer(preset.arch.layers, n_visual)
+    tokens = [args.text_tokens + v for v in visual]
+    full = [args.text_tokens + n_visual] * preset.arch.layers
+    flops, full_flops = prefill_flops(preset.arch, tokens), prefill_flops(preset.arch, full)
+    kv, full_kv = (kv_cache_bytes(preset.arch, t, args.kv_bytes) / 2**20 for t in (tokens, full))
+    print(f"{preset.name} · {schedule} · {args.text_tokens} text + {n_visual} visual tokens")
+    print(f"visual tokens per layer: {layer_ranges(visual)} (average {sum(visual) / len(visual):.1f})")
+    rows = [("prefill FLOPs (T)", f"{flops / 1e12:.2f}", f"{full_flops / 1e12:.2f}", f"{flops / full_flops:.3f}"),
+            ("KV cache (MB)", f"{kv:.1f}", f"{full_kv:.1f}", f"{kv / full_kv:.3f}")]  # fmt: skip
+    print(tabulate(rows, headers=["", "schedule", "unpruned", "ratio"], disable_numparse=True))
+    print(f"\nFLOPs: {FORMULA_NAME}; KV: 2·n·kv_heads·head_dim·{args.kv_bytes} bytes per layer, MB = 2^20 bytes.")
     return 0
 
 

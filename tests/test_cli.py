@@ -113,3 +113,17 @@ def test_list_benchmarks(capsys):
     assert main(["list", "benchmarks"]) == 0
     out = capsys.readouterr().out
     assert "textvqa-ocr" in out and "lmms-lab/MME" in out
+
+
+def test_flops_reproduces_the_unpruned_row_of_table_3(capsys):
+    assert main(["flops", "--model", "llava-1.5-7b", "--text-tokens", "116"]) == 0
+    out = capsys.readouterr().out
+    assert " 9.21 " in out and " 346.0 " in out  # paper: 9.22 T and 346.2 MB
+    assert (
+        main(["flops", "--model", "llava-1.5-7b", "--schedule", "paper:llava-192:dart+random", "--text-tokens", "116"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "4.07" in out and "154.7" in out and "average 193.3" in out  # paper: 4.06 T, 154.2 MB
+    assert main(["flops", "--model", "qwen2.5-vl-7b", "--text-tokens", "30"]) == 2
+    assert "--visual-tokens" in capsys.readouterr().err
