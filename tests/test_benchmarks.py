@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from horizon.benchmarks.base import DatasetFormatError
+from horizon.benchmarks.fixtures import gold, rows, write_arrow, write_parquet
 from horizon.benchmarks.local import DataNotFoundError, find_data
 from horizon.benchmarks.registry import BENCHMARKS
 from horizon.benchmarks.run import evaluate, load_samples, subset
 from horizon.schedule import parse_schedule
-from tests.fixtures import gold, rows, write_arrow, write_parquet
 
 ALL = BENCHMARKS.names()
 BEST = {"total": 400.0, "accuracy": 100.0, "f1": 100.0, "circular_accuracy": 100.0, "anls": 100.0}
@@ -131,7 +131,7 @@ def test_subsets_are_seeded_and_keep_groups_whole(tmp_path):
 
 
 def test_gqa_joins_questions_with_the_separate_image_table(tmp_path):
-    from tests.fixtures import BLUE, RED
+    from horizon.benchmarks.fixtures import BLUE, RED
 
     questions = [
         {"id": "q1", "imageId": "n1", "question": "Which side?", "answer": "left"},
@@ -146,7 +146,7 @@ def test_gqa_joins_questions_with_the_separate_image_table(tmp_path):
 
 
 def test_ocrvqa_expands_per_image_question_lists(tmp_path):
-    from tests.fixtures import BLUE
+    from horizon.benchmarks.fixtures import BLUE
 
     data = [{"image_id": "b1", "image": BLUE, "questions": ["Who wrote this book?", "Is this a novel?"],
              "answers": ["Jane Austen", "Yes"]}]  # fmt: skip

@@ -89,7 +89,7 @@ def test_run_sgl_needs_guide(capsys, cache_env):
 
 
 def test_eval_on_fixture_data(capsys, cache_env, tmp_path, monkeypatch):
-    from tests.fixtures import write_parquet
+    from horizon.benchmarks.fixtures import write_parquet
 
     write_parquet("mme", tmp_path / "mme")
     monkeypatch.setenv("HORIZON_DATA", str(tmp_path))

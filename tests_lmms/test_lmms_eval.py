@@ -18,11 +18,11 @@ import pytest
 lmms_eval = pytest.importorskip("lmms_eval", reason="install the tox env `lmms` (tox -e lmms) to run these")
 
 from horizon.benchmarks.anls import anls  # noqa: E402
+from horizon.benchmarks.fixtures import rows, write_parquet  # noqa: E402
 from horizon.benchmarks.mme import MMEItem, parse_yes_no, score_mme  # noqa: E402
 from horizon.benchmarks.ocrbench import ocrbench_correct  # noqa: E402
 from horizon.benchmarks.pope import score_pope  # noqa: E402
 from horizon.benchmarks.textvqa import vqa_accuracy  # noqa: E402
-from tests.fixtures import rows, write_parquet  # noqa: E402
 
 PREDICTIONS = ["Yes", "no", "Yes.", "y", "No, it is not", "yes it is", "maybe", "N", "", "NO."]
 

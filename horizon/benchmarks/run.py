@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -96,6 +97,10 @@ class EvalResult:
     failures: tuple[str, ...]  # "sample id: error" for samples that could not be run
     predictions: dict[str, str] = field(repr=False)
     average_visual_tokens: float = 0.0
+    prefill_ms: float = 0.0  # median over samples
+    decode_ms: float = 0.0
+    text_tokens: float = 0.0  # mean non-visual prompt tokens
+    visual_tokens_in: float = 0.0  # mean visual tokens of the prompt before pruning
 
 
 def evaluate(
@@ -113,6 +118,9 @@ def evaluate(
     preds: list[str] = []
     failures: list[str] = []
     visual: list[float] = []
+    prefill: list[float] = []
+    decode: list[float] = []
+    sizes: list[tuple[int, int]] = []  # (prompt tokens, visual tokens) per sample
     for sample in samples:
         try:
             prompt = prepare(loaded, [sample.pil()], [bench.prompt(sample, family)])
@@ -124,6 +132,9 @@ def evaluate(
         done.append(sample)
         preds.append(bench.cut(out.answers[0]))
         visual.append(out.average_visual_tokens)
+        prefill.append(out.prefill_s * 1e3)
+        decode.append(out.decode_s * 1e3)
+        sizes.append((out.prompt_len, out.n_visual))
     if not done:
         raise RuntimeError(f"every sample of {bench.name} failed; first: {failures[:1]}")
     metrics = bench.score(done, preds) if bench.name != "mme" else _score_whole_pairs(bench, done, preds, failures)
@@ -135,6 +146,10 @@ def evaluate(
         tuple(failures),
         {s.id: p for s, p in zip(done, preds, strict=True)},
         sum(visual) / len(visual),
+        statistics.median(prefill),
+        statistics.median(decode),
+        statistics.fmean(p - v for p, v in sizes),
+        statistics.fmean(v for _, v in sizes),
     )
 
 

@@ -1,4 +1,8 @@
-"""Tiny benchmark datasets in the real layouts (the columns lmms-eval's datasets have), made on the fly."""
+"""Tiny benchmark datasets in the real layouts (the columns lmms-eval's datasets have), made on the fly.
+
+Used by the tests, the lmms-eval cross-checks and the suite's embedded default: every benchmark's loading,
+prompting and scoring code runs without any downloaded data. ``gold`` gives the answer an oracle would.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any
 from PIL import Image
 
 
-def png(color: tuple[int, int, int], size: tuple[int, int] = (64, 48)) -> dict[str, Any]:
+def png(color: tuple[int, int, int], size: tuple[int, int] = (224, 168)) -> dict[str, Any]:
     buf = io.BytesIO()
     Image.new("RGB", size, color).save(buf, format="PNG")
     return {"bytes": buf.getvalue(), "path": None}  # a datasets Image cell
@@ -126,3 +130,12 @@ def write_arrow(bench: str, folder: Path, split: str) -> Path:
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return path
+
+
+def write_all(root: Path) -> Path:
+    """Fixture data for every benchmark under ``root`` (a $HORIZON_DATA layout); returns ``root``."""
+    from horizon.benchmarks.registry import BENCHMARKS
+
+    for name, bench in BENCHMARKS.items():
+        write_parquet(name, root / name, split=bench.split)
+    return root

@@ -1,0 +1,111 @@
+"""The declarative benchmark matrix: cases of model x benchmark x schedule, as the suite collects them.
+
+A case id reads ``<model>-<benchmark>-<schedule>`` (``qwen2.5-vl-7b-textvqa-dart@2:0.46``), so
+``pytest suite -k "qwen and dart"`` selects as expected; it is also the baseline key and the report row.
+Matrices: the embedded default (tiny models on fixture data, CPU), the paper's Tables 1-3, the layer sweeps
+of Figures 1, 2 and 10, and the withdraw-all sweep of Figure 9.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from horizon.paper_presets import PAPER_PRESETS, resolve_schedule
+from horizon.schedule import Schedule
+
+
+@dataclass(frozen=True)
+class Case:
+    model: str
+    benchmark: str
+    schedule: str  # syntax or a paper preset name
+    marks: tuple[str, ...] = ()
+    limit: int | None = None
+    seed: int = 0
+    max_new_tokens: int | None = None  # None: the benchmark's own
+    label: str = ""  # report row: "full", "dart+random", "random", ...
+
+    @property
+    def resolved(self) -> Schedule:
+        return resolve_schedule(self.schedule)
+
+    @property
+    def id(self) -> str:
+        return f"{self.model}-{self.benchmark}-{self.resolved}"
+
+    @property
+    def table(self) -> str:
+        """The report section this case belongs to (its first mark, or 'default')."""
+        return next((m for m in self.marks if m not in ("gpu", "nightly")), "default")
+
+
+TINY = ("tiny-llava", "tiny-qwen2.5-vl")
+DEFAULT_SCHEDULES = ("full", "random@2:0.5", "paper:llava-192:dart+random", "paper:llava-64:fastv+vtw")
+TABLE1_BENCHMARKS = ("mme", "scienceqa-img", "textvqa", "mmbench-en", "infovqa", "docvqa", "ocrbench")
+TABLE2_BENCHMARKS = ("mme", "scienceqa-img", "pope", "textvqa", "mmbench-en", "gqa", "mmbench-cn")
+TABLE2_METHODS = ("pdrop", "sparsevlm", "vtw", "fastv", "dart", "divprune", "fastv+vtw", "dart+vtw",
+                  "divprune+vtw", "fastv+random", "dart+random", "divprune+random")  # fmt: skip
+SWEEP_METHODS = ("random", "fastv", "dart", "divprune", "pdrop", "sparsevlm")
+FIG9_BENCHMARKS = ("mme", "scienceqa-img", "pope", "textvqa", "ocrbench", "ocr-vqa")
+
+
+def default_matrix() -> list[Case]:
+    """The embedded CPU default: both tiny models on every benchmark's fixture data."""
+    from horizon.benchmarks.registry import BENCHMARKS
+
+    return [
+        Case(model, bench, schedule, ("default",), max_new_tokens=4, label=schedule.rsplit(":", 1)[-1])
+        for model in TINY
+        for bench in BENCHMARKS.names()
+        for schedule in DEFAULT_SCHEDULES
+    ]
+
+
+def table1() -> list[Case]:
+    marks = ("paper", "gpu", "nightly")
+    rows = ["full"] + [n for n in PAPER_PRESETS.names() if n.startswith("paper:qwen-50:")]
+    return [Case("qwen2.5-vl-7b", b, s, marks, label=s.rsplit(":", 1)[-1]) for b in TABLE1_BENCHMARKS for s in rows]
+
+
+def table2() -> list[Case]:
+    marks = ("paper", "gpu", "nightly")
+    rows = ["full"] + [f"paper:llava-{budget}:{m}" for budget in (192, 64) for m in TABLE2_METHODS]
+    return [Case("llava-1.5-7b", b, s, marks, label=s.rsplit(":", 1)[-1]) for b in TABLE2_BENCHMARKS for s in rows]
+
+
+def table3() -> list[Case]:
+    marks = ("efficiency", "gpu", "nightly")
+    rows = ["full"] + [f"paper:llava-{b}:{m}" for b in (192, 64) for m in ("fastv", "dart", "dart+vtw", "dart+random")]
+    return [Case("llava-1.5-7b", "textvqa", s, marks, label=s.rsplit(":", 1)[-1]) for s in rows]
+
+
+def layer_sweep(model: str, benchmarks: tuple[str, ...], keep: float, layers: int) -> list[Case]:
+    """Each method alone at every layer, pruning to ``keep`` (Figures 1, 2, 10)."""
+    marks = ("sweep", "gpu", "nightly")
+    return [
+        Case(model, b, f"{m}@{layer}:{keep:g}", marks, label=m)
+        for b in benchmarks
+        for m in SWEEP_METHODS
+        for layer in range(1, layers)
+    ]
+
+
+def withdraw_sweep(model: str, layers: int) -> list[Case]:
+    """All visual tokens withdrawn at each layer (Figure 9)."""
+    marks = ("sweep", "gpu", "nightly")
+    return [Case(model, b, f"vtw@{layer}", marks, label="vtw") for b in FIG9_BENCHMARKS for layer in range(layers)]
+
+
+def all_cases() -> list[Case]:
+    cases = default_matrix() + table1() + table2() + table3()
+    cases += layer_sweep("llava-1.5-7b", ("mme", "scienceqa-img", "pope"), 0.1, 32)  # Figure 1
+    cases += layer_sweep("qwen2.5-vl-7b", ("mme", "textvqa"), 0.125, 28)  # Figure 2
+    cases += layer_sweep("qwen2.5-vl-7b", ("mme", "textvqa"), 0.25, 28)  # Figure 10's second ratio
+    cases += withdraw_sweep("llava-1.5-7b", 32) + withdraw_sweep("qwen2.5-vl-7b", 28)  # Figure 9
+    seen: dict[str, Case] = {}
+    for case in cases:  # a case in two matrices (Table 2 and 3) runs once, with both marks
+        if case.id in seen:
+            first = seen[case.id]
+            case = replace(first, marks=tuple(dict.fromkeys(first.marks + case.marks)))
+        seen[case.id] = case
+    return list(seen.values())

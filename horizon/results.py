@@ -1,0 +1,84 @@
+"""Records: everything one case produced, as JSON (design §1). Reports and baselines read records only."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from horizon.baselines import write_atomic
+
+SCHEMA_VERSION = 1
+
+
+class RecordError(ValueError):
+    """A record file that cannot be read (names the file)."""
+
+
+@dataclass(frozen=True)
+class Record:
+    case: str
+    model: str
+    benchmark: str
+    schedule: str
+    device: str  # device slug: cpu, h100, ...
+    dtype: str
+    attn_implementation: str
+    n: int
+    failures: int
+    metrics: dict[str, float]
+    average_visual_tokens: float
+    flops_t: float | None = None  # analytic decoder prefill FLOPs (T) at the mean prompt length
+    kv_mb: float | None = None
+    flops_formula: str = ""
+    timing: dict[str, float] = field(default_factory=dict)  # prefill_ms, decode_ms (medians), ...
+    versions: dict[str, str] = field(default_factory=dict)
+    label: str = ""  # the row name in reports, e.g. "DART+Random"
+
+    def to_json(self) -> str:
+        return json.dumps({"schema_version": SCHEMA_VERSION, **asdict(self)}, indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, source: str) -> Record:
+        try:
+            data = json.loads(text)
+            if data.pop("schema_version", None) != SCHEMA_VERSION:
+                raise RecordError(f"{source}: record schema_version is not {SCHEMA_VERSION}")
+            return cls(**data)
+        except (json.JSONDecodeError, TypeError) as err:
+            raise RecordError(f"{source}: not a horizon record ({err})") from None
+
+
+def record_filename(case: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._@+#:=-]", "_", case).replace(":", "_") + ".json"
+
+
+def write_record(folder: Path, record: Record) -> Path:
+    path = folder / record.device / record_filename(record.case)
+    write_atomic(path, record.to_json())
+    return path
+
+
+def read_records(folder: Path) -> list[Record]:
+    """Every record under ``folder`` (recursively), sorted by case id; from many machines merged as one."""
+    records: dict[tuple[str, str], Record] = {}
+    for path in sorted(folder.rglob("*.json")):
+        if path.name.startswith("."):
+            continue
+        r = Record.from_json(path.read_text(), str(path))
+        records[(r.device, r.case)] = r
+    return [records[k] for k in sorted(records)]
+
+
+def versions() -> dict[str, Any]:
+    import platform
+
+    import torch
+    import transformers
+
+    import horizon
+
+    return {"horizon": horizon.__version__, "torch": torch.__version__, "transformers": transformers.__version__,
+            "python": platform.python_version()}  # fmt: skip

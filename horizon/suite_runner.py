@@ -1,0 +1,148 @@
+"""Running one matrix case and checking it against its baseline (the suite's logic; pytest stays thin).
+
+``CaseRunner`` loads each model once (per process, i.e. per xdist worker) and each benchmark's samples once;
+a case whose weights or data are not on disk raises :class:`Unavailable` with the reason, which the suite
+turns into a skip. ``check`` compares a record with ``baselines/<device>/<model>/<benchmark>.json`` in one of
+three modes: compare (mismatch or missing baseline fails), record (missing cases are recorded, existing ones
+compared), update (the file takes the obtained values; a changed value still fails so a person reviews it).
+Every write goes through a per-process shard merged at the end of the session (xdist-safe, atomic).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from horizon.baselines import BaselineFile, Mismatch, compare, dumps, load, shard_path, write_atomic
+from horizon.benchmarks.base import Sample
+from horizon.benchmarks.local import DataNotFoundError
+from horizon.benchmarks.registry import BENCHMARKS
+from horizon.benchmarks.run import evaluate, load_samples, subset
+from horizon.efficiency.flops import FORMULA_NAME, kv_cache_bytes, prefill_flops
+from horizon.matrix import Case
+from horizon.models.loading import CheckpointNotFoundError, LoadedModel, load_model
+from horizon.results import Record, versions
+
+MODES = ("compare", "record", "update")
+
+
+class Unavailable(Exception):
+    """A case that cannot run here (weights or data not on disk); the message says how to provide them."""
+
+
+def device_slug(device: str) -> str:
+    if not device.startswith("cuda"):
+        return "cpu"
+    import torch
+
+    name = torch.cuda.get_device_name(torch.device(device)).lower()
+    return next((g for g in ("h200", "h100", "a100", "a6000", "l40s", "4090") if g in name), "cuda")
+
+
+@dataclass
+class CaseRunner:
+    data_env: dict[str, str]  # HORIZON_DATA / HF_HOME for benchmark data
+    model_env: dict[str, str]  # HORIZON_MODELS / HORIZON_CACHE / HF_HUB_CACHE for weights
+    device: str = "cpu"
+    dtype: str = "float32"
+    attn: str = "sdpa"
+    _models: dict[str, LoadedModel] = field(default_factory=dict)
+    _samples: dict[str, list[Sample]] = field(default_factory=dict)
+
+    def model(self, name: str) -> LoadedModel:
+        if name not in self._models:
+            try:
+                self._models[name] = load_model(
+                    name, dtype=self.dtype, attn_implementation=self.attn, device=self.device, env=self.model_env
+                )
+            except CheckpointNotFoundError as err:
+                raise Unavailable(str(err)) from None
+        return self._models[name]
+
+    def samples(self, bench: str) -> list[Sample]:
+        if bench not in self._samples:
+            try:
+                self._samples[bench] = load_samples(BENCHMARKS.get(bench), env=self.data_env)[0]
+            except DataNotFoundError as err:
+                raise Unavailable(str(err)) from None
+        return self._samples[bench]
+
+    def run(self, case: Case) -> Record:
+        bench = BENCHMARKS.get(case.benchmark)
+        samples = subset(self.samples(case.benchmark), case.limit, seed=case.seed)
+        loaded = self.model(case.model)
+        schedule = case.resolved
+        result = evaluate(loaded, bench, samples, schedule, seed=case.seed, max_new_tokens=case.max_new_tokens)
+        return Record(
+            case=case.id, model=case.model, benchmark=case.benchmark, schedule=str(schedule),
+            device=device_slug(self.device), dtype=self.dtype, attn_implementation=self.attn, n=result.n,
+            failures=len(result.failures), metrics=dict(result.metrics),
+            average_visual_tokens=result.average_visual_tokens,
+            **self._costs(loaded, case, result.text_tokens, result.visual_tokens_in),
+            timing={"prefill_ms": result.prefill_ms, "decode_ms": result.decode_ms}, versions=versions(),
+            label=case.label,
+        )  # fmt: skip
+
+    def _costs(self, loaded: LoadedModel, case: Case, text: float, n_visual: float) -> dict[str, Any]:
+        """Analytic decoder prefill FLOPs and KV storage at this case's mean prompt length."""
+        if loaded.preset is None:
+            return {}
+        arch = loaded.preset.arch
+        visual = case.resolved.tokens_per_layer(arch.layers, round(n_visual))
+        tokens = [round(text) + v for v in visual]
+        return {"flops_t": prefill_flops(arch, tokens) / 1e12, "kv_mb": kv_cache_bytes(arch, tokens) / 2**20,
+                "flops_formula": FORMULA_NAME}  # fmt: skip
+
+
+def baseline_metrics(record: Record) -> dict[str, float]:
+    """What a baseline holds for a case: the benchmark metrics and the visual tokens actually kept."""
+    return {**record.metrics, "visual_tokens": record.average_visual_tokens}
+
+
+def baseline_path(root: Path, record: Record) -> Path:
+    return root / record.device / record.model / f"{record.benchmark}.json"
+
+
+def worker_id() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def check(record: Record, root: Path, mode: str) -> list[str]:
+    """Problems with ``record`` against its baseline (empty: pass); writes shards for record/update."""
+    if mode not in MODES:
+        raise ValueError(f"baseline mode {mode!r} is not one of {', '.join(MODES)}")
+    path = baseline_path(root, record)
+    obtained = baseline_metrics(record)
+    current = load(path) if path.exists() else BaselineFile(record.device, record.model, record.benchmark)
+    expected = current.cases.get(record.case)
+    if expected is None:
+        if mode == "compare":
+            return [f"{record.case}: no baseline in {path}; record it with `pytest suite --record-baselines`"]
+        _write_shard(path, current, record, obtained)
+        return []
+    problems: list[Mismatch] = compare(record.case, record.n, obtained, expected, current.tolerance)
+    if problems:
+        _write_shard(path.with_name(f"{path.stem}.obtained.json"), current, record, obtained)
+        if mode == "update":
+            _write_shard(path, current, record, obtained)
+    return [str(p) for p in problems]
+
+
+def _write_shard(path: Path, current: BaselineFile, record: Record, obtained: dict[str, float]) -> None:
+    shard = shard_path(path, worker_id())
+    existing = load(shard) if shard.exists() else BaselineFile(current.device, current.model, current.benchmark,
+                                                                current.tolerance)  # fmt: skip
+    write_atomic(shard, dumps(existing.with_case(record.case, record.n, obtained)))
+
+
+def merge_all_shards(root: Path) -> list[Path]:
+    """Fold every shard under ``root`` into its file (the session end, on the xdist controller)."""
+    from horizon.baselines import merge_shards
+
+    targets = {p.with_name(p.name.split(".shard-")[0] + ".json") for p in root.rglob("*.shard-*.json")}
+    for target in sorted(targets):
+        base = load(target) if target.exists() else load(sorted(target.parent.glob(f"{target.stem}.shard-*.json"))[0])
+        merge_shards(target, base)
+    return sorted(targets)

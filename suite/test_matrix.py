@@ -1,0 +1,33 @@
+"""Every case of the matrix (horizon/matrix.py): run, write its record, compare with its baseline.
+
+``pytest suite`` runs the embedded default on CPU; real-checkpoint cases skip with the reason (how to
+provide the weights or data) unless they are on disk. ``-m paper``, ``-m sweep``, ``-k "qwen and dart"``
+select as expected; ``--dist loadgroup`` keeps one model per worker.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from horizon.matrix import Case, all_cases
+from horizon.results import write_record
+from horizon.suite_runner import Unavailable, check
+
+CASES = all_cases()
+
+
+def _param(case: Case):  # type: ignore[no-untyped-def]
+    marks = [getattr(pytest.mark, m) for m in case.marks] + [pytest.mark.xdist_group(case.model)]
+    return pytest.param(case, id=case.id, marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+def test_case(case: Case, suite) -> None:  # type: ignore[no-untyped-def]
+    try:
+        record = suite.runner(case).run(case)
+    except Unavailable as err:
+        pytest.skip(str(err))
+    write_record(suite.results, record)
+    problems = check(record, suite.baselines, suite.mode)
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)

@@ -1,0 +1,68 @@
+"""The suite's baseline workflow end to end: record, a planted regression caught, update still fails and
+leaves .obtained.json, the honest re-run passes, a corrupt baseline names its file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from horizon.baselines import BaselineError, load
+from horizon.results import Record
+from horizon.suite_runner import check, merge_all_shards
+
+ROOT = Path(__file__).parents[1]
+CASE = "tiny-llava-gqa-random@2:0.5"
+
+
+def _suite(tmp: Path, horizon_cache: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "pytest", f"suite/test_matrix.py::test_case[{CASE}]", "-q", "-p", "no:cacheprovider",
+           "--baselines", str(tmp / "baselines"), "--results", str(tmp / "results"), *extra]  # fmt: skip
+    env = {"PATH": "/usr/bin:/bin", "HORIZON_CACHE": str(horizon_cache), "HF_HUB_OFFLINE": "1", "HOME": str(tmp)}
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+
+
+def test_record_regress_update_rerun(tmp_path, horizon_cache):
+    path = tmp_path / "baselines" / "cpu" / "tiny-llava" / "gqa.json"
+    first = _suite(tmp_path, horizon_cache)
+    assert first.returncode == 1 and "no baseline" in first.stdout and "--record-baselines" in first.stdout
+    assert _suite(tmp_path, horizon_cache, "--record-baselines").returncode == 0 and path.exists()
+    assert _suite(tmp_path, horizon_cache).returncode == 0  # an honest re-run passes
+    data = json.loads(path.read_text())
+    data["cases"][CASE]["metrics"]["visual_tokens"] = 150.0  # plant a regression: the schedule kept more
+    path.write_text(json.dumps(data))
+    caught = _suite(tmp_path, horizon_cache)
+    assert caught.returncode == 1
+    assert f"{CASE}: visual_tokens = " in caught.stdout and "than the baseline 150" in caught.stdout
+    update = _suite(tmp_path, horizon_cache, "--update-baselines")
+    assert update.returncode == 1  # rewritten, and still failing for a person to review
+    assert path.with_name("gqa.obtained.json").exists()
+    assert load(path).cases[CASE].metrics["visual_tokens"] != 150.0
+    assert _suite(tmp_path, horizon_cache).returncode == 0
+
+
+def _record(**metrics: float) -> Record:
+    return Record(case="m-b-s", model="m", benchmark="b", schedule="s", device="cpu", dtype="float32",
+                  attn_implementation="sdpa", n=100, failures=0, metrics=dict(metrics),
+                  average_visual_tokens=64.0)  # fmt: skip
+
+
+def test_a_worse_method_fails_with_case_metric_baseline_obtained_tolerance(tmp_path):
+    check(_record(accuracy=60.0), tmp_path, "record")
+    merge_all_shards(tmp_path)
+    problems = check(_record(accuracy=40.0), tmp_path, "compare")
+    assert problems == ["m-b-s: accuracy = 40, lower than the baseline 60 by more than the tolerance ±14.7"]
+    assert check(_record(accuracy=58.0), tmp_path, "compare") == []
+
+
+def test_corrupt_baseline_and_bad_mode(tmp_path):
+    path = tmp_path / "cpu" / "m" / "b.json"
+    path.parent.mkdir(parents=True)
+    path.write_text("{oops")
+    with pytest.raises(BaselineError, match=str(path)):
+        check(_record(accuracy=1.0), tmp_path, "compare")
+    with pytest.raises(ValueError, match="baseline mode 'fix'"):
+        check(_record(accuracy=1.0), tmp_path, "fix")
