@@ -35,6 +35,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--record-baselines", action="store_true", help="record baselines for cases that have none")
     g.addoption("--baselines", default="baselines", help="baseline folder (default: baselines)")
     g.addoption("--results", default="results", help="folder for case records (default: results)")
+    g.addoption("--reports", default="reports", help="where the session's Markdown report is written")
     g.addoption("--shard", default=None, help="i/n: run only the i-th of n deterministic slices of the cases")
     g.addoption("--device", default="cpu", help="cpu or cuda (xdist workers each pin one GPU)")
     g.addoption("--dtype", default="float32", help="float32 | float16 | bfloat16")
@@ -99,6 +100,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         from horizon.suite_runner import merge_all_shards
 
         merge_all_shards(root)
+    results = Path(session.config.getoption("--results"))
+    if results.is_dir() and any(results.rglob("*.json")):
+        from horizon.suite_runner import write_report
+
+        write_report(results, Path(session.config.getoption("--reports")), root / "paper")
 
 
 @pytest.fixture(scope="session")

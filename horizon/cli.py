@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-tokens", type=int, required=True, help="non-visual prompt tokens (e.g. 116 for TextVQA)")
     p.add_argument("--visual-tokens", type=int, help="visual tokens (default: the preset's fixed count)")
     p.add_argument("--kv-bytes", type=int, default=2, help="bytes per cached value (2 = fp16/bf16)")
+    p = sub.add_parser("report", help="render one Markdown report from case records (from many machines)")
+    p.add_argument("results", type=Path, help="folder of records (searched recursively)")
+    p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports)")
+    p.add_argument("--paper", type=Path, default=Path("baselines/paper"), help="the paper's tables")
     p = sub.add_parser("list", help="list models, methods, presets or benchmarks")
     p.add_argument("what", choices=["models", "methods", "presets", "benchmarks"])
     p = sub.add_parser("bench", help="speed benchmarks of horizon itself")
@@ -76,8 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_eval(args)
         if args.command == "flops":
             return cmd_flops(args)
+        if args.command == "report":
+            return cmd_report(args)
         return cmd_bench(args)
-    except (ValueError, FileNotFoundError, UnknownNameError) as err:  # includes missing data / bad layouts
+    except (ValueError, FileNotFoundError, UnknownNameError) as err:  # includes missing data, corrupt records
         print(f"horizon: error: {err}", file=sys.stderr)
         return 2
 
@@ -219,6 +225,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
             "predictions": result.predictions,
         }
         args.json.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from horizon.results import read_records
+    from horizon.suite_runner import write_report
+
+    if not args.results.is_dir() or not read_records(args.results):
+        raise ValueError(f"no records under {str(args.results)!r}")
+    out = write_report(args.results, args.out, args.paper)
+    print(f"{len(read_records(args.results))} records -> {out}")
     return 0
 
 

@@ -49,6 +49,14 @@ SWEEP_METHODS = ("random", "fastv", "dart", "divprune", "pdrop", "sparsevlm")
 FIG9_BENCHMARKS = ("mme", "scienceqa-img", "pope", "textvqa", "ocrbench", "ocr-vqa")
 
 
+def _label(schedule: str) -> str:
+    """Report row of a paper case: 'full', or '<budget>:<method>' from 'paper:<model>-<budget>:<method>'."""
+    if not schedule.startswith("paper:"):
+        return schedule
+    _, table, method = schedule.split(":")
+    return f"{table.rsplit('-', 1)[1]}:{method}"
+
+
 def default_matrix() -> list[Case]:
     """The embedded CPU default: both tiny models on every benchmark's fixture data."""
     from horizon.benchmarks.registry import BENCHMARKS
@@ -70,13 +78,13 @@ def table1() -> list[Case]:
 def table2() -> list[Case]:
     marks = ("paper", "gpu", "nightly")
     rows = ["full"] + [f"paper:llava-{budget}:{m}" for budget in (192, 64) for m in TABLE2_METHODS]
-    return [Case("llava-1.5-7b", b, s, marks, label=s.rsplit(":", 1)[-1]) for b in TABLE2_BENCHMARKS for s in rows]
+    return [Case("llava-1.5-7b", b, s, marks, label=_label(s)) for b in TABLE2_BENCHMARKS for s in rows]
 
 
 def table3() -> list[Case]:
     marks = ("efficiency", "gpu", "nightly")
     rows = ["full"] + [f"paper:llava-{b}:{m}" for b in (192, 64) for m in ("fastv", "dart", "dart+vtw", "dart+random")]
-    return [Case("llava-1.5-7b", "textvqa", s, marks, label=s.rsplit(":", 1)[-1]) for s in rows]
+    return [Case("llava-1.5-7b", "textvqa", s, marks, label=_label(s)) for s in rows]
 
 
 def layer_sweep(model: str, benchmarks: tuple[str, ...], keep: float, layers: int) -> list[Case]:

@@ -146,3 +146,15 @@ def merge_all_shards(root: Path) -> list[Path]:
         base = load(target) if target.exists() else load(sorted(target.parent.glob(f"{target.stem}.shard-*.json"))[0])
         merge_shards(target, base)
     return sorted(targets)
+
+
+def write_report(results: Path, out: Path, paper_root: Path) -> Path:
+    """Render every record under ``results`` into ``out/report.md`` (the session end)."""
+    from horizon.report.document import render_report
+    from horizon.report.tables import LAYOUTS, load_paper
+    from horizon.results import read_records
+
+    paper = {name: load_paper(paper_root, name) for name in LAYOUTS}
+    path = out / "report.md"
+    write_atomic(path, render_report(read_records(results), paper))
+    return path

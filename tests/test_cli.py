@@ -127,3 +127,18 @@ def test_flops_reproduces_the_unpruned_row_of_table_3(capsys):
     assert "4.07" in out and "154.7" in out and "average 193.3" in out  # paper: 4.06 T, 154.2 MB
     assert main(["flops", "--model", "qwen2.5-vl-7b", "--text-tokens", "30"]) == 2
     assert "--visual-tokens" in capsys.readouterr().err
+
+
+def test_report_from_records_of_many_machines(capsys, tmp_path):
+    from horizon.results import Record, write_record
+
+    for device in ("h100", "a100"):
+        write_record(tmp_path / "results" / device, Record(
+            case="llava-1.5-7b-mme-full", model="llava-1.5-7b", benchmark="mme", schedule="full", device=device,
+            dtype="float16", attn_implementation="sdpa", n=10, failures=0, metrics={"total": 1850.0},
+            average_visual_tokens=576.0, label="full"))  # fmt: skip
+    assert main(["report", str(tmp_path / "results"), "--out", str(tmp_path / "reports")]) == 0
+    text = (tmp_path / "reports" / "report.md").read_text()
+    assert "2 case records from a100, h100" in text and "| full" in text and "1850.0 (1862, -12.0)" in text
+    assert main(["report", str(tmp_path / "nothing")]) == 2
+    assert "no records" in capsys.readouterr().err

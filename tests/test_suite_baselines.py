@@ -20,7 +20,8 @@ CASE = "tiny-llava-gqa-random@2:0.5"
 
 def _suite(tmp: Path, horizon_cache: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "pytest", f"suite/test_matrix.py::test_case[{CASE}]", "-q", "-p", "no:cacheprovider",
-           "--baselines", str(tmp / "baselines"), "--results", str(tmp / "results"), *extra]  # fmt: skip
+           "--baselines", str(tmp / "baselines"), "--results", str(tmp / "results"), "--reports", str(tmp / "reports"),
+           *extra]  # fmt: skip
     env = {"PATH": "/usr/bin:/bin", "HORIZON_CACHE": str(horizon_cache), "HF_HUB_OFFLINE": "1", "HOME": str(tmp)}
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
 

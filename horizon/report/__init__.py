@@ -1,0 +1,1 @@
+"""Reports rendered from records by pure functions: Markdown tables in the paper's layouts."""

@@ -1,0 +1,28 @@
+"""The report document: a header (machine, versions), the paper-layout tables, every case; pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from horizon.report.tables import LAYOUTS, render, render_cases
+from horizon.results import Record
+
+
+def render_report(
+    records: Sequence[Record], paper: Mapping[str, Mapping[str, Mapping[str, float]]], *, machine: str = ""
+) -> str:
+    versions = sorted({", ".join(f"{k} {v}" for k, v in sorted(r.versions.items())) for r in records})
+    devices = sorted({r.device for r in records})
+    parts = [
+        "# horizon report",
+        "",
+        f"{len(records)} case records from {', '.join(devices) or 'no device'}" + (f" · {machine}" if machine else ""),
+        *(f"- versions: {v}" for v in versions),
+        "- FLOPs: dense-prefill (horizon/efficiency/flops.py) at each case's mean prompt length",
+        "",
+    ]
+    for name, layout in LAYOUTS.items():
+        if any(r.model == layout.model for r in records):
+            parts.append(render(layout, records, paper.get(name, {})))
+    parts += ["## All cases", "", render_cases(records), ""]
+    return "\n".join(parts)

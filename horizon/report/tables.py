@@ -1,0 +1,105 @@
+"""Markdown tables in the layouts of the paper's Tables 1 and 2, from records; pure functions.
+
+Columns are the paper's benchmarks with each benchmark's headline metric (MME: perception + cognition,
+POPE: F1). ``Acc.`` (Table 1) is the mean of the benchmarks with MME divided by 28 (its 2800 maximum as a
+percentage); ``Rel.`` is the mean over benchmarks of the row's score over the unpruned model's score, x100.
+Both formulas reproduce the paper's own Acc. and Rel. columns from its cells (tests/test_report.py). Where
+the paper has the cell, a reproduced value is shown with the paper's value and the difference.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tabulate import tabulate
+
+from horizon.results import Record
+
+HEADERS = {"mme": "MME", "scienceqa-img": "SQA", "pope": "POPE", "textvqa": "VQA^T", "mmbench-en": "MMB",
+           "gqa": "GQA", "mmbench-cn": "MMB-CN", "infovqa": "InfoVQA", "docvqa": "DocVQA", "ocrbench": "OCRBench"}  # fmt: skip
+METRIC = {"mme": "total", "pope": "f1", "mmbench-en": "circular_accuracy", "mmbench-cn": "circular_accuracy",
+          "infovqa": "anls", "docvqa": "anls"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    title: str
+    model: str
+    columns: tuple[str, ...]
+    sections: tuple[tuple[str, str], ...]  # (label prefix, heading)
+    rows: tuple[str, ...]  # method labels in the paper's order
+    acc_column: bool
+
+
+LAYOUTS = {
+    "table1": Layout("table1", "Table 1: Qwen2.5-VL-7B, retain 50%", "qwen2.5-vl-7b",
+                     ("mme", "scienceqa-img", "textvqa", "mmbench-en", "infovqa", "docvqa", "ocrbench"),
+                     (("50", "Retain 50% tokens"),),
+                     ("dart", "divprune", "dart+vtw", "divprune+vtw", "dart+random", "divprune+random"), True),
+    "table2": Layout("table2", "Table 2: LLaVA-1.5-7B", "llava-1.5-7b",
+                     ("mme", "scienceqa-img", "pope", "textvqa", "mmbench-en", "gqa", "mmbench-cn"),
+                     (("192", "Retain 192 tokens"), ("64", "Retain 64 tokens")),
+                     ("pdrop", "sparsevlm", "vtw", "fastv", "dart", "divprune", "fastv+vtw", "dart+vtw",
+                      "divprune+vtw", "fastv+random", "dart+random", "divprune+random"), False),
+}  # fmt: skip
+
+
+def score(record: Record) -> float:
+    return record.metrics[METRIC.get(record.benchmark, "accuracy")]
+
+
+def accuracy(row: Mapping[str, float], columns: Sequence[str]) -> float:
+    return sum(row[c] / 28 if c == "mme" else row[c] for c in columns) / len(columns)
+
+
+def relative(row: Mapping[str, float], full: Mapping[str, float], columns: Sequence[str]) -> float:
+    return 100 * sum(row[c] / full[c] for c in columns) / len(columns)
+
+
+def load_paper(root: Path, name: str) -> dict[str, dict[str, float]]:
+    path = root / f"{name}.json"
+    return json.loads(path.read_text())["rows"] if path.exists() else {}
+
+
+def _cell(ours: float | None, paper: float | None) -> str:
+    if ours is None:
+        return "–" if paper is None else f"– ({paper:g})"
+    return f"{ours:.1f}" if paper is None else f"{ours:.1f} ({paper:g}, {ours - paper:+.1f})"
+
+
+def render(layout: Layout, records: Sequence[Record], paper: Mapping[str, Mapping[str, float]]) -> str:
+    """The Markdown table of ``layout`` from ``records`` (one model), with paper values where present."""
+    cells: dict[str, dict[str, float]] = {}
+    for r in records:
+        if r.model == layout.model and r.benchmark in layout.columns and r.label:
+            cells.setdefault(r.label, {})[r.benchmark] = score(r)
+    full = cells.get("full", {})
+    labels = ["full"] + [f"{prefix}:{row}" for prefix, _ in layout.sections for row in layout.rows]
+    headers = ["Method"] + [HEADERS[c] for c in layout.columns] + (["Acc."] if layout.acc_column else []) + ["Rel."]
+    table = []
+    for label in labels:
+        ours, theirs = cells.get(label, {}), paper.get(label, {})
+        row = [label] + [_cell(ours.get(c), theirs.get(c)) for c in layout.columns]
+        complete = all(c in ours for c in layout.columns) and all(c in full for c in layout.columns)
+        if layout.acc_column:
+            row.append(f"{accuracy(ours, layout.columns):.1f}" if complete else "–")
+        row.append(f"{relative(ours, full, layout.columns):.1f}" if complete else "–")
+        table.append(row)
+    note = "Cells: reproduced (paper, difference); – where nothing was run."
+    return f"### {layout.title}\n\n{tabulate(table, headers=headers, tablefmt='github', disable_numparse=True)}\n\n{note}\n"
+
+
+def render_cases(records: Sequence[Record]) -> str:
+    """Every record as one row: case, samples, failures, metrics, visual tokens, analytic cost, timing."""
+    rows = []
+    for r in sorted(records, key=lambda r: (r.device, r.case)):
+        metrics = ", ".join(f"{k} {v:.4g}" for k, v in sorted(r.metrics.items()))
+        cost = f"{r.flops_t:.3g} T / {r.kv_mb:.1f} MB" if r.flops_t is not None and r.kv_mb is not None else "–"
+        timing = f"{r.timing.get('prefill_ms', 0):.1f} / {r.timing.get('decode_ms', 0):.1f}"
+        rows.append((r.case, r.device, r.n, r.failures, metrics, f"{r.average_visual_tokens:.1f}", cost, timing))
+    headers = ["case", "device", "n", "failed", "metrics", "visual tokens/layer", "FLOPs / KV", "prefill / decode ms"]
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)

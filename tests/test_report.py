@@ -1,0 +1,45 @@
+"""Report tables: the Acc./Rel. formulas reproduce the paper's own columns; rendering from records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from horizon.report.tables import LAYOUTS, accuracy, load_paper, relative, render
+from horizon.results import Record
+
+PAPER = Path(__file__).parents[1] / "baselines" / "paper"
+
+
+@pytest.mark.parametrize("name", ["table1", "table2"])
+def test_rel_and_acc_formulas_reproduce_the_papers_columns(name):
+    import json
+
+    data = json.loads((PAPER / f"{name}.json").read_text())
+    rows, cols = data["rows"], data["columns"]
+    for label, reported in data["reported"].items():
+        assert relative(rows[label], rows["full"], cols) == pytest.approx(reported["rel"], abs=0.11), label
+        if "acc" in reported:
+            assert accuracy(rows[label], cols) == pytest.approx(reported["acc"], abs=0.11), label
+
+
+def _record(bench: str, label: str, value: float) -> Record:
+    metric = {"mme": "total", "pope": "f1", "mmbench-en": "circular_accuracy", "mmbench-cn": "circular_accuracy"}
+    return Record(case=f"llava-1.5-7b-{bench}-{label}", model="llava-1.5-7b", benchmark=bench, schedule="s",
+                  device="h100", dtype="float16", attn_implementation="sdpa", n=100, failures=0,
+                  metrics={metric.get(bench, "accuracy"): value}, average_visual_tokens=192.0, label=label)  # fmt: skip
+
+
+def test_render_table2_from_records():
+    layout = LAYOUTS["table2"]
+    paper = load_paper(PAPER, "table2")
+    records = [_record(b, "full", paper["full"][b]) for b in layout.columns]
+    records += [_record(b, "192:dart+random", paper["192:dart+random"][b] - 1.0) for b in layout.columns]
+    text = render(layout, records, paper)
+    assert text.startswith("### Table 2: LLaVA-1.5-7B") and "| Method" in text
+    line = next(x for x in text.splitlines() if x.startswith("| 192:dart+random"))
+    assert "1815.0 (1816, -1.0)" in line and "| 68.2 (69.2, -1.0)" in line
+    # Rel.: 1815/1862, 68.2/69.5, 83.4/85.9, 55.8/58.3, 62.9/64.6, 58.6/62, 56.7/58.1 -> mean 0.9684
+    assert line.rstrip(" |").endswith("96.8")
+    assert "| 64:fastv " in text and "– (1088)" in text  # not run: the paper's value alone
