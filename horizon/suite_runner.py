@@ -81,9 +81,22 @@ class CaseRunner:
             failures=len(result.failures), metrics=dict(result.metrics),
             average_visual_tokens=result.average_visual_tokens,
             **self._costs(loaded, case, result.text_tokens, result.visual_tokens_in),
-            timing={"prefill_ms": result.prefill_ms, "decode_ms": result.decode_ms}, versions=versions(),
+            timing={"prefill_ms": result.prefill_ms, "decode_ms": result.decode_ms, **self._measure(case, samples)},
+            versions=versions(),
             label=case.label,
         )  # fmt: skip
+
+    def _measure(self, case: Case, samples: list[Sample]) -> dict[str, float]:
+        """Efficiency cases: latency and memory on the first sample, warm-up then the median of 5 runs."""
+        if "efficiency" not in case.marks or not samples:
+            return {}
+        from horizon.efficiency.measure import measure
+        from horizon.engine.run import prepare
+
+        loaded, bench = self.model(case.model), BENCHMARKS.get(case.benchmark)
+        prompt = prepare(loaded, [samples[0].pil()], [bench.prompt(samples[0], loaded.adapter.family)])
+        m = measure(loaded, prompt, case.resolved, max_new_tokens=case.max_new_tokens or bench.max_new_tokens)
+        return {"measured_prefill_ms": m.prefill_ms, "e2e_ms": m.e2e_ms, "peak_memory_mb": m.peak_memory_mb}
 
     def _costs(self, loaded: LoadedModel, case: Case, text: float, n_visual: float) -> dict[str, Any]:
         """Analytic decoder prefill FLOPs and KV storage at this case's mean prompt length."""
@@ -154,7 +167,7 @@ def write_report(results: Path, out: Path, paper_root: Path) -> Path:
     from horizon.report.tables import LAYOUTS, load_paper
     from horizon.results import read_records
 
-    paper = {name: load_paper(paper_root, name) for name in LAYOUTS}
+    paper = {name: load_paper(paper_root, name) for name in (*LAYOUTS, "table3")}
     path = out / "report.md"
     write_atomic(path, render_report(read_records(results), paper))
     return path

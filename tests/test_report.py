@@ -43,3 +43,22 @@ def test_render_table2_from_records():
     # Rel.: 1815/1862, 68.2/69.5, 83.4/85.9, 55.8/58.3, 62.9/64.6, 58.6/62, 56.7/58.1 -> mean 0.9684
     assert line.rstrip(" |").endswith("96.8")
     assert "| 64:fastv " in text and "– (1088)" in text  # not run: the paper's value alone
+
+
+def test_table3_shows_costs_times_and_paper_values():
+    from horizon.report.tables import render_table3
+
+    r = Record(case="c", model="llava-1.5-7b", benchmark="textvqa", schedule="s", device="h100", dtype="float16",
+               attn_implementation="sdpa", n=50, failures=0, metrics={"accuracy": 56.0}, average_visual_tokens=193.3,
+               flops_t=4.07, kv_mb=154.7, timing={"measured_prefill_ms": 60.0, "e2e_ms": 150.0},
+               label="192:dart+random")  # fmt: skip
+    text = render_table3([r], load_paper(PAPER, "table3"))
+    line = next(x for x in text.splitlines() if x.startswith("| 192:dart+random"))
+    for cell in (
+        "193.3 (192, +1.3)",
+        "4.07 (4.06, +0.01)",
+        "154.7 (154.2, +0.5)",
+        "60.0 (67.4, -7.4)",
+        "56.0 (56.8, -0.8)",
+    ):
+        assert cell in line

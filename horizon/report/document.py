@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from horizon.report.tables import LAYOUTS, render, render_cases
+from horizon.report.tables import LAYOUTS, render, render_cases, render_table3
 from horizon.results import Record
 
 
@@ -24,5 +24,7 @@ def render_report(
     for name, layout in LAYOUTS.items():
         if any(r.model == layout.model for r in records):
             parts.append(render(layout, records, paper.get(name, {})))
+    if any(r.model == "llava-1.5-7b" and r.benchmark == "textvqa" for r in records):
+        parts.append(render_table3(records, paper.get("table3", {})))
     parts += ["## All cases", "", render_cases(records), ""]
     return "\n".join(parts)

@@ -65,10 +65,10 @@ def load_paper(root: Path, name: str) -> dict[str, dict[str, float]]:
     return json.loads(path.read_text())["rows"] if path.exists() else {}
 
 
-def _cell(ours: float | None, paper: float | None) -> str:
+def _cell(ours: float | None, paper: float | None, digits: int = 1) -> str:
     if ours is None:
         return "–" if paper is None else f"– ({paper:g})"
-    return f"{ours:.1f}" if paper is None else f"{ours:.1f} ({paper:g}, {ours - paper:+.1f})"
+    return f"{ours:.{digits}f}" if paper is None else f"{ours:.{digits}f} ({paper:g}, {ours - paper:+.{digits}f})"
 
 
 def render(layout: Layout, records: Sequence[Record], paper: Mapping[str, Mapping[str, float]]) -> str:
@@ -103,3 +103,27 @@ def render_cases(records: Sequence[Record]) -> str:
         rows.append((r.case, r.device, r.n, r.failures, metrics, f"{r.average_visual_tokens:.1f}", cost, timing))
     headers = ["case", "device", "n", "failed", "metrics", "visual tokens/layer", "FLOPs / KV", "prefill / decode ms"]
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+TABLE3_ROWS = ("full", "192:fastv", "192:dart", "192:dart+vtw", "192:dart+random", "64:fastv", "64:dart",
+               "64:dart+vtw", "64:dart+random")  # fmt: skip
+
+
+def render_table3(records: Sequence[Record], paper: Mapping[str, Mapping[str, float]]) -> str:
+    """Table 3 (LLaVA-1.5-7B on TextVQA): tokens, FLOPs, KV storage, prefill time, latency, accuracy."""
+    by_label = {r.label: r for r in records if r.model == "llava-1.5-7b" and r.benchmark == "textvqa"}
+    rows = []
+    for label in TABLE3_ROWS:
+        r, p = by_label.get(label), paper.get(label, {})
+        ours = {} if r is None else {
+            "tokens": r.average_visual_tokens, "flops_t": r.flops_t, "kv_mb": r.kv_mb,
+            "cuda_ms": r.timing.get("measured_prefill_ms"), "latency_ms": r.timing.get("e2e_ms"),
+            "accuracy": r.metrics.get("accuracy"),
+        }  # fmt: skip
+        columns = ("tokens", "flops_t", "kv_mb", "cuda_ms", "latency_ms", "accuracy")
+        rows.append([label] + [_cell(ours.get(c), p.get(c), 2 if c == "flops_t" else 1) for c in columns])
+    headers = ["Method", "# Token (avg/layer)", "FLOPs (T)", "Storage (MB)", "Prefill (ms)", "Latency (ms)", "Acc."]
+    body = tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+    note = ("FLOPs and storage are analytic (dense-prefill formula, fp16 KV) at the case's mean prompt length; "
+            "times are medians on the recording device, comparable to the paper's A6000 only as ratios.")  # fmt: skip
+    return f"### Table 3: efficiency, LLaVA-1.5-7B on TextVQA\n\n{body}\n\n{note}\n"
