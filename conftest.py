@@ -37,6 +37,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--results", default="results", help="folder for case records (default: results)")
     g.addoption("--reports", default="reports", help="where the session's Markdown report is written")
     g.addoption("--shard", default=None, help="i/n: run only the i-th of n deterministic slices of the cases")
+    g.addoption("--models", default=None, help="comma-separated model presets: run only their cases")
     g.addoption("--device", default="cpu", help="cpu or cuda (xdist workers each pin one GPU)")
     g.addoption("--dtype", default="float32", help="float32 | float16 | bfloat16")
     g.addoption("--attn", default="sdpa", help="sdpa | eager | flash_attention_2")
@@ -61,10 +62,31 @@ def _gpu_count() -> int:
     return 0
 
 
+def _models(value: str | None) -> set[str] | None:
+    if value is None:
+        return None
+    from horizon.models.presets import MODELS
+
+    names = {v.strip() for v in value.split(",") if v.strip()}
+    for name in names:
+        if name not in MODELS:
+            raise pytest.UsageError(f"--models: {MODELS.unknown_message(name)}")
+    return names
+
+
+def _check_markexpr(expr: str) -> None:
+    builtin = {"and", "or", "not", "skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings"}
+    for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr):
+        if word not in MARKERS and word not in builtin and not word.startswith("xdist"):
+            raise pytest.UsageError(f"-m {expr!r}: unknown marker {word!r} (markers: {', '.join(MARKERS)})")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     _shard(config.getoption("--shard"))
+    _models(config.getoption("--models"))
+    _check_markexpr(config.getoption("markexpr") or "")
     if config.getoption("--update-baselines") and config.getoption("--record-baselines"):
         raise pytest.UsageError("give --update-baselines or --record-baselines, not both")
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
@@ -81,6 +103,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    models = _models(config.getoption("--models"))
+    if models is not None:
+        chosen = [i for i in items if getattr(getattr(i, "callspec", None), "params", {}).get("case") is None
+                  or i.callspec.params["case"].model in models]  # fmt: skip
+        config.hook.pytest_deselected(items=[i for i in items if i not in chosen])
+        items[:] = chosen
     shard = _shard(config.getoption("--shard"))
     if shard is None:
         return

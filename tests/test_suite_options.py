@@ -1,0 +1,49 @@
+"""Suite options: bad values fail with a clear message; --models and --shard select deterministically."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from horizon.matrix import all_cases
+
+ROOT = Path(__file__).parents[1]
+
+
+def _collect(*args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "suite/test_matrix.py",
+        "--collect-only",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *args,
+    ]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_bad_options_are_usage_errors():
+    for args, message in (
+        (["--models", "llava-1.5-7"], "unknown model 'llava-1.5-7'; did you mean 'llava-1.5-7b'"),
+        (["-m", "papper"], "unknown marker 'papper'"),
+        (["--shard", "3/2"], "--shard '3/2': write i/n with 1 <= i <= n"),
+        (["--update-baselines", "--record-baselines"], "not both"),
+    ):
+        done = _collect(*args)
+        assert done.returncode == 4 and message in done.stderr, (args, done.stderr[-500:])
+
+
+def test_models_and_shards_select_deterministically():
+    ids = lambda done: [x for x in done.stdout.splitlines() if "::" in x]  # noqa: E731
+    tiny = ids(_collect("--models", "tiny-qwen2.5-vl"))
+    assert tiny and all("tiny-qwen2.5-vl-" in x for x in tiny)
+    parts = [ids(_collect("--shard", f"{i}/3")) for i in (1, 2, 3)]
+    joined = sum(parts, [])
+    assert len(joined) == len(set(joined)) == len(all_cases())  # disjoint slices covering the matrix
+    assert parts[0] == ids(_collect("--shard", "1/3"))  # the same slice every time
+    paper = ids(_collect("-m", "paper and not sweep", "-k", "qwen and dart"))  # 7 benchmarks x 3 DART rows
+    assert len(paper) == 7 * 3 and all("qwen2.5-vl-7b" in x and "dart" in x for x in paper)
