@@ -61,12 +61,20 @@ def default_matrix() -> list[Case]:
     """The embedded CPU default: both tiny models on every benchmark's fixture data."""
     from horizon.benchmarks.registry import BENCHMARKS
 
-    return [
+    cases = [
         Case(model, bench, schedule, ("default",), max_new_tokens=4, label=schedule.rsplit(":", 1)[-1])
         for model in TINY
         for bench in BENCHMARKS.names()
         for schedule in DEFAULT_SCHEDULES
     ]
+    # a small layer sweep, so the default exercises the sweep path and its figure
+    cases += [
+        Case(model, "pope", f"{method}@{layer}:0.1", ("default",), max_new_tokens=4, label=method)
+        for model in TINY
+        for method in ("random", "dart", "fastv")
+        for layer in (1, 8, 16, 24)
+    ]
+    return cases
 
 
 def table1() -> list[Case]:

@@ -164,10 +164,13 @@ def merge_all_shards(root: Path) -> list[Path]:
 def write_report(results: Path, out: Path, paper_root: Path) -> Path:
     """Render every record under ``results`` into ``out/report.md`` (the session end)."""
     from horizon.report.document import render_report
+    from horizon.report.figures import plot_sweeps
     from horizon.report.tables import LAYOUTS, load_paper
     from horizon.results import read_records
 
+    records = read_records(results)
     paper = {name: load_paper(paper_root, name) for name in (*LAYOUTS, "table3")}
+    figures = [p.name for p in plot_sweeps(records, out)]
     path = out / "report.md"
-    write_atomic(path, render_report(read_records(results), paper))
+    write_atomic(path, render_report(records, paper, figures=figures))
     return path

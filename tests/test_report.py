@@ -62,3 +62,21 @@ def test_table3_shows_costs_times_and_paper_values():
         "56.0 (56.8, -0.8)",
     ):
         assert cell in line
+
+
+def test_sweep_figures_from_records(tmp_path):
+    from horizon.report.figures import plot_sweeps, sweep_points
+
+    def rec(schedule: str, acc: float) -> Record:
+        return Record(case=f"m-b-{schedule}", model="llava-1.5-7b", benchmark="pope", schedule=schedule,
+                      device="cpu", dtype="float32", attn_implementation="sdpa", n=10, failures=0,
+                      metrics={"f1": acc}, average_visual_tokens=1.0)  # fmt: skip
+
+    records = [rec("full", 85.0)] + [rec(f"{m}@{layer}:0.1", 60 + layer + (5 if m == "dart" else 0))
+                                     for m in ("random", "dart") for layer in (2, 8, 16)]  # fmt: skip
+    records += [rec("dart@2:0.44+random@20:0.07", 80.0)]  # multi-stage: not a sweep point
+    points = sweep_points(records)
+    assert points == {("llava-1.5-7b", "pope", "0.1"): {"dart": [(2, 67.0), (8, 73.0), (16, 81.0)],
+                                                         "random": [(2, 62.0), (8, 68.0), (16, 76.0)]}}  # fmt: skip
+    (png,) = plot_sweeps(records, tmp_path)
+    assert png.name == "sweep-llava-1.5-7b-pope-0.1.png" and png.read_bytes()[:4] == b"\x89PNG"

@@ -9,7 +9,11 @@ from horizon.results import Record
 
 
 def render_report(
-    records: Sequence[Record], paper: Mapping[str, Mapping[str, Mapping[str, float]]], *, machine: str = ""
+    records: Sequence[Record],
+    paper: Mapping[str, Mapping[str, Mapping[str, float]]],
+    *,
+    machine: str = "",
+    figures: Sequence[str] = (),
 ) -> str:
     versions = sorted({", ".join(f"{k} {v}" for k, v in sorted(r.versions.items())) for r in records})
     devices = sorted({r.device for r in records})
@@ -26,5 +30,7 @@ def render_report(
             parts.append(render(layout, records, paper.get(name, {})))
     if any(r.model == "llava-1.5-7b" and r.benchmark == "textvqa" for r in records):
         parts.append(render_table3(records, paper.get("table3", {})))
+    if figures:
+        parts += ["## Layer sweeps", ""] + [f"![{name}]({name})" for name in figures] + [""]
     parts += ["## All cases", "", render_cases(records), ""]
     return "\n".join(parts)

@@ -1,0 +1,59 @@
+"""PNG figures of layer sweeps from records (Figures 1, 2, 9 and 10 of the paper); matplotlib, headless.
+
+A sweep record is a single-stage case ``<method>@<layer>:<keep>`` (or ``vtw@<layer>``); one panel per
+model, benchmark and keep ratio, with the benchmark's headline metric against the pruning layer and one line
+per method, the unpruned score as a dashed line when its record is there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+from horizon.report.tables import score
+from horizon.results import Record
+
+_SINGLE = re.compile(r"^(?P<method>[a-z][a-z0-9_\-]*)@(?P<layer>\d+)(?::(?P<keep>[0-9.]+))?$")
+
+
+def sweep_points(records: Sequence[Record]) -> dict[tuple[str, str, str], dict[str, list[tuple[int, float]]]]:
+    """(model, benchmark, keep) -> method -> sorted (layer, score) points."""
+    out: dict[tuple[str, str, str], dict[str, list[tuple[int, float]]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        m = _SINGLE.match(r.schedule)
+        if m is None:
+            continue
+        keep = m["keep"] or "0"
+        out[(r.model, r.benchmark, keep)][m["method"]].append((int(m["layer"]), score(r)))
+    return {k: {meth: sorted(pts) for meth, pts in v.items()} for k, v in out.items()}
+
+
+def plot_sweeps(records: Sequence[Record], out: Path) -> list[Path]:
+    """One PNG per (model, benchmark, keep) sweep under ``out``; returns the files written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    full = {(r.model, r.benchmark): score(r) for r in records if r.schedule == "full"}
+    written = []
+    for (model, bench, keep), methods in sorted(sweep_points(records).items()):
+        if sum(len(p) for p in methods.values()) < 2:
+            continue
+        fig, ax = plt.subplots(figsize=(6, 3.6), dpi=110)
+        for method, points in sorted(methods.items()):
+            ax.plot([x for x, _ in points], [y for _, y in points], marker="o", ms=3, label=method)
+        if (model, bench) in full:
+            ax.axhline(full[(model, bench)], ls="--", c="gray", lw=1, label="unpruned")
+        kept = "all visual tokens withdrawn" if keep == "0" else f"keep {float(keep):.3g} of the visual tokens"
+        ax.set(xlabel="pruning layer", ylabel=bench, title=f"{model} · {bench} · {kept}")
+        ax.legend(fontsize=7, ncol=2)
+        fig.tight_layout()
+        path = out / f"sweep-{model}-{bench}-{keep}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    return written
