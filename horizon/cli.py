@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list models, methods, presets or benchmarks")
     p.add_argument("what", choices=["models", "methods", "presets", "benchmarks"])
     p = sub.add_parser("bench", help="speed benchmarks of horizon itself")
-    p.add_argument("what", choices=["engine", "methods"])
+    p.add_argument("what", choices=["engine", "methods", "suite"])
     p.add_argument("--models", default="tiny-llava,tiny-qwen2.5-vl")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 15 engine, 3 methods)")
     return parser
@@ -269,6 +269,14 @@ def cmd_flops(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "methods":
         return cmd_bench_methods(args)
+    if args.what == "suite":
+        from horizon.bench.suite import bench_suite
+        from horizon.models.tiny import cache_root
+
+        r = bench_suite(cache_root(), limit_cases=args.repeats)
+        print(f"{r.cases} default cases: {r.case_s:.2f} s in all, {r.model_s:.2f} s in the model (processor and engine); "
+              f"harness overhead {100 * r.overhead:.1f}% (target: under 5%)")  # fmt: skip
+        return 0
     from horizon.bench.engine import bench_engine
     from horizon.models.loading import load_model
 

@@ -81,7 +81,8 @@ class CaseRunner:
             failures=len(result.failures), metrics=dict(result.metrics),
             average_visual_tokens=result.average_visual_tokens,
             **self._costs(loaded, case, result.text_tokens, result.visual_tokens_in),
-            timing={"prefill_ms": result.prefill_ms, "decode_ms": result.decode_ms, **self._measure(case, samples)},
+            timing={"prefill_ms": result.prefill_ms, "decode_ms": result.decode_ms, "model_s": result.model_s,
+                    **self._measure(case, samples)},  # fmt: skip
             versions=versions(),
             label=case.label,
         )  # fmt: skip

@@ -142,3 +142,9 @@ def test_report_from_records_of_many_machines(capsys, tmp_path):
     assert "2 case records from a100, h100" in text and "| full" in text and "1850.0 (1862, -12.0)" in text
     assert main(["report", str(tmp_path / "nothing")]) == 2
     assert "no records" in capsys.readouterr().err
+
+
+def test_bench_suite_prints_the_overhead(capsys, cache_env):
+    assert main(["bench", "suite", "--repeats", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("2 default cases:") and "harness overhead" in out

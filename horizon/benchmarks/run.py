@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import statistics
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -101,6 +102,7 @@ class EvalResult:
     decode_ms: float = 0.0
     text_tokens: float = 0.0  # mean non-visual prompt tokens
     visual_tokens_in: float = 0.0  # mean visual tokens of the prompt before pruning
+    model_s: float = 0.0  # total time in the model's processor and the engine's run() (the model's share)
 
 
 def evaluate(
@@ -121,10 +123,13 @@ def evaluate(
     prefill: list[float] = []
     decode: list[float] = []
     sizes: list[tuple[int, int]] = []  # (prompt tokens, visual tokens) per sample
+    model_s = 0.0
     for sample in samples:
         try:
+            t0 = time.perf_counter()  # the model's time: its processor, then the engine
             prompt = prepare(loaded, [sample.pil()], [bench.prompt(sample, family)])
             out = run(loaded, prompt, schedule, max_new_tokens=max_new_tokens or bench.max_new_tokens, seed=seed)
+            model_s += time.perf_counter() - t0
         except (ValueError, OSError, RuntimeError) as err:
             log.warning("sample %s failed: %s", sample.id, err)
             failures.append(f"{sample.id}: {err}")
@@ -150,6 +155,7 @@ def evaluate(
         statistics.median(decode),
         statistics.fmean(p - v for p, v in sizes),
         statistics.fmean(v for _, v in sizes),
+        model_s,
     )
 
 

@@ -1,0 +1,48 @@
+"""``horizon bench suite``: the harness's own overhead per case on the embedded default matrix.
+
+A case's wall time (prompting, running, scoring, writing its record, checking its baseline) against the
+time spent in the model's processor and the engine's ``run()`` (recorded as ``timing["model_s"]``);
+everything else is the harness's overhead. Models and data are loaded before timing, as each suite worker does once.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from horizon.benchmarks.fixtures import write_all
+from horizon.matrix import default_matrix
+from horizon.results import write_record
+from horizon.suite_runner import CaseRunner, check
+
+
+@dataclass(frozen=True)
+class SuiteOverhead:
+    cases: int
+    case_s: float  # total wall time of the cases
+    model_s: float  # of which in the model's processor and the engine's run()
+
+    @property
+    def overhead(self) -> float:
+        return 1 - self.model_s / self.case_s
+
+
+def bench_suite(cache: Path, limit_cases: int | None = None) -> SuiteOverhead:
+    cases = default_matrix()[:limit_cases]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        runner = CaseRunner({"HORIZON_DATA": str(write_all(root / "data"))}, {"HORIZON_CACHE": str(cache)})
+        for c in cases:  # load models and samples outside the timing
+            runner.model(c.model)
+            runner.samples(c.benchmark)
+        case_s = model_s = 0.0
+        for case in cases:
+            t0 = time.perf_counter()
+            record = runner.run(case)
+            write_record(root / "results", record)
+            check(record, root / "baselines", "record")
+            case_s += time.perf_counter() - t0
+            model_s += record.timing["model_s"]
+    return SuiteOverhead(len(cases), case_s, model_s)
