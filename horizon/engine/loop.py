@@ -16,7 +16,7 @@ scatter, Qwen's 3-D positions and the lm head. Mechanism verified in ../shared/r
 from __future__ import annotations
 
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -39,6 +39,18 @@ class _Segment:
     shift: torch.Tensor  # (R, B) original position minus the position used
 
 
+@dataclass
+class Snapshot:
+    """The state entering layer ``layer`` of a prefill, for resuming other schedules from there."""
+
+    layer: int
+    seq: Sequence
+    shift: torch.Tensor
+    prev_h: torch.Tensor | None
+    embeddings: torch.Tensor
+    n_visual: int
+
+
 class _RunState:
     def __init__(self, plan: RunPlan) -> None:
         self.plan = plan
@@ -59,6 +71,8 @@ class PrunedDecoder:
         self.decoder = decoder
         self.mrope = mrope
         self._state: _RunState | None = None
+        self.snapshot_layers: frozenset[int] = frozenset()  # layers whose entering state a prefill keeps
+        self.snapshots: dict[int, Snapshot] = {}
         self._installed = False
 
     # -- installation -------------------------------------------------------------------------------
@@ -149,12 +163,11 @@ class PrunedDecoder:
         return position_ids
 
     def _prefill(self, state, h, pos, attention_mask, cache, use_cache, kwargs):  # type: ignore[no-untyped-def]
-        dec, plan, trace = self.decoder, state.plan, state.trace
+        plan, trace = state.plan, state.trace
         B, S, _ = h.shape
         if plan.visual_mask.shape != (B, S):
             raise ValueError(f"visual mask {tuple(plan.visual_mask.shape)} does not match the prompt ({B}, {S})")
         trace.prompt_len = S
-        stage_at = {stage.layer: k for k, stage in enumerate(plan.schedule.stages)}
         state.prompt_pad = (
             attention_mask if attention_mask is not None else torch.ones(B, S, dtype=torch.long, device=h.device)
         )
@@ -162,13 +175,20 @@ class PrunedDecoder:
         rows = torch.arange(S, device=h.device).expand(B, S)
         seq = Sequence(h, cos, sin, pos, rows, plan.visual_mask.to(h.device), attention_mask)
         shift = torch.zeros(pos.shape[:2], dtype=pos.dtype, device=pos.device)  # (R, B)
-        embeddings, prev_h, mask = h, None, None
-        n_visual = plan.n_visual  # tracked on the host: no device sync per layer
-        for i, layer in enumerate(dec.layers):
-            if i in stage_at or i == 0:
+        return self._layers(state, seq, 0, None, h, shift, plan.n_visual, cache, use_cache, kwargs)
+
+    def _layers(self, state, seq, start, prev_h, embeddings, shift, n_visual, cache, use_cache, kwargs):  # type: ignore[no-untyped-def]
+        """Run decoder layers ``start..L-1`` on ``seq``, applying the plan's stages; returns the last hidden."""
+        dec, plan, trace = self.decoder, state.plan, state.trace
+        stage_at = {stage.layer: k for k, stage in enumerate(plan.schedule.stages)}
+        mask = None
+        for i in range(start, len(dec.layers)):
+            if i in self.snapshot_layers:  # references only: later steps replace tensors, never mutate them
+                self.snapshots[i] = Snapshot(i, replace(seq), shift.clone(), prev_h, embeddings, n_visual)
+            if i in stage_at or i == start:
                 if i in stage_at:
                     shift = self._apply_stage(state, stage_at[i], i, seq, prev_h, embeddings, shift)
-                    n_visual = plan.counts[stage_at[i]] + trace.merged[-1]
+                    n_visual = plan.counts[stage_at[i]] + trace.merged[-1]  # on the host: no device sync
                 state.segments.append(_Segment(i, seq.prompt_pad(state.prompt_pad), shift.clone()))
                 mask = create_causal_mask(
                     config=dec.config,
@@ -181,7 +201,7 @@ class PrunedDecoder:
             trace.visual_per_layer.append(n_visual)
             trace.tokens_per_layer.append(int(seq.h.shape[1]))
             prev_h = seq.h
-            seq.h = layer(
+            seq.h = dec.layers[i](
                 seq.h,
                 attention_mask=mask,
                 position_embeddings=(seq.cos, seq.sin),
@@ -191,6 +211,28 @@ class PrunedDecoder:
                 **kwargs,
             )
         return seq.h
+
+    def resume(self, plan: RunPlan, snapshot: Snapshot, cache: Any, prompt_pad: torch.Tensor) -> torch.Tensor:
+        """Prefill from ``snapshot`` (taken at layer i of an unpruned run) under ``plan``, whose first stage is
+        at layer >= i; ``cache`` already holds layers 0..i-1. Returns the normed last hidden state and leaves
+        the run active for decoding."""
+        if plan.schedule.stages and plan.schedule.stages[0].layer < snapshot.layer:
+            raise ValueError(f"{plan.schedule} prunes before the snapshot's layer {snapshot.layer}")
+        state = _RunState(plan)
+        self._state = state
+        seq = replace(snapshot.seq)
+        B, S = seq.rows.shape
+        state.prompt_pad = prompt_pad
+        state.trace.prompt_len = S
+        if snapshot.layer > 0:
+            state.segments.append(_Segment(0, prompt_pad, torch.zeros_like(snapshot.shift)))
+        state.trace.visual_per_layer += [plan.n_visual] * snapshot.layer
+        state.trace.tokens_per_layer += [S] * snapshot.layer
+        h = self._layers(state, seq, snapshot.layer, snapshot.prev_h, snapshot.embeddings, snapshot.shift,
+                         snapshot.n_visual, cache, True, {})  # fmt: skip
+        state.seen = S
+        state.next_pos = snapshot.seq.pos[..., -1:] + 1
+        return self.decoder.norm(h)
 
     def _apply_stage(self, state, k, i, seq, prev_h, embeddings, shift):  # type: ignore[no-untyped-def]
         """Run stage ``k`` at layer ``i`` on ``seq`` in place; returns the new position shift."""
