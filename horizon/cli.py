@@ -276,6 +276,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         r = bench_suite(cache_root(), limit_cases=args.repeats)
         print(f"{r.cases} default cases: {r.case_s:.2f} s in all, {r.model_s:.2f} s in the model (processor and engine); "
               f"harness overhead {100 * r.overhead:.1f}% (target: under 5%)")  # fmt: skip
+        from horizon.bench.suite import bench_sweep_reuse
+        from horizon.models.loading import load_model
+
+        for name in [m for m in args.models.split(",") if m]:
+            w = bench_sweep_reuse(load_model(name))
+            print(f"{name}: layer sweep of {w.configurations} schedules (prefill + first token): "
+                  f"{w.separate_s:.2f} s separately, {w.reused_s:.2f} s with prefix reuse: {w.speedup:.2f}x "
+                  "(target: at least 2x)")  # fmt: skip
         return 0
     from horizon.bench.engine import bench_engine
     from horizon.models.loading import load_model

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from horizon.benchmarks.fixtures import write_all
 from horizon.matrix import default_matrix
+from horizon.models.loading import LoadedModel
 from horizon.results import write_record
 from horizon.suite_runner import CaseRunner, check
 
@@ -46,3 +47,35 @@ def bench_suite(cache: Path, limit_cases: int | None = None) -> SuiteOverhead:
             case_s += time.perf_counter() - t0
             model_s += record.timing["model_s"]
     return SuiteOverhead(len(cases), case_s, model_s)
+
+
+@dataclass(frozen=True)
+class SweepReuse:
+    configurations: int
+    separate_s: float
+    reused_s: float
+
+    @property
+    def speedup(self) -> float:
+        return self.separate_s / self.reused_s
+
+
+def bench_sweep_reuse(
+    loaded: LoadedModel, *, keep: float = 0.1, methods: tuple[str, ...] = ("random", "fastv", "dart")
+) -> SweepReuse:
+    """A Figure-1-style sweep (each method at every layer) on one prompt, run separately and with prefix reuse."""
+    from horizon.engine.run import prepare, run
+    from horizon.engine.sweep import run_many
+    from horizon.images import demo_image
+    from horizon.schedule import parse_schedule
+
+    prompt = prepare(loaded, [demo_image()], ["What is written on the sign?"])
+    schedules = [parse_schedule(f"{m}@{layer}:{keep:g}") for m in methods for layer in range(1, loaded.n_layers)]
+    run_many(loaded, prompt, schedules[:2], max_new_tokens=1)  # warm-up
+    t0 = time.perf_counter()
+    for s in schedules:
+        run(loaded, prompt, s, max_new_tokens=1)
+    separate = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run_many(loaded, prompt, schedules, max_new_tokens=1)
+    return SweepReuse(len(schedules), separate, time.perf_counter() - t0)

@@ -144,7 +144,6 @@ def run(
     if hasattr(model.model, "rope_deltas"):
         model.model.rope_deltas = None  # Qwen keeps this on the module between prompts
     eos = _eos_ids(loaded) if stop_at_eos else torch.empty(0, dtype=torch.long, device=loaded.device)
-    pad_id = loaded.processor.tokenizer.pad_token_id
     with PrunedDecoder(loaded.decoder, mrope=adapter.mrope) as pruner:
         pruner.begin(plan)
         _sync(loaded.device)
@@ -153,37 +152,52 @@ def run(
         logits = out.logits[:, -1].float()  # (B, V)
         _sync(loaded.device)
         prefill_s = time.perf_counter() - t0
-        step_logits, tokens = [logits], [logits.argmax(-1)]
-        done = torch.isin(tokens[0], eos)
-        mask = prompt.inputs["attention_mask"]
-        cache = out.past_key_values
-        t0 = time.perf_counter()
-        while len(tokens) < max_new_tokens and not bool(done.all()):
-            mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], 1)
-            out = model(
-                input_ids=tokens[-1][:, None],
-                attention_mask=mask,
-                position_ids=pruner.next_position_ids(),
-                past_key_values=cache,
-                use_cache=True,
-            )
-            logits = out.logits[:, -1].float()
-            nxt = torch.where(done, torch.full_like(tokens[-1], pad_id if pad_id is not None else 0), logits.argmax(-1))
-            step_logits.append(logits)
-            tokens.append(nxt)
-            done = done | torch.isin(nxt, eos)
-        _sync(loaded.device)
-        decode_s = time.perf_counter() - t0
-        trace = pruner.finish()
+        return greedy(loaded, pruner, plan, prompt, logits, out.past_key_values, max_new_tokens, eos, prefill_s)
+
+
+def greedy(
+    loaded: LoadedModel,
+    pruner: PrunedDecoder,
+    plan: RunPlan,
+    prompt: Prompt,
+    logits: torch.Tensor,
+    cache: Any,
+    max_new_tokens: int,
+    eos: torch.Tensor,
+    prefill_s: float,
+) -> Output:
+    """Greedy decoding after a (pruned) prefill whose last logits are ``logits`` (B, V); ends the run."""
+    pad_id = loaded.processor.tokenizer.pad_token_id
+    step_logits, tokens = [logits], [logits.argmax(-1)]
+    done = torch.isin(tokens[0], eos)
+    mask = prompt.inputs["attention_mask"]
+    t0 = time.perf_counter()
+    while len(tokens) < max_new_tokens and not bool(done.all()):
+        mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], 1)
+        out = loaded.model(
+            input_ids=tokens[-1][:, None],
+            attention_mask=mask,
+            position_ids=pruner.next_position_ids(),
+            past_key_values=cache,
+            use_cache=True,
+        )
+        logits = out.logits[:, -1].float()
+        nxt = torch.where(done, torch.full_like(tokens[-1], pad_id if pad_id is not None else 0), logits.argmax(-1))
+        step_logits.append(logits)
+        tokens.append(nxt)
+        done = done | torch.isin(nxt, eos)
+    _sync(loaded.device)
+    decode_s = time.perf_counter() - t0
+    trace = pruner.finish()
     ids = torch.stack(tokens, 1).cpu()  # (B, T)
     token_ids = tuple(_until_eos(row.tolist(), eos.tolist()) for row in ids)
     answers = tuple(loaded.processor.tokenizer.decode(t, skip_special_tokens=True).strip() for t in token_ids)
     return Output(
         model=loaded.name,
-        schedule=str(schedule),
+        schedule=str(plan.schedule),
         dtype=loaded.dtype,
         attn_implementation=loaded.attn_implementation,
-        seed=seed if isinstance(seed, int) else tuple(seed),
+        seed=plan.seeds[0] if len(set(plan.seeds)) == 1 else plan.seeds,
         answers=answers,
         token_ids=token_ids,
         first_token_probs=step_logits[0].softmax(-1).cpu(),

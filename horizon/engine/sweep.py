@@ -1,0 +1,95 @@
+"""Many schedules on one prompt with the shared prefix computed once (design §3, prefix reuse).
+
+Layers before a schedule's first stage see every token, so they are the same for all schedules: one
+unpruned prefill keeps a snapshot of the state entering each first-stage layer (references only) and the
+keys/values of every layer; each schedule then resumes at its layer with a cache holding the prefix layers
+and decodes greedily as :func:`horizon.engine.run.run` does. The outputs equal separate runs
+(tests/test_sweep.py). ``prefill_s`` of a resumed schedule times only its own layers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import torch
+from transformers.cache_utils import DynamicCache
+
+from horizon.engine.loop import PrunedDecoder, Snapshot
+from horizon.engine.plan import RunPlan
+from horizon.engine.run import Output, _eos_ids, _sync, greedy
+from horizon.models.adapter import Prompt
+from horizon.models.loading import LoadedModel
+from horizon.schedule import Schedule
+
+
+@torch.inference_mode()
+def run_many(
+    loaded: LoadedModel,
+    prompt: Prompt,
+    schedules: Sequence[Schedule],
+    *,
+    max_new_tokens: int = 16,
+    seed: int = 0,
+    stop_at_eos: bool = True,
+) -> list[Output]:
+    """One output per schedule, in order; the unpruned prefix is computed once."""
+    model, adapter, dec = loaded.model, loaded.adapter, loaded.decoder
+
+    def plan_of(schedule: Schedule) -> RunPlan:
+        return RunPlan.build(schedule, prompt.visual_mask, n_layers=loaded.n_layers, mrope=adapter.mrope, seed=seed)
+
+    plans = [plan_of(s) for s in schedules]
+    eos = _eos_ids(loaded) if stop_at_eos else torch.empty(0, dtype=torch.long, device=loaded.device)
+    if hasattr(model.model, "rope_deltas"):
+        model.model.rope_deltas = None
+    results: dict[int, Output] = {}
+    with PrunedDecoder(dec, mrope=adapter.mrope) as pruner:
+        pruner.snapshot_layers = frozenset(p.schedule.stages[0].layer for p in plans if p.schedule.stages)
+        full = plan_of(Schedule())
+        pruner.begin(full)
+        _sync(loaded.device)
+        t0 = time.perf_counter()
+        out = model(**prompt.inputs, use_cache=True, logits_to_keep=1)
+        _sync(loaded.device)
+        full_s = time.perf_counter() - t0
+        prefix_kv = [(layer.keys, layer.values) for layer in out.past_key_values.layers]  # decoding replaces these
+        snapshots = dict(pruner.snapshots)
+        unpruned = [k for k, p in enumerate(plans) if not p.schedule.stages]
+        logits = out.logits[:, -1].float()
+        if unpruned:  # the prefix run is the unpruned schedule: decode it in place
+            results[unpruned[0]] = greedy(loaded, pruner, full, prompt, logits, out.past_key_values, max_new_tokens,
+                                          eos, full_s)  # fmt: skip
+        else:
+            pruner.finish()
+    for k, plan in enumerate(plans):
+        if k in results:
+            continue
+        if not plan.schedule.stages:
+            results[k] = results[unpruned[0]]
+            continue
+        results[k] = _resume(
+            loaded, prompt, plan, snapshots[plan.schedule.stages[0].layer], prefix_kv, max_new_tokens, eos
+        )
+    return [results[k] for k in range(len(plans))]
+
+
+def _resume(
+    loaded: LoadedModel,
+    prompt: Prompt,
+    plan: RunPlan,
+    snapshot: Snapshot,
+    prefix_kv: list[tuple[torch.Tensor, torch.Tensor]],
+    max_new_tokens: int,
+    eos: torch.Tensor,
+) -> Output:
+    cache = DynamicCache(config=loaded.decoder.config)
+    for j in range(snapshot.layer):  # the shared prefix layers' keys and values
+        cache.layers[j].update(*prefix_kv[j])  # type: ignore[union-attr]
+    with PrunedDecoder(loaded.decoder, mrope=loaded.adapter.mrope) as pruner:
+        _sync(loaded.device)
+        t0 = time.perf_counter()
+        h = pruner.resume(plan, snapshot, cache, prompt.inputs["attention_mask"])  # (B, S', D) normed
+        logits = loaded.model.lm_head(h[:, -1:])[:, -1].float()  # (B, V)
+        _sync(loaded.device)
+        return greedy(loaded, pruner, plan, prompt, logits, cache, max_new_tokens, eos, time.perf_counter() - t0)
