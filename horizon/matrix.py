@@ -69,7 +69,7 @@ def default_matrix() -> list[Case]:
     ]
     # a small layer sweep, so the default exercises the sweep path and its figure
     cases += [
-        Case(model, "pope", f"{method}@{layer}:0.1", ("default",), max_new_tokens=4, label=method)
+        Case(model, "pope", f"{method}@{layer}:0.1", ("default", "sweep"), max_new_tokens=4, label=method)
         for model in TINY
         for method in ("random", "dart", "fastv")
         for layer in (1, 8, 16, 24)
@@ -110,6 +110,16 @@ def withdraw_sweep(model: str, layers: int) -> list[Case]:
     """All visual tokens withdrawn at each layer (Figure 9)."""
     marks = ("sweep", "gpu", "nightly")
     return [Case(model, b, f"vtw@{layer}", marks, label="vtw") for b in FIG9_BENCHMARKS for layer in range(layers)]
+
+
+def sweep_groups(cases: list[Case]) -> dict[str, list[Case]]:
+    """Sweep cases that can share each sample's unpruned prefix: case id -> its group (same model, benchmark,
+    subset and generation length), for the suite to run a group in one pass (horizon/engine/sweep.py)."""
+    groups: dict[tuple[object, ...], list[Case]] = {}
+    for c in cases:
+        if "sweep" in c.marks:
+            groups.setdefault((c.model, c.benchmark, c.limit, c.seed, c.max_new_tokens), []).append(c)
+    return {c.id: group for group in groups.values() for c in group}
 
 
 def all_cases() -> list[Case]:

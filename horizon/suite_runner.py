@@ -11,6 +11,7 @@ Every write goes through a per-process shard merged at the end of the session (x
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from horizon.baselines import BaselineFile, Mismatch, compare, dumps, load, shar
 from horizon.benchmarks.base import Sample
 from horizon.benchmarks.local import DataNotFoundError
 from horizon.benchmarks.registry import BENCHMARKS
-from horizon.benchmarks.run import evaluate, load_samples, subset
+from horizon.benchmarks.run import EvalResult, checked, evaluate, evaluate_many, load_samples, subset
 from horizon.efficiency.flops import FORMULA_NAME, kv_cache_bytes, prefill_flops
 from horizon.matrix import Case
 from horizon.models.loading import CheckpointNotFoundError, LoadedModel, load_model
@@ -50,6 +51,7 @@ class CaseRunner:
     attn: str = "sdpa"
     _models: dict[str, LoadedModel] = field(default_factory=dict)
     _samples: dict[str, list[Sample]] = field(default_factory=dict)
+    _grouped: dict[str, EvalResult] = field(default_factory=dict)  # case id -> result of its sweep group
 
     def model(self, name: str) -> LoadedModel:
         if name not in self._models:
@@ -69,12 +71,20 @@ class CaseRunner:
                 raise Unavailable(str(err)) from None
         return self._samples[bench]
 
-    def run(self, case: Case) -> Record:
+    def run(self, case: Case, group: Sequence[Case] = ()) -> Record:
+        """Run ``case``; with its sweep ``group``, the whole group runs in one pass on first use (prefix reuse)."""
         bench = BENCHMARKS.get(case.benchmark)
         samples = subset(self.samples(case.benchmark), case.limit, seed=case.seed)
         loaded = self.model(case.model)
         schedule = case.resolved
-        result = evaluate(loaded, bench, samples, schedule, seed=case.seed, max_new_tokens=case.max_new_tokens)
+        if len(group) > 1 and case.id not in self._grouped:
+            results = evaluate_many(loaded, bench, samples, [c.resolved for c in group], seed=case.seed,
+                                    max_new_tokens=case.max_new_tokens)  # fmt: skip
+            self._grouped.update({c.id: r for c, r in zip(group, results, strict=True)})
+        if case.id in self._grouped:
+            result = checked(self._grouped.pop(case.id))
+        else:
+            result = evaluate(loaded, bench, samples, schedule, seed=case.seed, max_new_tokens=case.max_new_tokens)
         return Record(
             case=case.id, model=case.model, benchmark=case.benchmark, schedule=str(schedule),
             device=device_slug(self.device), dtype=self.dtype, attn_implementation=self.attn, n=result.n,

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from horizon.matrix import Case, all_cases
+from horizon.matrix import Case, all_cases, sweep_groups
 from horizon.results import write_record
 from horizon.suite_runner import Unavailable, check
 
 CASES = all_cases()
+GROUPS = sweep_groups(CASES)  # sweep cases sharing a prefix run as one pass per worker
 
 
 def _param(case: Case):  # type: ignore[no-untyped-def]
@@ -24,7 +25,7 @@ def _param(case: Case):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_case(case: Case, suite) -> None:  # type: ignore[no-untyped-def]
     try:
-        record = suite.runner(case).run(case)
+        record = suite.runner(case).run(case, GROUPS.get(case.id, ()))
     except Unavailable as err:
         pytest.skip(str(err))
     write_record(suite.results, record)

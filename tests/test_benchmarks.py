@@ -171,3 +171,24 @@ def test_hf_cache_arrow_files(tmp_path):
             w.write_table(table)
     found = find_data(BENCHMARKS.get("textvqa"), env={"HF_HOME": str(tmp_path / "hf")})
     assert [p.name for p in found.files] == ["textvqa-validation.arrow"]
+
+
+def test_evaluate_many_equals_separate_evaluations_and_isolates_a_bad_schedule(tiny_model, tmp_path):
+    from horizon.benchmarks.run import evaluate_many
+
+    bench = BENCHMARKS.get("pope")
+    write_parquet("pope", tmp_path / "pope")
+    samples, _ = load_samples(bench, env={"HORIZON_DATA": str(tmp_path)})
+    loaded = tiny_model("tiny-qwen2.5-vl")
+    good = [parse_schedule(s) for s in ("full", "random@3:0.2", "fastv@5:0.1")]
+    many = evaluate_many(loaded, bench, samples, good, max_new_tokens=3)
+    for schedule, got in zip(good, many, strict=True):
+        alone = evaluate(loaded, bench, samples, schedule, max_new_tokens=3)
+        assert got.predictions == alone.predictions and got.metrics == alone.metrics
+        assert got.average_visual_tokens == alone.average_visual_tokens
+    bad = parse_schedule("dart@2:#2")  # DART needs 4 image pivots: fails on every sample
+    ok, failed = evaluate_many(loaded, bench, samples, [good[1], bad], max_new_tokens=3)
+    assert ok.predictions == many[1].predictions  # the good schedule is unaffected
+    assert failed.n == 0 and len(failed.failures) == len(samples) and "4 image pivots" in failed.failures[0]
+    with pytest.raises(RuntimeError, match="every sample of pope failed under dart@2:#2"):
+        evaluate(loaded, bench, samples, bad, max_new_tokens=3)

@@ -14,7 +14,8 @@ from typing import Any
 
 from horizon.benchmarks.base import Benchmark, DatasetFormatError, Sample
 from horizon.benchmarks.local import find_data, read_rows
-from horizon.engine.run import prepare, run
+from horizon.engine.run import Output, prepare, run
+from horizon.engine.sweep import run_many
 from horizon.models.loading import LoadedModel
 from horizon.schedule import Schedule
 
@@ -115,48 +116,108 @@ def evaluate(
     max_new_tokens: int | None = None,
 ) -> EvalResult:
     """Run every sample (one at a time) and score; a failing sample is counted, not fatal."""
+    result = evaluate_many(loaded, bench, samples, [schedule], seed=seed, max_new_tokens=max_new_tokens)[0]
+    return checked(result)
+
+
+def checked(result: EvalResult) -> EvalResult:
+    """``result`` if any sample ran; otherwise the error of the first failure."""
+    if result.n == 0:
+        raise RuntimeError(
+            f"every sample of {result.benchmark} failed under {result.schedule}; first: {result.failures[:1]}"
+        )
+    return result
+
+
+@dataclass
+class _Tally:
+    """One schedule's answers and costs while its samples run."""
+
+    done: list[Sample] = field(default_factory=list)
+    preds: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    visual: list[float] = field(default_factory=list)
+    prefill: list[float] = field(default_factory=list)
+    decode: list[float] = field(default_factory=list)
+    sizes: list[tuple[int, int]] = field(default_factory=list)  # (prompt tokens, visual tokens)
+    model_s: float = 0.0
+
+    def add(self, bench: Benchmark, sample: Sample, out: Output, seconds: float) -> None:
+        self.done.append(sample)
+        self.preds.append(bench.cut(out.answers[0]))
+        self.visual.append(out.average_visual_tokens)
+        self.prefill.append(out.prefill_s * 1e3)
+        self.decode.append(out.decode_s * 1e3)
+        self.sizes.append((out.prompt_len, out.n_visual))
+        self.model_s += seconds
+
+    def result(self, bench: Benchmark, schedule: Schedule) -> EvalResult:
+        if not self.done:  # nothing ran: an empty result carrying the failures (see checked())
+            return EvalResult(bench.name, str(schedule), {}, 0, tuple(self.failures), {})
+        metrics = (
+            bench.score(self.done, self.preds)
+            if bench.name != "mme"
+            else _score_whole_pairs(bench, self.done, self.preds, self.failures)
+        )
+        return EvalResult(
+            bench.name, str(schedule), metrics, len(self.done), tuple(self.failures),
+            {s.id: p for s, p in zip(self.done, self.preds, strict=True)}, statistics.fmean(self.visual),
+            statistics.median(self.prefill), statistics.median(self.decode),
+            statistics.fmean(p - v for p, v in self.sizes), statistics.fmean(v for _, v in self.sizes), self.model_s,
+        )  # fmt: skip
+
+
+def evaluate_many(
+    loaded: LoadedModel,
+    bench: Benchmark,
+    samples: Iterable[Sample],
+    schedules: Sequence[Schedule],
+    *,
+    seed: int = 0,
+    max_new_tokens: int | None = None,
+) -> list[EvalResult]:
+    """Every schedule on every sample; several schedules share each sample's unpruned prefix (run_many).
+
+    A schedule that fails on a sample is counted there without failing the others; one that fails on every
+    sample gets an empty result (``n == 0``, its failures listed)."""
     family = loaded.adapter.family
-    done: list[Sample] = []
-    preds: list[str] = []
-    failures: list[str] = []
-    visual: list[float] = []
-    prefill: list[float] = []
-    decode: list[float] = []
-    sizes: list[tuple[int, int]] = []  # (prompt tokens, visual tokens) per sample
-    model_s = 0.0
+    tallies = [_Tally() for _ in schedules]
+    max_new = max_new_tokens or bench.max_new_tokens
     for sample in samples:
+        t0 = time.perf_counter()  # the model's time: its processor, then the engine
+        prompt = None
         try:
-            t0 = time.perf_counter()  # the model's time: its processor, then the engine
             prompt = prepare(loaded, [sample.pil()], [bench.prompt(sample, family)])
-            out = run(loaded, prompt, schedule, max_new_tokens=max_new_tokens or bench.max_new_tokens, seed=seed)
-            model_s += time.perf_counter() - t0
+            outs: list[Output | None] = (
+                [run(loaded, prompt, schedules[0], max_new_tokens=max_new, seed=seed)]
+                if len(schedules) == 1
+                else list(run_many(loaded, prompt, schedules, max_new_tokens=max_new, seed=seed))
+            )
         except (ValueError, OSError, RuntimeError) as err:
-            log.warning("sample %s failed: %s", sample.id, err)
-            failures.append(f"{sample.id}: {err}")
-            continue
-        done.append(sample)
-        preds.append(bench.cut(out.answers[0]))
-        visual.append(out.average_visual_tokens)
-        prefill.append(out.prefill_s * 1e3)
-        decode.append(out.decode_s * 1e3)
-        sizes.append((out.prompt_len, out.n_visual))
-    if not done:
-        raise RuntimeError(f"every sample of {bench.name} failed; first: {failures[:1]}")
-    metrics = bench.score(done, preds) if bench.name != "mme" else _score_whole_pairs(bench, done, preds, failures)
-    return EvalResult(
-        bench.name,
-        str(schedule),
-        metrics,
-        len(done),
-        tuple(failures),
-        {s.id: p for s, p in zip(done, preds, strict=True)},
-        sum(visual) / len(visual),
-        statistics.median(prefill),
-        statistics.median(decode),
-        statistics.fmean(p - v for p, v in sizes),
-        statistics.fmean(v for _, v in sizes),
-        model_s,
-    )
+            if len(schedules) > 1 and prompt is not None:  # the shared run failed: try each schedule alone
+                outs = _one_by_one(loaded, prompt, schedules, tallies, sample, max_new, seed)
+            else:
+                log.warning("sample %s failed: %s", sample.id, err)
+                for t in tallies:
+                    t.failures.append(f"{sample.id}: {err}")
+                continue
+        share = (time.perf_counter() - t0) / len(schedules)
+        for tally, out in zip(tallies, outs, strict=True):
+            if out is not None:
+                tally.add(bench, sample, out, share)
+    return [t.result(bench, s) for t, s in zip(tallies, schedules, strict=True)]
+
+
+def _one_by_one(loaded, prompt, schedules, tallies, sample, max_new, seed):  # type: ignore[no-untyped-def]
+    """After a shared run failed: each schedule alone, so one bad schedule does not fail the others."""
+    outs: list[Output | None] = []
+    for schedule, tally in zip(schedules, tallies, strict=True):
+        try:
+            outs.append(run(loaded, prompt, schedule, max_new_tokens=max_new, seed=seed))
+        except (ValueError, OSError, RuntimeError) as err:
+            tally.failures.append(f"{sample.id}: {err}")
+            outs.append(None)
+    return outs
 
 
 def _score_whole_pairs(bench: Benchmark, done: list[Sample], preds: list[str], failures: list[str]) -> dict[str, float]:
