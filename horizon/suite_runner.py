@@ -52,6 +52,7 @@ class CaseRunner:
     _models: dict[str, LoadedModel] = field(default_factory=dict)
     _samples: dict[str, list[Sample]] = field(default_factory=dict)
     _grouped: dict[str, EvalResult] = field(default_factory=dict)  # case id -> result of its sweep group
+    _unpruned: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # the unpruned model's measurement
 
     def model(self, name: str) -> LoadedModel:
         if name not in self._models:
@@ -98,16 +99,24 @@ class CaseRunner:
         )  # fmt: skip
 
     def _measure(self, case: Case, samples: list[Sample]) -> dict[str, float]:
-        """Efficiency cases: latency and memory on the first sample, warm-up then the median of 5 runs."""
+        """Efficiency cases: latency and memory on the first sample (warm-up, median of 5 runs), and the same
+        against the unpruned model measured in this session on the same prompt (the ratios baselines keep)."""
         if "efficiency" not in case.marks or not samples:
             return {}
         from horizon.efficiency.measure import measure
         from horizon.engine.run import prepare
+        from horizon.schedule import Schedule
 
         loaded, bench = self.model(case.model), BENCHMARKS.get(case.benchmark)
         prompt = prepare(loaded, [samples[0].pil()], [bench.prompt(samples[0], loaded.adapter.family)])
-        m = measure(loaded, prompt, case.resolved, max_new_tokens=case.max_new_tokens or bench.max_new_tokens)
-        return {"measured_prefill_ms": m.prefill_ms, "e2e_ms": m.e2e_ms, "peak_memory_mb": m.peak_memory_mb}
+        max_new = case.max_new_tokens or bench.max_new_tokens
+        key = (case.model, case.benchmark, samples[0].id, max_new)
+        if key not in self._unpruned:
+            self._unpruned[key] = measure(loaded, prompt, Schedule(), max_new_tokens=max_new)
+        full = self._unpruned[key]
+        m = full if not case.resolved.stages else measure(loaded, prompt, case.resolved, max_new_tokens=max_new)
+        return {"measured_prefill_ms": m.prefill_ms, "e2e_ms": m.e2e_ms, "peak_memory_mb": m.peak_memory_mb,
+                "prefill_ratio": m.prefill_ms / full.prefill_ms, "latency_ratio": m.e2e_ms / full.e2e_ms}  # fmt: skip
 
     def _costs(self, loaded: LoadedModel, case: Case, text: float, n_visual: float) -> dict[str, Any]:
         """Analytic decoder prefill FLOPs and KV storage at this case's mean prompt length."""
@@ -121,8 +130,10 @@ class CaseRunner:
 
 
 def baseline_metrics(record: Record) -> dict[str, float]:
-    """What a baseline holds for a case: the benchmark metrics and the visual tokens actually kept."""
-    return {**record.metrics, "visual_tokens": record.average_visual_tokens}
+    """What a baseline holds for a case: the benchmark metrics, the visual tokens actually kept, and for
+    efficiency cases the time ratios to the unpruned model of the same session (never absolute times)."""
+    ratios = {k: v for k, v in record.timing.items() if k in ("prefill_ratio", "latency_ratio")}
+    return {**record.metrics, "visual_tokens": record.average_visual_tokens, **ratios}
 
 
 def baseline_path(root: Path, record: Record) -> Path:

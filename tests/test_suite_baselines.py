@@ -67,3 +67,18 @@ def test_corrupt_baseline_and_bad_mode(tmp_path):
         check(_record(accuracy=1.0), tmp_path, "compare")
     with pytest.raises(ValueError, match="baseline mode 'fix'"):
         check(_record(accuracy=1.0), tmp_path, "fix")
+
+
+def test_efficiency_cases_keep_time_ratios_to_the_unpruned_run(tmp_path, horizon_cache):
+    from horizon.benchmarks.fixtures import write_all
+    from horizon.matrix import Case
+    from horizon.suite_runner import CaseRunner, baseline_metrics
+
+    runner = CaseRunner({"HORIZON_DATA": str(write_all(tmp_path / "data"))}, {"HORIZON_CACHE": str(horizon_cache)})
+    marks = ("efficiency",)
+    full = runner.run(Case("tiny-llava", "gqa", "full", marks, max_new_tokens=2, label="full"))
+    pruned = runner.run(Case("tiny-llava", "gqa", "random@0:0.1", marks, max_new_tokens=2, label="r"))
+    assert full.timing["prefill_ratio"] == 1.0 and full.timing["latency_ratio"] == 1.0
+    assert 0 < pruned.timing["prefill_ratio"] < 1  # 10% of the visual tokens from layer 0: a shorter prefill
+    kept = baseline_metrics(pruned)
+    assert "prefill_ratio" in kept and "measured_prefill_ms" not in kept and "e2e_ms" not in kept
