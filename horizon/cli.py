@@ -229,13 +229,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from horizon.results import read_records
     from horizon.suite_runner import write_report
 
-    if not args.results.is_dir() or not read_records(args.results):
+    if not args.results.is_dir() or not any(args.results.rglob("*.json")):
         raise ValueError(f"no records under {str(args.results)!r}")
-    out = write_report(args.results, args.out, args.paper)
-    print(f"{len(read_records(args.results))} records -> {out}")
+    out, n = write_report(args.results, args.out, args.paper)
+    print(f"{n} records -> {out}")
     return 0
 
 

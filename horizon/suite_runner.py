@@ -183,8 +183,8 @@ def merge_all_shards(root: Path) -> list[Path]:
     return sorted(targets)
 
 
-def write_report(results: Path, out: Path, paper_root: Path) -> Path:
-    """Render every record under ``results`` into ``out/report.md`` (the session end)."""
+def write_report(results: Path, out: Path, paper_root: Path) -> tuple[Path, int]:
+    """Render every record under ``results`` into ``out/report.md``; returns the file and the record count."""
     from horizon.report.document import render_report
     from horizon.report.figures import plot_sweeps
     from horizon.report.tables import LAYOUTS, load_paper
@@ -195,4 +195,4 @@ def write_report(results: Path, out: Path, paper_root: Path) -> Path:
     figures = [p.name for p in plot_sweeps(records, out)]
     path = out / "report.md"
     write_atomic(path, render_report(records, paper, figures=figures))
-    return path
+    return path, len(records)

@@ -147,9 +147,10 @@ def test_derived_presets_run_on_tiny_llava(tiny_model, preset):
     out = run(loaded, prompt, schedule, max_new_tokens=3, stop_at_eos=False)
     merged = [s.merged for s in out.stages]
     expected = list(schedule.tokens_per_layer(loaded.n_layers, prompt.n_visual))
-    for stage, record in zip(schedule.stages, out.stages, strict=True):  # recycled tokens join each stage's keep
-        for layer in range(stage.layer, loaded.n_layers):
-            expected[layer] += record.merged if expected[layer] == record.kept else 0
+    bounds = [s.layer for s in schedule.stages[1:]] + [loaded.n_layers]
+    for stage, record, end in zip(schedule.stages, out.stages, bounds, strict=True):
+        for layer in range(stage.layer, end):  # a stage's recycled tokens join its kept ones until the next stage
+            expected[layer] += record.merged
     assert list(out.visual_per_layer) == expected
     if not any(merged):
         ref = reference_logits(loaded, prompt, out, steps=3, mrope=False)

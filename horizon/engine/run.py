@@ -143,14 +143,14 @@ def run(
     )
     if hasattr(model.model, "rope_deltas"):
         model.model.rope_deltas = None  # Qwen keeps this on the module between prompts
-    eos = _eos_ids(loaded) if stop_at_eos else torch.empty(0, dtype=torch.long, device=loaded.device)
+    eos = stop_ids(loaded, stop_at_eos)
     with PrunedDecoder(loaded.decoder, mrope=adapter.mrope) as pruner:
         pruner.begin(plan)
-        _sync(loaded.device)
+        sync_device(loaded.device)
         t0 = time.perf_counter()
         out = model(**prompt.inputs, use_cache=True, logits_to_keep=1)
         logits = out.logits[:, -1].float()  # (B, V)
-        _sync(loaded.device)
+        sync_device(loaded.device)
         prefill_s = time.perf_counter() - t0
         return greedy(loaded, pruner, plan, prompt, logits, out.past_key_values, max_new_tokens, eos, prefill_s)
 
@@ -186,7 +186,7 @@ def greedy(
         step_logits.append(logits)
         tokens.append(nxt)
         done = done | torch.isin(nxt, eos)
-    _sync(loaded.device)
+    sync_device(loaded.device)
     decode_s = time.perf_counter() - t0
     trace = pruner.finish()
     ids = torch.stack(tokens, 1).cpu()  # (B, T)
@@ -212,10 +212,17 @@ def greedy(
     )
 
 
-def _sync(device: str) -> None:
+def sync_device(device: str) -> None:
     """Wait for queued GPU work, so a timer reads finished work (a no-op on CPU)."""
     if device.startswith("cuda"):
         torch.cuda.synchronize(device)
+
+
+def stop_ids(loaded: LoadedModel, stop_at_eos: bool = True) -> torch.Tensor:
+    """The token ids that end an answer (none when ``stop_at_eos`` is off)."""
+    if not stop_at_eos:
+        return torch.empty(0, dtype=torch.long, device=loaded.device)
+    return _eos_ids(loaded)
 
 
 def _eos_ids(loaded: LoadedModel) -> torch.Tensor:

@@ -17,7 +17,7 @@ from transformers.cache_utils import DynamicCache
 
 from horizon.engine.loop import PrunedDecoder, Snapshot
 from horizon.engine.plan import RunPlan
-from horizon.engine.run import Output, _eos_ids, _sync, greedy
+from horizon.engine.run import Output, greedy, stop_ids, sync_device
 from horizon.models.adapter import Prompt
 from horizon.models.loading import LoadedModel
 from horizon.schedule import Schedule
@@ -40,7 +40,7 @@ def run_many(
         return RunPlan.build(schedule, prompt.visual_mask, n_layers=loaded.n_layers, mrope=adapter.mrope, seed=seed)
 
     plans = [plan_of(s) for s in schedules]
-    eos = _eos_ids(loaded) if stop_at_eos else torch.empty(0, dtype=torch.long, device=loaded.device)
+    eos = stop_ids(loaded, stop_at_eos)
     if hasattr(model.model, "rope_deltas"):
         model.model.rope_deltas = None
     results: dict[int, Output] = {}
@@ -48,10 +48,10 @@ def run_many(
         pruner.snapshot_layers = frozenset(p.schedule.stages[0].layer for p in plans if p.schedule.stages)
         full = plan_of(Schedule())
         pruner.begin(full)
-        _sync(loaded.device)
+        sync_device(loaded.device)
         t0 = time.perf_counter()
         out = model(**prompt.inputs, use_cache=True, logits_to_keep=1)
-        _sync(loaded.device)
+        sync_device(loaded.device)
         full_s = time.perf_counter() - t0
         prefix_kv = [(layer.keys, layer.values) for layer in out.past_key_values.layers]  # decoding replaces these
         snapshots = dict(pruner.snapshots)
@@ -87,9 +87,9 @@ def _resume(
     for j in range(snapshot.layer):  # the shared prefix layers' keys and values
         cache.layers[j].update(*prefix_kv[j])  # type: ignore[union-attr]
     with PrunedDecoder(loaded.decoder, mrope=loaded.adapter.mrope) as pruner:
-        _sync(loaded.device)
+        sync_device(loaded.device)
         t0 = time.perf_counter()
         h = pruner.resume(plan, snapshot, cache, prompt.inputs["attention_mask"])  # (B, S', D) normed
         logits = loaded.model.lm_head(h[:, -1:])[:, -1].float()  # (B, V)
-        _sync(loaded.device)
+        sync_device(loaded.device)
         return greedy(loaded, pruner, plan, prompt, logits, cache, max_new_tokens, eos, time.perf_counter() - t0)
