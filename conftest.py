@@ -132,7 +132,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if results.is_dir() and any(results.rglob("*.json")):
         from horizon.suite_runner import write_report
 
-        write_report(results, Path(session.config.getoption("--reports")), root / "paper")
+        write_report(results, Path(session.config.getoption("--reports")), root / "paper", root)
 
 
 @pytest.fixture(scope="session")

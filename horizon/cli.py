@@ -49,15 +49,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-new-tokens", type=int, help="default: the benchmark's")
     p.add_argument("--json", type=Path, help="also write metrics and predictions to this JSON file")
     p = sub.add_parser("flops", help="analytic prefill FLOPs and KV-cache storage of a schedule (no weights)")
-    p.add_argument("--model", required=True, help="a preset (its architecture numbers are used)")
+    p.add_argument("--model", help="a preset (its architecture numbers are used)")
     p.add_argument("--schedule", default="full")
-    p.add_argument("--text-tokens", type=int, required=True, help="non-visual prompt tokens (e.g. 116 for TextVQA)")
+    p.add_argument("--text-tokens", type=int, help="non-visual prompt tokens (e.g. 116 for TextVQA)")
+    p.add_argument("--table3", action="store_true", help="every row of the paper's Table 3 beside its published values")
+    p.add_argument("--paper", type=Path, default=Path("baselines/paper"), help="the paper's tables (for --table3)")
     p.add_argument("--visual-tokens", type=int, help="visual tokens (default: the preset's fixed count)")
     p.add_argument("--kv-bytes", type=int, default=2, help="bytes per cached value (2 = fp16/bf16)")
     p = sub.add_parser("report", help="render one Markdown report from case records (from many machines)")
     p.add_argument("results", type=Path, help="folder of records (searched recursively)")
     p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports)")
     p.add_argument("--paper", type=Path, default=Path("baselines/paper"), help="the paper's tables")
+    p.add_argument("--baselines", type=Path, default=Path("baselines"), help="baselines for the regressions section")
     p = sub.add_parser("list", help="list models, methods, presets or benchmarks")
     p.add_argument("what", choices=["models", "methods", "presets", "benchmarks"])
     p = sub.add_parser("bench", help="speed benchmarks of horizon itself")
@@ -233,7 +236,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if not args.results.is_dir() or not any(args.results.rglob("*.json")):
         raise ValueError(f"no records under {str(args.results)!r}")
-    out, n = write_report(args.results, args.out, args.paper)
+    baselines = args.baselines if args.baselines.is_dir() else None
+    out, n = write_report(args.results, args.out, args.paper, baselines)
     print(f"{n} records -> {out}")
     return 0
 
@@ -244,6 +248,10 @@ def cmd_flops(args: argparse.Namespace) -> int:
     from horizon.paper_presets import resolve_schedule
     from horizon.report_run import layer_ranges
 
+    if args.table3:
+        return _print_table3(args)
+    if args.model is None or args.text_tokens is None:
+        raise ValueError("horizon flops needs --model and --text-tokens (or --table3)")
     preset = MODELS.get(args.model)
     n_visual = args.visual_tokens if args.visual_tokens is not None else preset.visual_tokens
     if n_visual is None:
@@ -262,6 +270,41 @@ def cmd_flops(args: argparse.Namespace) -> int:
             ("KV cache (MB)", f"{kv:.1f}", f"{full_kv:.1f}", f"{kv / full_kv:.3f}")]  # fmt: skip
     print(tabulate(rows, headers=["", "schedule", "unpruned", "ratio"], disable_numparse=True))
     print(f"\nFLOPs: {FORMULA_NAME}; KV: 2·n·kv_heads·head_dim·{args.kv_bytes} bytes per layer, MB = 2^20 bytes.")
+    return 0
+
+
+def _print_table3(args: argparse.Namespace) -> int:
+    from horizon.efficiency.flops import FORMULA_NAME
+    from horizon.efficiency.table3 import TABLE3_MODEL, TABLE3_TEXT_TOKENS, reproduce_table3
+    from horizon.models.presets import MODELS
+    from horizon.report.tables import load_paper
+
+    if args.model not in (None, TABLE3_MODEL):
+        raise ValueError(f"--table3 is LLaVA-1.5-7B's table; got --model {args.model!r}")
+    text = TABLE3_TEXT_TOKENS if args.text_tokens is None else args.text_tokens
+    arch, paper = MODELS.get(TABLE3_MODEL).arch, load_paper(args.paper, "table3")
+    if not paper:
+        raise ValueError(f"--table3 needs the published table {args.paper / 'table3.json'}: run from the repository "
+                         "root or pass --paper <folder>")  # fmt: skip
+    rows, published_rows = [], reproduce_table3(arch, paper, text, published_accounting=True)
+    for table5, published in zip(reproduce_table3(arch, paper, text), published_rows, strict=True):
+        row = [table5.label, table5.schedule, f"{table5.average_visual:.1f}"]
+        row += [f"{table5.flops_t:.2f} ({table5.flops_delta:+.1%})", f"{table5.kv_mb:.1f} ({table5.kv_delta:+.1%})"]
+        if published.schedule != table5.schedule:
+            row += [published.schedule, f"{published.flops_t:.2f} ({published.flops_delta:+.1%})",
+                    f"{published.kv_mb:.1f} ({published.kv_delta:+.1%})"]  # fmt: skip
+        else:
+            row += ["", "", ""]
+        row += [f"{table5.paper_flops_t}", f"{table5.paper_kv_mb}"]
+        rows.append(row)
+    headers = ["row", "Table 5 schedule", "avg visual", "FLOPs T (vs paper)", "KV MB (vs paper)",
+               "published accounting", "FLOPs T", "KV MB", "paper FLOPs", "paper KV"]  # fmt: skip
+    print(f"Table 3 · {TABLE3_MODEL} · {text} text + 576 visual tokens\n")
+    print(tabulate(rows, headers=headers, disable_numparse=True))
+    print(
+        f"\nFLOPs: {FORMULA_NAME}; KV: fp16, MB = 2^20 bytes. The FastV and DART rows come from those methods' own "
+        "accounting (FastV full through layer 3; DART 4 + 8*ceil((r*576-4)/8) tokens), see horizon/efficiency/table3.py."
+    )
     return 0
 
 

@@ -165,6 +165,24 @@ def check(record: Record, root: Path, mode: str) -> list[str]:
     return [str(p) for p in problems]
 
 
+def find_regressions(records: Sequence[Record], root: Path) -> list[str]:
+    """Every record's problems against its baseline under ``root`` (read only; nothing is written)."""
+    problems: list[str] = []
+    cache: dict[Path, BaselineFile | None] = {}
+    for record in records:
+        path = baseline_path(root, record)
+        if path not in cache:
+            cache[path] = load(path) if path.exists() else None
+        current = cache[path]
+        expected = None if current is None else current.cases.get(record.case)
+        if current is None or expected is None:
+            problems.append(f"{record.case}: no baseline in {path}")
+            continue
+        found = compare(record.case, record.n, baseline_metrics(record), expected, current.tolerance)
+        problems += [str(m) for m in found]
+    return problems
+
+
 def _write_shard(path: Path, current: BaselineFile, record: Record, obtained: dict[str, float]) -> None:
     shard = shard_path(path, worker_id())
     existing = load(shard) if shard.exists() else BaselineFile(current.device, current.model, current.benchmark,
@@ -183,8 +201,9 @@ def merge_all_shards(root: Path) -> list[Path]:
     return sorted(targets)
 
 
-def write_report(results: Path, out: Path, paper_root: Path) -> tuple[Path, int]:
-    """Render every record under ``results`` into ``out/report.md``; returns the file and the record count."""
+def write_report(results: Path, out: Path, paper_root: Path, baselines: Path | None = None) -> tuple[Path, int]:
+    """Render every record under ``results`` into ``out/report.md`` (with the regressions against ``baselines``
+    when given); returns the file and the record count."""
     from horizon.report.document import render_report
     from horizon.report.figures import plot_sweeps
     from horizon.report.tables import LAYOUTS, load_paper
@@ -194,5 +213,6 @@ def write_report(results: Path, out: Path, paper_root: Path) -> tuple[Path, int]
     paper = {name: load_paper(paper_root, name) for name in (*LAYOUTS, "table3")}
     figures = [p.name for p in plot_sweeps(records, out)]
     path = out / "report.md"
-    write_atomic(path, render_report(records, paper, figures=figures))
+    regressions = None if baselines is None else find_regressions(records, baselines)
+    write_atomic(path, render_report(records, paper, figures=figures, regressions=regressions))
     return path, len(records)

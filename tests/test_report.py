@@ -80,3 +80,31 @@ def test_sweep_figures_from_records(tmp_path):
                                                          "random": [(2, 62.0), (8, 68.0), (16, 76.0)]}}  # fmt: skip
     (png,) = plot_sweeps(records, tmp_path)
     assert png.name == "sweep-llava-1.5-7b-pope-0.1.png" and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_settings_tables_are_rendered_from_the_schedules():
+    from horizon.report.settings import render_settings
+
+    text = render_settings()
+    line = next(x for x in text.splitlines() if x.startswith("| dart+random ") and "random @ 20: 0.07" in x)
+    assert "dart @ 2: 0.44" in line and "193.3" in line  # (2·576 + 18·253 + 12·40) / 32
+    assert "| sparsevlm (derived)" in text and "### paper:llava-64" in text
+
+
+def test_regressions_section_names_case_metric_and_values(tmp_path):
+    from horizon.baselines import BaselineFile, dumps, write_atomic
+    from horizon.report.document import render_report
+    from horizon.suite_runner import find_regressions
+
+    good, bad, new = _record("gqa", "full", 60.0), _record("gqa", "64:dart", 40.0), _record("sqa", "full", 1.0)
+    base = BaselineFile("h100", "llava-1.5-7b", "gqa")
+    for r, value in ((good, 60.2), (bad, 70.0)):
+        base = base.with_case(r.case, r.n, {"accuracy": value, "visual_tokens": 192.0})
+    write_atomic(tmp_path / "h100" / "llava-1.5-7b" / "gqa.json", dumps(base))
+    problems = find_regressions([good, bad, new], tmp_path)
+    assert len(problems) == 2
+    assert problems[0].startswith("llava-1.5-7b-gqa-64:dart: accuracy = 40, lower than the baseline 70")
+    assert "llava-1.5-7b-sqa-full: no baseline in" in problems[1]
+    text = render_report([good, bad], {}, regressions=find_regressions([good, bad], tmp_path))
+    assert "## Regressions" in text and "1 problems against the baselines" in text
+    assert "None: all 1 records" in render_report([good], {}, regressions=find_regressions([good], tmp_path))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from horizon.report.settings import render_settings, uses_paper_settings
 from horizon.report.tables import LAYOUTS, render, render_cases, render_table3
 from horizon.results import Record
 
@@ -14,7 +15,10 @@ def render_report(
     *,
     machine: str = "",
     figures: Sequence[str] = (),
+    regressions: Sequence[str] | None = None,
 ) -> str:
+    """The whole Markdown report; ``regressions`` (None: not checked) are the records' problems against their
+    baselines."""
     versions = sorted({", ".join(f"{k} {v}" for k, v in sorted(r.versions.items())) for r in records})
     devices = sorted({r.device for r in records})
     parts = [
@@ -25,12 +29,23 @@ def render_report(
         "- FLOPs: dense-prefill (horizon/efficiency/flops.py) at each case's mean prompt length",
         "",
     ]
+    if regressions is not None:
+        parts += _regressions(regressions, len(records))
     for name, layout in LAYOUTS.items():
         if any(r.model == layout.model for r in records):
             parts.append(render(layout, records, paper.get(name, {})))
     if any(r.model == "llava-1.5-7b" and r.benchmark == "textvqa" for r in records):
         parts.append(render_table3(records, paper.get("table3", {})))
+    if uses_paper_settings(r.schedule for r in records):
+        parts.append(render_settings())
     if figures:
         parts += ["## Layer sweeps", ""] + [f"![{name}]({name})" for name in figures] + [""]
     parts += ["## All cases", "", render_cases(records), ""]
     return "\n".join(parts)
+
+
+def _regressions(problems: Sequence[str], n: int) -> list[str]:
+    if not problems:
+        return ["## Regressions", "", f"None: all {n} records are within their baselines' tolerances.", ""]
+    return ["## Regressions", "", f"{len(problems)} problems against the baselines:", "",
+            *(f"- {p}" for p in problems), ""]  # fmt: skip
