@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -80,5 +81,8 @@ def versions() -> dict[str, Any]:
 
     import horizon
 
+    machine = f"{platform.machine()} {os.cpu_count()} cores"
+    if torch.cuda.is_available():
+        machine += ", " + torch.cuda.get_device_name()
     return {"horizon": horizon.__version__, "torch": torch.__version__, "transformers": transformers.__version__,
-            "python": platform.python_version()}  # fmt: skip
+            "python": platform.python_version(), "machine": machine}  # fmt: skip
