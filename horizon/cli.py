@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seeds the subset and random selections")
     p.add_argument("--max-new-tokens", type=int, help="default: the benchmark's")
     p.add_argument("--json", type=Path, help="also write metrics and predictions to this JSON file")
+    from horizon.cli_info import add_parser as add_info_parser
+
+    add_info_parser(sub, _add_model_options)
     p = sub.add_parser("flops", help="analytic prefill FLOPs and KV-cache storage of a schedule (no weights)")
     p.add_argument("--model", help="a preset (its architecture numbers are used)")
     p.add_argument("--schedule", default="full")
@@ -85,6 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_flops(args)
         if args.command == "report":
             return cmd_report(args)
+        if args.command == "info":
+            from horizon.cli_info import cmd_info
+
+            return cmd_info(args)
         return cmd_bench(args)
     except (ValueError, FileNotFoundError, UnknownNameError) as err:  # includes missing data, corrupt records
         print(f"horizon: error: {err}", file=sys.stderr)

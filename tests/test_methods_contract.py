@@ -12,6 +12,7 @@ import torch
 from horizon.engine.guide import guide_importance
 from horizon.engine.run import prepare, run
 from horizon.images import demo_image
+from horizon.information import answer_token, oracle_information
 from horizon.methods import METHODS
 from horizon.schedule import WITHDRAW_ALL_METHODS, Keep, Schedule, Stage
 
@@ -26,8 +27,11 @@ def _run(loaded, method: str, keep: Keep, seed: int = 0, layer: int | None = Non
     guide = None
     if "guide_importance" in m.needs:  # the model guides itself: same geometry, real attention
         guide = guide_importance(loaded, [image], [question], new_tokens=2)
+    information = None
+    if "information" in m.needs:  # the oracle: the model's own information for a fixed answer token
+        information = oracle_information(loaded, prompt, answer_token(loaded.processor, question, "STOP"), [layer])
     schedule = Schedule((Stage(method, layer, keep),))
-    return run(loaded, prompt, schedule, max_new_tokens=1, seed=seed, guide_importance=guide)
+    return run(loaded, prompt, schedule, max_new_tokens=1, seed=seed, guide_importance=guide, information=information)
 
 
 @pytest.mark.parametrize("name", MODELS)

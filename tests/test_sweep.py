@@ -27,3 +27,19 @@ def test_run_many_equals_separate_runs(tiny_model, name):
         for a, b in zip(got.step_logits, alone.step_logits, strict=True):
             torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
         assert got.token_ids == alone.token_ids
+
+
+@pytest.mark.parametrize("name", ["tiny-llava", "tiny-qwen2.5-vl"])
+def test_select_many_equals_the_selections_of_full_runs(tiny_model, name):
+    from horizon.engine.sweep import select_many
+
+    loaded = tiny_model(name)
+    prompt = prepare(loaded, [demo_image()], ["What is written on the sign?"])
+    texts = ["random@1:0.1", "fastv@4:0.1", "dart@4:0.25", "divprune@0:0.2", "pdrop@3:0.5", "sparsevlm@3:0.4"]
+    schedules = [parse_schedule(s) for s in texts]
+    chosen = select_many(loaded, prompt, schedules, seed=5)
+    for schedule, kept in zip(schedules, chosen, strict=True):
+        alone = run(loaded, prompt, schedule, max_new_tokens=1, seed=5)
+        assert kept == alone.stages[0].kept_index, str(schedule)
+    with pytest.raises(ValueError, match="single-stage"):
+        select_many(loaded, prompt, [parse_schedule("random@2:0.5+vtw@20")])

@@ -7,15 +7,19 @@ import random
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from horizon.benchmarks.base import Benchmark, DatasetFormatError, Sample
 from horizon.benchmarks.local import find_data, read_rows
 from horizon.engine.run import Output, prepare, run
 from horizon.engine.sweep import run_many
+from horizon.methods import METHODS
+from horizon.models.adapter import Prompt
 from horizon.models.loading import LoadedModel
 from horizon.schedule import Schedule
 
@@ -175,27 +179,35 @@ def evaluate_many(
     *,
     seed: int = 0,
     max_new_tokens: int | None = None,
+    information: InformationFn | None = None,
 ) -> list[EvalResult]:
     """Every schedule on every sample; several schedules share each sample's unpruned prefix (run_many).
 
     A schedule that fails on a sample is counted there without failing the others; one that fails on every
-    sample gets an empty result (``n == 0``, its failures listed)."""
+    sample gets an empty result (``n == 0``, its failures listed). Oracle stages get each sample's information
+    at their layers from ``information(sample, prompt, layers)`` (default: measured with the sample's gold
+    answer, :func:`oracle_information_for`)."""
     family = loaded.adapter.family
     tallies = [_Tally() for _ in schedules]
     max_new = max_new_tokens or bench.max_new_tokens
+    oracle_layers = sorted(
+        {st.layer for s in schedules for st in s.stages if "information" in METHODS.get(st.method).needs}
+    )
+    provider = information or oracle_information_for(loaded, bench)
     for sample in samples:
         t0 = time.perf_counter()  # the model's time: its processor, then the engine
-        prompt = None
+        prompt, info = None, None
         try:
             prompt = prepare(loaded, [sample.pil()], [bench.prompt(sample, family)])
+            info = provider(sample, prompt, oracle_layers) if oracle_layers else None
             outs: list[Output | None] = (
-                [run(loaded, prompt, schedules[0], max_new_tokens=max_new, seed=seed)]
+                [run(loaded, prompt, schedules[0], max_new_tokens=max_new, seed=seed, information=info)]
                 if len(schedules) == 1
-                else list(run_many(loaded, prompt, schedules, max_new_tokens=max_new, seed=seed))
+                else list(run_many(loaded, prompt, schedules, max_new_tokens=max_new, seed=seed, information=info))
             )
         except (ValueError, OSError, RuntimeError) as err:
             if len(schedules) > 1 and prompt is not None:  # the shared run failed: try each schedule alone
-                outs = _one_by_one(loaded, prompt, schedules, tallies, sample, max_new, seed)
+                outs = _one_by_one(loaded, prompt, schedules, tallies, sample, max_new, seed, info)
             else:
                 log.warning("sample %s failed: %s", sample.id, err)
                 for t in tallies:
@@ -208,12 +220,27 @@ def evaluate_many(
     return [t.result(bench, s) for t, s in zip(tallies, schedules, strict=True)]
 
 
-def _one_by_one(loaded, prompt, schedules, tallies, sample, max_new, seed):  # type: ignore[no-untyped-def]
+InformationFn = Callable[[Sample, Prompt, Sequence[int]], Mapping[int, torch.Tensor]]
+
+
+def oracle_information_for(loaded: LoadedModel, bench: Benchmark) -> InformationFn:
+    """Information of a sample's visual tokens at some layers, for its gold answer's first token."""
+    from horizon.information import answer_text, answer_token, oracle_information
+
+    def provide(sample: Sample, prompt: Prompt, layers: Sequence[int]) -> Mapping[int, torch.Tensor]:
+        question = bench.prompt(sample, loaded.adapter.family)
+        y = answer_token(loaded.processor, question, answer_text(sample))
+        return oracle_information(loaded, prompt, y, layers)
+
+    return provide
+
+
+def _one_by_one(loaded, prompt, schedules, tallies, sample, max_new, seed, info):  # type: ignore[no-untyped-def]
     """After a shared run failed: each schedule alone, so one bad schedule does not fail the others."""
     outs: list[Output | None] = []
     for schedule, tally in zip(schedules, tallies, strict=True):
         try:
-            outs.append(run(loaded, prompt, schedule, max_new_tokens=max_new, seed=seed))
+            outs.append(run(loaded, prompt, schedule, max_new_tokens=max_new, seed=seed, information=info))
         except (ValueError, OSError, RuntimeError) as err:
             tally.failures.append(f"{sample.id}: {err}")
             outs.append(None)

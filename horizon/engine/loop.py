@@ -234,6 +234,17 @@ class PrunedDecoder:
         state.next_pos = snapshot.seq.pos[..., -1:] + 1
         return self.decoder.norm(h)
 
+    def select_at(self, plan: RunPlan, snapshot: Snapshot) -> torch.Tensor:
+        """The prompt rows (B, keep) that ``plan``'s single stage keeps at the snapshot's layer (taken in an
+        unpruned run), computed without running any layer; -1 marks a merged token."""
+        stages = plan.schedule.stages
+        if len(stages) != 1 or stages[0].layer != snapshot.layer:
+            raise ValueError(f"select_at needs one stage at layer {snapshot.layer}, got {plan.schedule}")
+        state = _RunState(plan)
+        self._apply_stage(state, 0, snapshot.layer, replace(snapshot.seq), snapshot.prev_h, snapshot.embeddings,
+                          snapshot.shift)  # fmt: skip
+        return state.trace.kept[0]
+
     def _apply_stage(self, state, k, i, seq, prev_h, embeddings, shift):  # type: ignore[no-untyped-def]
         """Run stage ``k`` at layer ``i`` on ``seq`` in place; returns the new position shift."""
         plan = state.plan
@@ -252,6 +263,7 @@ class PrunedDecoder:
             rows=seq.rows,
             prompt_visual_mask=plan.visual_mask.to(seq.h.device),
             guide=plan.guide_importance,
+            information=None if plan.information is None else plan.information.get(i),
         )
         keep_rows, merged = self._select(state, k, view)  # (B, S') rows of the current sequence
         if keep_rows.shape[1] < seq.h.shape[1]:  # keep-all is the identity: nothing to gather

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -28,6 +28,7 @@ class RunPlan:
     n_visual: int
     seeds: tuple[int, ...]  # one per sample
     guide_importance: torch.Tensor | None = None  # (B, Nv) for methods that need a guide (SGL)
+    information: Mapping[int, torch.Tensor] | None = None  # layer -> (B, Nv) for the oracle
 
     @classmethod
     def build(
@@ -39,6 +40,7 @@ class RunPlan:
         mrope: bool,
         seed: int | Sequence[int],
         guide_importance: torch.Tensor | None = None,
+        information: Mapping[int, torch.Tensor] | None = None,
     ) -> RunPlan:
         """Resolve and check ``schedule`` for a prompt whose visual rows are ``visual_mask`` (B, S)."""
         if visual_mask.ndim != 2 or visual_mask.dtype != torch.bool:
@@ -82,14 +84,37 @@ class RunPlan:
                 f"guide importance has shape {tuple(guide_importance.shape)} but the prompt has "
                 f"{visual_mask.shape[0]} x {n_visual} visual tokens; the guide must see the same image geometry"
             )
+        _check_information(schedule, methods, information, (visual_mask.shape[0], n_visual))
         seeds = (seed,) * visual_mask.shape[0] if isinstance(seed, int) else tuple(seed)
         if len(seeds) != visual_mask.shape[0] or not all(isinstance(s, int) and s >= 0 for s in seeds):
             raise ValueError(f"seed must be an int >= 0 or one per sample ({visual_mask.shape[0]}), got {seed!r}")
-        return cls(schedule, methods, counts, tuple(positions), visual_mask, n_visual, seeds, guide_importance)
+        return cls(
+            schedule, methods, counts, tuple(positions), visual_mask, n_visual, seeds, guide_importance, information
+        )
 
     def generators(self, stage: int) -> list[torch.Generator]:
         """One generator per sample for stage ``stage``, seeded from (sample seed, stage)."""
         return [torch.Generator().manual_seed(seed * 1_000_003 + stage) for seed in self.seeds]
+
+
+def _check_information(
+    schedule: Schedule, methods: tuple[Method, ...], information: Mapping[int, torch.Tensor] | None,
+    shape: tuple[int, int],
+) -> None:  # fmt: skip
+    """Stages reading information (the oracle) need it at their layer, one value per original visual token."""
+    for stage, method in zip(schedule.stages, methods, strict=True):
+        if "information" not in method.needs:
+            continue
+        if information is None or stage.layer not in information:
+            raise ValueError(
+                f"{stage} ranks tokens by their information at layer {stage.layer}: compute it with "
+                "horizon.information.oracle_information(loaded, prompt, answers, layers) and pass information="
+            )
+        if tuple(information[stage.layer].shape) != shape:
+            raise ValueError(
+                f"information at layer {stage.layer} has shape {tuple(information[stage.layer].shape)}, "
+                f"the prompt has {shape[0]} x {shape[1]} visual tokens"
+            )
 
 
 @dataclass

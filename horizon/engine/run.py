@@ -8,7 +8,7 @@ duration of the call only.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,12 +117,14 @@ def run(
     seed: int | Sequence[int] = 0,
     stop_at_eos: bool = True,
     guide_importance: torch.Tensor | None = None,
+    information: Mapping[int, torch.Tensor] | None = None,
 ) -> Output:
     """Prefill ``prompt`` under ``schedule`` and decode greedily up to ``max_new_tokens`` tokens.
 
     ``seed`` seeds the generator that random selections draw from; ``stop_at_eos=False`` always decodes
     ``max_new_tokens`` tokens (for equivalence tests); ``guide_importance`` (B, Nv) feeds SGL stages
-    (see :func:`horizon.engine.guide.guide_importance`).
+    (see :func:`horizon.engine.guide.guide_importance`); ``information`` {layer: (B, Nv)} feeds oracle
+    stages (see :func:`horizon.information.oracle_information`).
     """
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
@@ -140,6 +142,7 @@ def run(
         mrope=adapter.mrope,
         seed=seed if isinstance(seed, int) else tuple(seed),
         guide_importance=guide_importance,
+        information=information,
     )
     if hasattr(model.model, "rope_deltas"):
         model.model.rope_deltas = None  # Qwen keeps this on the module between prompts

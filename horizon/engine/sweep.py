@@ -10,7 +10,7 @@ and decodes greedily as :func:`horizon.engine.run.run` does. The outputs equal s
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from transformers.cache_utils import DynamicCache
@@ -32,12 +32,15 @@ def run_many(
     max_new_tokens: int = 16,
     seed: int = 0,
     stop_at_eos: bool = True,
+    information: Mapping[int, torch.Tensor] | None = None,
 ) -> list[Output]:
-    """One output per schedule, in order; the unpruned prefix is computed once."""
+    """One output per schedule, in order; the unpruned prefix is computed once. ``information`` feeds
+    oracle stages (as in :func:`horizon.engine.run.run`)."""
     model, adapter, dec = loaded.model, loaded.adapter, loaded.decoder
 
     def plan_of(schedule: Schedule) -> RunPlan:
-        return RunPlan.build(schedule, prompt.visual_mask, n_layers=loaded.n_layers, mrope=adapter.mrope, seed=seed)
+        return RunPlan.build(schedule, prompt.visual_mask, n_layers=loaded.n_layers, mrope=adapter.mrope, seed=seed,
+                             information=information)  # fmt: skip
 
     plans = [plan_of(s) for s in schedules]
     eos = stop_ids(loaded, stop_at_eos)
@@ -93,3 +96,31 @@ def _resume(
         logits = loaded.model.lm_head(h[:, -1:])[:, -1].float()  # (B, V)
         sync_device(loaded.device)
         return greedy(loaded, pruner, plan, prompt, logits, cache, max_new_tokens, eos, time.perf_counter() - t0)
+
+
+@torch.inference_mode()
+def select_many(
+    loaded: LoadedModel, prompt: Prompt, schedules: Sequence[Schedule], *, seed: int = 0
+) -> list[tuple[tuple[int, ...], ...]]:
+    """What each single-stage schedule keeps (per sample, original visual indices; -1 merged), from one unpruned
+    prefill and no pruned layer at all: the selections a full run would make (tests/test_sweep.py)."""
+    model, adapter = loaded.model, loaded.adapter
+    if any(len(s.stages) != 1 for s in schedules):
+        raise ValueError("select_many takes single-stage schedules")
+    plans = [RunPlan.build(s, prompt.visual_mask, n_layers=loaded.n_layers, mrope=adapter.mrope, seed=seed)
+             for s in schedules]  # fmt: skip
+    if hasattr(model.model, "rope_deltas"):
+        model.model.rope_deltas = None
+    offsets = prompt.visual_mask.cpu().long().cumsum(1) - 1  # prompt index -> visual index
+    with PrunedDecoder(loaded.decoder, mrope=adapter.mrope) as pruner:
+        pruner.snapshot_layers = frozenset(p.schedule.stages[0].layer for p in plans)
+        pruner.begin(RunPlan.build(Schedule(), prompt.visual_mask, n_layers=loaded.n_layers, mrope=adapter.mrope,
+                                   seed=seed))  # fmt: skip
+        model(**prompt.inputs, use_cache=False, logits_to_keep=1)
+        pruner.finish()
+        out = []
+        for plan in plans:
+            kept = pruner.select_at(plan, pruner.snapshots[plan.schedule.stages[0].layer]).cpu()  # (B, keep)
+            index = torch.where(kept >= 0, offsets.gather(1, kept.clamp(min=0)), kept)
+            out.append(tuple(tuple(int(i) for i in row) for row in index))
+    return out

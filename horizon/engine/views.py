@@ -101,6 +101,7 @@ class TokenView:
         rows: torch.Tensor | None = None,
         prompt_visual_mask: torch.Tensor | None = None,
         guide: torch.Tensor | None = None,
+        information: torch.Tensor | None = None,
     ) -> None:
         self._decoder = decoder
         self.layer = layer
@@ -116,6 +117,7 @@ class TokenView:
         self.rows = torch.arange(S, device=hidden.device).expand(B, S) if rows is None else rows  # (B, S)
         self.prompt_visual_mask = prompt_visual_mask  # (B, S0) bool: the prompt's original visual rows
         self._guide = guide  # (B, Nv0) guide importance of the original visual tokens
+        self._information = information  # (B, Nv0) information of the original visual tokens at this layer
         self.accessed: set[str] = set()
 
     @property
@@ -215,9 +217,24 @@ class TokenView:
         self.accessed.add("guide_importance")
         if self._guide is None:
             raise ValueError("no guide importance: SGL needs a guide model (run(..., guide_importance=...))")
+        return self._per_original_token(self._guide, "guide importance")
+
+    @cached_property
+    def information(self) -> torch.Tensor:
+        """(B, Nv): each surviving visual token's information I_i at this layer (the oracle; Eq. 6)."""
+        self.accessed.add("information")
+        if self._information is None:
+            raise ValueError(
+                f"no information at layer {self.layer}: the oracle needs run(..., information={{layer: (B, Nv)}}) "
+                "from horizon.information.oracle_information"
+            )
+        return self._per_original_token(self._information, "information")
+
+    def _per_original_token(self, values: torch.Tensor, what: str) -> torch.Tensor:
+        """Values given per original visual token (B, Nv0), for the surviving ones (B, Nv)."""
         if bool((self.visual_index < 0).any()):
-            raise ValueError("guide importance is undefined for merged tokens")
+            raise ValueError(f"{what} is undefined for merged tokens")
         if self.prompt_visual_mask is None:
-            raise ValueError("guide importance needs the prompt's visual mask in the view")
+            raise ValueError(f"{what} needs the prompt's visual mask in the view")
         offsets = self.prompt_visual_mask.long().cumsum(1) - 1  # prompt index -> visual-token index
-        return self._guide.to(self.hidden.device).gather(1, offsets.gather(1, self.visual_index))
+        return values.to(self.hidden.device).gather(1, offsets.gather(1, self.visual_index))

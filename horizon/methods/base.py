@@ -46,6 +46,7 @@ VIEW_FIELDS = frozenset(
         "embeddings",  # (B, Nv, D) pre-LLM embeddings of the surviving visual tokens
         "spans",  # visual/text row indices in the current sequence
         "guide_importance",  # (B, Nv) a guide model's attention to the surviving visual tokens (SGL)
+        "information",  # (B, Nv) each surviving token's information at the pruning layer (the oracle)
     }
 )
 

@@ -1,0 +1,92 @@
+"""``horizon info``: an information study of one model on one benchmark (JSON, PNG figures, Markdown)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from horizon.baselines import write_atomic
+
+
+def add_parser(sub: argparse._SubParsersAction, add_model_options) -> None:  # type: ignore[type-arg,no-untyped-def]
+    p = sub.add_parser("info", help="visual-token information and the information horizon (the paper, Sec. 3-4)")
+    add_model_options(p)
+    p.add_argument("--bench", required=True, help="a benchmark (horizon list benchmarks)")
+    p.add_argument("--data", help="the benchmark's data folder or file (default: $HORIZON_DATA, then the HF cache)")
+    p.add_argument("--samples", type=int, default=200, help="a seeded subset of N samples (the paper: 200 on MME)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--layers", default="all", help="'all', a list '0,4,8' or a range '0-15' (0 = before the LLM)")
+    p.add_argument("--mode", default="remove", help="remove (physical, default) | zero (the paper's literal Eq. 2-3)")
+    p.add_argument("--chunk", type=int, default=64, help="suffix runs per batch")
+    p.add_argument("--methods", default="random,divprune,fastv,sparsevlm,dart",
+                   help="methods whose retained information is measured ('' for none)")  # fmt: skip
+    p.add_argument(
+        "--keeps", default="0.1,0.25,0.5", help="keep fractions for --methods (the paper: 60/148/292 of 576)"
+    )
+    p.add_argument("--oracle-keeps", default="0.25,0.125", help="keep fractions pruned by information ('' for none)")
+    p.add_argument("--no-withdraw", action="store_true", help="skip the withdraw-all accuracy per layer")
+    p.add_argument("--max-new-tokens", type=int, help="default: the benchmark's")
+    p.add_argument("--out", type=Path, default=Path("reports/information"), help="output folder")
+
+
+def parse_layers(text: str, n_layers: int) -> tuple[int, ...] | None:
+    """'all' -> None (every layer); '0,4,8' or '0-15' (or a mix) -> the layers; bad text names itself."""
+    if text.strip() == "all":
+        return None
+    layers: list[int] = []
+    try:
+        for part in text.split(","):
+            if "-" in part:
+                a, b = (int(x) for x in part.split("-"))
+                layers += range(a, b + 1)
+            elif part.strip():
+                layers.append(int(part))
+    except ValueError:
+        raise ValueError(f"--layers {text!r}: give 'all', a list '0,4,8' or a range '0-15'") from None
+    bad = [i for i in layers if not 0 <= i < n_layers]
+    if bad or not layers:
+        raise ValueError(f"--layers {text!r}: layers must be in 0..{n_layers - 1} (got {bad or 'none'})")
+    return tuple(sorted(set(layers)))
+
+
+def _floats(text: str, option: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ValueError(f"{option} {text!r}: give comma-separated fractions in [0, 1]") from None
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from horizon.benchmarks.registry import BENCHMARKS
+    from horizon.benchmarks.run import load_samples, subset
+    from horizon.information.study import StudyConfig, run_study
+    from horizon.models.loading import load_model
+    from horizon.report.information import plot_information, render_information
+
+    bench = BENCHMARKS.get(args.bench)
+    methods = tuple(m for m in args.methods.split(",") if m.strip())
+    config_args = dict(mode=args.mode, chunk=args.chunk, methods=methods, keeps=_floats(args.keeps, "--keeps"),
+                       oracle_keeps=_floats(args.oracle_keeps, "--oracle-keeps"), withdraw=not args.no_withdraw,
+                       seed=args.seed, max_new_tokens=args.max_new_tokens)  # fmt: skip
+    StudyConfig(**config_args)  # type: ignore[arg-type]  # bad options fail before any loading
+    if args.samples < 1:
+        raise ValueError(f"--samples must be >= 1, got {args.samples}")
+    samples, bad = load_samples(bench, path=args.data)
+    chosen = subset(samples, args.samples, seed=args.seed)
+    loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
+    config = StudyConfig(layers=parse_layers(args.layers, loaded.n_layers), **config_args)  # type: ignore[arg-type]
+    with tqdm(total=len(chosen), desc=f"{loaded.name} · {bench.name}", unit="sample", file=sys.stderr) as bar:
+        study = run_study(loaded, bench, chosen, config, progress=lambda _: bar.update())
+    data = study.to_dict()
+    stem = f"info-{loaded.name}-{bench.name}"
+    write_atomic(args.out / f"{stem}.json", json.dumps(data, indent=1, sort_keys=True) + "\n")
+    figures = plot_information(json.loads(json.dumps(data)), args.out)
+    markdown = render_information(json.loads(json.dumps(data)), [f.name for f in figures])
+    write_atomic(args.out / f"{stem}.md", markdown)
+    print(markdown)
+    print(f"{study.n} samples ({len(study.failures)} failed, {len(bad)} unreadable rows) -> {args.out}/{stem}.*")
+    return 0

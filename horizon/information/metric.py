@@ -1,0 +1,232 @@
+"""Visual-token information (the paper, Sec. 3.2, Eq. 2-6), batched.
+
+At layer i (0 = before the decoder), ``p_k`` is the probability of the answer token ``y`` at the last prompt
+position when only visual token k survives from layer i on, ``p_text`` the same with no visual token, and
+``I_i(V_k) = p_k - p_text``. One unpruned forward keeps the state entering every requested layer (the shared
+prefix); at each layer the ``N_v + 1`` suffix runs (each candidate token, plus text only) go through layers
+i..L-1 as batches of ``chunk`` rows.
+
+Two ways to take the other visual tokens away (``mode``):
+
+* ``remove`` (default): physically dropped, the survivors keep their original positions (the paper's
+  "remove"; FastV/DART's convention). A suffix row holds the text rows plus one visual row; the text-only
+  run is one more row whose visual slot is hidden by the padding mask.
+* ``zero``: the paper's literal Eq. 2-3, the hidden states of the other visual tokens set to 0 at layer i
+  and carried through the remaining layers (a zero state still takes attention mass after the norm; Qwen's
+  qkv biases give it non-zero keys), so every row is the whole prompt.
+
+:func:`information_naive` computes the same numbers one token at a time through the engine (a full pruned
+prefill per candidate, schedule ``oracle@i:#1`` with a one-hot score, and ``vtw@i`` for ``p_text``); tests
+check the two agree and ``horizon bench info`` prints the speed ratio.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from transformers.masking_utils import create_causal_mask
+
+from horizon.engine.loop import PrunedDecoder, Snapshot
+from horizon.engine.plan import RunPlan
+from horizon.models.adapter import Prompt
+from horizon.models.loading import LoadedModel
+from horizon.schedule import Keep, Schedule, Stage
+
+MODES = ("remove", "zero")
+
+
+@dataclass(frozen=True)
+class InformationMap:
+    """One sample's information at some layers: ``p_keep[l, k]`` and ``p_text[l]`` at ``layers[l]``."""
+
+    layers: tuple[int, ...]
+    answer_token: int
+    p_full: float  # probability of y with every visual token (the unpruned model)
+    p_text: torch.Tensor  # (n_layers,) float32
+    p_keep: torch.Tensor  # (n_layers, Nv) float32
+    mode: str
+    grid: tuple[int, int] | None  # (rows, cols) of the visual tokens as an image, where known
+
+    @property
+    def information(self) -> torch.Tensor:
+        """(n_layers, Nv): I_i(V_k) = p_k - p_text (Eq. 6)."""
+        return self.p_keep - self.p_text[:, None]
+
+    def at(self, layer: int) -> torch.Tensor:
+        """(Nv,) information at ``layer``."""
+        if layer not in self.layers:
+            raise ValueError(f"layer {layer} was not measured (measured: {list(self.layers)})")
+        return self.information[self.layers.index(layer)]
+
+
+def check_layers(layers: Sequence[int], n_layers: int) -> tuple[int, ...]:
+    """Sorted unique layers in 0..L-1 (0 = before the decoder), or a ValueError naming the bad one."""
+    out = sorted(set(layers))
+    bad = [i for i in out if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < n_layers]
+    if bad or not out:
+        raise ValueError(f"layers {bad or list(layers)} must be integers in 0..{n_layers - 1} (0 = before the decoder)")
+    return tuple(out)
+
+
+def visual_grid(prompt: Prompt) -> tuple[int, int] | None:
+    """The visual tokens' (rows, cols) as laid out in the image: Qwen's merged grid, or a square count."""
+    thw = prompt.inputs.get("image_grid_thw")
+    n = prompt.n_visual
+    if thw is not None:
+        t, h, w = (int(x) for x in thw[0])
+        if t == 1 and (h // 2) * (w // 2) == n:
+            return h // 2, w // 2
+    side = math.isqrt(n)
+    return (side, side) if side * side == n else None
+
+
+@torch.inference_mode()
+def information_map(
+    loaded: LoadedModel,
+    prompt: Prompt,
+    answer_token: int,
+    layers: Sequence[int],
+    *,
+    mode: str = "remove",
+    chunk: int = 64,
+    progress: Callable[[int], None] | None = None,
+) -> InformationMap:
+    """The information of every visual token of ``prompt`` (one sample) at each of ``layers``."""
+    if mode not in MODES:
+        raise ValueError(f"information mode {mode!r} is not one of {', '.join(MODES)}")
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
+    if prompt.batch != 1:
+        raise ValueError(f"information is measured one sample at a time; the prompt holds {prompt.batch}")
+    vocab = loaded.model.lm_head.out_features
+    if not 0 <= answer_token < vocab:
+        raise ValueError(f"answer token {answer_token} is outside the vocabulary 0..{vocab - 1}")
+    layers = check_layers(layers, loaded.n_layers)
+    p_full, snapshots = _prefix(loaded, prompt, answer_token, layers)
+    p_text, p_keep = [], []
+    for i in layers:
+        probs = _suffix_probs(loaded, snapshots[i], answer_token, mode, chunk)  # (Nv + 1,)
+        p_keep.append(probs[:-1])
+        p_text.append(probs[-1])
+        if progress is not None:
+            progress(i)
+    return InformationMap(
+        layers, answer_token, p_full, torch.stack(p_text), torch.stack(p_keep), mode, visual_grid(prompt)
+    )
+
+
+def _prefix(loaded: LoadedModel, prompt: Prompt, y: int, layers: Sequence[int]) -> tuple[float, dict[int, Snapshot]]:
+    """One unpruned forward keeping the state entering each of ``layers``; returns p_full and the states."""
+    model, adapter = loaded.model, loaded.adapter
+    plan = RunPlan.build(Schedule(), prompt.visual_mask, n_layers=loaded.n_layers, mrope=adapter.mrope, seed=0)
+    if hasattr(model.model, "rope_deltas"):
+        model.model.rope_deltas = None
+    with PrunedDecoder(loaded.decoder, mrope=adapter.mrope) as pruner:
+        pruner.snapshot_layers = frozenset(layers)
+        pruner.begin(plan)
+        out = model(**prompt.inputs, use_cache=False, logits_to_keep=1)
+        pruner.finish()
+        snapshots = dict(pruner.snapshots)
+    return float(out.logits[0, -1].float().softmax(-1)[y]), snapshots
+
+
+def _suffix_probs(loaded: LoadedModel, snap: Snapshot, y: int, mode: str, chunk: int) -> torch.Tensor:
+    """p(y) for each candidate visual token alone, then for the text alone: (Nv + 1,) float32."""
+    seq = snap.seq
+    visual = seq.visual[0]  # (S,) bool
+    vis_rows = visual.nonzero().squeeze(-1)  # (Nv,)
+    n_visual = int(vis_rows.numel())
+    pad = None if seq.pad is None else seq.pad[0].bool()  # (S,)
+    out = []
+    for start in range(0, n_visual + 1, chunk):
+        candidates = torch.arange(start, min(start + chunk, n_visual + 1), device=vis_rows.device)  # (b,)
+        if mode == "remove":
+            h, cos, sin, row_pad = _removed(seq.h[0], seq.cos[0], seq.sin[0], pad, visual, vis_rows, candidates)
+        else:
+            h, cos, sin, row_pad = _zeroed(seq.h[0], seq.cos[0], seq.sin[0], pad, vis_rows, candidates)
+        out.append(_run_rest(loaded, h, cos, sin, row_pad, snap.layer, y))
+    return torch.cat(out)
+
+
+def _removed(h, cos, sin, pad, visual, vis_rows, candidates):  # type: ignore[no-untyped-def]
+    """Rows [text + visual token k] for each candidate k; candidate Nv is text only (its slot masked)."""
+    text_rows = (~visual).nonzero().squeeze(-1)  # (nt,)
+    n_visual, b = vis_rows.numel(), candidates.numel()
+    chosen = vis_rows[candidates.clamp(max=n_visual - 1)]  # (b,) the text-only row borrows a slot
+    idx = torch.cat([text_rows.expand(b, -1), chosen[:, None]], 1).sort(1).values  # (b, nt + 1)
+    row_pad = torch.ones(idx.shape, dtype=torch.long, device=h.device)
+    if pad is not None:
+        row_pad = pad[idx].long()
+    row_pad = torch.where((idx == chosen[:, None]) & (candidates[:, None] == n_visual), 0, row_pad)
+    return h[idx], cos[idx], sin[idx], row_pad  # (b, nt + 1, D), (b, nt + 1, hd) x2, (b, nt + 1)
+
+
+def _zeroed(h, cos, sin, pad, vis_rows, candidates):  # type: ignore[no-untyped-def]
+    """The whole prompt per candidate, every other visual state zeroed (candidate Nv: all of them)."""
+    b, S = candidates.numel(), h.shape[0]
+    rows = h.expand(b, -1, -1).clone()  # (b, S, D)
+    drop = torch.ones(b, vis_rows.numel(), dtype=torch.bool, device=h.device)  # (b, Nv)
+    keep = candidates < vis_rows.numel()
+    drop[keep.nonzero().squeeze(-1), candidates[keep]] = False
+    zero = torch.zeros(b, S, dtype=torch.bool, device=h.device)
+    zero[:, vis_rows] = drop
+    rows[zero] = 0
+    row_pad = torch.ones(b, S, dtype=torch.long, device=h.device) if pad is None else pad.long().expand(b, -1)
+    return rows, cos.expand(b, -1, -1), sin.expand(b, -1, -1), row_pad
+
+
+def _run_rest(loaded: LoadedModel, h, cos, sin, row_pad, start: int, y: int) -> torch.Tensor:  # type: ignore[no-untyped-def]
+    """Layers ``start..L-1`` on the rows, then p(y) at the last position: (b,) float32."""
+    dec = loaded.decoder
+    mask = create_causal_mask(
+        config=dec.config, inputs_embeds=h, attention_mask=row_pad, past_key_values=None, position_ids=None
+    )
+    for layer in dec.layers[start:]:
+        h = layer(h, attention_mask=mask, position_embeddings=(cos, sin), position_ids=None)
+    logits = loaded.model.lm_head(dec.norm(h[:, -1]))  # (b, V)
+    return logits.float().softmax(-1)[:, y]
+
+
+@torch.inference_mode()
+def information_naive(
+    loaded: LoadedModel,
+    prompt: Prompt,
+    answer_token: int,
+    layers: Sequence[int],
+    tokens: Sequence[int] | None = None,
+) -> InformationMap:
+    """The same map one token at a time: a full pruned prefill through the engine per candidate and layer
+    (``oracle@i:#1`` with a one-hot score keeps token k; ``vtw@i`` keeps none). Physical removal only.
+    ``tokens`` limits the candidates (the others are NaN)."""
+    from horizon.engine.run import run
+
+    layers = check_layers(layers, loaded.n_layers)
+    n_visual = prompt.n_visual
+    full = run(loaded, prompt, Schedule(), max_new_tokens=1, stop_at_eos=False)
+    p_text, p_keep = [], []
+    for i in layers:
+        text = run(loaded, prompt, Schedule((Stage("vtw", i),)), max_new_tokens=1, stop_at_eos=False)
+        p_text.append(text.first_token_probs[0, answer_token])
+        row = torch.full((n_visual,), float("nan"))
+        for k in range(n_visual) if tokens is None else tokens:
+            one_hot = torch.zeros(1, n_visual)
+            one_hot[0, k] = 1.0
+            out = run(loaded, prompt, Schedule((Stage("oracle", i, Keep(1, absolute=True)),)), max_new_tokens=1,
+                      stop_at_eos=False, information={i: one_hot})  # fmt: skip
+            row[k] = out.first_token_probs[0, answer_token]
+        p_keep.append(row)
+    p_full = float(full.first_token_probs[0, answer_token])
+    return InformationMap(
+        layers, answer_token, p_full, torch.stack(p_text), torch.stack(p_keep), "remove", visual_grid(prompt)
+    )
+
+
+def oracle_information(
+    loaded: LoadedModel, prompt: Prompt, answer_token: int, layers: Sequence[int], **kwargs: object
+) -> dict[int, torch.Tensor]:
+    """{layer: (1, Nv)} information of one sample's visual tokens, as the oracle method reads it."""
+    info = information_map(loaded, prompt, answer_token, layers, **kwargs)  # type: ignore[arg-type]
+    return {layer: info.at(layer)[None] for layer in info.layers}

@@ -1,0 +1,210 @@
+"""An information study of one model on one benchmark: what ``horizon info`` and the suite's ``information``
+cases run (the paper, Sec. 3-4: Figures 5-9, 11, 12).
+
+Per sample: the information map at the chosen layers (:func:`information_map`); the information each
+method keeps at each layer and ratio (one run per schedule from the shared prefix, ``run_many``). Over the
+samples: accuracy when every visual token is withdrawn at each layer (Fig. 8/9) and when the oracle keeps the
+most informative tokens (Fig. 6/11), through :func:`evaluate_many` with the maps already measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+
+from horizon.benchmarks.base import Benchmark, Sample
+from horizon.benchmarks.run import evaluate_many
+from horizon.engine.run import prepare
+from horizon.engine.sweep import select_many
+from horizon.information.analysis import (
+    HORIZON_RULE,
+    WITHDRAW_RULE,
+    information_horizon,
+    layer_statistics,
+    retained,
+    withdraw_horizon,
+)
+from horizon.information.answer import ANSWER_RULE, answer_text, answer_token
+from horizon.information.metric import MODES, InformationMap, check_layers, information_map
+from horizon.methods import METHODS
+from horizon.models.adapter import Prompt
+from horizon.models.loading import LoadedModel
+from horizon.schedule import Keep, Schedule, Stage
+
+DEFAULT_METHODS = ("random", "divprune", "fastv", "sparsevlm", "dart")  # Fig. 5 (SGL needs a guide model)
+DEFAULT_KEEPS = (0.1, 0.25, 0.5)  # Fig. 5: pruning 90 / 75 / 50 %
+DEFAULT_ORACLE_KEEPS = (0.25, 0.125)  # Fig. 6: pruning 75 / 88 % (144 / 72 of 576)
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    layers: tuple[int, ...] | None = None  # None: every layer
+    mode: str = "remove"
+    chunk: int = 64
+    methods: tuple[str, ...] = DEFAULT_METHODS
+    keeps: tuple[float, ...] = DEFAULT_KEEPS
+    oracle_keeps: tuple[float, ...] = DEFAULT_ORACLE_KEEPS
+    withdraw: bool = True
+    seed: int = 0
+    max_new_tokens: int | None = None  # None: the benchmark's own
+    map_layers: int = 3  # layers whose token maps are kept for Fig. 7b
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"information mode {self.mode!r} is not one of {', '.join(MODES)}")
+        if self.chunk < 1:
+            raise ValueError(f"chunk must be >= 1, got {self.chunk}")
+        for name in self.methods:
+            METHODS.get(name)  # unknown -> error with a suggestion
+            if "guide_importance" in METHODS.get(name).needs or "information" in METHODS.get(name).needs:
+                raise ValueError(f"method {name!r} cannot be scored here (it needs a guide model or the answer)")
+        for keep in (*self.keeps, *self.oracle_keeps):
+            Keep(keep)  # outside [0, 1] -> error naming it
+
+    def resolved_layers(self, n_layers: int) -> tuple[int, ...]:
+        return check_layers(range(n_layers) if self.layers is None else self.layers, n_layers)
+
+
+@dataclass(frozen=True)
+class Study:
+    """Everything a study measured; plain data (JSON via ``to_dict``)."""
+
+    model: str
+    benchmark: str
+    metric: str
+    n: int
+    mode: str
+    layers: tuple[int, ...]
+    mean: tuple[float, ...]
+    variance: tuple[float, ...]
+    p_text: tuple[float, ...]
+    p_full: float
+    horizon: int | None
+    retained: dict[str, dict[str, list[float | None]]]  # method -> keep -> per layer (None: cannot prune there)
+    withdraw: dict[int, float]  # layer -> headline metric with every visual token withdrawn there
+    full: float | None  # headline metric unpruned
+    withdraw_horizon: int | None
+    oracle: dict[str, dict[int, float]]  # keep -> layer -> headline metric when the oracle keeps the top tokens
+    maps: dict[int, list[float]]  # layer -> mean information per token over samples (Fig. 7b)
+    example: dict[int, list[float]]  # layer -> the first sample's information per token
+    grid: tuple[int, int] | None
+    failures: tuple[str, ...] = ()
+    rules: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_study(
+    loaded: LoadedModel,
+    bench: Benchmark,
+    samples: Sequence[Sample],
+    config: StudyConfig,
+    progress: Callable[[str], None] | None = None,
+) -> Study:
+    layers = config.resolved_layers(loaded.n_layers)
+    family = loaded.adapter.family
+    maps: dict[str, InformationMap] = {}
+    kept: dict[tuple[str, float, int], list[float]] = {}
+    failures: list[str] = []
+    for sample in samples:
+        try:
+            prompt = prepare(loaded, [sample.pil()], [bench.prompt(sample, family)])
+            y = answer_token(loaded.processor, bench.prompt(sample, family), answer_text(sample))
+            info = information_map(loaded, prompt, y, layers, mode=config.mode, chunk=config.chunk)
+            _retained(loaded, prompt, info, config, kept)
+        except (ValueError, OSError, RuntimeError) as err:
+            failures.append(f"{sample.id}: {err}")
+            continue
+        maps[sample.id] = info
+        if progress is not None:
+            progress(sample.id)
+    if not maps:
+        raise RuntimeError(f"no sample of {bench.name} could be measured; first failure: {failures[:1]}")
+    done = [s for s in samples if s.id in maps]
+    stats = layer_statistics(list(maps.values()))
+    withdraw, full, oracle = _accuracies(loaded, bench, done, layers, config, maps)
+    n_metric = len(done)
+    w_horizon = None if full is None or not withdraw else withdraw_horizon(withdraw, full, n_metric, _percent(bench))
+    first = next(iter(maps.values()))
+    shown = _map_layers(layers, config.map_layers)
+    mean_maps = {i: [float(x) for x in torch.stack([m.at(i) for m in maps.values()]).mean(0)] for i in shown}
+    return Study(
+        model=loaded.name, benchmark=bench.name, metric=bench.metric, n=stats.n, mode=config.mode, layers=layers,
+        mean=stats.mean, variance=stats.variance, p_text=stats.p_text, p_full=stats.p_full,
+        horizon=information_horizon(layers, stats.mean), retained=_retained_table(kept, config, layers),
+        withdraw=withdraw, full=full, withdraw_horizon=w_horizon, oracle=oracle, maps=mean_maps,
+        example={i: [float(x) for x in first.at(i)] for i in shown}, grid=first.grid, failures=tuple(failures),
+        rules={"answer": ANSWER_RULE, "horizon": HORIZON_RULE, "withdraw": WITHDRAW_RULE,
+               "removal": "physical removal, original positions" if config.mode == "remove"
+               else "the paper's literal zeroing of hidden states (Eq. 2-3)"},
+    )  # fmt: skip
+
+
+def _percent(bench: Benchmark) -> bool:
+    return bench.name != "mme"  # MME's total is a sum of category scores, every other headline is a percentage
+
+
+def _map_layers(layers: Sequence[int], count: int) -> tuple[int, ...]:
+    """``count`` measured layers at 10 % to 50 % of the depth (Fig. 7b: layers 3, 10 and 16 of 32)."""
+    if count >= len(layers):
+        return tuple(layers)
+    depth = layers[-1] + 1
+    targets = [(0.1 + 0.4 * k / max(count - 1, 1)) * depth for k in range(count)]
+    return tuple(sorted({min(layers, key=lambda i: abs(i - t)) for t in targets}))
+
+
+def _schedules(config: StudyConfig, layers: Sequence[int]) -> list[tuple[str, float, int]]:
+    return [(m, keep, i) for m in config.methods for keep in config.keeps for i in layers
+            if i >= METHODS.get(m).min_layer]  # fmt: skip
+
+
+def _retained(loaded: LoadedModel, prompt: Prompt, info: InformationMap, config: StudyConfig, kept: dict) -> None:  # type: ignore[type-arg]
+    keys = _schedules(config, info.layers)
+    if not keys:
+        return
+    schedules = [Schedule((Stage(m, i, Keep(keep)),)) for m, keep, i in keys]
+    selections = select_many(loaded, prompt, schedules, seed=config.seed)
+    for key, chosen in zip(keys, selections, strict=True):
+        kept.setdefault(key, []).append(retained(info.at(key[2]), chosen[0]))
+
+
+def _retained_table(kept: dict, config: StudyConfig, layers: Sequence[int]) -> dict[str, dict[str, list[float | None]]]:  # type: ignore[type-arg]
+    table: dict[str, dict[str, list[float | None]]] = {}
+    for m in config.methods:
+        for keep in config.keeps:
+            values = [kept.get((m, keep, i)) for i in layers]
+            table.setdefault(m, {})[f"{keep:g}"] = [None if v is None else sum(v) / len(v) for v in values]
+    return table
+
+
+def _accuracies(loaded, bench, samples, layers, config, maps):  # type: ignore[no-untyped-def]
+    """Headline metric unpruned, with everything withdrawn at each layer, and with the oracle's selections."""
+    schedules: list[Schedule] = [Schedule()]
+    if config.withdraw:
+        schedules += [Schedule((Stage("vtw", i),)) for i in layers]
+    oracle_keys = [(keep, i) for keep in config.oracle_keeps for i in layers]
+    schedules += [Schedule((Stage("oracle", i, Keep(keep)),)) for keep, i in oracle_keys]
+    if len(schedules) == 1:
+        return {}, None, {}
+
+    def provide(sample: Sample, prompt: Prompt, wanted: Sequence[int]) -> Mapping[int, torch.Tensor]:
+        return {i: maps[sample.id].at(i)[None] for i in wanted}
+
+    results = evaluate_many(loaded, bench, samples, schedules, seed=config.seed, information=provide,
+                            max_new_tokens=config.max_new_tokens)  # fmt: skip
+    score = [r.metrics.get(bench.metric) if r.n else None for r in results]
+    full = score[0]
+    k = 1
+    withdraw: dict[int, float] = {}
+    if config.withdraw:
+        withdraw = {i: s for i, s in zip(layers, score[1 : 1 + len(layers)], strict=True) if s is not None}
+        k += len(layers)
+    oracle: dict[str, dict[int, float]] = {}
+    for (keep, i), s in zip(oracle_keys, score[k:], strict=True):
+        if s is not None:
+            oracle.setdefault(f"{keep:g}", {})[i] = s
+    return withdraw, full, oracle
