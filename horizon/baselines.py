@@ -47,7 +47,9 @@ class Tolerance:
 
 
 def metric_kind(name: str) -> str:
-    """'ratio' for time ratios, 'accuracy' for percentages, 'relative' for everything else."""
+    """'ratio' for time ratios, 'accuracy' for percentages, 'relative' for everything else; a qualified name
+    ``<what>:<metric>`` (an information case's ``withdraw@4:accuracy``) is judged by its metric."""
+    name = name.rsplit(":", 1)[-1]
     if name.endswith("_ratio") and name != "yes_ratio":
         return "ratio"
     if name in ("accuracy", "f1", "precision", "recall", "yes_ratio", "anls", "circular_accuracy"):
@@ -116,6 +118,13 @@ def compare(case: str, n: int, obtained: Mapping[str, float], expected: CaseBase
     return out
 
 
+def rounded(value: float) -> float:
+    """``DIGITS`` decimals, or ``DIGITS`` significant digits below 1 (information values are ~1e-5)."""
+    if value == 0 or abs(value) >= 1 or not math.isfinite(value):
+        return round(value, DIGITS)
+    return float(f"{value:.{DIGITS}g}")
+
+
 def dumps(bf: BaselineFile) -> str:
     data = {
         "schema_version": SCHEMA_VERSION,
@@ -130,7 +139,7 @@ def dumps(bf: BaselineFile) -> str:
             "ratio_rel": bf.tolerance.ratio_rel,
         },  # fmt: skip
         "cases": {
-            case: {"n": c.n, "metrics": {k: round(float(v), DIGITS) for k, v in c.metrics.items()}}
+            case: {"n": c.n, "metrics": {k: rounded(float(v)) for k, v in c.metrics.items()}}
             for case, c in bf.cases.items()
         },
     }

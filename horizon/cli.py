@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list models, methods, presets or benchmarks")
     p.add_argument("what", choices=["models", "methods", "presets", "benchmarks"])
     p = sub.add_parser("bench", help="speed benchmarks of horizon itself")
-    p.add_argument("what", choices=["engine", "methods", "suite"])
+    p.add_argument("what", choices=["engine", "methods", "suite", "info"])
     p.add_argument("--models", default="tiny-llava,tiny-qwen2.5-vl")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 15 engine, 3 methods)")
     return parser
@@ -318,6 +318,8 @@ def _print_table3(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "methods":
         return cmd_bench_methods(args)
+    if args.what == "info":
+        return cmd_bench_info(args)
     if args.what == "suite":
         from horizon.bench.suite import bench_suite
         from horizon.models.tiny import cache_root
@@ -343,6 +345,29 @@ def cmd_bench(args: argparse.Namespace) -> int:
     table = [(r.model, r.schedule, f"{r.prefill_ms:.2f}", f"{r.time_ratio:.3f}", f"{r.flops_ratio:.3f}") for r in rows]
     print(tabulate(table, headers=["model", "schedule", "prefill ms (median)", "time / stock", "FLOPs / stock"]))
     print("\nFLOPs: analytic decoder prefill, formula dense-prefill (horizon/efficiency/flops.py).")
+    return 0
+
+
+def cmd_bench_info(args: argparse.Namespace) -> int:
+    from horizon.bench.info import ASSUMED_UTILISATION, H100_BF16_DENSE_TFLOPS, bench_info, project_full_map
+    from horizon.models.loading import load_model
+    from horizon.models.presets import MODELS
+
+    rows = []
+    for name in [m for m in args.models.split(",") if m]:
+        r = bench_info(load_model(name))
+        rows.append((r.model, ",".join(map(str, r.layers)), r.n_visual, f"{r.naive_s:.2f}", f"{r.batched_s:.3f}",
+                     f"{r.speedup:.1f}x", f"{r.max_abs_diff:.1e}"))  # fmt: skip
+    headers = ["model", "layers", "visual tokens", "naive s", "batched s", "naive / batched", "max |diff|"]
+    print(tabulate(rows, headers=headers, disable_numparse=True))
+    print("(target: at least 50x; both compute every visual token at the same layers)\n")
+    arch = MODELS.get("llava-1.5-7b").arch
+    for text in (60, 116):
+        p = project_full_map(arch, 576, text)
+        print(f"llava-1.5-7b full map (32 layers x 577 suffix runs, {text} text tokens): {p.batched_tflops:.0f} TFLOPs "
+              f"batched vs {p.naive_tflops:.0f} naive ({p.naive_tflops / p.batched_tflops:.1f}x); one H100 "
+              f"({H100_BF16_DENSE_TFLOPS:.0f} dense BF16 TFLOPs): {p.seconds_at_peak:.1f} s at peak, "
+              f"{p.seconds_assumed:.1f} s at an assumed {ASSUMED_UTILISATION:.0%} utilisation")  # fmt: skip
     return 0
 
 

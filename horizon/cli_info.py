@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction, add_model_options) -> None:  # t
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--layers", default="all", help="'all', a list '0,4,8' or a range '0-15' (0 = before the LLM)")
     p.add_argument("--mode", default="remove", help="remove (physical, default) | zero (the paper's literal Eq. 2-3)")
-    p.add_argument("--chunk", type=int, default=64, help="suffix runs per batch")
+    p.add_argument("--chunk", type=int, help="suffix runs per batch (default: 8192 tokens' worth)")
     p.add_argument("--methods", default="random,divprune,fastv,sparsevlm,dart",
                    help="methods whose retained information is measured ('' for none)")  # fmt: skip
     p.add_argument(

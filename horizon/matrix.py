@@ -9,9 +9,13 @@ of Figures 1, 2 and 10, and the withdraw-all sweep of Figure 9.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from horizon.paper_presets import PAPER_PRESETS, resolve_schedule
 from horizon.schedule import Schedule
+
+if TYPE_CHECKING:
+    from horizon.information.study import StudyConfig
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,50 @@ def sweep_groups(cases: list[Case]) -> dict[str, list[Case]]:
         if "sweep" in c.marks:
             groups.setdefault((c.model, c.benchmark, c.limit, c.seed, c.max_new_tokens), []).append(c)
     return {c.id: group for group in groups.values() for c in group}
+
+
+@dataclass(frozen=True)
+class InfoCase:
+    """An information study (horizon/information/study.py) of one model on one benchmark."""
+
+    model: str
+    benchmark: str
+    marks: tuple[str, ...]
+    limit: int | None
+    layers: tuple[int, ...] | None = None  # None: every layer
+    methods: tuple[str, ...] = ("random", "divprune", "fastv", "sparsevlm", "dart")
+    keeps: tuple[float, ...] = (0.1, 0.25, 0.5)
+    oracle_keeps: tuple[float, ...] = (0.25, 0.125)
+    seed: int = 0
+    max_new_tokens: int | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.model}-{self.benchmark}-information"
+
+    def config(self) -> StudyConfig:
+        from horizon.information.study import StudyConfig
+
+        return StudyConfig(layers=self.layers, methods=self.methods, keeps=self.keeps, oracle_keeps=self.oracle_keeps,
+                           seed=self.seed, max_new_tokens=self.max_new_tokens)  # fmt: skip
+
+
+def information_matrix() -> list[InfoCase]:
+    """The information cases: a small study per tiny model (default, CPU), and the paper's Figures 5-8, 11, 12."""
+    tiny = ("default", "information")
+    cases = [
+        InfoCase("tiny-llava", "pope", tiny, 2, (0, 4, 8, 16, 24, 31), ("random", "dart"), (0.25,), (0.25,),
+                 max_new_tokens=4),
+        InfoCase("tiny-qwen2.5-vl", "textvqa", tiny, 2, (0, 4, 8, 14, 20, 27), ("random", "dart"), (0.25,), (0.25,),
+                 max_new_tokens=4),
+    ]  # fmt: skip
+    real = ("information", "gpu", "nightly")
+    # Fig. 5, 6, 7, 8 (LLaVA-1.5-7B, 200 MME samples; TextVQA for Fig. 6b/8b)
+    cases += [InfoCase("llava-1.5-7b", b, real, 200) for b in ("mme", "textvqa")]
+    # Fig. 11 and 12 (Qwen2.5-VL-7B, 1000 samples; 50/75 % pruning for Fig. 12, 25-87.5 % for Fig. 11)
+    cases += [InfoCase("qwen2.5-vl-7b", b, real, 1000, keeps=(0.5, 0.25), oracle_keeps=(0.75, 0.5, 0.25, 0.125))
+              for b in ("mme", "textvqa")]  # fmt: skip
+    return cases
 
 
 def all_cases() -> list[Case]:

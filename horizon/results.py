@@ -37,6 +37,7 @@ class Record:
     timing: dict[str, float] = field(default_factory=dict)  # prefill_ms, decode_ms (medians), ...
     versions: dict[str, str] = field(default_factory=dict)
     label: str = ""  # the row name in reports, e.g. "DART+Random"
+    information: dict[str, Any] = field(default_factory=dict)  # an information case's study (horizon.information)
 
     def to_json(self) -> str:
         return json.dumps({"schema_version": SCHEMA_VERSION, **asdict(self)}, indent=2, sort_keys=True) + "\n"

@@ -10,6 +10,7 @@ Every write goes through a per-process shard merged at the end of the session (x
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from horizon.benchmarks.local import DataNotFoundError
 from horizon.benchmarks.registry import BENCHMARKS
 from horizon.benchmarks.run import EvalResult, checked, evaluate, evaluate_many, load_samples, subset
 from horizon.efficiency.flops import FORMULA_NAME, kv_cache_bytes, prefill_flops
-from horizon.matrix import Case
+from horizon.matrix import Case, InfoCase
 from horizon.models.loading import CheckpointNotFoundError, LoadedModel, load_model
 from horizon.results import Record, versions
 
@@ -96,6 +97,21 @@ class CaseRunner:
                     **self._measure(case, samples)},  # fmt: skip
             versions=versions(),
             label=case.label,
+        )  # fmt: skip
+
+    def run_information(self, case: InfoCase) -> Record:
+        """An information study (marker ``information``): its numbers as metrics, the whole study attached."""
+        from horizon.information.study import run_study, study_metrics
+
+        bench = BENCHMARKS.get(case.benchmark)
+        samples = subset(self.samples(case.benchmark), case.limit, seed=case.seed)
+        loaded = self.model(case.model)
+        study = run_study(loaded, bench, samples, case.config())
+        return Record(
+            case=case.id, model=case.model, benchmark=case.benchmark, schedule="information",
+            device=device_slug(self.device), dtype=self.dtype, attn_implementation=self.attn, n=study.n,
+            failures=len(study.failures), metrics=study_metrics(study), average_visual_tokens=study.n_visual,
+            versions=versions(), label="information", information=json.loads(json.dumps(study.to_dict())),
         )  # fmt: skip
 
     def _measure(self, case: Case, samples: list[Sample]) -> dict[str, float]:
@@ -206,13 +222,16 @@ def write_report(results: Path, out: Path, paper_root: Path, baselines: Path | N
     when given); returns the file and the record count."""
     from horizon.report.document import render_report
     from horizon.report.figures import plot_sweeps
+    from horizon.report.information import plot_information
     from horizon.report.tables import LAYOUTS, load_paper
     from horizon.results import read_records
 
     records = read_records(results)
     paper = {name: load_paper(paper_root, name) for name in (*LAYOUTS, "table3")}
     figures = [p.name for p in plot_sweeps(records, out)]
+    info_figures = {r.case: [p.name for p in plot_information(r.information, out)] for r in records if r.information}
     path = out / "report.md"
     regressions = None if baselines is None else find_regressions(records, baselines)
-    write_atomic(path, render_report(records, paper, figures=figures, regressions=regressions))
+    write_atomic(path, render_report(records, paper, figures=figures, regressions=regressions,
+                                     information_figures=info_figures))  # fmt: skip
     return path, len(records)

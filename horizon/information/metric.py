@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+from transformers.cache_utils import DynamicCache
 from transformers.masking_utils import create_causal_mask
 
 from horizon.engine.loop import PrunedDecoder, Snapshot
@@ -36,6 +37,7 @@ from horizon.models.loading import LoadedModel
 from horizon.schedule import Keep, Schedule, Stage
 
 MODES = ("remove", "zero")
+CHUNK_TOKENS = 8192  # default batch size of the suffix runs, in tokens
 
 
 @dataclass(frozen=True)
@@ -91,13 +93,14 @@ def information_map(
     layers: Sequence[int],
     *,
     mode: str = "remove",
-    chunk: int = 64,
+    chunk: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> InformationMap:
-    """The information of every visual token of ``prompt`` (one sample) at each of ``layers``."""
+    """The information of every visual token of ``prompt`` (one sample) at each of ``layers``; ``chunk`` rows
+    per batch (default: as many as fit ``CHUNK_TOKENS`` tokens)."""
     if mode not in MODES:
         raise ValueError(f"information mode {mode!r} is not one of {', '.join(MODES)}")
-    if chunk < 1:
+    if chunk is not None and chunk < 1:
         raise ValueError(f"chunk must be >= 1, got {chunk}")
     if prompt.batch != 1:
         raise ValueError(f"information is measured one sample at a time; the prompt holds {prompt.batch}")
@@ -105,10 +108,10 @@ def information_map(
     if not 0 <= answer_token < vocab:
         raise ValueError(f"answer token {answer_token} is outside the vocabulary 0..{vocab - 1}")
     layers = check_layers(layers, loaded.n_layers)
-    p_full, snapshots = _prefix(loaded, prompt, answer_token, layers)
+    p_full, snapshots, kv = _prefix(loaded, prompt, answer_token, layers)
     p_text, p_keep = [], []
     for i in layers:
-        probs = _suffix_probs(loaded, snapshots[i], answer_token, mode, chunk)  # (Nv + 1,)
+        probs = _suffix_probs(loaded, snapshots[i], kv, answer_token, mode, chunk)  # (Nv + 1,)
         p_keep.append(probs[:-1])
         p_text.append(probs[-1])
         if progress is not None:
@@ -118,8 +121,14 @@ def information_map(
     )
 
 
-def _prefix(loaded: LoadedModel, prompt: Prompt, y: int, layers: Sequence[int]) -> tuple[float, dict[int, Snapshot]]:
-    """One unpruned forward keeping the state entering each of ``layers``; returns p_full and the states."""
+KV = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+def _prefix(
+    loaded: LoadedModel, prompt: Prompt, y: int, layers: Sequence[int]
+) -> tuple[float, dict[int, Snapshot], KV]:
+    """One unpruned forward keeping the state entering each of ``layers`` and every layer's keys/values;
+    returns p_full, the states and the keys/values."""
     model, adapter = loaded.model, loaded.adapter
     plan = RunPlan.build(Schedule(), prompt.visual_mask, n_layers=loaded.n_layers, mrope=adapter.mrope, seed=0)
     if hasattr(model.model, "rope_deltas"):
@@ -127,27 +136,38 @@ def _prefix(loaded: LoadedModel, prompt: Prompt, y: int, layers: Sequence[int]) 
     with PrunedDecoder(loaded.decoder, mrope=adapter.mrope) as pruner:
         pruner.snapshot_layers = frozenset(layers)
         pruner.begin(plan)
-        out = model(**prompt.inputs, use_cache=False, logits_to_keep=1)
+        out = model(**prompt.inputs, use_cache=True, logits_to_keep=1)
         pruner.finish()
         snapshots = dict(pruner.snapshots)
-    return float(out.logits[0, -1].float().softmax(-1)[y]), snapshots
+    kv = [(layer.keys, layer.values) for layer in out.past_key_values.layers]
+    return float(out.logits[0, -1].float().softmax(-1)[y]), snapshots, kv
 
 
-def _suffix_probs(loaded: LoadedModel, snap: Snapshot, y: int, mode: str, chunk: int) -> torch.Tensor:
-    """p(y) for each candidate visual token alone, then for the text alone: (Nv + 1,) float32."""
+def _suffix_probs(loaded: LoadedModel, snap: Snapshot, kv: KV, y: int, mode: str, chunk: int | None) -> torch.Tensor:
+    """p(y) for each candidate visual token alone, then for the text alone: (Nv + 1,) float32.
+
+    The text rows before the first visual token never attend to a visual token, so their keys/values in
+    layers i.. are the unpruned run's: they are shared by every row as a cache, and only the rows from the
+    first visual token on are computed per candidate."""
     seq = snap.seq
     visual = seq.visual[0]  # (S,) bool
     vis_rows = visual.nonzero().squeeze(-1)  # (Nv,)
-    n_visual = int(vis_rows.numel())
-    pad = None if seq.pad is None else seq.pad[0].bool()  # (S,)
+    n_visual, n_pre = int(vis_rows.numel()), int(vis_rows[0])
+    if n_pre == 0:
+        raise ValueError("the prompt starts with a visual token; the information metric needs text before it")
+    pad = torch.ones(visual.shape, dtype=torch.bool, device=visual.device) if seq.pad is None else seq.pad[0].bool()
+    h, cos, sin = seq.h[0, n_pre:], seq.cos[0, n_pre:], seq.sin[0, n_pre:]  # the rows after the shared text
+    row_len = int((~visual[n_pre:]).sum()) + 1 if mode == "remove" else h.shape[0]
+    chunk = chunk or max(1, CHUNK_TOKENS // row_len)
     out = []
     for start in range(0, n_visual + 1, chunk):
         candidates = torch.arange(start, min(start + chunk, n_visual + 1), device=vis_rows.device)  # (b,)
         if mode == "remove":
-            h, cos, sin, row_pad = _removed(seq.h[0], seq.cos[0], seq.sin[0], pad, visual, vis_rows, candidates)
+            rows = _removed(h, cos, sin, pad[n_pre:], visual[n_pre:], vis_rows - n_pre, candidates)
         else:
-            h, cos, sin, row_pad = _zeroed(seq.h[0], seq.cos[0], seq.sin[0], pad, vis_rows, candidates)
-        out.append(_run_rest(loaded, h, cos, sin, row_pad, snap.layer, y))
+            rows = _zeroed(h, cos, sin, pad[n_pre:], vis_rows - n_pre, candidates)
+        shared = pad[:n_pre].long().expand(candidates.numel(), -1)  # (b, n_pre)
+        out.append(_run_rest(loaded, *rows, shared, kv, snap.layer, y))  # type: ignore[call-arg]
     return torch.cat(out)
 
 
@@ -157,9 +177,7 @@ def _removed(h, cos, sin, pad, visual, vis_rows, candidates):  # type: ignore[no
     n_visual, b = vis_rows.numel(), candidates.numel()
     chosen = vis_rows[candidates.clamp(max=n_visual - 1)]  # (b,) the text-only row borrows a slot
     idx = torch.cat([text_rows.expand(b, -1), chosen[:, None]], 1).sort(1).values  # (b, nt + 1)
-    row_pad = torch.ones(idx.shape, dtype=torch.long, device=h.device)
-    if pad is not None:
-        row_pad = pad[idx].long()
+    row_pad = pad[idx].long()
     row_pad = torch.where((idx == chosen[:, None]) & (candidates[:, None] == n_visual), 0, row_pad)
     return h[idx], cos[idx], sin[idx], row_pad  # (b, nt + 1, D), (b, nt + 1, hd) x2, (b, nt + 1)
 
@@ -174,18 +192,29 @@ def _zeroed(h, cos, sin, pad, vis_rows, candidates):  # type: ignore[no-untyped-
     zero = torch.zeros(b, S, dtype=torch.bool, device=h.device)
     zero[:, vis_rows] = drop
     rows[zero] = 0
-    row_pad = torch.ones(b, S, dtype=torch.long, device=h.device) if pad is None else pad.long().expand(b, -1)
-    return rows, cos.expand(b, -1, -1), sin.expand(b, -1, -1), row_pad
+    return rows, cos.expand(b, -1, -1), sin.expand(b, -1, -1), pad.long().expand(b, -1)
 
 
-def _run_rest(loaded: LoadedModel, h, cos, sin, row_pad, start: int, y: int) -> torch.Tensor:  # type: ignore[no-untyped-def]
-    """Layers ``start..L-1`` on the rows, then p(y) at the last position: (b,) float32."""
+def _run_rest(loaded: LoadedModel, h, cos, sin, row_pad, shared_pad, kv: KV, start: int, y: int) -> torch.Tensor:  # type: ignore[no-untyped-def]
+    """Layers ``start..L-1`` on the rows after the shared text (whose keys/values come from ``kv``), then
+    p(y) at the last position: (b,) float32."""
     dec = loaded.decoder
+    b, n_pre = h.shape[0], shared_pad.shape[1]
+    cache = DynamicCache(config=dec.config)
+    for j in range(start, len(dec.layers)):
+        keys, values = kv[j]  # (1, KV, S, hd)
+        cache.layers[j].update(keys[:, :, :n_pre].expand(b, -1, -1, -1), values[:, :, :n_pre].expand(b, -1, -1, -1))  # type: ignore[union-attr]
     mask = create_causal_mask(
-        config=dec.config, inputs_embeds=h, attention_mask=row_pad, past_key_values=None, position_ids=None
+        config=dec.config,
+        inputs_embeds=h,
+        attention_mask=torch.cat([shared_pad, row_pad], 1),
+        past_key_values=cache,
+        position_ids=None,
+        layer_idx=start,
     )
     for layer in dec.layers[start:]:
-        h = layer(h, attention_mask=mask, position_embeddings=(cos, sin), position_ids=None)
+        h = layer(h, attention_mask=mask, position_embeddings=(cos, sin), position_ids=None, past_key_values=cache,
+                  use_cache=True)  # fmt: skip
     logits = loaded.model.lm_head(dec.norm(h[:, -1]))  # (b, V)
     return logits.float().softmax(-1)[:, y]
 

@@ -43,7 +43,7 @@ DEFAULT_ORACLE_KEEPS = (0.25, 0.125)  # Fig. 6: pruning 75 / 88 % (144 / 72 of 5
 class StudyConfig:
     layers: tuple[int, ...] | None = None  # None: every layer
     mode: str = "remove"
-    chunk: int = 64
+    chunk: int | None = None  # suffix rows per batch (None: by token budget)
     methods: tuple[str, ...] = DEFAULT_METHODS
     keeps: tuple[float, ...] = DEFAULT_KEEPS
     oracle_keeps: tuple[float, ...] = DEFAULT_ORACLE_KEEPS
@@ -55,7 +55,7 @@ class StudyConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"information mode {self.mode!r} is not one of {', '.join(MODES)}")
-        if self.chunk < 1:
+        if self.chunk is not None and self.chunk < 1:
             raise ValueError(f"chunk must be >= 1, got {self.chunk}")
         for name in self.methods:
             METHODS.get(name)  # unknown -> error with a suggestion
@@ -91,6 +91,7 @@ class Study:
     maps: dict[int, list[float]]  # layer -> mean information per token over samples (Fig. 7b)
     example: dict[int, list[float]]  # layer -> the first sample's information per token
     grid: tuple[int, int] | None
+    n_visual: float  # mean visual tokens of the measured prompts
     failures: tuple[str, ...] = ()
     rules: dict[str, str] = field(default_factory=dict)
 
@@ -137,7 +138,8 @@ def run_study(
         mean=stats.mean, variance=stats.variance, p_text=stats.p_text, p_full=stats.p_full,
         horizon=information_horizon(layers, stats.mean), retained=_retained_table(kept, config, layers),
         withdraw=withdraw, full=full, withdraw_horizon=w_horizon, oracle=oracle, maps=mean_maps,
-        example={i: [float(x) for x in first.at(i)] for i in shown}, grid=first.grid, failures=tuple(failures),
+        example={i: [float(x) for x in first.at(i)] for i in shown}, grid=first.grid,
+        n_visual=sum(m.p_keep.shape[1] for m in maps.values()) / len(maps), failures=tuple(failures),
         rules={"answer": ANSWER_RULE, "horizon": HORIZON_RULE, "withdraw": WITHDRAW_RULE,
                "removal": "physical removal, original positions" if config.mode == "remove"
                else "the paper's literal zeroing of hidden states (Eq. 2-3)"},
@@ -208,3 +210,24 @@ def _accuracies(loaded, bench, samples, layers, config, maps):  # type: ignore[n
         if s is not None:
             oracle.setdefault(f"{keep:g}", {})[i] = s
     return withdraw, full, oracle
+
+
+def study_metrics(study: Study) -> dict[str, float]:
+    """A study as flat numbers for records and baselines: horizons (-1: not reached), per-layer mean and variance
+    of information, retained information per method/keep/layer, withdraw-all and oracle scores per layer."""
+    out: dict[str, float] = {"horizon_layer": float(-1 if study.horizon is None else study.horizon)}
+    if study.full is not None:
+        out[f"full:{study.metric}"] = study.full
+    if study.withdraw:
+        out["withdraw_horizon"] = float(-1 if study.withdraw_horizon is None else study.withdraw_horizon)
+    for k, layer in enumerate(study.layers):
+        out[f"info_mean@{layer}"] = study.mean[k]
+        out[f"info_var@{layer}"] = study.variance[k]
+    for method, keeps in study.retained.items():
+        for keep, values in keeps.items():
+            out.update({f"retained_{method}{keep}@{layer}": v for layer, v in zip(study.layers, values, strict=True)
+                        if v is not None})  # fmt: skip
+    out.update({f"withdraw@{layer}:{study.metric}": v for layer, v in study.withdraw.items()})
+    for keep, per_layer in study.oracle.items():
+        out.update({f"oracle{keep}@{layer}:{study.metric}": v for layer, v in per_layer.items()})
+    return out

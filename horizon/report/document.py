@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from horizon.report.information import render_information
 from horizon.report.settings import render_settings, uses_paper_settings
 from horizon.report.tables import LAYOUTS, render, render_cases, render_table3
 from horizon.results import Record
@@ -16,9 +17,10 @@ def render_report(
     machine: str = "",
     figures: Sequence[str] = (),
     regressions: Sequence[str] | None = None,
+    information_figures: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """The whole Markdown report; ``regressions`` (None: not checked) are the records' problems against their
-    baselines."""
+    baselines; ``information_figures`` maps an information case to its PNGs."""
     versions = sorted({", ".join(f"{k} {v}" for k, v in sorted(r.versions.items())) for r in records})
     devices = sorted({r.device for r in records})
     parts = [
@@ -38,6 +40,10 @@ def render_report(
         parts.append(render_table3(records, paper.get("table3", {})))
     if uses_paper_settings(r.schedule for r in records):
         parts.append(render_settings())
+    studies = [r for r in records if r.information]
+    if studies:
+        parts += ["## Visual-token information", ""]
+        parts += [render_information(r.information, (information_figures or {}).get(r.case, ())) for r in studies]
     if figures:
         parts += ["## Layer sweeps", ""] + [f"![{name}]({name})" for name in figures] + [""]
     parts += ["## All cases", "", render_cases(records), ""]
