@@ -108,3 +108,20 @@ def test_regressions_section_names_case_metric_and_values(tmp_path):
     text = render_report([good, bad], {}, regressions=find_regressions([good, bad], tmp_path))
     assert "## Regressions" in text and "1 problems against the baselines" in text
     assert "None: all 1 records" in render_report([good], {}, regressions=find_regressions([good], tmp_path))
+
+
+def test_horizons_from_withdraw_sweeps_and_information_cases():
+    from dataclasses import replace
+
+    from horizon.report.information import render_horizons
+
+    full = _record("textvqa", "full", 58.0)
+    full = replace(full, schedule="full", n=5000)
+    sweep = [replace(_record("textvqa", "vtw", acc), case=f"c{k}", schedule=f"vtw@{k}")
+             for k, acc in ((8, 20.0), (16, 40.0), (24, 57.5), (28, 58.2))]  # fmt: skip
+    info = replace(_record("mme", "information", 0.0), information={"horizon": 16, "withdraw_horizon": None})
+    text = render_horizons([full, *sweep, info])
+    rows = {line.split("|")[2].strip(): line for line in text.splitlines() if line.startswith("| llava")}
+    assert rows["textvqa"].split("|")[5].strip() == "24"  # 57.5 >= 58 - max(1, 2 * 0.70)
+    assert "≈24" in rows["textvqa"]
+    assert rows["mme"].split("|")[3].strip() == "16" and rows["mme"].split("|")[4].strip() == "none"

@@ -88,7 +88,7 @@ class Study:
     full: float | None  # headline metric unpruned
     withdraw_horizon: int | None
     oracle: dict[str, dict[int, float]]  # keep -> layer -> headline metric when the oracle keeps the top tokens
-    maps: dict[int, list[float]]  # layer -> mean information per token over samples (Fig. 7b)
+    maps: dict[int, list[float]]  # layer -> mean information per token over samples (empty: sizes differ)
     example: dict[int, list[float]]  # layer -> the first sample's information per token
     grid: tuple[int, int] | None
     n_visual: float  # mean visual tokens of the measured prompts
@@ -132,7 +132,12 @@ def run_study(
     w_horizon = None if full is None or not withdraw else withdraw_horizon(withdraw, full, n_metric, _percent(bench))
     first = next(iter(maps.values()))
     shown = _map_layers(layers, config.map_layers)
-    mean_maps = {i: [float(x) for x in torch.stack([m.at(i) for m in maps.values()]).mean(0)] for i in shown}
+    same_size = len({m.p_keep.shape[1] for m in maps.values()}) == 1  # Qwen's token count follows the image
+    mean_maps = (
+        {i: [float(x) for x in torch.stack([m.at(i) for m in maps.values()]).mean(0)] for i in shown}
+        if same_size
+        else {}
+    )
     return Study(
         model=loaded.name, benchmark=bench.name, metric=bench.metric, n=stats.n, mode=config.mode, layers=layers,
         mean=stats.mean, variance=stats.variance, p_text=stats.p_text, p_full=stats.p_full,

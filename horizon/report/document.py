@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from horizon.report.information import render_information
+from horizon.report.information import render_horizons, render_information
 from horizon.report.settings import render_settings, uses_paper_settings
 from horizon.report.tables import LAYOUTS, render, render_cases, render_table3
 from horizon.results import Record
@@ -41,8 +41,10 @@ def render_report(
     if uses_paper_settings(r.schedule for r in records):
         parts.append(render_settings())
     studies = [r for r in records if r.information]
-    if studies:
+    horizons = render_horizons(records)
+    if studies or horizons:
         parts += ["## Visual-token information", ""]
+        parts += [horizons] if horizons else []
         parts += [render_information(r.information, (information_figures or {}).get(r.case, ())) for r in studies]
     if figures:
         parts += ["## Layer sweeps", ""] + [f"![{name}]({name})" for name in figures] + [""]

@@ -70,6 +70,58 @@ def _beats_random(s: Mapping[str, Any]) -> str:
     return "Random retains at least as much information as every other method " + "; ".join(out) + "."
 
 
+# the paper's horizons as its text states them (Sec. 4.1-4.2, Fig. 8 and 9): (model, benchmark) -> layer
+PAPER_HORIZONS: Mapping[tuple[str, str], str] = {
+    ("llava-1.5-7b", "mme"): "≈16 (Fig. 8), ≈15 (Fig. 9)",
+    ("llava-1.5-7b", "textvqa"): "≈24",
+    ("llava-1.5-7b", "scienceqa-img"): "≈15",
+    ("llava-1.5-7b", "pope"): "≈15",
+    ("llava-1.5-7b", "ocrbench"): "≈24",
+    ("qwen2.5-vl-7b", "mme"): "≈20",
+    ("qwen2.5-vl-7b", "scienceqa-img"): "≈20",
+    ("qwen2.5-vl-7b", "pope"): "≈20",
+    ("qwen2.5-vl-7b", "textvqa"): "≈27",
+    ("qwen2.5-vl-7b", "ocrbench"): "≈27",
+}
+
+
+def render_horizons(records: Sequence[Any]) -> str:
+    """Horizons per model and benchmark: from information cases (information and withdraw horizons) and from
+    the withdraw-all sweeps (``vtw@K`` cases beside the unpruned one), with the paper's where it states one."""
+    from horizon.information.analysis import WITHDRAW_RULE, withdraw_horizon
+    from horizon.report.tables import score
+
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in records:
+        if r.information:
+            info = r.information
+            row = rows.setdefault((r.model, r.benchmark), {})
+            row["info"], row["withdraw_info"] = info["horizon"], info["withdraw_horizon"]
+    sweeps: dict[tuple[str, str], dict[int, float]] = {}
+    full: dict[tuple[str, str], Any] = {}
+    for r in records:
+        if r.schedule.startswith("vtw@") and "+" not in r.schedule:
+            sweeps.setdefault((r.model, r.benchmark), {})[int(r.schedule[4:])] = score(r)
+        elif r.schedule == "full":
+            full[(r.model, r.benchmark)] = r
+    for key, points in sweeps.items():
+        if key in full and len(points) > 1:
+            f = full[key]
+            rows.setdefault(key, {})["sweep"] = withdraw_horizon(points, score(f), f.n, f.benchmark != "mme")
+    if not rows:
+        return ""
+    table = [[m, b, _layer(v.get("info", "–")), _layer(v.get("withdraw_info", "–")), _layer(v.get("sweep", "–")),
+              PAPER_HORIZONS.get((m, b), "–")] for (m, b), v in sorted(rows.items())]  # fmt: skip
+    headers = ["model", "benchmark", "information horizon", "withdraw horizon (information case)",
+               "withdraw horizon (Fig. 9 sweep)", "paper"]  # fmt: skip
+    body = tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)
+    return f"### Horizons\n\n{body}\n\n{WITHDRAW_RULE}; '–': not measured, 'none': not reached.\n"
+
+
+def _layer(value: Any) -> str:
+    return "none" if value is None else str(value)
+
+
 def plot_information(study: Mapping[str, Any], out: Path) -> list[Path]:
     """Figures 7a+8 (mean and variance per layer, withdraw-all accuracy), 7b (token maps), 5 (retained
     information per method), 6 (oracle accuracy); returns the PNGs written."""
