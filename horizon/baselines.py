@@ -52,7 +52,7 @@ def metric_kind(name: str) -> str:
     name = name.rsplit(":", 1)[-1]
     if name.endswith("_ratio") and name != "yes_ratio":
         return "ratio"
-    if name in ("accuracy", "f1", "precision", "recall", "yes_ratio", "anls", "circular_accuracy"):
+    if name in ("f1", "precision", "recall", "yes_ratio", "anls", "circular_accuracy") or name.startswith("accuracy"):
         return "accuracy"
     return "relative"
 

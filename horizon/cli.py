@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     from horizon.cli_info import add_parser as add_info_parser
 
     add_info_parser(sub, _add_model_options)
+    from horizon.cli_organism import add_parser as add_organism_parser
+
+    add_organism_parser(sub)
     p = sub.add_parser("flops", help="analytic prefill FLOPs and KV-cache storage of a schedule (no weights)")
     p.add_argument("--model", help="a preset (its architecture numbers are used)")
     p.add_argument("--schedule", default="full")
@@ -88,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_flops(args)
         if args.command == "report":
             return cmd_report(args)
+        if args.command == "organism":
+            from horizon.cli_organism import cmd_organism
+
+            return cmd_organism(args)
         if args.command == "info":
             from horizon.cli_info import cmd_info
 

@@ -201,6 +201,35 @@ def _ocrbench_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str
     return {"accuracy": 100 * r.accuracy, "correct": float(r.correct)}
 
 
+# -- synth (generated here from a seed, horizon/benchmarks/synth.py) ---------------------------------------
+def _synth_sample(row: Mapping[str, Any], i: int) -> Sample:
+    from horizon.benchmarks.synth import family
+
+    task = text(row, "task")
+    try:
+        fam = family(task)
+    except ValueError as err:
+        raise DatasetFormatError(f"column 'task': {err}") from None
+    sid = text(row, "id")
+    fields = {"task": task, "family": fam}
+    return Sample(sid, image_bytes(row["image"]), text(row, "question"), text(row, "answer"), sid, fields)
+
+
+def _synth_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
+    """Exact match (case and punctuation ignored): overall, per family (global / fine) and per task."""
+    hits: dict[str, list[float]] = {}
+    for s, p in zip(samples, preds, strict=True):
+        ok = float(_one_word(p) == _one_word(s.target))
+        for key in ("accuracy", f"accuracy_{s.fields['family']}", f"accuracy_{s.fields['task']}"):
+            hits.setdefault(key, []).append(ok)
+    return {k: 100 * _mean(v) for k, v in sorted(hits.items())}
+
+
+def _one_word(text_: str) -> str:
+    words = text_.strip().lower().replace(".", " ").replace(",", " ").split()
+    return words[0] if words else ""
+
+
 for _b in (
     Benchmark("mme", "lmms-lab/MME", None, "test", ("question_id", "image", "question", "answer", "category"),
               16, "total", _mme_sample, _mme_prompt, _mme_score, "perception + cognition (max 2800)"),
@@ -237,5 +266,8 @@ for _b in (
               16, "accuracy", _plain_sample(("question_id", "image_id"), "answer", False), _single_word, _exact_score,
               "rows with question/answer, or per-image questions/answers lists; no lmms-eval task exists",
               expand=_ocrvqa_expand),
+    Benchmark("synth", "horizon/synth", None, "test", ("id", "image", "question", "answer", "task"),
+              2, "accuracy", _synth_sample, lambda s, f: s.question + "\nAnswer with one word.", _synth_score,
+              "generated from a seed: horizon organism data (global and fine-grained tasks)", until=("\n",)),
 ):  # fmt: skip
     BENCHMARKS.add(_b.name, _b)
