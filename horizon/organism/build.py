@@ -1,0 +1,128 @@
+"""The model organisms' architectures (issue 7): small LLaVA- and Qwen2.5-VL-class models, real transformers
+classes with a word-level tokenizer over the ``synth`` vocabulary, saved as checkpoints the ordinary adapters
+load. Untrained here; training is the next step (see the issue 7 notes).
+
+* ``organism-llava``: CLIP-style tower (96 px, 8-px patches -> 144 visual tokens), Llama decoder with 8 layers.
+* ``organism-qwen2.5-vl``: Qwen2.5-VL tower (images resized to 336 px: 24x24 patches of 14 px, merged 2x2 ->
+  144 visual tokens), Qwen2.5-VL decoder with 8 layers, GQA and 3-D M-RoPE.
+
+Both fit the issue's 20 MB budget for the two together when stored in 16-bit (``parameter_bytes``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from tokenizers import Tokenizer, models, pre_tokenizers, processors
+from transformers import (
+    CLIPImageProcessor,
+    CLIPVisionConfig,
+    LlamaConfig,
+    LlavaConfig,
+    LlavaForConditionalGeneration,
+    LlavaProcessor,
+    PreTrainedTokenizerFast,
+    Qwen2_5_VLConfig,
+    Qwen2_5_VLForConditionalGeneration,
+    Qwen2VLImageProcessor,
+)
+
+from horizon.benchmarks.synth import COLOURS, DIGITS, SHAPES
+from horizon.models.qwen2_5_vl import ImageOnlyQwenProcessor
+from horizon.models.tiny import LLAVA_TEMPLATE, QWEN_TEMPLATE
+
+WORDS = sorted(
+    {*COLOURS, *SHAPES, *DIGITS, "yes", "no", "what", "is", "the", "background", "colour", "how", "many", "shapes",
+     "are", "there", "a", "shape", "in", "row", "column", "digit", "answer", "with", "one", "word", "of", "USER",
+     "ASSISTANT", "system", "user", "assistant", "You", "helpful", "What", "How", "Is", "Answer", "?", ":", "."}
+)  # fmt: skip
+QWEN_PIXELS = 336 * 336  # min = max: every image becomes 24x24 patches -> 144 merged tokens
+
+
+def word_tokenizer(specials: list[str]) -> Tokenizer:
+    """Whole words and punctuation as tokens (specials first), unknown words to ``specials[0]``."""
+    vocab = {tok: i for i, tok in enumerate([*specials, *WORDS])}
+    tk = Tokenizer(models.WordLevel(vocab=vocab, unk_token=specials[0]))
+    tk.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()])
+    tk.add_special_tokens(specials)  # matched whole, before splitting
+    return tk
+
+
+def build_llava(seed: int = 0) -> tuple[Any, Any]:
+    tk = word_tokenizer(["<unk>", "<s>", "</s>", "<pad>", "<image>"])
+    tk.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tk.token_to_id("<s>"))])
+    tok = PreTrainedTokenizerFast(tokenizer_object=tk, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                                  pad_token="<pad>", extra_special_tokens={"image_token": "<image>"})  # fmt: skip
+    text = LlamaConfig(vocab_size=tk.get_vocab_size(), hidden_size=192, intermediate_size=512, num_hidden_layers=8,
+                       num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=512,
+                       bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)  # fmt: skip
+    vision = CLIPVisionConfig(hidden_size=128, intermediate_size=512, num_hidden_layers=4, num_attention_heads=4,
+                              image_size=96, patch_size=8, projection_dim=128)  # fmt: skip
+    config = LlavaConfig(vision_config=vision, text_config=text, image_token_id=tok.convert_tokens_to_ids("<image>"),  # type: ignore[call-arg]
+                         vision_feature_layer=-1, vision_feature_select_strategy="default")  # fmt: skip
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LlavaForConditionalGeneration(config)
+    image_processor = CLIPImageProcessor(size={"shortest_edge": 96}, crop_size={"height": 96, "width": 96})
+    processor = LlavaProcessor(image_processor=image_processor, tokenizer=tok, patch_size=8,
+                               vision_feature_select_strategy="default", num_additional_image_tokens=1,
+                               chat_template=LLAVA_TEMPLATE)  # fmt: skip
+    return model, processor
+
+
+def build_qwen(seed: int = 0) -> tuple[Any, Any]:
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>",
+                "<|video_pad|>"]  # fmt: skip
+    tk = word_tokenizer(specials)
+    tok = PreTrainedTokenizerFast(tokenizer_object=tk, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                  extra_special_tokens={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>",
+                                                        "vision_start_token": "<|vision_start|>",
+                                                        "vision_end_token": "<|vision_end|>"})  # fmt: skip
+    ids = {name: tok.convert_tokens_to_ids(t) for name, t in (("image_token_id", "<|image_pad|>"),
+           ("video_token_id", "<|video_pad|>"), ("vision_start_token_id", "<|vision_start|>"),
+           ("vision_end_token_id", "<|vision_end|>"))}  # fmt: skip
+    specials_ids: dict[str, Any] = {
+        "bos_token_id": None,
+        "eos_token_id": tok.eos_token_id,
+        "pad_token_id": tok.pad_token_id,
+    }
+    head_half = 192 // 4 // 2
+    text: dict[str, Any] = dict(vocab_size=tk.get_vocab_size(), hidden_size=192, intermediate_size=512,
+                                num_hidden_layers=8, num_attention_heads=4, num_key_value_heads=2,
+                                max_position_embeddings=1024,
+                                rope_parameters={"rope_type": "default", "rope_theta": 1e4,
+                                                 "mrope_section": [head_half - 2 * (head_half * 3 // 8),
+                                                                   head_half * 3 // 8, head_half * 3 // 8]},
+                                **specials_ids)  # fmt: skip
+    vision: dict[str, Any] = dict(depth=4, hidden_size=128, intermediate_size=512, num_heads=4, out_hidden_size=192,
+                                  patch_size=14, spatial_merge_size=2, temporal_patch_size=2, window_size=112,
+                                  fullatt_block_indexes=[1, 3], tokens_per_second=2)  # fmt: skip
+    config = Qwen2_5_VLConfig(text_config=text, vision_config=vision, **ids, **specials_ids)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = Qwen2_5_VLForConditionalGeneration(config)
+    image_processor = Qwen2VLImageProcessor(min_pixels=QWEN_PIXELS, max_pixels=QWEN_PIXELS, patch_size=14,
+                                            merge_size=2, temporal_patch_size=2)  # fmt: skip
+    processor = ImageOnlyQwenProcessor(image_processor=image_processor, tokenizer=tok, chat_template=QWEN_TEMPLATE)
+    return model, processor
+
+
+BUILDERS = {"organism-llava": build_llava, "organism-qwen2.5-vl": build_qwen}
+
+
+def parameter_bytes(model: Any, bytes_per_value: int = 2) -> int:
+    """Bytes of the weights stored at ``bytes_per_value`` (tied weights counted once)."""
+    seen = {p.data_ptr(): p.numel() for p in model.parameters()}
+    return sum(seen.values()) * bytes_per_value
+
+
+def save(name: str, out: Path, seed: int = 0) -> Path:
+    """Build ``name`` untrained and save model + processor to ``out``."""
+    if name not in BUILDERS:
+        raise ValueError(f"unknown organism {name!r} (organisms: {', '.join(BUILDERS)})")
+    model, processor = BUILDERS[name](seed)
+    model.eval().save_pretrained(out)
+    processor.save_pretrained(out)
+    return out
