@@ -54,14 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     from horizon.cli_organism import add_parser as add_organism_parser
 
     add_organism_parser(sub)
-    p = sub.add_parser("flops", help="analytic prefill FLOPs and KV-cache storage of a schedule (no weights)")
-    p.add_argument("--model", help="a preset (its architecture numbers are used)")
-    p.add_argument("--schedule", default="full")
-    p.add_argument("--text-tokens", type=int, help="non-visual prompt tokens (e.g. 116 for TextVQA)")
-    p.add_argument("--table3", action="store_true", help="every row of the paper's Table 3 beside its published values")
-    p.add_argument("--paper", type=Path, default=Path("baselines/paper"), help="the paper's tables (for --table3)")
-    p.add_argument("--visual-tokens", type=int, help="visual tokens (default: the preset's fixed count)")
-    p.add_argument("--kv-bytes", type=int, default=2, help="bytes per cached value (2 = fp16/bf16)")
+    from horizon.cli_flops import add_parser as add_flops_parser
+
+    add_flops_parser(sub)
     p = sub.add_parser("report", help="render one Markdown report from case records (from many machines)")
     p.add_argument("results", type=Path, help="folder of records (searched recursively)")
     p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports)")
@@ -69,10 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baselines", type=Path, default=Path("baselines"), help="baselines for the regressions section")
     p = sub.add_parser("list", help="list models, methods, presets or benchmarks")
     p.add_argument("what", choices=["models", "methods", "presets", "benchmarks"])
-    p = sub.add_parser("bench", help="speed benchmarks of horizon itself")
-    p.add_argument("what", choices=["engine", "methods", "suite", "info"])
-    p.add_argument("--models", default="tiny-llava,tiny-qwen2.5-vl")
-    p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 15 engine, 3 methods)")
+    from horizon.cli_bench import add_parser as add_bench_parser
+
+    add_bench_parser(sub)
     return parser
 
 
@@ -88,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "eval":
             return cmd_eval(args)
         if args.command == "flops":
+            from horizon.cli_flops import cmd_flops
+
             return cmd_flops(args)
         if args.command == "report":
             return cmd_report(args)
@@ -99,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from horizon.cli_info import cmd_info
 
             return cmd_info(args)
+        from horizon.cli_bench import cmd_bench
+
         return cmd_bench(args)
     except (ValueError, FileNotFoundError, UnknownNameError) as err:  # includes missing data, corrupt records
         print(f"horizon: error: {err}", file=sys.stderr)
@@ -253,151 +251,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     baselines = args.baselines if args.baselines.is_dir() else None
     out, n = write_report(args.results, args.out, args.paper, baselines)
     print(f"{n} records -> {out}")
-    return 0
-
-
-def cmd_flops(args: argparse.Namespace) -> int:
-    from horizon.efficiency.flops import FORMULA_NAME, kv_cache_bytes, prefill_flops
-    from horizon.models.presets import MODELS
-    from horizon.paper_presets import resolve_schedule
-    from horizon.report_run import layer_ranges
-
-    if args.table3:
-        return _print_table3(args)
-    if args.model is None or args.text_tokens is None:
-        raise ValueError("horizon flops needs --model and --text-tokens (or --table3)")
-    preset = MODELS.get(args.model)
-    n_visual = args.visual_tokens if args.visual_tokens is not None else preset.visual_tokens
-    if n_visual is None:
-        raise ValueError(f"{preset.name} has no fixed visual-token count: give --visual-tokens")
-    if args.text_tokens < 1 or n_visual < 0:
-        raise ValueError(f"--text-tokens must be >= 1 and --visual-tokens >= 0 (got {args.text_tokens}, {n_visual})")
-    schedule = resolve_schedule(args.schedule)
-    visual = schedule.tokens_per_layer(preset.arch.layers, n_visual)
-    tokens = [args.text_tokens + v for v in visual]
-    full = [args.text_tokens + n_visual] * preset.arch.layers
-    flops, full_flops = prefill_flops(preset.arch, tokens), prefill_flops(preset.arch, full)
-    kv, full_kv = (kv_cache_bytes(preset.arch, t, args.kv_bytes) / 2**20 for t in (tokens, full))
-    print(f"{preset.name} · {schedule} · {args.text_tokens} text + {n_visual} visual tokens")
-    print(f"visual tokens per layer: {layer_ranges(visual)} (average {sum(visual) / len(visual):.1f})")
-    rows = [("prefill FLOPs (T)", f"{flops / 1e12:.2f}", f"{full_flops / 1e12:.2f}", f"{flops / full_flops:.3f}"),
-            ("KV cache (MB)", f"{kv:.1f}", f"{full_kv:.1f}", f"{kv / full_kv:.3f}")]  # fmt: skip
-    print(tabulate(rows, headers=["", "schedule", "unpruned", "ratio"], disable_numparse=True))
-    print(f"\nFLOPs: {FORMULA_NAME}; KV: 2·n·kv_heads·head_dim·{args.kv_bytes} bytes per layer, MB = 2^20 bytes.")
-    return 0
-
-
-def _print_table3(args: argparse.Namespace) -> int:
-    from horizon.efficiency.flops import FORMULA_NAME
-    from horizon.efficiency.table3 import TABLE3_MODEL, TABLE3_TEXT_TOKENS, reproduce_table3
-    from horizon.models.presets import MODELS
-    from horizon.report.tables import load_paper
-
-    if args.model not in (None, TABLE3_MODEL):
-        raise ValueError(f"--table3 is LLaVA-1.5-7B's table; got --model {args.model!r}")
-    text = TABLE3_TEXT_TOKENS if args.text_tokens is None else args.text_tokens
-    arch, paper = MODELS.get(TABLE3_MODEL).arch, load_paper(args.paper, "table3")
-    if not paper:
-        raise ValueError(f"--table3 needs the published table {args.paper / 'table3.json'}: run from the repository "
-                         "root or pass --paper <folder>")  # fmt: skip
-    rows, published_rows = [], reproduce_table3(arch, paper, text, published_accounting=True)
-    for table5, published in zip(reproduce_table3(arch, paper, text), published_rows, strict=True):
-        row = [table5.label, table5.schedule, f"{table5.average_visual:.1f}"]
-        row += [f"{table5.flops_t:.2f} ({table5.flops_delta:+.1%})", f"{table5.kv_mb:.1f} ({table5.kv_delta:+.1%})"]
-        if published.schedule != table5.schedule:
-            row += [published.schedule, f"{published.flops_t:.2f} ({published.flops_delta:+.1%})",
-                    f"{published.kv_mb:.1f} ({published.kv_delta:+.1%})"]  # fmt: skip
-        else:
-            row += ["", "", ""]
-        row += [f"{table5.paper_flops_t}", f"{table5.paper_kv_mb}"]
-        rows.append(row)
-    headers = ["row", "Table 5 schedule", "avg visual", "FLOPs T (vs paper)", "KV MB (vs paper)",
-               "published accounting", "FLOPs T", "KV MB", "paper FLOPs", "paper KV"]  # fmt: skip
-    print(f"Table 3 · {TABLE3_MODEL} · {text} text + 576 visual tokens\n")
-    print(tabulate(rows, headers=headers, disable_numparse=True))
-    print(
-        f"\nFLOPs: {FORMULA_NAME}; KV: fp16, MB = 2^20 bytes. The FastV and DART rows come from those methods' own "
-        "accounting (FastV full through layer 3; DART 4 + 8*ceil((r*576-4)/8) tokens), see horizon/efficiency/table3.py."
-    )
-    return 0
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    if args.what == "methods":
-        return cmd_bench_methods(args)
-    if args.what == "info":
-        return cmd_bench_info(args)
-    if args.what == "suite":
-        from horizon.bench.suite import bench_suite
-        from horizon.models.tiny import cache_root
-
-        r = bench_suite(cache_root(), limit_cases=args.repeats)
-        print(f"{r.cases} default cases: {r.case_s:.2f} s in all, {r.model_s:.2f} s in the model (processor and engine); "
-              f"harness overhead {100 * r.overhead:.1f}% (target: under 5%)")  # fmt: skip
-        from horizon.bench.suite import bench_sweep_reuse
-        from horizon.models.loading import load_model
-
-        for name in [m for m in args.models.split(",") if m]:
-            w = bench_sweep_reuse(load_model(name))
-            print(f"{name}: layer sweep of {w.configurations} schedules (prefill + first token): "
-                  f"{w.separate_s:.2f} s separately, {w.reused_s:.2f} s with prefix reuse: {w.speedup:.2f}x "
-                  "(target: at least 2x)")  # fmt: skip
-        return 0
-    from horizon.bench.engine import bench_engine
-    from horizon.models.loading import load_model
-
-    rows = []
-    for name in [m for m in args.models.split(",") if m]:
-        rows += bench_engine(load_model(name), repeats=args.repeats or 15)
-    table = [(r.model, r.schedule, f"{r.prefill_ms:.2f}", f"{r.time_ratio:.3f}", f"{r.flops_ratio:.3f}") for r in rows]
-    print(tabulate(table, headers=["model", "schedule", "prefill ms (median)", "time / stock", "FLOPs / stock"]))
-    print("\nFLOPs: analytic decoder prefill, formula dense-prefill (horizon/efficiency/flops.py).")
-    return 0
-
-
-def cmd_bench_info(args: argparse.Namespace) -> int:
-    from horizon.bench.info import ASSUMED_UTILISATION, H100_BF16_DENSE_TFLOPS, bench_info, project_full_map
-    from horizon.models.loading import load_model
-    from horizon.models.presets import MODELS
-
-    rows = []
-    for name in [m for m in args.models.split(",") if m]:
-        r = bench_info(load_model(name))
-        rows.append((r.model, ",".join(map(str, r.layers)), r.n_visual, f"{r.naive_s:.2f}", f"{r.batched_s:.3f}",
-                     f"{r.speedup:.1f}x", f"{r.max_abs_diff:.1e}"))  # fmt: skip
-    headers = ["model", "layers", "visual tokens", "naive s", "batched s", "naive / batched", "max |diff|"]
-    print(tabulate(rows, headers=headers, disable_numparse=True))
-    print("(target: at least 50x; both compute every visual token at the same layers)\n")
-    arch = MODELS.get("llava-1.5-7b").arch
-    for text in (60, 116):
-        p = project_full_map(arch, 576, text)
-        print(f"llava-1.5-7b full map (32 layers x 577 suffix runs, {text} text tokens): {p.batched_tflops:.0f} TFLOPs "
-              f"batched vs {p.naive_tflops:.0f} naive ({p.naive_tflops / p.batched_tflops:.1f}x); one H100 "
-              f"({H100_BF16_DENSE_TFLOPS:.0f} dense BF16 TFLOPs): {p.seconds_at_peak:.1f} s at peak, "
-              f"{p.seconds_assumed:.1f} s at an assumed {ASSUMED_UTILISATION:.0%} utilisation")  # fmt: skip
-    return 0
-
-
-def cmd_bench_methods(args: argparse.Namespace) -> int:
-    from horizon.bench.methods import GEOMETRY, bench_methods
-
-    rows = []
-    for model in GEOMETRY:
-        for t in bench_methods(model, repeats=args.repeats or 3):
-            rows.append(
-                (
-                    t.model,
-                    t.method,
-                    t.tokens,
-                    f"{t.selection_ms:.2f}",
-                    f"{t.layer_ms:.1f}",
-                    f"{t.share:.3f}",
-                    f"{t.layer_tflops:.3f}",
-                )
-            )
-    headers = ["geometry", "method", "tokens", "selection ms", "one layer ms", "selection / layer", "layer TFLOPs"]
-    print(tabulate(rows, headers=headers))
-    print("\nKeep 25% of the visual tokens; times are medians on this machine, random weights of the real width.")
     return 0
 
 

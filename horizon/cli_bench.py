@@ -1,0 +1,93 @@
+"""``horizon bench``: speed benchmarks of horizon itself (engine, methods, suite, information maps)."""
+
+from __future__ import annotations
+
+import argparse
+
+from tabulate import tabulate
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("bench", help="speed benchmarks of horizon itself")
+    p.add_argument("what", choices=["engine", "methods", "suite", "info"])
+    p.add_argument("--models", default="tiny-llava,tiny-qwen2.5-vl")
+    p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 15 engine, 3 methods)")
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.what == "methods":
+        return cmd_bench_methods(args)
+    if args.what == "info":
+        return cmd_bench_info(args)
+    if args.what == "suite":
+        from horizon.bench.suite import bench_suite
+        from horizon.models.tiny import cache_root
+
+        r = bench_suite(cache_root(), limit_cases=args.repeats)
+        print(f"{r.cases} default cases: {r.case_s:.2f} s in all, {r.model_s:.2f} s in the model (processor and engine); "
+              f"harness overhead {100 * r.overhead:.1f}% (target: under 5%)")  # fmt: skip
+        from horizon.bench.suite import bench_sweep_reuse
+        from horizon.models.loading import load_model
+
+        for name in [m for m in args.models.split(",") if m]:
+            w = bench_sweep_reuse(load_model(name))
+            print(f"{name}: layer sweep of {w.configurations} schedules (prefill + first token): "
+                  f"{w.separate_s:.2f} s separately, {w.reused_s:.2f} s with prefix reuse: {w.speedup:.2f}x "
+                  "(target: at least 2x)")  # fmt: skip
+        return 0
+    from horizon.bench.engine import bench_engine
+    from horizon.models.loading import load_model
+
+    rows = []
+    for name in [m for m in args.models.split(",") if m]:
+        rows += bench_engine(load_model(name), repeats=args.repeats or 15)
+    table = [(r.model, r.schedule, f"{r.prefill_ms:.2f}", f"{r.time_ratio:.3f}", f"{r.flops_ratio:.3f}") for r in rows]
+    print(tabulate(table, headers=["model", "schedule", "prefill ms (median)", "time / stock", "FLOPs / stock"]))
+    print("\nFLOPs: analytic decoder prefill, formula dense-prefill (horizon/efficiency/flops.py).")
+    return 0
+
+
+def cmd_bench_info(args: argparse.Namespace) -> int:
+    from horizon.bench.info import ASSUMED_UTILISATION, H100_BF16_DENSE_TFLOPS, bench_info, project_full_map
+    from horizon.models.loading import load_model
+    from horizon.models.presets import MODELS
+
+    rows = []
+    for name in [m for m in args.models.split(",") if m]:
+        r = bench_info(load_model(name))
+        rows.append((r.model, ",".join(map(str, r.layers)), r.n_visual, f"{r.naive_s:.2f}", f"{r.batched_s:.3f}",
+                     f"{r.speedup:.1f}x", f"{r.max_abs_diff:.1e}"))  # fmt: skip
+    headers = ["model", "layers", "visual tokens", "naive s", "batched s", "naive / batched", "max |diff|"]
+    print(tabulate(rows, headers=headers, disable_numparse=True))
+    print("(target: at least 50x; both compute every visual token at the same layers)\n")
+    arch = MODELS.get("llava-1.5-7b").arch
+    for text in (60, 116):
+        p = project_full_map(arch, 576, text)
+        print(f"llava-1.5-7b full map (32 layers x 577 suffix runs, {text} text tokens): {p.batched_tflops:.0f} TFLOPs "
+              f"batched vs {p.naive_tflops:.0f} naive ({p.naive_tflops / p.batched_tflops:.1f}x); one H100 "
+              f"({H100_BF16_DENSE_TFLOPS:.0f} dense BF16 TFLOPs): {p.seconds_at_peak:.1f} s at peak, "
+              f"{p.seconds_assumed:.1f} s at an assumed {ASSUMED_UTILISATION:.0%} utilisation")  # fmt: skip
+    return 0
+
+
+def cmd_bench_methods(args: argparse.Namespace) -> int:
+    from horizon.bench.methods import GEOMETRY, bench_methods
+
+    rows = []
+    for model in GEOMETRY:
+        for t in bench_methods(model, repeats=args.repeats or 3):
+            rows.append(
+                (
+                    t.model,
+                    t.method,
+                    t.tokens,
+                    f"{t.selection_ms:.2f}",
+                    f"{t.layer_ms:.1f}",
+                    f"{t.share:.3f}",
+                    f"{t.layer_tflops:.3f}",
+                )
+            )
+    headers = ["geometry", "method", "tokens", "selection ms", "one layer ms", "selection / layer", "layer TFLOPs"]
+    print(tabulate(rows, headers=headers))
+    print("\nKeep 25% of the visual tokens; times are medians on this machine, random weights of the real width.")
+    return 0
