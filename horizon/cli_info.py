@@ -84,8 +84,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     data = study.to_dict()
     stem = f"info-{loaded.name}-{bench.name}"
     write_atomic(args.out / f"{stem}.json", json.dumps(data, indent=1, sort_keys=True) + "\n")
-    figures = plot_information(json.loads(json.dumps(data)), args.out)
-    markdown = render_information(json.loads(json.dumps(data)), [f.name for f in figures])
+    figures = plot_information(data, args.out)
+    markdown = render_information(data, [f.name for f in figures])
     write_atomic(args.out / f"{stem}.md", markdown)
     print(markdown)
     print(f"{study.n} samples ({len(study.failures)} failed, {len(bad)} unreadable rows) -> {args.out}/{stem}.*")

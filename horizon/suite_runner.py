@@ -10,7 +10,6 @@ Every write goes through a per-process shard merged at the end of the session (x
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -111,7 +110,7 @@ class CaseRunner:
             case=case.id, model=case.model, benchmark=case.benchmark, schedule="information",
             device=device_slug(self.device), dtype=self.dtype, attn_implementation=self.attn, n=study.n,
             failures=len(study.failures), metrics=study_metrics(study), average_visual_tokens=study.n_visual,
-            versions=versions(), label="information", information=json.loads(json.dumps(study.to_dict())),
+            versions=versions(), label="information", information=study.to_dict(),
         )  # fmt: skip
 
     def _measure(self, case: Case, samples: list[Sample]) -> dict[str, float]:

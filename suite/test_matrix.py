@@ -2,33 +2,46 @@
 
 ``pytest suite`` runs the embedded default on CPU; real-checkpoint cases skip with the reason (how to
 provide the weights or data) unless they are on disk. ``-m paper``, ``-m sweep``, ``-k "qwen and dart"``
-select as expected; ``--dist loadgroup`` keeps one model per worker.
+select as expected; ``--dist loadgroup`` keeps one model per worker. Information cases (marker
+``information``, ``pytest suite -m information -k "qwen and textvqa"``) run a study per model and benchmark
+(horizon/information/study.py) and keep the whole study in the record for the report.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from horizon.matrix import Case, all_cases, sweep_groups
-from horizon.results import write_record
+from horizon.matrix import Case, InfoCase, all_cases, information_matrix, sweep_groups
+from horizon.results import Record, write_record
 from horizon.suite_runner import Unavailable, check
 
 CASES = all_cases()
 GROUPS = sweep_groups(CASES)  # sweep cases sharing a prefix run as one pass per worker
 
 
-def _param(case: Case):  # type: ignore[no-untyped-def]
+def _param(case: Case | InfoCase):  # type: ignore[no-untyped-def]
     marks = [getattr(pytest.mark, m) for m in case.marks] + [pytest.mark.xdist_group(case.model)]
     return pytest.param(case, id=case.id, marks=marks)
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in CASES])
-def test_case(case: Case, suite) -> None:  # type: ignore[no-untyped-def]
+def _run_and_check(suite, produce: Callable[[], Record]) -> None:  # type: ignore[no-untyped-def]
     try:
-        record = suite.runner(case).run(case, GROUPS.get(case.id, ()))
+        record = produce()
     except Unavailable as err:
         pytest.skip(str(err))
     write_record(suite.results, record)
     problems = check(record, suite.baselines, suite.mode)
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+def test_case(case: Case, suite) -> None:  # type: ignore[no-untyped-def]
+    _run_and_check(suite, lambda: suite.runner(case).run(case, GROUPS.get(case.id, ())))
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in information_matrix()])
+def test_information(case: InfoCase, suite) -> None:  # type: ignore[no-untyped-def]
+    _run_and_check(suite, lambda: suite.runner(case).run_information(case))

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from horizon.matrix import all_cases
+from horizon.matrix import all_cases, information_matrix
 
 ROOT = Path(__file__).parents[1]
 
@@ -43,7 +43,8 @@ def test_models_and_shards_select_deterministically():
     assert tiny and all("tiny-qwen2.5-vl-" in x for x in tiny)
     parts = [ids(_collect("--shard", f"{i}/3")) for i in (1, 2, 3)]
     joined = sum(parts, [])
-    assert len(joined) == len(set(joined)) == len(all_cases())  # disjoint slices covering the matrix
+    matrix = len(all_cases()) + len(information_matrix())
+    assert len(joined) == len(set(joined)) == matrix  # disjoint slices covering the matrix, information cases too
     assert parts[0] == ids(_collect("--shard", "1/3"))  # the same slice every time
     paper = ids(_collect("-m", "paper and not sweep", "-k", "qwen and dart"))  # 7 benchmarks x 3 DART rows
     assert len(paper) == 7 * 3 and all("qwen2.5-vl-7b" in x and "dart" in x for x in paper)

@@ -84,13 +84,18 @@ def prepare(loaded: LoadedModel, images: Sequence[Image.Image], questions: Seque
     return Prompt(inputs=inputs, visual_mask=prompt.visual_mask, texts=prompt.texts)
 
 
+def visual_indices(visual_mask: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
+    """Prompt row indices (B, keep) as visual-token indices 0..Nv-1 (-1, a merged token, stays -1), on the CPU."""
+    kept = kept.cpu()
+    offsets = visual_mask.cpu().long().cumsum(1) - 1  # prompt index -> visual index
+    return torch.where(kept >= 0, offsets.gather(1, kept.clamp(min=0)), kept)
+
+
 def _stage_records(plan: RunPlan, trace: Trace) -> tuple[StageRecord, ...]:
     records = []
     for k, stage in enumerate(plan.schedule.stages):
         method = plan.methods[k]
-        kept = trace.kept[k]  # (B, keep) prompt indices, -1 for a merged token
-        offsets = plan.visual_mask.cpu().long().cumsum(1) - 1  # prompt index -> visual index
-        visual_index = torch.where(kept >= 0, offsets.gather(1, kept.clamp(min=0)), kept)
+        visual_index = visual_indices(plan.visual_mask, trace.kept[k])
         records.append(
             StageRecord(
                 stage=str(stage),

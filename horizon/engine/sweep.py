@@ -10,14 +10,15 @@ and decodes greedily as :func:`horizon.engine.run.run` does. The outputs equal s
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import torch
 from transformers.cache_utils import DynamicCache
 
 from horizon.engine.loop import PrunedDecoder, Snapshot
 from horizon.engine.plan import RunPlan
-from horizon.engine.run import Output, greedy, stop_ids, sync_device
+from horizon.engine.run import Output, greedy, stop_ids, sync_device, visual_indices
 from horizon.models.adapter import Prompt
 from horizon.models.loading import LoadedModel
 from horizon.schedule import Schedule
@@ -99,28 +100,36 @@ def _resume(
 
 
 @torch.inference_mode()
+def unpruned_snapshots(
+    loaded: LoadedModel, prompt: Prompt, layers: Iterable[int], *, use_cache: bool = False
+) -> tuple[Any, dict[int, Snapshot]]:
+    """One unpruned forward keeping the state entering each of ``layers``: (the model's output, the states)."""
+    model, adapter = loaded.model, loaded.adapter
+    plan = RunPlan.build(Schedule(), prompt.visual_mask, n_layers=loaded.n_layers, mrope=adapter.mrope, seed=0)
+    if hasattr(model.model, "rope_deltas"):
+        model.model.rope_deltas = None
+    with PrunedDecoder(loaded.decoder, mrope=adapter.mrope) as pruner:
+        pruner.snapshot_layers = frozenset(layers)
+        pruner.begin(plan)
+        out = model(**prompt.inputs, use_cache=use_cache, logits_to_keep=1)
+        pruner.finish()
+    return out, dict(pruner.snapshots)
+
+
+@torch.inference_mode()
 def select_many(
     loaded: LoadedModel, prompt: Prompt, schedules: Sequence[Schedule], *, seed: int = 0
 ) -> list[tuple[tuple[int, ...], ...]]:
     """What each single-stage schedule keeps (per sample, original visual indices; -1 merged), from one unpruned
     prefill and no pruned layer at all: the selections a full run would make (tests/test_sweep.py)."""
-    model, adapter = loaded.model, loaded.adapter
     if any(len(s.stages) != 1 for s in schedules):
         raise ValueError("select_many takes single-stage schedules")
-    plans = [RunPlan.build(s, prompt.visual_mask, n_layers=loaded.n_layers, mrope=adapter.mrope, seed=seed)
+    plans = [RunPlan.build(s, prompt.visual_mask, n_layers=loaded.n_layers, mrope=loaded.adapter.mrope, seed=seed)
              for s in schedules]  # fmt: skip
-    if hasattr(model.model, "rope_deltas"):
-        model.model.rope_deltas = None
-    offsets = prompt.visual_mask.cpu().long().cumsum(1) - 1  # prompt index -> visual index
-    with PrunedDecoder(loaded.decoder, mrope=adapter.mrope) as pruner:
-        pruner.snapshot_layers = frozenset(p.schedule.stages[0].layer for p in plans)
-        pruner.begin(RunPlan.build(Schedule(), prompt.visual_mask, n_layers=loaded.n_layers, mrope=adapter.mrope,
-                                   seed=seed))  # fmt: skip
-        model(**prompt.inputs, use_cache=False, logits_to_keep=1)
-        pruner.finish()
-        out = []
+    _, snapshots = unpruned_snapshots(loaded, prompt, {p.schedule.stages[0].layer for p in plans})
+    out = []
+    with PrunedDecoder(loaded.decoder, mrope=loaded.adapter.mrope) as pruner:
         for plan in plans:
-            kept = pruner.select_at(plan, pruner.snapshots[plan.schedule.stages[0].layer]).cpu()  # (B, keep)
-            index = torch.where(kept >= 0, offsets.gather(1, kept.clamp(min=0)), kept)
-            out.append(tuple(tuple(int(i) for i in row) for row in index))
+            kept = pruner.select_at(plan, snapshots[plan.schedule.stages[0].layer])  # (B, keep) prompt rows
+            out.append(tuple(tuple(int(i) for i in row) for row in visual_indices(prompt.visual_mask, kept)))
     return out

@@ -25,13 +25,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 from transformers.cache_utils import DynamicCache
 from transformers.masking_utils import create_causal_mask
 
-from horizon.engine.loop import PrunedDecoder, Snapshot
-from horizon.engine.plan import RunPlan
+from horizon.engine.loop import Snapshot
+from horizon.engine.sweep import unpruned_snapshots
 from horizon.models.adapter import Prompt
 from horizon.models.loading import LoadedModel
 from horizon.schedule import Keep, Schedule, Stage
@@ -52,7 +53,7 @@ class InformationMap:
     mode: str
     grid: tuple[int, int] | None  # (rows, cols) of the visual tokens as an image, where known
 
-    @property
+    @cached_property
     def information(self) -> torch.Tensor:
         """(n_layers, Nv): I_i(V_k) = p_k - p_text (Eq. 6)."""
         return self.p_keep - self.p_text[:, None]
@@ -121,7 +122,8 @@ def information_map(
     )
 
 
-KV = list[tuple[torch.Tensor, torch.Tensor]]
+KV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer (keys, values), (1, KV, S, hd) each
+Rows = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # suffix rows: hidden, cos, sin, 2-D mask
 
 
 def _prefix(
@@ -129,16 +131,7 @@ def _prefix(
 ) -> tuple[float, dict[int, Snapshot], KV]:
     """One unpruned forward keeping the state entering each of ``layers`` and every layer's keys/values;
     returns p_full, the states and the keys/values."""
-    model, adapter = loaded.model, loaded.adapter
-    plan = RunPlan.build(Schedule(), prompt.visual_mask, n_layers=loaded.n_layers, mrope=adapter.mrope, seed=0)
-    if hasattr(model.model, "rope_deltas"):
-        model.model.rope_deltas = None
-    with PrunedDecoder(loaded.decoder, mrope=adapter.mrope) as pruner:
-        pruner.snapshot_layers = frozenset(layers)
-        pruner.begin(plan)
-        out = model(**prompt.inputs, use_cache=True, logits_to_keep=1)
-        pruner.finish()
-        snapshots = dict(pruner.snapshots)
+    out, snapshots = unpruned_snapshots(loaded, prompt, layers, use_cache=True)
     kv = [(layer.keys, layer.values) for layer in out.past_key_values.layers]
     return float(out.logits[0, -1].float().softmax(-1)[y]), snapshots, kv
 
@@ -167,11 +160,14 @@ def _suffix_probs(loaded: LoadedModel, snap: Snapshot, kv: KV, y: int, mode: str
         else:
             rows = _zeroed(h, cos, sin, pad[n_pre:], vis_rows - n_pre, candidates)
         shared = pad[:n_pre].long().expand(candidates.numel(), -1)  # (b, n_pre)
-        out.append(_run_rest(loaded, *rows, shared, kv, snap.layer, y))  # type: ignore[call-arg]
+        out.append(_run_rest(loaded, rows, shared, kv, snap.layer, y))
     return torch.cat(out)
 
 
-def _removed(h, cos, sin, pad, visual, vis_rows, candidates):  # type: ignore[no-untyped-def]
+def _removed(
+    h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, pad: torch.Tensor, visual: torch.Tensor,
+    vis_rows: torch.Tensor, candidates: torch.Tensor,
+) -> Rows:  # fmt: skip
     """Rows [text + visual token k] for each candidate k; candidate Nv is text only (its slot masked)."""
     text_rows = (~visual).nonzero().squeeze(-1)  # (nt,)
     n_visual, b = vis_rows.numel(), candidates.numel()
@@ -182,7 +178,10 @@ def _removed(h, cos, sin, pad, visual, vis_rows, candidates):  # type: ignore[no
     return h[idx], cos[idx], sin[idx], row_pad  # (b, nt + 1, D), (b, nt + 1, hd) x2, (b, nt + 1)
 
 
-def _zeroed(h, cos, sin, pad, vis_rows, candidates):  # type: ignore[no-untyped-def]
+def _zeroed(
+    h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, pad: torch.Tensor, vis_rows: torch.Tensor,
+    candidates: torch.Tensor,
+) -> Rows:  # fmt: skip
     """The whole prompt per candidate, every other visual state zeroed (candidate Nv: all of them)."""
     b, S = candidates.numel(), h.shape[0]
     rows = h.expand(b, -1, -1).clone()  # (b, S, D)
@@ -195,10 +194,11 @@ def _zeroed(h, cos, sin, pad, vis_rows, candidates):  # type: ignore[no-untyped-
     return rows, cos.expand(b, -1, -1), sin.expand(b, -1, -1), pad.long().expand(b, -1)
 
 
-def _run_rest(loaded: LoadedModel, h, cos, sin, row_pad, shared_pad, kv: KV, start: int, y: int) -> torch.Tensor:  # type: ignore[no-untyped-def]
+def _run_rest(loaded: LoadedModel, rows: Rows, shared_pad: torch.Tensor, kv: KV, start: int, y: int) -> torch.Tensor:
     """Layers ``start..L-1`` on the rows after the shared text (whose keys/values come from ``kv``), then
     p(y) at the last position: (b,) float32."""
     dec = loaded.decoder
+    h, cos, sin, row_pad = rows
     b, n_pre = h.shape[0], shared_pad.shape[1]
     cache = DynamicCache(config=dec.config)
     for j in range(start, len(dec.layers)):

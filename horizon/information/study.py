@@ -2,13 +2,14 @@
 cases run (the paper, Sec. 3-4: Figures 5-9, 11, 12).
 
 Per sample: the information map at the chosen layers (:func:`information_map`); the information each
-method keeps at each layer and ratio (one run per schedule from the shared prefix, ``run_many``). Over the
+method keeps at each layer and ratio (its selection on the unpruned prefix, ``select_many``). Over the
 samples: accuracy when every visual token is withdrawn at each layer (Fig. 8/9) and when the oracle keeps the
 most informative tokens (Fig. 6/11), through :func:`evaluate_many` with the maps already measured.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from horizon.information.analysis import (
     HORIZON_RULE,
     WITHDRAW_RULE,
     information_horizon,
+    is_percentage,
     layer_statistics,
     retained,
     withdraw_horizon,
@@ -96,7 +98,8 @@ class Study:
     rules: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """As JSON holds it (layer keys become strings): what records, files and reports carry."""
+        return json.loads(json.dumps(asdict(self)))
 
 
 def run_study(
@@ -113,8 +116,9 @@ def run_study(
     failures: list[str] = []
     for sample in samples:
         try:
-            prompt = prepare(loaded, [sample.pil()], [bench.prompt(sample, family)])
-            y = answer_token(loaded.processor, bench.prompt(sample, family), answer_text(sample))
+            question = bench.prompt(sample, family)
+            prompt = prepare(loaded, [sample.pil()], [question])
+            y = answer_token(loaded.processor, question, answer_text(sample))
             info = information_map(loaded, prompt, y, layers, mode=config.mode, chunk=config.chunk)
             _retained(loaded, prompt, info, config, kept)
         except (ValueError, OSError, RuntimeError) as err:
@@ -128,8 +132,8 @@ def run_study(
     done = [s for s in samples if s.id in maps]
     stats = layer_statistics(list(maps.values()))
     withdraw, full, oracle = _accuracies(loaded, bench, done, layers, config, maps)
-    n_metric = len(done)
-    w_horizon = None if full is None or not withdraw else withdraw_horizon(withdraw, full, n_metric, _percent(bench))
+    percent = is_percentage(bench.name)
+    w_horizon = None if full is None or not withdraw else withdraw_horizon(withdraw, full, len(done), percent)
     first = next(iter(maps.values()))
     shown = _map_layers(layers, config.map_layers)
     same_size = len({m.p_keep.shape[1] for m in maps.values()}) == 1  # Qwen's token count follows the image
@@ -149,10 +153,6 @@ def run_study(
                "removal": "physical removal, original positions" if config.mode == "remove"
                else "the paper's literal zeroing of hidden states (Eq. 2-3)"},
     )  # fmt: skip
-
-
-def _percent(bench: Benchmark) -> bool:
-    return bench.name != "mme"  # MME's total is a sum of category scores, every other headline is a percentage
 
 
 def _map_layers(layers: Sequence[int], count: int) -> tuple[int, ...]:

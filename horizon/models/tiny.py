@@ -81,17 +81,57 @@ def _tokenizer(specials: list[str], vocab_size: int) -> Tokenizer:
     return tk
 
 
-def _llava(preset: ModelPreset) -> tuple[Any, Any]:
-    tk = _tokenizer(["<unk>", "<s>", "</s>", "<pad>", "<image>"], vocab_size=preset.arch.vocab)
+LLAVA_SPECIALS = ("<unk>", "<s>", "</s>", "<pad>", "<image>")
+QWEN_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>",
+                 "<|video_pad|>")  # fmt: skip
+
+
+def llava_tokenizer(tk: Tokenizer) -> PreTrainedTokenizerFast:
+    """A LLaVA-style tokenizer around ``tk`` (whose vocabulary starts with ``LLAVA_SPECIALS``): BOS first."""
     tk.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tk.token_to_id("<s>"))])
-    tok = PreTrainedTokenizerFast(
-        tokenizer_object=tk,
-        bos_token="<s>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        extra_special_tokens={"image_token": "<image>"},
-    )
+    return PreTrainedTokenizerFast(tokenizer_object=tk, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                                   pad_token="<pad>", extra_special_tokens={"image_token": "<image>"})  # fmt: skip
+
+
+def llava_processor(tok: PreTrainedTokenizerFast, image_size: int, patch_size: int) -> LlavaProcessor:
+    image_processor = CLIPImageProcessor(size={"shortest_edge": image_size},
+                                         crop_size={"height": image_size, "width": image_size}, do_center_crop=True)  # fmt: skip
+    return LlavaProcessor(image_processor=image_processor, tokenizer=tok, patch_size=patch_size,
+                          vision_feature_select_strategy="default", num_additional_image_tokens=1,
+                          chat_template=LLAVA_TEMPLATE)  # fmt: skip
+
+
+def qwen_tokenizer(tk: Tokenizer) -> PreTrainedTokenizerFast:
+    """A Qwen2.5-VL-style tokenizer around ``tk`` (whose vocabulary starts with ``QWEN_SPECIALS``)."""
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tk, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+        extra_special_tokens={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>",
+                              "vision_start_token": "<|vision_start|>", "vision_end_token": "<|vision_end|>"},
+    )  # fmt: skip
+
+
+def qwen_token_ids(tok: PreTrainedTokenizerFast) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The config's vision token ids and its bos/eos/pad ids."""
+    ids = {name: tok.convert_tokens_to_ids(t) for name, t in (
+        ("image_token_id", "<|image_pad|>"), ("video_token_id", "<|video_pad|>"),
+        ("vision_start_token_id", "<|vision_start|>"), ("vision_end_token_id", "<|vision_end|>"))}  # fmt: skip
+    return ids, {"bos_token_id": None, "eos_token_id": tok.eos_token_id, "pad_token_id": tok.pad_token_id}
+
+
+def mrope_section(head_dim: int) -> list[int]:
+    """Qwen2.5-VL's (t, h, w) split of half the head dim, in the real model's 16:24:24 proportions."""
+    half = head_dim // 2
+    return [half - 2 * (half * 3 // 8), half * 3 // 8, half * 3 // 8]
+
+
+def qwen_processor(tok: PreTrainedTokenizerFast, min_pixels: int, max_pixels: int) -> ImageOnlyQwenProcessor:
+    image_processor = Qwen2VLImageProcessor(min_pixels=min_pixels, max_pixels=max_pixels, patch_size=14, merge_size=2,
+                                            temporal_patch_size=2)  # fmt: skip
+    return ImageOnlyQwenProcessor(image_processor=image_processor, tokenizer=tok, chat_template=QWEN_TEMPLATE)
+
+
+def _llava(preset: ModelPreset) -> tuple[Any, Any]:
+    tok = llava_tokenizer(_tokenizer(list(LLAVA_SPECIALS), vocab_size=preset.arch.vocab))
     a = preset.arch
     text = LlamaConfig(
         vocab_size=a.vocab,
@@ -122,58 +162,13 @@ def _llava(preset: ModelPreset) -> tuple[Any, Any]:
         vision_feature_select_strategy="default",
     )
     model = LlavaForConditionalGeneration(config)
-    image_processor = CLIPImageProcessor(
-        size={"shortest_edge": 336}, crop_size={"height": 336, "width": 336}, do_center_crop=True
-    )
-    processor = LlavaProcessor(
-        image_processor=image_processor,
-        tokenizer=tok,
-        patch_size=14,
-        vision_feature_select_strategy="default",
-        num_additional_image_tokens=1,
-        chat_template=LLAVA_TEMPLATE,
-    )
-    return model, processor
+    return model, llava_processor(tok, image_size=336, patch_size=14)
 
 
 def _qwen(preset: ModelPreset) -> tuple[Any, Any]:
-    specials = [
-        "<|endoftext|>",
-        "<|im_start|>",
-        "<|im_end|>",
-        "<|vision_start|>",
-        "<|vision_end|>",
-        "<|image_pad|>",
-        "<|video_pad|>",
-    ]
-    tk = _tokenizer(specials, vocab_size=preset.arch.vocab)
-    tok = PreTrainedTokenizerFast(
-        tokenizer_object=tk,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        extra_special_tokens={
-            "image_token": "<|image_pad|>",
-            "video_token": "<|video_pad|>",
-            "vision_start_token": "<|vision_start|>",
-            "vision_end_token": "<|vision_end|>",
-        },
-    )
+    tok = qwen_tokenizer(_tokenizer(list(QWEN_SPECIALS), vocab_size=preset.arch.vocab))
+    ids, specials_ids = qwen_token_ids(tok)
     a = preset.arch
-    ids: dict[str, Any] = {
-        name: tok.convert_tokens_to_ids(tokname)
-        for name, tokname in (
-            ("image_token_id", "<|image_pad|>"),
-            ("video_token_id", "<|video_pad|>"),
-            ("vision_start_token_id", "<|vision_start|>"),
-            ("vision_end_token_id", "<|vision_end|>"),
-        )
-    }
-    specials_ids: dict[str, Any] = {
-        "bos_token_id": None,
-        "eos_token_id": tok.eos_token_id,
-        "pad_token_id": tok.pad_token_id,
-    }
-    half = a.head_dim // 2
     text: dict[str, Any] = dict(
         vocab_size=a.vocab,
         hidden_size=a.hidden,
@@ -182,11 +177,7 @@ def _qwen(preset: ModelPreset) -> tuple[Any, Any]:
         num_attention_heads=a.heads,
         num_key_value_heads=a.kv_heads,
         max_position_embeddings=4096,
-        rope_parameters={
-            "rope_type": "default",
-            "rope_theta": 1e6,
-            "mrope_section": [half - 2 * (half * 3 // 8), half * 3 // 8, half * 3 // 8],
-        },
+        rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": mrope_section(a.head_dim)},
         **specials_ids,
     )
     vision: dict[str, Any] = dict(
@@ -206,11 +197,7 @@ def _qwen(preset: ModelPreset) -> tuple[Any, Any]:
     model = Qwen2_5_VLForConditionalGeneration(config)
     if preset.min_pixels is None or preset.max_pixels is None:
         raise ValueError(f"{preset.name} needs min_pixels and max_pixels")
-    image_processor = Qwen2VLImageProcessor(
-        min_pixels=preset.min_pixels, max_pixels=preset.max_pixels, patch_size=14, merge_size=2, temporal_patch_size=2
-    )
-    processor = ImageOnlyQwenProcessor(image_processor=image_processor, tokenizer=tok, chat_template=QWEN_TEMPLATE)
-    return model, processor
+    return model, qwen_processor(tok, preset.min_pixels, preset.max_pixels)
 
 
 def build_tiny(preset: ModelPreset, out: Path) -> None:

@@ -15,23 +15,27 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tokenizers import Tokenizer, models, pre_tokenizers, processors
+from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import (
-    CLIPImageProcessor,
     CLIPVisionConfig,
     LlamaConfig,
     LlavaConfig,
     LlavaForConditionalGeneration,
-    LlavaProcessor,
-    PreTrainedTokenizerFast,
     Qwen2_5_VLConfig,
     Qwen2_5_VLForConditionalGeneration,
-    Qwen2VLImageProcessor,
 )
 
 from horizon.benchmarks.synth import COLOURS, DIGITS, SHAPES
-from horizon.models.qwen2_5_vl import ImageOnlyQwenProcessor
-from horizon.models.tiny import LLAVA_TEMPLATE, QWEN_TEMPLATE
+from horizon.models.tiny import (
+    LLAVA_SPECIALS,
+    QWEN_SPECIALS,
+    llava_processor,
+    llava_tokenizer,
+    mrope_section,
+    qwen_processor,
+    qwen_token_ids,
+    qwen_tokenizer,
+)
 
 WORDS = sorted(
     {*COLOURS, *SHAPES, *DIGITS, "yes", "no", "what", "is", "the", "background", "colour", "how", "many", "shapes",
@@ -51,11 +55,8 @@ def word_tokenizer(specials: list[str]) -> Tokenizer:
 
 
 def build_llava(seed: int = 0) -> tuple[Any, Any]:
-    tk = word_tokenizer(["<unk>", "<s>", "</s>", "<pad>", "<image>"])
-    tk.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tk.token_to_id("<s>"))])
-    tok = PreTrainedTokenizerFast(tokenizer_object=tk, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
-                                  pad_token="<pad>", extra_special_tokens={"image_token": "<image>"})  # fmt: skip
-    text = LlamaConfig(vocab_size=tk.get_vocab_size(), hidden_size=192, intermediate_size=512, num_hidden_layers=8,
+    tok = llava_tokenizer(word_tokenizer(list(LLAVA_SPECIALS)))
+    text = LlamaConfig(vocab_size=len(tok), hidden_size=192, intermediate_size=512, num_hidden_layers=8,
                        num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=512,
                        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)  # fmt: skip
     vision = CLIPVisionConfig(hidden_size=128, intermediate_size=512, num_hidden_layers=4, num_attention_heads=4,
@@ -65,36 +66,16 @@ def build_llava(seed: int = 0) -> tuple[Any, Any]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = LlavaForConditionalGeneration(config)
-    image_processor = CLIPImageProcessor(size={"shortest_edge": 96}, crop_size={"height": 96, "width": 96})
-    processor = LlavaProcessor(image_processor=image_processor, tokenizer=tok, patch_size=8,
-                               vision_feature_select_strategy="default", num_additional_image_tokens=1,
-                               chat_template=LLAVA_TEMPLATE)  # fmt: skip
-    return model, processor
+    return model, llava_processor(tok, image_size=96, patch_size=8)
 
 
 def build_qwen(seed: int = 0) -> tuple[Any, Any]:
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>",
-                "<|video_pad|>"]  # fmt: skip
-    tk = word_tokenizer(specials)
-    tok = PreTrainedTokenizerFast(tokenizer_object=tk, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                                  extra_special_tokens={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>",
-                                                        "vision_start_token": "<|vision_start|>",
-                                                        "vision_end_token": "<|vision_end|>"})  # fmt: skip
-    ids: dict[str, Any] = {name: tok.convert_tokens_to_ids(t) for name, t in (("image_token_id", "<|image_pad|>"),
-           ("video_token_id", "<|video_pad|>"), ("vision_start_token_id", "<|vision_start|>"),
-           ("vision_end_token_id", "<|vision_end|>"))}  # fmt: skip
-    specials_ids: dict[str, Any] = {
-        "bos_token_id": None,
-        "eos_token_id": tok.eos_token_id,
-        "pad_token_id": tok.pad_token_id,
-    }
-    head_half = 192 // 4 // 2
-    text: dict[str, Any] = dict(vocab_size=tk.get_vocab_size(), hidden_size=192, intermediate_size=512,
-                                num_hidden_layers=8, num_attention_heads=4, num_key_value_heads=2,
-                                max_position_embeddings=1024,
+    tok = qwen_tokenizer(word_tokenizer(list(QWEN_SPECIALS)))
+    ids, specials_ids = qwen_token_ids(tok)
+    text: dict[str, Any] = dict(vocab_size=len(tok), hidden_size=192, intermediate_size=512, num_hidden_layers=8,
+                                num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
                                 rope_parameters={"rope_type": "default", "rope_theta": 1e4,
-                                                 "mrope_section": [head_half - 2 * (head_half * 3 // 8),
-                                                                   head_half * 3 // 8, head_half * 3 // 8]},
+                                                 "mrope_section": mrope_section(192 // 4)},
                                 **specials_ids)  # fmt: skip
     vision: dict[str, Any] = dict(depth=4, hidden_size=128, intermediate_size=512, num_heads=4, out_hidden_size=192,
                                   patch_size=14, spatial_merge_size=2, temporal_patch_size=2, window_size=112,
@@ -103,10 +84,7 @@ def build_qwen(seed: int = 0) -> tuple[Any, Any]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = Qwen2_5_VLForConditionalGeneration(config)
-    image_processor = Qwen2VLImageProcessor(min_pixels=QWEN_PIXELS, max_pixels=QWEN_PIXELS, patch_size=14,
-                                            merge_size=2, temporal_patch_size=2)  # fmt: skip
-    processor = ImageOnlyQwenProcessor(image_processor=image_processor, tokenizer=tok, chat_template=QWEN_TEMPLATE)
-    return model, processor
+    return model, qwen_processor(tok, QWEN_PIXELS, QWEN_PIXELS)
 
 
 BUILDERS = {"organism-llava": build_llava, "organism-qwen2.5-vl": build_qwen}

@@ -1,5 +1,5 @@
 """Information studies as Markdown and PNG (the paper's Figures 5-9, 11, 12); rendering is pure, plotting
-writes files. A study is the plain dict of :class:`horizon.information.study.Study`."""
+writes files. A study is :meth:`horizon.information.study.Study.to_dict` (as JSON holds it: string keys)."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ PAPER_HORIZONS: Mapping[tuple[str, str], str] = {
 def render_horizons(records: Sequence[Any]) -> str:
     """Horizons per model and benchmark: from information cases (information and withdraw horizons) and from
     the withdraw-all sweeps (``vtw@K`` cases beside the unpruned one), with the paper's where it states one."""
-    from horizon.information.analysis import WITHDRAW_RULE, withdraw_horizon
+    from horizon.information.analysis import WITHDRAW_RULE, is_percentage, withdraw_horizon
     from horizon.report.tables import score
 
     rows: dict[tuple[str, str], dict[str, Any]] = {}
@@ -107,7 +107,7 @@ def render_horizons(records: Sequence[Any]) -> str:
     for key, points in sweeps.items():
         if key in full and len(points) > 1:
             f = full[key]
-            rows.setdefault(key, {})["sweep"] = withdraw_horizon(points, score(f), f.n, f.benchmark != "mme")
+            rows.setdefault(key, {})["sweep"] = withdraw_horizon(points, score(f), f.n, is_percentage(f.benchmark))
     if not rows:
         return ""
     table = [[m, b, _layer(v.get("info", "–")), _layer(v.get("withdraw_info", "–")), _layer(v.get("sweep", "–")),
@@ -161,7 +161,7 @@ def plot_information(study: Mapping[str, Any], out: Path) -> list[Path]:
         shown = sorted(int(k) for k in s["example"])
         fig, axes = plt.subplots(1, len(shown), figsize=(3.2 * len(shown), 3), dpi=110, squeeze=False)
         for a, layer in zip(axes[0], shown, strict=True):
-            image = a.imshow(_grid(s["example"][_key(s["example"], layer)], rows, cols), cmap="viridis")
+            image = a.imshow(_grid(s["example"][str(layer)], rows, cols), cmap="viridis")
             a.set(title=f"layer {layer}", xticks=[], yticks=[])
             fig.colorbar(image, ax=a, fraction=0.046)
         fig.suptitle("information per visual token, first sample (Fig. 7b)", fontsize=9)
@@ -194,10 +194,6 @@ def plot_information(study: Mapping[str, Any], out: Path) -> list[Path]:
         fig.tight_layout()
         written.append(_save(fig, out / f"{stem}-oracle.png", plt))
     return written
-
-
-def _key(mapping: Mapping[Any, Any], layer: int) -> Any:
-    return layer if layer in mapping else str(layer)
 
 
 def _grid(values: Sequence[float], rows: int, cols: int) -> list[list[float]]:
