@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 MARKERS = {
-    "default": "the embedded CPU default (tiny models on fixture data)",
+    "default": "the embedded CPU default (organisms on held-out synth rows, tiny models on fixture data)",
+    "organism": "the trained model organisms on synth (horizon/organism/)",
     "gpu": "real checkpoints, meant for a CUDA device",
     "nightly": "nightly matrix on real checkpoints and data",
     "paper": "reproduces a table of the paper",

@@ -118,7 +118,7 @@ def cmd_list(what: str) -> int:
             (
                 p.name,
                 p.family,
-                p.repo_id or "(embedded, built locally)",
+                p.repo_id or ("(shipped: horizon/organism/weights)" if p.bundled else "(embedded, built locally)"),
                 p.arch.layers,
                 p.arch.hidden,
                 p.arch.intermediate,

@@ -1,4 +1,4 @@
-"""``horizon organism``: the embedded model organisms' data (``data``); training comes with issue 7."""
+"""``horizon organism``: the embedded model organisms' data (``data``) and training (``train``, resumable)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("organism", help="the embedded model organisms: synthetic data (training: issue 7)")
+    from horizon.organism.config import ORGANISMS, TrainConfig
+
+    p = sub.add_parser("organism", help="the embedded model organisms: synthetic data and training")
     osub = p.add_subparsers(dest="organism_command", required=True)
     d = osub.add_parser("data", help="write the synth benchmark (parquet) generated from a seed")
     d.add_argument(
@@ -15,12 +17,71 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     d.add_argument("--n", type=int, default=600, help="rows (the six tasks in turn)")
     d.add_argument("--seed", type=int, default=0)
+    t = osub.add_parser(
+        "train",
+        help="train an organism on synth from scratch; resumes from OUT/checkpoint.pt; writes OUT/model when done",
+    )
+    t.add_argument("organism", choices=ORGANISMS)
+    t.add_argument("--out", type=Path, required=True, help="run folder (checkpoint.pt, train.json, log, model/)")
+    defaults = TrainConfig(organism="organism-llava")
+    for name in ("steps", "pretrain_steps", "batch", "warmup", "seed", "threads", "checkpoint_every", "eval_every",
+                 "eval_rows"):  # fmt: skip
+        t.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
+    for name in ("lr", "min_lr_ratio", "aux_weight", "weight_decay", "clip"):
+        t.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
+    t.add_argument("--stop-after", type=int, default=None, help="end this call after N steps (resume later)")
+    s = osub.add_parser("ship", help="score a finished run on the held-out rows and install it with its model card")
+    s.add_argument("run", type=Path, help="a finished training run folder")
+    s.add_argument("--dest", type=Path, help="default: the package's horizon/organism/weights/<organism>")
+    s.add_argument("--notes", type=Path, help="a Markdown file: what was tried and what limited it (goes on the card)")
 
 
 def cmd_organism(args: argparse.Namespace) -> int:
+    if args.organism_command == "train":
+        return _train(args)
+    if args.organism_command == "ship":
+        return _ship(args)
     from horizon.benchmarks.fixtures import write_parquet
     from horizon.benchmarks.synth import rows
 
     path = write_parquet("synth", args.out, rows(args.n, seed=args.seed))
     print(f"{args.n} synth rows (seed {args.seed}) -> {path}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from dataclasses import fields
+
+    from horizon.organism.config import TrainConfig
+    from horizon.organism.train import train
+
+    names = [f.name for f in fields(TrainConfig) if f.name != "organism"]
+    cfg = TrainConfig(organism=args.organism, **{n: getattr(args, n) for n in names})
+    args.out.mkdir(parents=True, exist_ok=True)
+    with open(args.out / "log.txt", "a") as logf:
+
+        def log(line: str) -> None:
+            print(line, flush=True)
+            logf.write(line + "\n")
+            logf.flush()
+
+        summary = train(cfg, args.out, log=log, stop_after=args.stop_after)
+    done = summary["step"] >= cfg.pretrain_steps + cfg.steps
+    print(f"{'finished' if done else 'paused'} at step {summary['step']} ({summary['minutes']} min); "
+          f"{'model in ' + str(args.out / 'model') if done else 'run again to resume'}")  # fmt: skip
+    return 0
+
+
+def _ship(args: argparse.Namespace) -> int:
+    import json
+
+    from horizon.models.loading import BUNDLED
+    from horizon.organism.ship import ship
+
+    name = json.loads((args.run / "train.json").read_text())["config"]["organism"]
+    dest = args.dest or BUNDLED / name
+    record = ship(args.run, dest, name, args.notes.read_text() if args.notes else "")
+    scores = record["scores"]
+    print(f"{name} -> {dest}: held-out global {scores['accuracy_global']} fine {scores['accuracy_fine']} "
+          f"(all {scores['accuracy']})")  # fmt: skip
     return 0

@@ -44,6 +44,12 @@ class Case:
 
 
 TINY = ("tiny-llava", "tiny-qwen2.5-vl")
+ORGANISMS = ("organism-llava", "organism-qwen2.5-vl")  # trained on synth, shipped (horizon/organism/)
+SYNTH_FAMILIES = ("synth-global", "synth-fine")
+ORGANISM_LAYERS = 8
+ORGANISM_KEEP = 0.125  # the layer sweeps' ratio (Fig. 2's): 18 of 144 tokens
+ORGANISM_INFO_ROWS = 32  # samples per information case (of the suite's 96 per family)
+ORGANISM_STAGE_LAYER = 5  # where the equal-budget schedules add random/VTW (the paper's LLaVA horizon ~ 5/8 deep)
 DEFAULT_SCHEDULES = ("full", "random@2:0.5", "paper:llava-192:dart+random", "paper:llava-64:fastv+vtw")
 TABLE1_BENCHMARKS = ("mme", "scienceqa-img", "textvqa", "mmbench-en", "infovqa", "docvqa", "ocrbench")
 TABLE2_BENCHMARKS = ("mme", "scienceqa-img", "pope", "textvqa", "mmbench-en", "gqa", "mmbench-cn")
@@ -69,6 +75,7 @@ def default_matrix() -> list[Case]:
         Case(model, bench, schedule, ("default",), max_new_tokens=4, label=schedule.rsplit(":", 1)[-1])
         for model in TINY
         for bench in BENCHMARKS.names()
+        if bench not in SYNTH_FAMILIES  # the same code as synth; the organisms run them
         for schedule in DEFAULT_SCHEDULES
     ]
     # a small layer sweep, so the default exercises the sweep path and its figure
@@ -78,7 +85,38 @@ def default_matrix() -> list[Case]:
         for method in ("random", "dart", "fastv")
         for layer in (1, 8, 16, 24)
     ]
-    return cases
+    return cases + organism_matrix()
+
+
+def equal_budget_schedules(method: str, layer: int = ORGANISM_STAGE_LAYER) -> list[str]:
+    """The third finding on 8 layers at one budget (216 visual token-layers after layer 2, as ``method`` alone at
+    25 %): ``method`` alone, ``method`` keeping more until ``layer`` then random to 18 tokens, and then none (VTW)."""
+    if layer != ORGANISM_STAGE_LAYER:
+        raise ValueError(f"the equal budgets are worked out for layer {ORGANISM_STAGE_LAYER}, not {layer}")
+    # 6 layers x 36 = 3 x 54 + 3 x 18 = 3 x 72 + 3 x 0 = 216
+    return [f"{method}@2:0.25", f"{method}@2:0.375+random@{layer}:#18", f"{method}@2:0.5+vtw@{layer}"]
+
+
+def organism_matrix() -> list[Case]:
+    """The organisms on the held-out synth rows, per task family: unpruned, every method against random at each
+    layer (Fig. 1/2), all visual tokens withdrawn at each layer (Fig. 9), equal-budget multi-stage (Tables 4/5).
+    One sweep group per model and family: a single pass shares each sample's unpruned prefix."""
+    marks = ("default", "organism", "sweep")
+    schedules = ["full"]
+    schedules += [f"{m}@{layer}:{ORGANISM_KEEP:g}" for m in SWEEP_METHODS for layer in range(1, ORGANISM_LAYERS)]
+    schedules += [f"vtw@{layer}" for layer in range(ORGANISM_LAYERS)]
+    schedules += [s for m in ("fastv", "dart", "divprune") for s in equal_budget_schedules(m)]
+    return [
+        Case(model, bench, s, marks, max_new_tokens=1, label=_organism_label(s))  # one-word answers: one token
+        for model in ORGANISMS
+        for bench in SYNTH_FAMILIES
+        for s in schedules
+    ]
+
+
+def _organism_label(schedule: str) -> str:
+    stages = [part.split("@")[0] for part in schedule.split("+")]
+    return "+".join(stages)
 
 
 def table1() -> list[Case]:
@@ -161,6 +199,10 @@ def information_matrix() -> list[InfoCase]:
         InfoCase("tiny-qwen2.5-vl", "textvqa", tiny, 2, (0, 4, 8, 14, 20, 27), ("random", "dart"), (0.25,), (0.25,),
                  max_new_tokens=4),
     ]  # fmt: skip
+    # the organisms: every layer, per task family (the horizon should sit deeper for the fine tasks)
+    cases += [InfoCase(model, bench, ("default", "information", "organism"), ORGANISM_INFO_ROWS,
+                       keeps=(ORGANISM_KEEP,), oracle_keeps=(ORGANISM_KEEP,), max_new_tokens=1)
+              for model in ORGANISMS for bench in SYNTH_FAMILIES]  # fmt: skip
     real = ("information", "gpu", "nightly")
     # Fig. 5, 6, 7, 8 (LLaVA-1.5-7B, 200 MME samples; TextVQA for Fig. 6b/8b)
     cases += [InfoCase("llava-1.5-7b", b, real, 200) for b in ("mme", "textvqa")]

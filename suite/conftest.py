@@ -1,4 +1,5 @@
-"""Suite fixtures: one case runner per worker for the embedded default (fixture data) and one for real runs."""
+"""Suite fixtures: case runners per worker for the tiny models (fixture data), the organisms (held-out synth rows,
+shipped weights) and real runs."""
 
 from __future__ import annotations
 
@@ -8,32 +9,42 @@ from pathlib import Path
 
 import pytest
 
-from horizon.matrix import TINY, Case
+from horizon.matrix import ORGANISMS, TINY, Case, InfoCase
 from horizon.suite_runner import CaseRunner
 
 
 @dataclass
 class Suite:
     tiny: CaseRunner
+    organism: CaseRunner
     real: CaseRunner
     baselines: Path
     results: Path
     mode: str
 
-    def runner(self, case: Case) -> CaseRunner:
+    def runner(self, case: Case | InfoCase) -> CaseRunner:
+        if case.model in ORGANISMS:
+            return self.organism
         return self.tiny if case.model in TINY else self.real
 
 
 @pytest.fixture(scope="session")
 def suite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, horizon_cache: Path) -> Suite:
-    from horizon.benchmarks.fixtures import write_all
+    from horizon.benchmarks.fixtures import write_all, write_parquet
+    from horizon.benchmarks.synth import rows
+    from horizon.organism.config import HELD_OUT_SEED, SUITE_ROWS
 
     opt = request.config.getoption
     fixtures = write_all(tmp_path_factory.mktemp("fixture-data"))
     model_env = {k: v for k, v in os.environ.items() if k in ("HORIZON_MODELS", "HF_HUB_CACHE", "HF_HOME")}
     common = dict(device=opt("--device"), dtype=opt("--dtype"), attn=opt("--attn"))
     tiny = CaseRunner({"HORIZON_DATA": str(fixtures)}, {"HORIZON_CACHE": str(horizon_cache)}, device="cpu")
+    # the organisms: the first SUITE_ROWS held-out synth rows; their shipped weights (or $HORIZON_MODELS/<name>)
+    held_out = tmp_path_factory.mktemp("organism-data")
+    write_parquet("synth", held_out / "synth", rows(SUITE_ROWS, seed=HELD_OUT_SEED))
+    organism_models = {k: v for k, v in os.environ.items() if k == "HORIZON_MODELS"}
+    organism = CaseRunner({"HORIZON_DATA": str(held_out)}, organism_models, device="cpu")
     real_data = {k: v for k, v in os.environ.items() if k in ("HORIZON_DATA", "HF_HOME", "HF_DATASETS_CACHE")}
     real = CaseRunner(real_data, model_env, **common)
     mode = "update" if opt("--update-baselines") else "record" if opt("--record-baselines") else "compare"
-    return Suite(tiny, real, Path(opt("--baselines")), Path(opt("--results")), mode)
+    return Suite(tiny, organism, real, Path(opt("--baselines")), Path(opt("--results")), mode)

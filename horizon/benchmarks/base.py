@@ -61,6 +61,7 @@ class Benchmark:
     images: ImageSource | None = None  # where the images are when rows lack an ``image`` column
     expand: Callable[[Mapping[str, Any]], list[Mapping[str, Any]]] | None = None  # one row -> several items
     until: tuple[str, ...] = ("\n\n",)  # stop strings the answer is cut at (lmms-eval's default: a blank line)
+    generate: Callable[[], list[dict[str, Any]]] | None = None  # rows made here when no local data is found (synth)
 
     def cut(self, answer: str) -> str:
         for stop in self.until:

@@ -72,10 +72,12 @@ def rows(bench: str) -> list[dict[str, Any]]:
             {"dataset": "HME100k", "question": "Write out the expression", "question_type":
              "Handwritten Mathematical Expression Recognition", "answer": ["x^{2}+1"], "image": BLUE},
         ]  # fmt: skip
-    if bench == "synth":
+    if bench.startswith("synth"):
+        from horizon.benchmarks.synth import FINE_TASKS, GLOBAL_TASKS, TASKS
         from horizon.benchmarks.synth import rows as synth_rows
 
-        return synth_rows(12, seed=0)
+        tasks = {"synth": TASKS, "synth-global": GLOBAL_TASKS, "synth-fine": FINE_TASKS}[bench]
+        return synth_rows(12, seed=0, tasks=tasks)
     if bench == "ocr-vqa":
         return [{"question_id": f"o{i}", "image": BLUE, "question": "Who wrote this book?", "answer": a}
                 for i, a in enumerate(["Jane Austen", "Mark Twain"])]  # fmt: skip

@@ -7,7 +7,7 @@ on these tasks (TextVQA sets no length there: 128, LLaVA-1.5's own VQA script, i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from horizon.benchmarks.anls import anls
@@ -225,6 +225,28 @@ def _synth_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, f
     return {k: 100 * _mean(v) for k, v in sorted(hits.items())}
 
 
+def _synth_generate() -> list[dict[str, Any]]:
+    """The held-out rows the organisms are scored on (no local data needed: a pure function of the seed)."""
+    from horizon.benchmarks.synth import rows
+    from horizon.organism.config import HELD_OUT_ROWS, HELD_OUT_SEED
+
+    return rows(HELD_OUT_ROWS, seed=HELD_OUT_SEED)
+
+
+def _synth_family(fam: str) -> Callable[[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """Keep only the rows of one task family (``synth-global`` / ``synth-fine`` read the ``synth`` data)."""
+
+    def keep(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        from horizon.benchmarks.synth import family
+
+        try:
+            return [row] if family(text(row, "task")) == fam else []
+        except ValueError as err:
+            raise DatasetFormatError(f"column 'task': {err}") from None
+
+    return keep
+
+
 def _one_word(text_: str) -> str:
     words = text_.strip().lower().replace(".", " ").replace(",", " ").split()
     return words[0] if words else ""
@@ -268,6 +290,12 @@ for _b in (
               expand=_ocrvqa_expand),
     Benchmark("synth", "horizon/synth", None, "test", ("id", "image", "question", "answer", "task"),
               2, "accuracy", _synth_sample, lambda s, f: s.question + "\nAnswer with one word.", _synth_score,
-              "generated from a seed: horizon organism data (global and fine-grained tasks)", until=("\n",)),
+              "generated from a seed: horizon organism data (global and fine-grained tasks); without local data, the "
+              "600 held-out rows of seed 0", until=("\n",), generate=_synth_generate),
+    *(Benchmark(f"synth-{fam}", "horizon/synth", None, "test", ("id", "image", "question", "answer", "task"),
+                2, "accuracy", _synth_sample, lambda s, f: s.question + "\nAnswer with one word.", _synth_score,
+                f"the {fam} tasks of the synth data (same folder): {', '.join(tasks)}", until=("\n",),
+                expand=_synth_family(fam), generate=_synth_generate)
+      for fam, tasks in (("global", ("colour", "count", "exists")), ("fine", ("cell_colour", "cell_shape", "cell_digit")))),
 ):  # fmt: skip
     BENCHMARKS.add(_b.name, _b)

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from horizon.benchmarks.base import Benchmark, DatasetFormatError, Sample
-from horizon.benchmarks.local import find_data, read_rows
+from horizon.benchmarks.local import DataNotFoundError, find_data, read_rows
 from horizon.engine.run import Output, prepare, run
 from horizon.engine.sweep import run_many
 from horizon.methods import METHODS
@@ -30,10 +30,17 @@ def load_samples(
     bench: Benchmark, *, path: str | Path | None = None, env: Mapping[str, str] | None = None
 ) -> tuple[list[Sample], list[str]]:
     """All samples of ``bench`` from local disk, and one message per row that could not be read."""
-    data = find_data(bench, path=path, env=env)
+    try:
+        data = find_data(bench, path=path, env=env)
+        source, rows = str(data.files[0].parent), read_rows(data, bench.columns)
+    except DataNotFoundError:
+        if bench.generate is None or path is not None:
+            raise
+        source = f"{bench.name} (generated: no local data)"
+        rows = ((Path(source), i, row) for i, row in enumerate(bench.generate()))
     images: dict[str, Any] | None = None
     samples, bad = [], []
-    for file, i, row in read_rows(data, bench.columns):
+    for file, i, row in rows:
         try:
             items = bench.expand(row) if bench.expand is not None else [row]
         except DatasetFormatError as err:
@@ -48,7 +55,7 @@ def load_samples(
             except (DatasetFormatError, KeyError) as err:
                 bad.append(f"{file} row {i}: {err}")
     if not samples:
-        raise DatasetFormatError(f"no readable samples for {bench.name!r} in {data.files[0].parent}: {bad[:3]}")
+        raise DatasetFormatError(f"no readable samples for {bench.name!r} in {source}: {bad[:3]}")
     return samples, bad
 
 

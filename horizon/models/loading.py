@@ -27,6 +27,7 @@ from horizon.models.tiny import cache_root, ensure_tiny
 
 DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 ATTENTION = ("sdpa", "eager", "flash_attention_2")
+BUNDLED = Path(__file__).resolve().parents[1] / "organism" / "weights"  # the organisms' shipped checkpoints
 _MODEL_TYPES = {"llava": "llava", "qwen2_5_vl": "qwen2_5_vl"}
 
 
@@ -86,6 +87,8 @@ def resolve_checkpoint(
     preset = MODELS.get(model)
     if preset.tiny:
         return preset, ensure_tiny(preset, cache_root(dict(env)))
+    if preset.bundled:
+        return preset, bundled_checkpoint(preset, env)
     looked = []
     for folder in candidate_paths(preset, env):
         if _is_checkpoint(folder):
@@ -102,6 +105,25 @@ def resolve_checkpoint(
         f"Provide it by downloading {preset.repo_id} on a machine with network access "
         f"(`huggingface-cli download {preset.repo_id}`) and copying it into $HORIZON_MODELS/{preset.name}, "
         "or into the Hugging Face cache, or pass its folder with --path."
+    )
+
+
+def bundled_checkpoint(preset: ModelPreset, env: Mapping[str, str]) -> Path:
+    """A bundled organism: ``$HORIZON_MODELS/<name>`` when there (a retrained copy), else the shipped weights."""
+    looked = []
+    if env.get("HORIZON_MODELS"):
+        own = Path(env["HORIZON_MODELS"]) / preset.name
+        if _is_checkpoint(own):
+            return own
+        looked.append(str(own))
+    shipped = BUNDLED / preset.name
+    if _is_checkpoint(shipped) and (shipped / "heldout.json").is_file():  # shipped by `horizon organism ship`
+        return shipped
+    looked.append(f"{shipped} (needs config.json and heldout.json)")
+    raise CheckpointNotFoundError(
+        f"no checkpoint for the organism {preset.name!r}; looked in: " + "; ".join(looked) + ". "
+        f"It ships with the package; to rebuild it run `horizon organism train {preset.name} --out RUN` (the exact "
+        f"command is on its model card) and `horizon organism ship RUN --dest $HORIZON_MODELS/{preset.name}`."
     )
 
 

@@ -50,12 +50,15 @@ class ModelPreset:
     min_pixels: int | None = None  # Qwen2.5-VL: the pixel range that fixes the visual-token count
     max_pixels: int | None = None
     guide: str | None = None  # default SGL guide: a smaller preset of the family with the same image geometry
+    bundled: bool = False  # weights shipped in the package (horizon/organism/weights/<name>), trained here
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise ValueError(f"family {self.family!r} is not one of {', '.join(FAMILIES)}")
         if (self.min_pixels is None) != (self.max_pixels is None):
             raise ValueError("give both min_pixels and max_pixels, or neither")
+        if self.bundled and self.repo_id is not None:
+            raise ValueError(f"{self.name}: a bundled model has no repo_id")
         if self.guide == self.name:
             raise ValueError(f"{self.name} cannot guide itself")
         if self.min_pixels is not None and self.max_pixels is not None and self.min_pixels > self.max_pixels:
@@ -63,7 +66,8 @@ class ModelPreset:
 
     @property
     def tiny(self) -> bool:
-        return self.repo_id is None
+        """Built from its config with random weights on first use (no checkpoint anywhere)."""
+        return self.repo_id is None and not self.bundled
 
 
 MODELS: Registry[ModelPreset] = Registry("model")
@@ -119,6 +123,23 @@ for _preset in (
         min_pixels=56 * 56,
         max_pixels=28 * 28 * 256,
         arch=Architecture(layers=28, hidden=64, intermediate=128, heads=4, kv_heads=2, vocab=512),
+    ),
+    # The model organisms (horizon/organism/): trained here on synth, weights shipped in the package (16-bit).
+    # 144 visual tokens, 8 decoder layers; Qwen's images are resized to 336 px (24x24 patches -> 12x12 merged).
+    ModelPreset(
+        name="organism-llava",
+        family="llava",
+        visual_tokens=144,
+        bundled=True,
+        arch=Architecture(layers=8, hidden=192, intermediate=512, heads=4, kv_heads=4, vocab=61),
+    ),
+    ModelPreset(
+        name="organism-qwen2.5-vl",
+        family="qwen2_5_vl",
+        min_pixels=336 * 336,
+        max_pixels=336 * 336,
+        bundled=True,
+        arch=Architecture(layers=8, hidden=192, intermediate=512, heads=4, kv_heads=2, vocab=63),
     ),
 ):
     MODELS.add(_preset.name, _preset)

@@ -1,10 +1,11 @@
 """The model organisms' architectures (issue 7): small LLaVA- and Qwen2.5-VL-class models, real transformers
 classes with a word-level tokenizer over the ``synth`` vocabulary, saved as checkpoints the ordinary adapters
-load. Untrained here; training is the next step (see the issue 7 notes).
+load. Untrained here; horizon/organism/train.py trains them.
 
 * ``organism-llava``: CLIP-style tower (96 px, 8-px patches -> 144 visual tokens), Llama decoder with 8 layers.
-* ``organism-qwen2.5-vl``: Qwen2.5-VL tower (images resized to 336 px: 24x24 patches of 14 px, merged 2x2 ->
-  144 visual tokens), Qwen2.5-VL decoder with 8 layers, GQA and 3-D M-RoPE.
+* ``organism-qwen2.5-vl``: Qwen2.5-VL tower of 2 blocks (images resized to 336 px: 24x24 patches of 14 px, merged
+  2x2 -> 144 visual tokens; 2 blocks because 576 patches per image made 4 the training bottleneck), Qwen2.5-VL
+  decoder with 8 layers, GQA and 3-D M-RoPE.
 
 Both fit the issue's 20 MB budget for the two together when stored in 16-bit (``parameter_bytes``).
 """
@@ -77,9 +78,9 @@ def build_qwen(seed: int = 0) -> tuple[Any, Any]:
                                 rope_parameters={"rope_type": "default", "rope_theta": 1e4,
                                                  "mrope_section": mrope_section(192 // 4)},
                                 **specials_ids)  # fmt: skip
-    vision: dict[str, Any] = dict(depth=4, hidden_size=128, intermediate_size=512, num_heads=4, out_hidden_size=192,
+    vision: dict[str, Any] = dict(depth=2, hidden_size=128, intermediate_size=512, num_heads=4, out_hidden_size=192,
                                   patch_size=14, spatial_merge_size=2, temporal_patch_size=2, window_size=112,
-                                  fullatt_block_indexes=[1, 3], tokens_per_second=2)  # fmt: skip
+                                  fullatt_block_indexes=[1], tokens_per_second=2)  # fmt: skip
     config = Qwen2_5_VLConfig(text_config=text, vision_config=vision, **ids, **specials_ids)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from horizon.report.information import render_horizons, render_information
+from horizon.report.organism import render_organisms
 from horizon.report.settings import render_settings, uses_paper_settings
 from horizon.report.tables import LAYOUTS, render, render_cases, render_table3
 from horizon.results import Record
@@ -33,6 +34,9 @@ def render_report(
     ]
     if regressions is not None:
         parts += _regressions(regressions, len(records))
+    organisms = render_organisms(records)
+    if organisms:
+        parts.append(organisms)
     for name, layout in LAYOUTS.items():
         if any(r.model == layout.model for r in records):
             parts.append(render(layout, records, paper.get(name, {})))

@@ -40,7 +40,7 @@ def plot_sweeps(records: Sequence[Record], out: Path) -> list[Path]:
     full = {(r.model, r.benchmark): score(r) for r in records if r.schedule == "full"}
     written = []
     for (model, bench, keep), methods in sorted(sweep_points(records).items()):
-        if sum(len(p) for p in methods.values()) < 2:
+        if max(len(p) for p in methods.values()) < 2:  # no line to draw (e.g. single-layer schedules)
             continue
         fig, ax = plt.subplots(figsize=(6, 3.6), dpi=110)
         for method, points in sorted(methods.items()):

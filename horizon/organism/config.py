@@ -1,0 +1,51 @@
+"""The organisms' names and training configuration (no torch import: the CLI reads it to build its options)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FAMILY = {"organism-llava": "llava", "organism-qwen2.5-vl": "qwen2_5_vl"}  # organism -> model family
+ORGANISMS = tuple(FAMILY)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrainConfig:
+    organism: str
+    steps: int = 6000  # joint steps
+    pretrain_steps: int = 300  # vision-only steps with the auxiliary loss
+    batch: int = 16  # scenes per step (six supervised answers each)
+    lr: float = 1e-3
+    warmup: int = 200
+    min_lr_ratio: float = 0.1  # cosine decay to lr * this
+    aux_weight: float = 0.5
+    weight_decay: float = 0.01
+    clip: float = 1.0
+    seed: int = 0
+    threads: int = 2
+    checkpoint_every: int = 100
+    eval_every: int = 500
+    eval_rows: int = 240  # validation rows: synth.rows(eval_rows, seed=VALIDATION_SEED), never the held-out ones
+
+    def __post_init__(self) -> None:
+        if self.organism not in FAMILY:
+            raise ValueError(f"unknown organism {self.organism!r} (organisms: {', '.join(ORGANISMS)})")
+        for name in ("steps", "pretrain_steps", "warmup", "eval_rows"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("batch", "threads", "checkpoint_every", "eval_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 < self.lr < 1:
+            raise ValueError(f"lr must be in (0, 1), got {self.lr}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        if self.clip <= 0 or self.weight_decay < 0:
+            raise ValueError(f"clip must be > 0 and weight_decay >= 0, got {self.clip} and {self.weight_decay}")
+        if self.aux_weight < 0:
+            raise ValueError(f"aux_weight must be >= 0, got {self.aux_weight}")
+
+
+VALIDATION_SEED = 1  # rows evaluated during training (synth.rows(n, seed=1)); nothing is chosen on held-out rows
+HELD_OUT_SEED = 0  # the held-out rows are synth.rows(n, seed=0); training scenes use other seeds (train.scene_at)
+HELD_OUT_ROWS = 600  # the model cards' and the shipped-weights test's held-out set (100 per task)
+SUITE_ROWS = 192  # the default suite's organism cases: the first rows of that set (96 per task family, 32 per task)

@@ -1,0 +1,130 @@
+"""The organisms' training code (horizon/organism/train.py): targets and labels by hand, determinism, resume."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from horizon.benchmarks import synth
+from horizon.matrix import ORGANISM_LAYERS, equal_budget_schedules, organism_matrix
+from horizon.organism.config import TrainConfig
+from horizon.organism.train import (
+    HEADS,
+    KINDS,
+    answer_labels,
+    cell_targets,
+    generation_suffix,
+    lr_at,
+    make_batch,
+    scene_at,
+    train,
+)
+from horizon.paper_presets import resolve_schedule
+from horizon.schedule import Schedule
+
+
+def test_cell_targets_by_hand() -> None:
+    scene = synth.Scene("blue", (synth.Shape((1, 2), "circle", "red"),), (((3, 0), "7"),))
+    t = cell_targets(scene).reshape(12, 12, len(HEADS))
+    assert (
+        t[3:6, 6:9, 0].eq(KINDS.index("circle")).all()
+        and t[3:6, 6:9, 1].eq(1 + sorted(synth.COLOURS).index("red")).all()
+    )
+    assert t[9:12, 0:3, 0].eq(KINDS.index("digit")).all() and t[9:12, 0:3, 2].eq(1 + 7).all()
+    assert int(t[0, 0, 0]) == 0 and int(t[0, 0, 1]) == 0 and int(t[0, 0, 2]) == 0  # an empty cell
+    assert t[..., 3].eq(sorted(synth.COLOURS).index("blue")).all()
+    assert int(t[4, 7, 4]) == 1 and int(t[4, 7, 5]) == 2  # row and column of the cell
+    assert int(t[11, 11, 4]) == 3 and int(t[0, 11, 5]) == 3
+
+
+def test_answer_labels_by_hand() -> None:
+    ids = torch.tensor([[5, 1, 2, 9, 1, 2, 7, 1]])
+    labels = answer_labels(ids, [1, 2])
+    assert labels.tolist() == [[-100, -100, -100, 9, -100, -100, 7, -100]]
+
+
+@pytest.mark.parametrize("name", ["organism-llava", "organism-qwen2.5-vl"])
+def test_batch_supervises_every_answer_in_order(name: str) -> None:
+    from horizon.organism.build import BUILDERS
+
+    _, processor = BUILDERS[name](0)
+    batch = make_batch(processor, generation_suffix(processor), seed=3, step=1, size=2)
+    tok = processor.tokenizer
+    for b in range(2):
+        _, qa = scene_at(3, 1 * 2 + b)
+        row = batch.labels[b]
+        assert tok.convert_ids_to_tokens(row[row != -100].tolist()) == [a for _, _, a in qa]
+        assert {t for t, _, _ in qa} == set(synth.TASKS)
+
+
+def test_training_scenes_are_not_held_out_scenes() -> None:
+    held = {r["image"]["bytes"] for r in synth.rows(600, seed=0)}
+    assert not any(synth.png_bytes(synth.render(scene_at(0, i)[0])) in held for i in range(600))
+
+
+def test_lr_schedule() -> None:
+    cfg = TrainConfig(organism="organism-llava", steps=90, pretrain_steps=20, warmup=10, lr=1e-3, min_lr_ratio=0.1)
+    assert lr_at(cfg, 0) == pytest.approx(1e-4) and lr_at(cfg, 9) == pytest.approx(1e-3) == lr_at(cfg, 19)
+    assert lr_at(cfg, 20) == pytest.approx(1e-4) and lr_at(cfg, 29) == pytest.approx(1e-3)  # warmup again
+    assert lr_at(cfg, 110) == pytest.approx(1e-4) and lr_at(cfg, 109) == pytest.approx(1e-4, rel=1e-2)
+    assert all(lr_at(cfg, s) >= lr_at(cfg, s + 1) for s in range(29, 109))
+
+
+@pytest.mark.parametrize(("field", "value"), [("organism", "llava"), ("batch", 0), ("lr", 2.0), ("aux_weight", -1.0)])
+def test_config_rejects_bad_values(field: str, value: object) -> None:
+    kwargs = {"organism": "organism-llava", field: value}
+    with pytest.raises(ValueError, match=field if field != "organism" else "unknown organism"):
+        TrainConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def _state(run: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run / "checkpoint.pt", weights_only=False)["model"]
+
+
+@pytest.mark.parametrize("name", ["organism-llava", "organism-qwen2.5-vl"])
+def test_training_is_deterministic_and_resumes_exactly(tmp_path: Path, name: str) -> None:
+    cfg = TrainConfig(organism=name, pretrain_steps=1, steps=2, batch=2, warmup=1, threads=1,
+                      eval_rows=6, eval_every=2, checkpoint_every=1)  # fmt: skip
+    straight = train(cfg, tmp_path / "a", log=lambda _: None)
+    train(cfg, tmp_path / "b", log=lambda _: None, stop_after=2)
+    assert not (tmp_path / "b" / "model").exists()  # unfinished: no export
+    resumed = train(cfg, tmp_path / "b", log=lambda _: None)
+    assert straight["step"] == resumed["step"] == 3
+    a, b = _state(tmp_path / "a"), _state(tmp_path / "b")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert straight["evals"] == resumed["evals"] and straight["evals"][-1]["step"] == 3
+    assert (tmp_path / "a" / "model" / "model.safetensors").is_file()
+    with pytest.raises(ValueError, match="another configuration"):
+        train(replace(cfg, lr=5e-4), tmp_path / "a", log=lambda _: None)
+
+
+@pytest.mark.parametrize("method", ["fastv", "dart", "divprune"])
+def test_equal_budget_schedules_spend_the_same_tokens(method: str) -> None:
+    spent = {sum(resolve_schedule(s).tokens_per_layer(ORGANISM_LAYERS, 144)) for s in equal_budget_schedules(method)}
+    assert spent == {2 * 144 + 216}
+
+
+def test_organism_matrix_shape() -> None:
+    cases = organism_matrix()
+    assert len({c.id for c in cases}) == len(cases)
+    by = {(c.model, c.benchmark) for c in cases}
+    assert by == {(m, b) for m in ("organism-llava", "organism-qwen2.5-vl") for b in ("synth-global", "synth-fine")}
+    assert all(isinstance(c.resolved, Schedule) and "sweep" in c.marks for c in cases)
+
+
+@pytest.mark.parametrize("name", ["organism-llava", "organism-qwen2.5-vl"])
+def test_evaluate_is_independent_of_batching(name: str) -> None:
+    """Batched prompts are left-padded as the adapters load them: the same logits one by one and together."""
+    from horizon.organism.build import BUILDERS
+    from horizon.organism.config import FAMILY
+    from horizon.organism.train import answer_logits
+
+    model, processor = BUILDERS[name](0)
+    rows = synth.rows(12, seed=1)  # prompts of different lengths
+    together = answer_logits(model, processor, FAMILY[name], rows, batch=12)
+    one_by_one = answer_logits(model, processor, FAMILY[name], rows, batch=1)
+    torch.testing.assert_close(together, one_by_one, atol=1e-4, rtol=1e-4)
+    assert processor.tokenizer.padding_side == "right"  # restored

@@ -1,0 +1,47 @@
+"""The shipped organisms (horizon/organism/weights/): within the size budget, loaded by the ordinary adapters
+through their presets, and as accurate on the fixed held-out rows as their model cards say."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from safetensors import safe_open
+
+from horizon.models.loading import BUNDLED, load_model, resolve_checkpoint
+from horizon.organism.config import HELD_OUT_ROWS, HELD_OUT_SEED, ORGANISMS
+from horizon.organism.ship import CHANCE, heldout_scores
+
+BUDGET_MB = 20.0
+
+
+def test_shipped_weights_fit_the_budget_in_16_bit() -> None:
+    files = [p for name in ORGANISMS for p in (BUNDLED / name).glob("*.safetensors")]
+    assert len(files) == len(ORGANISMS)
+    assert sum(p.stat().st_size for p in files) / 1e6 <= BUDGET_MB
+    for path in files:
+        with safe_open(str(path), "pt") as f:
+            assert {str(f.get_slice(k).get_dtype()) for k in f.keys()} == {"F16"}
+
+
+@pytest.mark.parametrize("name", ORGANISMS)
+def test_preset_resolves_to_the_shipped_checkpoint(name: str) -> None:
+    preset, folder = resolve_checkpoint(name, env={})
+    assert preset is not None and preset.bundled and folder == BUNDLED / name
+    loaded = load_model(name, env={})
+    assert loaded.n_layers == preset.arch.layers == 8
+    assert loaded.model.config.text_config.vocab_size == preset.arch.vocab
+
+
+@pytest.mark.parametrize("name", ORGANISMS)
+def test_shipped_accuracy_matches_the_card(name: str) -> None:
+    card = json.loads((BUNDLED / name / "heldout.json").read_text())
+    assert (card["rows"], card["seed"]) == (HELD_OUT_ROWS, HELD_OUT_SEED)
+    scores = heldout_scores(BUNDLED / name, name)
+    for key, value in card["scores"].items():  # every task and family as the card says
+        assert abs(scores[key] - value) <= 1.5, (key, scores[key], value)
+    assert scores["accuracy_global"] >= 60 and scores["accuracy_fine"] >= 50  # chance: about 31 and 21
+    for task in ("colour", "count", "cell_colour", "cell_shape", "cell_digit"):  # learnt; `exists` is not (card)
+        assert scores[f"accuracy_{task}"] >= CHANCE[task] + 30, (task, scores[f"accuracy_{task}"])
+    readme = (BUNDLED / name / "README.md").read_text()
+    assert f"**{card['scores']['accuracy_fine']}**" in readme and "horizon organism train" in readme
