@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from horizon.benchmarks.synth import TASKS
-from horizon.organism.config import HELD_OUT_ROWS, HELD_OUT_SEED, TrainConfig
+from horizon.organism.config import HELD_OUT_ROWS, HELD_OUT_SEED, VALIDATION_SEED, TrainConfig
 
 TARGETS = {"accuracy_global": 90.0, "accuracy_fine": 80.0}  # issue 7's targets on the held-out rows
 
@@ -84,7 +84,8 @@ def render_card(name: str, cfg: TrainConfig, summary: Mapping[str, Any], scores:
         "(data is a function of seed and step; tests/test_organism_train.py checks determinism and resume "
         "equivalence over a few steps); a rerun on another machine or thread count differs in float rounding and "
         "is expected to land within 5 points per family (not verified by a second full run).", "",
-        "## Accuracy during training (held-out, first token)", "",
+        f"## Accuracy during training (validation rows `synth.rows({cfg.eval_rows}, seed={VALIDATION_SEED})`, "
+        "first token; never the held-out rows)", "",
         "| step | minutes | global | fine |", "|---|---|---|---|",
         *(f"| {e['step']} | {e['minutes']} | {e.get('accuracy_global')} | {e.get('accuracy_fine')} |" for e in evals), "",
     ]  # fmt: skip
