@@ -11,17 +11,8 @@ import torch
 from horizon.benchmarks import synth
 from horizon.matrix import ORGANISM_LAYERS, equal_budget_schedules, organism_matrix
 from horizon.organism.config import TrainConfig
-from horizon.organism.train import (
-    HEADS,
-    KINDS,
-    answer_labels,
-    cell_targets,
-    generation_suffix,
-    lr_at,
-    make_batch,
-    scene_at,
-    train,
-)
+from horizon.organism.data import HEADS, KINDS, answer_labels, cell_targets, generation_suffix, make_batch, scene_at
+from horizon.organism.train import lr_at, train
 from horizon.paper_presets import resolve_schedule
 from horizon.schedule import Schedule
 

@@ -225,6 +225,12 @@ def _synth_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, f
     return {k: 100 * _mean(v) for k, v in sorted(hits.items())}
 
 
+def _synth_prompt(sample: Sample, family: str) -> str:
+    from horizon.benchmarks.synth import PROMPT_SUFFIX
+
+    return sample.question + PROMPT_SUFFIX
+
+
 def _synth_generate() -> list[dict[str, Any]]:
     """The held-out rows the organisms are scored on (no local data needed: a pure function of the seed)."""
     from horizon.benchmarks.synth import rows
@@ -289,11 +295,11 @@ for _b in (
               "rows with question/answer, or per-image questions/answers lists; no lmms-eval task exists",
               expand=_ocrvqa_expand),
     Benchmark("synth", "horizon/synth", None, "test", ("id", "image", "question", "answer", "task"),
-              2, "accuracy", _synth_sample, lambda s, f: s.question + "\nAnswer with one word.", _synth_score,
+              2, "accuracy", _synth_sample, _synth_prompt, _synth_score,
               "generated from a seed: horizon organism data (global and fine-grained tasks); without local data, the "
               "600 held-out rows of seed 0", until=("\n",), generate=_synth_generate),
     *(Benchmark(f"synth-{fam}", "horizon/synth", None, "test", ("id", "image", "question", "answer", "task"),
-                2, "accuracy", _synth_sample, lambda s, f: s.question + "\nAnswer with one word.", _synth_score,
+                2, "accuracy", _synth_sample, _synth_prompt, _synth_score,
                 f"the {fam} tasks of the synth data (same folder): {', '.join(tasks)}", until=("\n",),
                 expand=_synth_family(fam), generate=_synth_generate)
       for fam, tasks in (("global", ("colour", "count", "exists")), ("fine", ("cell_colour", "cell_shape", "cell_digit")))),

@@ -33,6 +33,7 @@ COLOURS: dict[str, tuple[int, int, int]] = {
 }  # fmt: skip
 SHAPES = ("circle", "square", "triangle")
 DIGITS = tuple(str(d) for d in range(10))
+PROMPT_SUFFIX = "\nAnswer with one word."  # after every question (the benchmark's prompt and the organisms' training)
 GLOBAL_TASKS = ("colour", "count", "exists")
 FINE_TASKS = ("cell_colour", "cell_shape", "cell_digit")
 TASKS = GLOBAL_TASKS + FINE_TASKS

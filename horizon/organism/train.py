@@ -1,4 +1,5 @@
-"""Training the model organisms on ``synth`` (issue 7): resumable, CPU-sized, from scratch.
+"""Training the model organisms on ``synth`` (issue 7): resumable, CPU-sized, from scratch (the data and targets:
+``horizon/organism/data.py``).
 
 Two levers make a 5 M-parameter VLM learn fine-grained tasks in hours on 2 cores (see
 ``../shared/reference/organism-notes.md`` for what one answer token per image did not learn):
@@ -22,10 +23,9 @@ from __future__ import annotations
 import json
 import math
 import os
-import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -34,112 +34,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from horizon.benchmarks import synth
-from horizon.models.adapter import chat_prompt
 from horizon.models.loading import adapter_for
 from horizon.organism.build import BUILDERS
 from horizon.organism.config import FAMILY, VALIDATION_SEED, TrainConfig
-
-SUFFIX = "\nAnswer with one word."  # the synth benchmark's prompt suffix (benchmarks/registry.py)
-KINDS = ("none", "circle", "square", "triangle", "digit")
-OBJECT_COLOURS = ("none", *sorted(synth.COLOURS))
-CELL_DIGITS = ("none", *synth.DIGITS)
-BACKGROUNDS = tuple(sorted(synth.COLOURS))
-HEADS = {
-    "kind": len(KINDS),
-    "colour": len(OBJECT_COLOURS),
-    "digit": len(CELL_DIGITS),
-    "background": len(BACKGROUNDS),
-    "row": 4,
-    "column": 4,
-}
-OBJECT_HEADS = ("kind", "colour", "digit")
-SIDE = 12  # visual tokens per side for both organisms (144 in row-major order), a cell is 3x3 of them
-
-
-# -- data: pure functions of (seed, index) ------------------------------------------------------------------
-def scene_at(seed: int, index: int) -> tuple[synth.Scene, list[tuple[str, str, str]]]:
-    """The ``index``-th training scene and its six questions (shuffled), from training seeds only."""
-    rng = random.Random(f"train-{seed}-{index}")
-    scene = synth.make_scene(rng)
-    qa = synth.questions(scene, rng)
-    rng.shuffle(qa)
-    return scene, qa
-
-
-def cell_targets(scene: synth.Scene) -> torch.Tensor:
-    """(144, 6) class ids per visual token (row-major 12x12): its cell's object kind, object colour and digit,
-    the background colour, and the cell's row and column (so a token can be found by the position a question names)."""
-    kind = [[0] * 4 for _ in range(4)]
-    colour = [[0] * 4 for _ in range(4)]
-    digit = [[0] * 4 for _ in range(4)]
-    for s in scene.shapes:
-        kind[s.cell[0]][s.cell[1]] = KINDS.index(s.kind)
-        colour[s.cell[0]][s.cell[1]] = OBJECT_COLOURS.index(s.colour)
-    for (r, c), d in scene.digits:
-        kind[r][c] = KINDS.index("digit")
-        digit[r][c] = CELL_DIGITS.index(d)
-    bg = BACKGROUNDS.index(scene.background)
-    rows = []
-    for i in range(SIDE):
-        for j in range(SIDE):
-            r, c = i // 3, j // 3
-            rows.append((kind[r][c], colour[r][c], digit[r][c], bg, r, c))
-    return torch.tensor(rows, dtype=torch.long)
-
-
-def conversation(qa: Sequence[tuple[str, str, str]]) -> list[dict[str, Any]]:
-    """The multi-turn chat of one scene: the image in the first user turn, each question in the prompt form."""
-    msgs: list[dict[str, Any]] = []
-    for k, (_, question, answer) in enumerate(qa):
-        content: list[dict[str, str]] = [{"type": "image"}] if k == 0 else []
-        msgs.append({"role": "user", "content": [*content, {"type": "text", "text": question + SUFFIX}]})
-        msgs.append({"role": "assistant", "content": [{"type": "text", "text": answer}]})
-    return msgs
-
-
-def generation_suffix(processor: Any) -> list[int]:
-    """Token ids the family's template puts right before an answer (the generation prompt's tail)."""
-    tok = processor.tokenizer
-    with_gen = tok(chat_prompt(processor, "x"), add_special_tokens=False)["input_ids"]
-    conv = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "x"}]}]
-    without = tok(str(processor.apply_chat_template(conv, add_generation_prompt=False)), add_special_tokens=False)
-    n = len(without["input_ids"])
-    if with_gen[:n] != without["input_ids"] or len(with_gen) == n:
-        raise ValueError("the chat template's generation prompt does not extend the conversation")
-    return list(with_gen[n:])
-
-
-def answer_labels(input_ids: torch.Tensor, suffix: Sequence[int]) -> torch.Tensor:
-    """Labels (B, T): the token right after each occurrence of ``suffix``, -100 elsewhere."""
-    labels = torch.full_like(input_ids, -100)
-    k = len(suffix)
-    ref = torch.tensor(suffix, dtype=input_ids.dtype)
-    windows = input_ids.unfold(1, k, 1)  # (B, T-k+1, k)
-    hit = (windows == ref).all(-1)[:, : input_ids.shape[1] - k]  # suffix ending before the last position
-    b, t = hit.nonzero(as_tuple=True)
-    labels[b, t + k] = input_ids[b, t + k]
-    return labels
-
-
-@dataclass(frozen=True)
-class Batch:
-    inputs: dict[str, Any]
-    labels: torch.Tensor  # (B, T)
-    cells: torch.Tensor  # (B, 144, len(HEADS))
-
-
-def make_batch(processor: Any, suffix: Sequence[int], seed: int, step: int, size: int) -> Batch:
-    scenes = [scene_at(seed, step * size + b) for b in range(size)]
-    texts = [str(processor.apply_chat_template(conversation(qa), add_generation_prompt=False)) for _, qa in scenes]
-    images = [synth.render(s) for s, _ in scenes]
-    inputs = dict(processor(images=images, text=texts, return_tensors="pt", padding=True))
-    labels = answer_labels(inputs["input_ids"], suffix)
-    if "attention_mask" in inputs:
-        labels = labels.masked_fill(inputs["attention_mask"] == 0, -100)
-    n = int((labels != -100).sum())
-    if n != 6 * size:
-        raise RuntimeError(f"expected {6 * size} answer positions, found {n}: the chat template changed?")
-    return Batch(inputs, labels, torch.stack([cell_targets(s) for s, _ in scenes]))
+from horizon.organism.data import HEADS, OBJECT_HEADS, SIDE, generation_suffix, make_batch
 
 
 # -- model pieces ---------------------------------------------------------------------------------------------
@@ -244,7 +142,9 @@ def answer_logits(
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
             images = [Image.open(io.BytesIO(r["image"]["bytes"])).convert("RGB") for r in chunk]
-            prompt = adapter.prepare(model, processor, images, [str(r["question"]) + SUFFIX for r in chunk])
+            prompt = adapter.prepare(
+                model, processor, images, [str(r["question"]) + synth.PROMPT_SUFFIX for r in chunk]
+            )
             out.append(model(**prompt.inputs).logits[:, -1].float())
     finally:
         model.train(was)
@@ -318,7 +218,8 @@ def train(
                 logits = model(**batch.inputs).logits
                 pred, target = logits[:, :-1], batch.labels[:, 1:]
                 lm_loss = F.cross_entropy(pred.flatten(0, 1), target.flatten(), ignore_index=-100)
-                assert cap.value is not None
+                if cap.value is None:
+                    raise RuntimeError("the visual-token hook saw no forward: the model class changed?")
                 aux, acc = heads.loss(cap.value.reshape(cfg.batch, SIDE * SIDE, -1), batch.cells)
                 loss, lm = lm_loss + cfg.aux_weight * aux, float(lm_loss.detach())
             opt.zero_grad(set_to_none=True)

@@ -244,7 +244,7 @@ def _horizons(records: Sequence[Record], groups: Mapping[tuple[str, str], Mappin
 
 def horizon_verdict(info_h: Mapping[str, int | None], withdraw_h: Mapping[str, int | None]) -> str:
     """Finding 2 from the two families' horizons (None: not reached within the model's layers)."""
-    outcomes = []  # (measure, +1 fine deeper / 0 equal / -1 shallower, text)
+    outcomes: list[tuple[str, int | None, str]] = []  # (measure, +1 fine deeper / 0 equal / -1 shallower, text)
     for name, h in (("information", info_h), ("withdraw", withdraw_h)):
         if not set(FAMILIES) <= set(h):
             continue
