@@ -42,6 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--device", default="cpu", help="cpu or cuda (xdist workers each pin one GPU)")
     g.addoption("--dtype", default="float32", help="float32 | float16 | bfloat16")
     g.addoption("--attn", default="sdpa", help="sdpa | eager | flash_attention_2")
+    g.addoption(
+        "--batch", type=int, default=1, help="samples per forward in real models' sweep groups (same answers, faster)"
+    )
 
 
 def _shard(value: str | None) -> tuple[int, int] | None:
@@ -88,6 +91,8 @@ def pytest_configure(config: pytest.Config) -> None:
     _shard(config.getoption("--shard"))
     _models(config.getoption("--models"))
     _check_markexpr(config.getoption("markexpr") or "")
+    if config.getoption("--batch") < 1:
+        raise pytest.UsageError(f"--batch must be >= 1, got {config.getoption('--batch')}")
     if config.getoption("--update-baselines") and config.getoption("--record-baselines"):
         raise pytest.UsageError("give --update-baselines or --record-baselines, not both")
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))

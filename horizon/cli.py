@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="a seeded subset of at most N samples (whole MME pairs / MMBench groups)")
     p.add_argument("--seed", type=int, default=0, help="seeds the subset and random selections")
     p.add_argument("--max-new-tokens", type=int, help="default: the benchmark's")
+    p.add_argument("--batch", type=int, default=1, help="samples per forward (same answers; times shared per batch)")
     p.add_argument("--json", type=Path, help="also write metrics and predictions to this JSON file")
     from horizon.cli_info import add_parser as add_info_parser
 
@@ -216,10 +217,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     bench = BENCHMARKS.get(args.bench)
     schedule = resolve_schedule(args.schedule)
     check_methods(schedule)
+    if args.batch < 1:
+        raise ValueError(f"--batch must be >= 1, got {args.batch}")
     samples, bad = load_samples(bench, path=args.data)  # before loading a model: fail fast on missing data
     chosen = subset(samples, args.limit, seed=args.seed)
     loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
-    result = evaluate(loaded, bench, chosen, schedule, seed=args.seed, max_new_tokens=args.max_new_tokens)
+    result = evaluate(
+        loaded, bench, chosen, schedule, seed=args.seed, max_new_tokens=args.max_new_tokens, batch=args.batch
+    )
     print(
         f"{bench.name} · {loaded.name} · {schedule} · {result.n} samples "
         f"({len(result.failures)} failed, {len(bad)} unreadable rows) · {result.average_visual_tokens:.1f} visual tokens/layer"

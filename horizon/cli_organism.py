@@ -19,7 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     d.add_argument("--seed", type=int, default=0)
     t = osub.add_parser(
         "train",
-        help="train an organism on synth from scratch; resumes from OUT/checkpoint.pt; writes OUT/model when done",
+        help="train an organism on synth (from scratch, or from a finished run with --init); resumes from "
+        "OUT/checkpoint.pt; writes OUT/model when done",
     )
     t.add_argument("organism", choices=ORGANISMS)
     t.add_argument("--out", type=Path, required=True, help="run folder (checkpoint.pt, train.json, log, model/)")
@@ -29,6 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         t.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
     for name in ("lr", "min_lr_ratio", "aux_weight", "weight_decay", "clip"):
         t.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
+    t.add_argument("--dense", action="store_true", help="every question a scene supports per chat, not six")
+    t.add_argument("--init", default="", help="a finished run folder to start from (a further training stage)")
     t.add_argument("--stop-after", type=int, default=None, help="end this call after N steps (resume later)")
     s = osub.add_parser("ship", help="score a finished run on the held-out rows and install it with its model card")
     s.add_argument("run", type=Path, help="a finished training run folder")

@@ -49,6 +49,7 @@ class CaseRunner:
     device: str = "cpu"
     dtype: str = "float32"
     attn: str = "sdpa"
+    batch: int = 1  # samples per forward in sweep groups (accuracy only: efficiency cases time one sample alone)
     _models: dict[str, LoadedModel] = field(default_factory=dict)
     _samples: dict[str, list[Sample]] = field(default_factory=dict)
     _grouped: dict[str, EvalResult] = field(default_factory=dict)  # case id -> result of its sweep group
@@ -80,7 +81,7 @@ class CaseRunner:
         schedule = case.resolved
         if len(group) > 1 and case.id not in self._grouped:
             results = evaluate_many(loaded, bench, samples, [c.resolved for c in group], seed=case.seed,
-                                    max_new_tokens=case.max_new_tokens)  # fmt: skip
+                                    max_new_tokens=case.max_new_tokens, batch=self.batch)  # fmt: skip
             self._grouped.update({c.id: r for c, r in zip(group, results, strict=True)})
         if case.id in self._grouped:
             result = checked(self._grouped.pop(case.id))

@@ -43,8 +43,9 @@ def suite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     held_out = tmp_path_factory.mktemp("organism-data")
     write_parquet("synth", held_out / "synth", rows(SUITE_ROWS, seed=HELD_OUT_SEED))
     organism_models = {k: v for k, v in os.environ.items() if k == "HORIZON_MODELS"}
-    organism = CaseRunner({"HORIZON_DATA": str(held_out)}, organism_models, device="cpu")
+    # samples run 16 per forward in the organisms' sweep groups: the same answers (tests/test_benchmarks.py), ~5x faster
+    organism = CaseRunner({"HORIZON_DATA": str(held_out)}, organism_models, device="cpu", batch=16)
     real_data = {k: v for k, v in os.environ.items() if k in ("HORIZON_DATA", "HF_HOME", "HF_DATASETS_CACHE")}
-    real = CaseRunner(real_data, model_env, **common)
+    real = CaseRunner(real_data, model_env, batch=opt("--batch"), **common)
     mode = "update" if opt("--update-baselines") else "record" if opt("--record-baselines") else "compare"
     return Suite(tiny, organism, real, Path(opt("--baselines")), Path(opt("--results")), mode)

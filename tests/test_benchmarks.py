@@ -192,3 +192,32 @@ def test_evaluate_many_equals_separate_evaluations_and_isolates_a_bad_schedule(t
     assert failed.n == 0 and len(failed.failures) == len(samples) and "4 image pivots" in failed.failures[0]
     with pytest.raises(RuntimeError, match="every sample of pope failed under dart@2:#2"):
         evaluate(loaded, bench, samples, bad, max_new_tokens=3)
+
+
+@pytest.mark.parametrize("name", ["tiny-llava", "tiny-qwen2.5-vl"])
+def test_batched_evaluation_equals_one_by_one(tiny_model, tmp_path, caplog, name):
+    import logging
+
+    from horizon.benchmarks.run import evaluate_many
+
+    bench = BENCHMARKS.get("pope")
+    write_parquet("pope", tmp_path / "pope")
+    samples, _ = load_samples(bench, env={"HORIZON_DATA": str(tmp_path)})
+    samples = [s for s in samples if s.pil().size == samples[0].pil().size]  # equal visual-token counts
+    assert len(samples) >= 4 and len(samples) % 3 != 0  # a short last batch
+    loaded = tiny_model(name)
+    schedules = [parse_schedule(s) for s in ("full", "random@3:0.2", "fastv@5:0.1", "vtw@4", "random@2:0.5+dart@6:#8")]
+    one = evaluate_many(loaded, bench, samples, schedules, max_new_tokens=3)
+    with caplog.at_level(logging.INFO, logger="horizon.benchmarks.run"):
+        batched = evaluate_many(loaded, bench, samples, schedules, max_new_tokens=3, batch=3)
+    assert "one by one" not in caplog.text  # the batches ran as batches
+    for a, b in zip(one, batched, strict=True):
+        assert a.predictions == b.predictions and a.metrics == b.metrics and a.n == b.n == len(samples)
+        assert a.average_visual_tokens == b.average_visual_tokens and a.text_tokens == b.text_tokens
+    bad = parse_schedule("dart@2:#2")  # DART needs 4 image pivots: fails on every sample, so each batch falls back
+    with caplog.at_level(logging.INFO, logger="horizon.benchmarks.run"):
+        ok, failed = evaluate_many(loaded, bench, samples, [schedules[1], bad], max_new_tokens=3, batch=3)
+    assert "ran one by one" in caplog.text
+    assert ok.predictions == one[1].predictions and failed.n == 0 and "4 image pivots" in failed.failures[0]
+    with pytest.raises(ValueError, match="batch must be >= 1, got 0"):
+        evaluate_many(loaded, bench, samples, schedules[:1], batch=0)

@@ -11,7 +11,16 @@ import torch
 from horizon.benchmarks import synth
 from horizon.matrix import ORGANISM_LAYERS, equal_budget_schedules, organism_matrix
 from horizon.organism.config import TrainConfig
-from horizon.organism.data import HEADS, KINDS, answer_labels, cell_targets, generation_suffix, make_batch, scene_at
+from horizon.organism.data import (
+    HEADS,
+    KINDS,
+    answer_labels,
+    cell_targets,
+    dense_questions,
+    generation_suffix,
+    make_batch,
+    scene_at,
+)
 from horizon.organism.train import lr_at, train
 from horizon.paper_presets import resolve_schedule
 from horizon.schedule import Schedule
@@ -49,6 +58,45 @@ def test_batch_supervises_every_answer_in_order(name: str) -> None:
         row = batch.labels[b]
         assert tok.convert_ids_to_tokens(row[row != -100].tolist()) == [a for _, _, a in qa]
         assert {t for t, _, _ in qa} == set(synth.TASKS)
+
+
+def test_dense_questions_by_hand() -> None:
+    import random
+
+    scene = synth.Scene("blue", (synth.Shape((1, 2), "circle", "red"), synth.Shape((0, 0), "square", "red")),
+                        (((3, 0), "7"),))  # fmt: skip
+    qa = dense_questions(scene, random.Random(0))
+    got = {(t, q, a) for t, q, a in qa}
+    assert len(qa) == len(got) == 2 + 4 + 2 * 2 + 1
+    assert ("colour", "What is the background colour?", "blue") in got
+    assert ("count", "How many shapes are there?", "2") in got
+    assert ("cell_colour", "What colour is the shape in row 2 column 3?", "red") in got
+    assert ("cell_shape", "What shape is in row 1 column 1?", "square") in got
+    assert ("cell_digit", "What digit is in row 4 column 1?", "7") in got
+    exists = [(q, a) for t, q, a in qa if t == "exists"]
+    assert {q for q, a in exists if a == "yes"} == {"Is there a red circle?", "Is there a red square?"}
+    no = {q for q, a in exists if a == "no"}
+    assert len(no) == 2 and not no & {"Is there a red circle?", "Is there a red square?"}
+    assert all("blue" not in q for q in no)  # never the background colour
+    assert all(q.removeprefix("Is there a ").split()[0] == "red" or "circle" in q or "square" in q for q in no)
+    # the answers agree with the benchmark's own questions on the same scenes
+    for i in range(50):
+        sc, dense = scene_at(5, i, dense=True)
+        assert {t for t, _, _ in dense} == set(synth.TASKS) and 5 <= len(dense) <= 16
+        assert all(a == ("yes" if any((s.colour, s.kind) == tuple(q[11:-1].split()) for s in sc.shapes) else "no")
+                   for t, q, a in dense if t == "exists")  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["organism-llava", "organism-qwen2.5-vl"])
+def test_dense_batch_supervises_every_answer(name: str) -> None:
+    from horizon.organism.build import BUILDERS
+
+    _, processor = BUILDERS[name](0)
+    batch = make_batch(processor, generation_suffix(processor), seed=3, step=0, size=2, dense=True)
+    for b in range(2):
+        row = batch.labels[b]
+        answers = processor.tokenizer.convert_ids_to_tokens(row[row != -100].tolist())
+        assert answers == [a for _, _, a in scene_at(3, b, dense=True)[1]]
 
 
 def test_training_scenes_are_not_held_out_scenes() -> None:
@@ -90,6 +138,27 @@ def test_training_is_deterministic_and_resumes_exactly(tmp_path: Path, name: str
     assert (tmp_path / "a" / "model" / "model.safetensors").is_file()
     with pytest.raises(ValueError, match="another configuration"):
         train(replace(cfg, lr=5e-4), tmp_path / "a", log=lambda _: None)
+
+
+def test_a_further_stage_starts_from_a_finished_run(tmp_path: Path) -> None:
+    first = TrainConfig(organism="organism-llava", pretrain_steps=1, steps=1, batch=2, warmup=1, threads=1, eval_rows=0)
+    train(first, tmp_path / "a", log=lambda _: None)
+    train(replace(first, steps=5), tmp_path / "a2", log=lambda _: None, stop_after=1)
+    with pytest.raises(ValueError, match="unfinished"):
+        train(replace(first, pretrain_steps=0, init=str(tmp_path / "a2")), tmp_path / "x", log=lambda _: None)
+    with pytest.raises(ValueError, match="not organism-qwen2.5-vl"):
+        train(TrainConfig(organism="organism-qwen2.5-vl", init=str(tmp_path / "a"), threads=1), tmp_path / "y")
+    with pytest.raises(FileNotFoundError, match="no checkpoint.pt"):
+        train(replace(first, init=str(tmp_path / "nothing")), tmp_path / "z")
+    second = replace(first, pretrain_steps=0, steps=1, dense=True, seed=1, init=str(tmp_path / "a"))
+    before = _state(tmp_path / "a")
+    train(second, tmp_path / "b", log=lambda _: None, stop_after=0)  # no step: the weights as loaded
+    loaded = _state(tmp_path / "b")
+    assert all(torch.equal(before[k], loaded[k]) for k in before)
+    train(second, tmp_path / "b", log=lambda _: None)
+    after = _state(tmp_path / "b")
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    assert (tmp_path / "b" / "model" / "model.safetensors").is_file()
 
 
 @pytest.mark.parametrize("method", ["fastv", "dart", "divprune"])

@@ -125,9 +125,10 @@ def evaluate(
     *,
     seed: int = 0,
     max_new_tokens: int | None = None,
+    batch: int = 1,
 ) -> EvalResult:
-    """Run every sample (one at a time) and score; a failing sample is counted, not fatal."""
-    result = evaluate_many(loaded, bench, samples, [schedule], seed=seed, max_new_tokens=max_new_tokens)[0]
+    """Run every sample (``batch`` per forward) and score; a failing sample is counted, not fatal."""
+    result = evaluate_many(loaded, bench, samples, [schedule], seed=seed, max_new_tokens=max_new_tokens, batch=batch)[0]
     return checked(result)
 
 
@@ -153,13 +154,15 @@ class _Tally:
     sizes: list[tuple[int, int]] = field(default_factory=list)  # (prompt tokens, visual tokens)
     model_s: float = 0.0
 
-    def add(self, bench: Benchmark, sample: Sample, out: Output, seconds: float) -> None:
+    def add(self, bench: Benchmark, sample: Sample, out: Output, seconds: float, row: int = 0,
+            prompt_len: int | None = None, batch: int = 1) -> None:  # fmt: skip
+        """Sample ``row`` of ``out`` (a run of ``batch`` samples: its times are shared equally)."""
         self.done.append(sample)
-        self.preds.append(bench.cut(out.answers[0]))
+        self.preds.append(bench.cut(out.answers[row]))
         self.visual.append(out.average_visual_tokens)
-        self.prefill.append(out.prefill_s * 1e3)
-        self.decode.append(out.decode_s * 1e3)
-        self.sizes.append((out.prompt_len, out.n_visual))
+        self.prefill.append(out.prefill_s * 1e3 / batch)
+        self.decode.append(out.decode_s * 1e3 / batch)
+        self.sizes.append((out.prompt_len if prompt_len is None else prompt_len, out.n_visual))
         self.model_s += seconds
 
     def result(self, bench: Benchmark, schedule: Schedule) -> EvalResult:
@@ -187,13 +190,21 @@ def evaluate_many(
     seed: int = 0,
     max_new_tokens: int | None = None,
     information: InformationFn | None = None,
+    batch: int = 1,
 ) -> list[EvalResult]:
     """Every schedule on every sample; several schedules share each sample's unpruned prefix (run_many).
 
     A schedule that fails on a sample is counted there without failing the others; one that fails on every
     sample gets an empty result (``n == 0``, its failures listed). Oracle stages get each sample's information
     at their layers from ``information(sample, prompt, layers)`` (default: measured with the sample's gold
-    answer, :func:`oracle_information_for`)."""
+    answer, :func:`oracle_information_for`).
+
+    ``batch`` > 1 runs that many samples per forward (left-padded; each sample keeps its own random subsets, so
+    the answers are those of one-by-one runs, tests/test_benchmarks.py); a batch that cannot run together
+    (different visual-token counts, a failing schedule) runs one by one. Times are then each batch's, shared
+    equally among its samples. Schedules with oracle stages always run one by one."""
+    if batch < 1:
+        raise ValueError(f"batch must be >= 1, got {batch}")
     family = loaded.adapter.family
     tallies = [_Tally() for _ in schedules]
     max_new = max_new_tokens or bench.max_new_tokens
@@ -201,7 +212,13 @@ def evaluate_many(
         {st.layer for s in schedules for st in s.stages if "information" in METHODS.get(st.method).needs}
     )
     provider = information or oracle_information_for(loaded, bench)
-    for sample in samples:
+    pending = list(samples)
+    if batch > 1 and not oracle_layers:
+        chunks, pending = [pending[k : k + batch] for k in range(0, len(pending), batch)], []
+        for chunk in chunks:
+            if len(chunk) == 1 or not _run_batch(loaded, bench, chunk, schedules, tallies, max_new, seed):
+                pending += chunk
+    for sample in pending:
         t0 = time.perf_counter()  # the model's time: its processor, then the engine
         prompt, info = None, None
         try:
@@ -240,6 +257,36 @@ def oracle_information_for(loaded: LoadedModel, bench: Benchmark) -> Information
         return oracle_information(loaded, prompt, y, layers)
 
     return provide
+
+
+def _run_batch(
+    loaded: LoadedModel,
+    bench: Benchmark,
+    chunk: Sequence[Sample],
+    schedules: Sequence[Schedule],
+    tallies: Sequence[_Tally],
+    max_new: int,
+    seed: int,
+) -> bool:
+    """Every schedule on ``chunk`` in one batch, tallied; False (nothing tallied) if the batch cannot run."""
+    t0 = time.perf_counter()
+    try:
+        prompt = prepare(loaded, [s.pil() for s in chunk], [bench.prompt(s, loaded.adapter.family) for s in chunk])
+        outs = (
+            [run(loaded, prompt, schedules[0], max_new_tokens=max_new, seed=seed)]
+            if len(schedules) == 1
+            else run_many(loaded, prompt, schedules, max_new_tokens=max_new, seed=seed)
+        )
+    except (ValueError, OSError, RuntimeError) as err:
+        log.info("a batch of %d ran one by one: %s", len(chunk), err)
+        return False
+    share = (time.perf_counter() - t0) / (len(schedules) * len(chunk))
+    lengths = prompt.inputs["attention_mask"].sum(1).tolist() if "attention_mask" in prompt.inputs else None
+    for tally, out in zip(tallies, outs, strict=True):
+        for row, sample in enumerate(chunk):
+            length = int(lengths[row]) if lengths is not None else None
+            tally.add(bench, sample, out, share, row, length, len(chunk))
+    return True
 
 
 def _one_by_one(loaded, prompt, schedules, tallies, sample, max_new, seed, info):  # type: ignore[no-untyped-def]

@@ -25,6 +25,8 @@ class TrainConfig:
     checkpoint_every: int = 100
     eval_every: int = 500
     eval_rows: int = 240  # validation rows: synth.rows(eval_rows, seed=VALIDATION_SEED), never the held-out ones
+    dense: bool = False  # every question a scene supports per chat (data.dense_questions), not the benchmark's six
+    init: str = ""  # a finished run's folder: start from its weights (a further stage; pretrain_steps usually 0)
 
     def __post_init__(self) -> None:
         if self.organism not in FAMILY:

@@ -29,11 +29,41 @@ OBJECT_HEADS = ("kind", "colour", "digit")
 SIDE = 12  # visual tokens per side for both organisms (144 in row-major order), a cell is 3x3 of them
 
 
-def scene_at(seed: int, index: int) -> tuple[synth.Scene, list[tuple[str, str, str]]]:
-    """The ``index``-th training scene and its six questions (shuffled), from training seeds only."""
+def dense_questions(scene: synth.Scene, rng: random.Random) -> list[tuple[str, str, str]]:
+    """Every question a scene supports in the benchmark's forms: colour, count, up to two ``exists`` yes's (present
+    colour-shape pairs) and as many no's (near misses, as the benchmark draws them), colour and shape of every
+    shape's cell and every digit: 5-16 questions, contrasting answers about the same image."""
+    out = [("colour", "What is the background colour?", scene.background),
+           ("count", "How many shapes are there?", str(len(scene.shapes)))]  # fmt: skip
+    present = sorted({(s.colour, s.kind) for s in scene.shapes})
+    misses = sorted(
+        {
+            (c, s.kind)
+            for s in scene.shapes
+            for c in synth.COLOURS
+            if c != scene.background and (c, s.kind) not in present
+        }
+        | {(s.colour, k) for s in scene.shapes for k in synth.SHAPES if (s.colour, k) not in present}
+    )
+    yes = rng.sample(present, min(2, len(present)))
+    no = rng.sample(misses, min(len(yes), len(misses)))
+    out += [("exists", f"Is there a {c} {k}?", "yes") for c, k in yes]
+    out += [("exists", f"Is there a {c} {k}?", "no") for c, k in no]
+    for s in scene.shapes:
+        where = f"row {s.cell[0] + 1} column {s.cell[1] + 1}"
+        out.append(("cell_colour", f"What colour is the shape in {where}?", s.colour))
+        out.append(("cell_shape", f"What shape is in {where}?", s.kind))
+    for (r, c), digit in scene.digits:
+        out.append(("cell_digit", f"What digit is in row {r + 1} column {c + 1}?", digit))
+    return out
+
+
+def scene_at(seed: int, index: int, dense: bool = False) -> tuple[synth.Scene, list[tuple[str, str, str]]]:
+    """The ``index``-th training scene and its questions (shuffled), from training seeds only: the benchmark's six
+    (one per task) or, ``dense``, every question it supports (``dense_questions``)."""
     rng = random.Random(f"train-{seed}-{index}")
     scene = synth.make_scene(rng)
-    qa = synth.questions(scene, rng)
+    qa = dense_questions(scene, rng) if dense else synth.questions(scene, rng)
     rng.shuffle(qa)
     return scene, qa
 
@@ -100,15 +130,15 @@ class Batch:
     cells: torch.Tensor  # (B, 144, len(HEADS))
 
 
-def make_batch(processor: Any, suffix: Sequence[int], seed: int, step: int, size: int) -> Batch:
-    scenes = [scene_at(seed, step * size + b) for b in range(size)]
+def make_batch(processor: Any, suffix: Sequence[int], seed: int, step: int, size: int, dense: bool = False) -> Batch:
+    scenes = [scene_at(seed, step * size + b, dense) for b in range(size)]
     texts = [str(processor.apply_chat_template(conversation(qa), add_generation_prompt=False)) for _, qa in scenes]
     images = [synth.render(s) for s, _ in scenes]
     inputs = dict(processor(images=images, text=texts, return_tensors="pt", padding=True))
     labels = answer_labels(inputs["input_ids"], suffix)
     if "attention_mask" in inputs:
         labels = labels.masked_fill(inputs["attention_mask"] == 0, -100)
-    n = int((labels != -100).sum())
-    if n != 6 * size:
-        raise RuntimeError(f"expected {6 * size} answer positions, found {n}: the chat template changed?")
+    n, expected = int((labels != -100).sum()), sum(len(qa) for _, qa in scenes)
+    if n != expected:
+        raise RuntimeError(f"expected {expected} answer positions, found {n}: the chat template changed?")
     return Batch(inputs, labels, torch.stack([cell_targets(s) for s, _ in scenes]))

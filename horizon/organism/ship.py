@@ -35,9 +35,14 @@ def heldout_scores(model_dir: Path, name: str, n: int = HELD_OUT_ROWS) -> dict[s
     return {k: round(v, 2) for k, v in sorted(result.metrics.items())}
 
 
-def train_command(cfg: TrainConfig, out: str = "RUN") -> str:
+def train_command(cfg: TrainConfig, out: str = "RUN", init: str = "") -> str:
+    """The command line of one stage (``init``: how the card names the previous stage's run folder)."""
     defaults = TrainConfig(organism=cfg.organism)
-    opts = [f"--{k.replace('_', '-')} {v}" for k, v in _items(cfg) if v != getattr(defaults, k)]
+    opts = [
+        (f"--{k.replace('_', '-')}" if isinstance(v, bool) else f"--{k.replace('_', '-')} {init if k == 'init' else v}")
+        for k, v in _items(cfg)
+        if v != getattr(defaults, k)
+    ]
     return " ".join(["horizon organism train", cfg.organism, "--out", out, *opts])
 
 
@@ -47,13 +52,52 @@ def _items(cfg: TrainConfig) -> list[tuple[str, Any]]:
     return [(f.name, getattr(cfg, f.name)) for f in fields(cfg) if f.name != "organism"]
 
 
-def render_card(name: str, cfg: TrainConfig, summary: Mapping[str, Any], scores: Mapping[str, float],
-                params: int, size_mb: float, machine: str, notes: str = "") -> str:  # fmt: skip
-    """The model card (Markdown)."""
+Stage = tuple[TrainConfig, Mapping[str, Any]]  # a stage's configuration and its train.json
+
+
+def stages_of(run: Path) -> list[Stage]:
+    """The training stages that made ``run``, first to last (``--init`` names the previous stage's run folder)."""
+    out: list[Stage] = []
+    seen: set[Path] = set()
+    while run.resolve() not in seen:
+        seen.add(run.resolve())
+        summary = json.loads((run / "train.json").read_text())
+        cfg = TrainConfig(**summary["config"])
+        if summary["step"] < cfg.pretrain_steps + cfg.steps:
+            raise ValueError(f"{run} is not finished (step {summary['step']} of {cfg.pretrain_steps + cfg.steps})")
+        out.insert(0, (cfg, summary))
+        if not cfg.init:
+            return out
+        run = Path(cfg.init)
+    raise ValueError(f"{run}: its --init chain loops")
+
+
+def _stage_lines(k: int, cfg: TrainConfig, summary: Mapping[str, Any], machine: str) -> list[str]:
+    questions = "every question it supports (5-16, `data.dense_questions`)" if cfg.dense else "its 6 questions"
+    start = "from scratch" if not cfg.init else f"from stage {k - 1}'s weights (`--init RUN{k - 1}`)"
+    parts = [f"{cfg.pretrain_steps} vision pre-training steps (per-token heads: cell object kind, colour, digit, "
+             "background, row, column), then "] if cfg.pretrain_steps else []  # fmt: skip
+    return [
+        f"- stage {k}, {start}: `{train_command(cfg, f'RUN{k}', f'RUN{k - 1}')}` (resumable: run it again after an "
+        "interruption)",
+        f"  - seed {cfg.seed}; scenes `synth.make_scene(Random('train-{cfg.seed}-<index>'))`, "
+        f"{(cfg.pretrain_steps + cfg.steps) * cfg.batch:,} scenes, never the held-out or validation seeds",
+        f"  - {''.join(parts)}{cfg.steps} joint steps of {cfg.batch} scenes, each scene with {questions} as one "
+        f"chat, loss on every answer token + {cfg.aux_weight} x the per-token heads' loss",
+        f"  - AdamW lr {cfg.lr}, warmup {cfg.warmup}, cosine to {cfg.min_lr_ratio} x, weight decay "
+        f"{cfg.weight_decay}, clip {cfg.clip}",
+        f"  - time: {summary.get('minutes')} min of training steps on {cfg.threads} thread(s) ({machine}); torch "
+        f"{summary.get('torch')}",
+    ]
+
+
+def render_card(name: str, stages: list[Stage], scores: Mapping[str, float], params: int, size_mb: float,
+                machine: str, notes: str = "") -> str:  # fmt: skip
+    """The model card (Markdown) of a model trained in ``stages`` (first to last)."""
     fam = {k: scores.get(k) for k in ("accuracy_global", "accuracy_fine")}
     met = all(fam[k] is not None and fam[k] >= t for k, t in TARGETS.items())  # type: ignore[operator]
     tasks = [(t, scores[f"accuracy_{t}"]) for t in TASKS if f"accuracy_{t}" in scores]
-    evals = summary.get("evals", [])
+    minutes = round(sum(float(s.get("minutes", 0)) for _, s in stages), 1)
     lines = [
         f"# {name}: a model organism for visual-token pruning", "",
         f"A {params / 1e6:.2f} M-parameter {'LLaVA' if 'llava' in name else 'Qwen2.5-VL'}-class model (the real "
@@ -70,24 +114,17 @@ def render_card(name: str, cfg: TrainConfig, summary: Mapping[str, Any], scores:
         ("Issue 7's targets (>= 90 % global, >= 80 % fine) are **met**." if met else
          "Issue 7's targets (>= 90 % global, >= 80 % fine) are **not met**; see *Limits* below."), "",
         "## Training", "",
-        f"- command: `{train_command(cfg)}` (resumable: run it again after an interruption)",
-        f"- seed {cfg.seed}; scenes `synth.make_scene(Random('train-{cfg.seed}-<index>'))`, "
-        f"{(cfg.pretrain_steps + cfg.steps) * cfg.batch:,} scenes in all, never the held-out seeds",
-        f"- {cfg.pretrain_steps} vision pre-training steps (per-token heads: cell object kind, colour, digit, "
-        f"background, row, column), then {cfg.steps} joint steps of {cfg.batch} scenes x 6 questions as one chat "
-        f"each, loss on every answer token + {cfg.aux_weight} x the per-token heads' loss",
-        f"- AdamW lr {cfg.lr}, warmup {cfg.warmup}, cosine to {cfg.min_lr_ratio} x, weight decay "
-        f"{cfg.weight_decay}, clip {cfg.clip}",
-        f"- time: {summary.get('minutes')} min of training steps on {cfg.threads} thread(s) ({machine}); torch "
-        f"{summary.get('torch')}",
-        "- reproduction: the same command on the same torch and thread count gives the same batches at every step "
+        f"{len(stages)} stage(s), {minutes} min of training steps in all; each stage's command as run:", "",
+        *(line for k, (cfg, summary) in enumerate(stages, 1) for line in _stage_lines(k, cfg, summary, machine)),
+        "- reproduction: the same commands on the same torch and thread count give the same batches at every step "
         "(data is a function of seed and step; tests/test_organism_train.py checks determinism and resume "
         "equivalence over a few steps); a rerun on another machine or thread count differs in float rounding and "
         "is expected to land within 5 points per family (not verified by a second full run).", "",
-        f"## Accuracy during training (validation rows `synth.rows({cfg.eval_rows}, seed={VALIDATION_SEED})`, "
+        f"## Accuracy during training (validation rows `synth.rows({stages[-1][0].eval_rows}, seed={VALIDATION_SEED})`, "
         "first token; never the held-out rows)", "",
-        "| step | minutes | global | fine |", "|---|---|---|---|",
-        *(f"| {e['step']} | {e['minutes']} | {e.get('accuracy_global')} | {e.get('accuracy_fine')} |" for e in evals), "",
+        "| stage | step | minutes | global | fine |", "|---|---|---|---|---|",
+        *(f"| {k} | {e['step']} | {e['minutes']} | {e.get('accuracy_global')} | {e.get('accuracy_fine')} |"
+          for k, (_, summary) in enumerate(stages, 1) for e in summary.get("evals", [])), "",
     ]  # fmt: skip
     if notes or not met:
         lines += ["## Notes" if met else "## Limits", "", notes or "No explanation was given when it was shipped.", ""]
@@ -101,12 +138,9 @@ def ship(run: Path, dest: Path, name: str, notes: str = "") -> dict[str, Any]:
     """Score ``run/model`` on the held-out rows and install it at ``dest`` with its card; returns heldout.json."""
     from horizon.organism.build import parameter_bytes
 
-    summary = json.loads((run / "train.json").read_text())
-    cfg = TrainConfig(**summary["config"])
-    if cfg.organism != name:
-        raise ValueError(f"{run} trained {cfg.organism!r}, not {name!r}")
-    if summary["step"] < cfg.pretrain_steps + cfg.steps:
-        raise ValueError(f"{run} is not finished (step {summary['step']} of {cfg.pretrain_steps + cfg.steps})")
+    stages = stages_of(run)
+    if any(cfg.organism != name for cfg, _ in stages):
+        raise ValueError(f"{run} trained {stages[-1][0].organism!r}, not {name!r}")
     scores = heldout_scores(run / "model", name)
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -117,9 +151,9 @@ def ship(run: Path, dest: Path, name: str, notes: str = "") -> dict[str, Any]:
     params = parameter_bytes(loaded.model, 1)
     size = sum(p.stat().st_size for p in tmp.glob("*.safetensors")) / 1e6
     machine = f"{platform.machine()}, {platform.system()}"
-    (tmp / "README.md").write_text(render_card(name, cfg, summary, scores, params, size, machine, notes))
+    (tmp / "README.md").write_text(render_card(name, stages, scores, params, size, machine, notes))
     record = {"model": name, "rows": HELD_OUT_ROWS, "seed": HELD_OUT_SEED, "scores": scores,
-              "train": {"config": summary["config"], "minutes": summary["minutes"], "torch": summary["torch"]}}  # fmt: skip
+              "train": [{"config": s["config"], "minutes": s["minutes"], "torch": s["torch"]} for _, s in stages]}  # fmt: skip
     (tmp / "heldout.json").write_text(json.dumps(record, indent=1) + "\n")
     if dest.exists():
         shutil.rmtree(dest)

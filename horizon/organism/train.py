@@ -159,6 +159,20 @@ def _save_atomic(obj: Any, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def initial_weights(run: Path, organism: str) -> dict[str, Any]:
+    """The model and head weights of a finished run of ``organism`` (``--init``), checked."""
+    path = run / "checkpoint.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"--init {run}: no checkpoint.pt there (a run folder of `horizon organism train`)")
+    saved = torch.load(path, weights_only=False)
+    cfg, step = saved["config"], saved["state"]["step"]
+    if cfg["organism"] != organism:
+        raise ValueError(f"--init {run} is a run of {cfg['organism']}, not {organism}")
+    if step < cfg["pretrain_steps"] + cfg["steps"]:
+        raise ValueError(f"--init {run} is unfinished (step {step} of {cfg['pretrain_steps'] + cfg['steps']})")
+    return saved
+
+
 def train(
     cfg: TrainConfig, out: Path, log: Callable[[str], None] = print, stop_after: int | None = None
 ) -> dict[str, Any]:
@@ -177,6 +191,10 @@ def train(
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
     ckpt = out / "checkpoint.pt"
     state: dict[str, Any] = {"step": 0, "seconds": 0.0, "evals": []}
+    if cfg.init:
+        start = initial_weights(Path(cfg.init), cfg.organism)
+        model.load_state_dict(start["model"])
+        heads.load_state_dict(start["heads"])
     if ckpt.exists():
         saved = torch.load(ckpt, weights_only=False)
         if saved["config"] != asdict(cfg):
@@ -208,7 +226,7 @@ def train(
             t0 = time.perf_counter()
             for g in opt.param_groups:
                 g["lr"] = lr_at(cfg, step)
-            batch = make_batch(processor, suffix, cfg.seed, step, cfg.batch)
+            batch = make_batch(processor, suffix, cfg.seed, step, cfg.batch, cfg.dense)
             if step < cfg.pretrain_steps:
                 feats = image_features(model, family, batch.inputs)
                 aux, acc = heads.loss(feats, batch.cells)

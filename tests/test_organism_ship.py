@@ -1,0 +1,52 @@
+"""Shipping an organism (horizon/organism/ship.py): the training stages behind a run and the model card."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from horizon.organism.config import TrainConfig
+from horizon.organism.ship import render_card, stages_of, train_command
+
+
+def _run(folder: Path, cfg: TrainConfig, minutes: float, done: bool = True) -> Path:
+    folder.mkdir(parents=True)
+    evals = [
+        {"step": cfg.pretrain_steps + cfg.steps, "minutes": minutes, "accuracy_global": 80.0, "accuracy_fine": 70.0}
+    ]
+    step = cfg.pretrain_steps + cfg.steps if done else 1
+    summary = {"config": asdict(cfg), "step": step, "minutes": minutes, "evals": evals, "torch": "2.13.0+cpu"}
+    (folder / "train.json").write_text(json.dumps(summary))
+    return folder
+
+
+def test_a_two_stage_run_is_carded_with_both_commands(tmp_path: Path) -> None:
+    first = TrainConfig(organism="organism-llava", steps=2100, pretrain_steps=500, threads=1)
+    one = _run(tmp_path / "one", first, 64.8)
+    second = TrainConfig(organism="organism-llava", steps=2500, pretrain_steps=0, batch=8, lr=5e-4, seed=1,
+                         threads=1, dense=True, init=str(one))  # fmt: skip
+    two = _run(tmp_path / "two", second, 80.2)
+    stages = stages_of(two)
+    assert [cfg for cfg, _ in stages] == [first, second]
+    assert train_command(second, "RUN2", "RUN1") == (
+        "horizon organism train organism-llava --out RUN2 --steps 2500 --pretrain-steps 0 --batch 8 --lr 0.0005 "
+        "--seed 1 --threads 1 --dense --init RUN1"
+    )
+    scores = {"accuracy_global": 91.0, "accuracy_fine": 80.5, "accuracy_exists": 73.0}
+    card = render_card("organism-llava", stages, scores, 4_460_000, 8.9, "x86_64, Linux")
+    assert "2 stage(s), 145.0 min of training steps in all" in card
+    assert "`horizon organism train organism-llava --out RUN1 --steps 2100 --pretrain-steps 500 --threads 1`" in card
+    assert "--dense --init RUN1`" in card and "from stage 1's weights" in card
+    assert "every question it supports" in card and "are **met**" in card and "## Limits" not in card
+    assert "| 2 | 2500 | 80.2 | 80.0 | 70.0 |" in card
+    assert "**not met**" in render_card("organism-llava", stages, {**scores, "accuracy_fine": 79.9}, 1, 1.0, "m")
+
+
+def test_an_unfinished_stage_cannot_ship(tmp_path: Path) -> None:
+    first = _run(tmp_path / "one", TrainConfig(organism="organism-llava", steps=10), 1.0, done=False)
+    second = _run(tmp_path / "two", TrainConfig(organism="organism-llava", steps=10, init=str(first)), 1.0)
+    with pytest.raises(ValueError, match="one is not finished"):
+        stages_of(second)
