@@ -88,13 +88,21 @@ def default_matrix() -> list[Case]:
     return cases + organism_matrix()
 
 
+EQUAL_BUDGET_KEEPS = {
+    5: ("0.375", "0.5"),
+    6: ("0.3125", "0.375"),
+}  # second-stage layer -> method's keep (+random, +vtw)
+
+
 def equal_budget_schedules(method: str, layer: int = ORGANISM_STAGE_LAYER) -> list[str]:
     """The third finding on 8 layers at one budget (216 visual token-layers after layer 2, as ``method`` alone at
-    25 %): ``method`` alone, ``method`` keeping more until ``layer`` then random to 18 tokens, and then none (VTW)."""
-    if layer != ORGANISM_STAGE_LAYER:
-        raise ValueError(f"the equal budgets are worked out for layer {ORGANISM_STAGE_LAYER}, not {layer}")
-    # 6 layers x 36 = 3 x 54 + 3 x 18 = 3 x 72 + 3 x 0 = 216
-    return [f"{method}@2:0.25", f"{method}@2:0.375+random@{layer}:#18", f"{method}@2:0.5+vtw@{layer}"]
+    25 %): ``method`` alone, ``method`` keeping more until ``layer`` then random to 18 tokens, and then none (VTW).
+    ``layer`` 5 or 6 (the fine tasks' horizon is at 6-7 on the organisms: 6 places random at or beyond it)."""
+    if layer not in EQUAL_BUDGET_KEEPS:
+        raise ValueError(f"the equal budgets are worked out for layers {sorted(EQUAL_BUDGET_KEEPS)}, not {layer}")
+    # 6 layers x 36 = 3 x 54 + 3 x 18 = 3 x 72 + 3 x 0 = 4 x 45 + 2 x 18 = 4 x 54 + 2 x 0 = 216
+    with_random, with_vtw = EQUAL_BUDGET_KEEPS[layer]
+    return [f"{method}@2:0.25", f"{method}@2:{with_random}+random@{layer}:#18", f"{method}@2:{with_vtw}+vtw@{layer}"]
 
 
 def organism_matrix() -> list[Case]:
@@ -105,7 +113,8 @@ def organism_matrix() -> list[Case]:
     schedules = ["full"]
     schedules += [f"{m}@{layer}:{ORGANISM_KEEP:g}" for m in SWEEP_METHODS for layer in range(1, ORGANISM_LAYERS)]
     schedules += [f"vtw@{layer}" for layer in range(ORGANISM_LAYERS)]
-    schedules += [s for m in ("fastv", "dart", "divprune") for s in equal_budget_schedules(m)]
+    schedules += list(dict.fromkeys(s for m in ("fastv", "dart", "divprune") for layer in EQUAL_BUDGET_KEEPS
+                                    for s in equal_budget_schedules(m, layer)))  # fmt: skip
     return [
         Case(model, bench, s, marks, max_new_tokens=1, label=_organism_label(s))  # one-word answers: one token
         for model in ORGANISMS

@@ -161,10 +161,15 @@ def test_a_further_stage_starts_from_a_finished_run(tmp_path: Path) -> None:
     assert (tmp_path / "b" / "model" / "model.safetensors").is_file()
 
 
+@pytest.mark.parametrize("layer", [5, 6])
 @pytest.mark.parametrize("method", ["fastv", "dart", "divprune"])
-def test_equal_budget_schedules_spend_the_same_tokens(method: str) -> None:
-    spent = {sum(resolve_schedule(s).tokens_per_layer(ORGANISM_LAYERS, 144)) for s in equal_budget_schedules(method)}
-    assert spent == {2 * 144 + 216}
+def test_equal_budget_schedules_spend_the_same_tokens(method: str, layer: int) -> None:
+    schedules = equal_budget_schedules(method, layer)
+    spent = {sum(resolve_schedule(s).tokens_per_layer(ORGANISM_LAYERS, 144)) for s in schedules}
+    assert spent == {2 * 144 + 216} and len(schedules) == 3
+    assert resolve_schedule(schedules[1]).tokens_per_layer(ORGANISM_LAYERS, 144)[layer:] == (18,) * (8 - layer)
+    with pytest.raises(ValueError, match="not 4"):
+        equal_budget_schedules(method, 4)
 
 
 def test_organism_matrix_shape() -> None:

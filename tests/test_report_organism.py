@@ -10,6 +10,7 @@ from horizon.report.organism import (
     catch_up,
     equal_budget,
     horizon_verdict,
+    placements,
     render_organisms,
     sweep_table,
 )
@@ -45,10 +46,13 @@ def test_catch_up_by_hand() -> None:
 def test_sweep_and_budget_parsing() -> None:
     by = {r.schedule: r for r in [rec("random@1:0.125", 40), rec("dart@1:0.125", 60), rec("vtw@3", 10),
                                   rec("dart@2:0.25", 50), rec("dart@2:0.375+random@5:#18", 58),
-                                  rec("dart@2:0.5+vtw@5", 45), rec("full", 90)]}  # fmt: skip
+                                  rec("dart@2:0.5+vtw@5", 45), rec("dart@2:0.3125+random@6:#18", 61),
+                                  rec("fastv@2:0.25", 50), rec("full", 90)]}  # fmt: skip
     keep, layers, table = sweep_table(by)
     assert keep == "0.125" and layers == [1] and table == {"random": {1: 40}, "dart": {1: 60}}
-    assert equal_budget(by) == {"dart": {"alone": 50, "+random": 58, "+vtw": 45}}
+    table = equal_budget(by)
+    assert table == {"dart": {"alone": 50, "+random@5": 58, "+vtw@5": 45, "+random@6": 61}}  # fastv: no +random
+    assert placements(table) == [5, 6]
 
 
 def test_verdicts() -> None:
@@ -70,8 +74,13 @@ def test_render_states_each_finding() -> None:
         records += [rec("full", 92, bench), rec("random@1:0.125", early, bench), rec("dart@1:0.125", early + 40, bench),
                     rec("random@6:0.125", late, bench), rec("dart@6:0.125", late + 1, bench)]  # fmt: skip
         records += [rec(f"vtw@{k}", 10 if k < (2 if bench == "synth-global" else 5) else 91, bench) for k in range(8)]
-        records += [rec("dart@2:0.25", 60, bench), rec("dart@2:0.375+random@5:#18", 75, bench)]
+        records += [rec("dart@2:0.25", 60, bench), rec("dart@2:0.375+random@5:#18", 75, bench),
+                    rec("dart@2:0.3125+random@6:#18", 59, bench)]  # fmt: skip
     text = render_organisms(records)
     assert text.count("**reproduced**") >= 3 and "withdraw horizon" in text
+    assert "random from layer 5: **reproduced**" in text and "random from layer 6: **not reproduced**" in text
+    row = next(line for line in text.splitlines() if line.startswith("| synth-fine ") and "dart" in line)
+    assert [c.strip() for c in row.strip("|").split("|")] == ["synth-fine", "dart", "60.0", "75.0", "+15.0", "59.0",
+                                                              "-1.0", "–", "–"]  # fmt: skip
     assert "not tested" in text  # the stronger-model half of finding 2
     assert render_organisms([rec("full", 90, "mme")]) == ""

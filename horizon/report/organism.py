@@ -26,8 +26,8 @@ RULES = (
     "reproduced when the fine family's is deeper by one measure and not shallower by the other (a horizon not "
     "reached counts as deeper than any reached one; not reached in both families decides nothing).",
     "- **finding 3** (random pruning in deep layers improves methods): at an equal visual-token budget, M+random "
-    "against M alone, per method and family; reproduced when it is ahead on average, ahead by more than the band "
-    "somewhere and behind by more than the band nowhere.",
+    "against M alone, per method and family, for each layer random is added at; reproduced when it is ahead on "
+    "average, ahead by more than the band somewhere and behind by more than the band nowhere.",
 )
 _SWEEP = re.compile(r"^(?P<method>[a-z][a-z0-9_\-]*)@(?P<layer>\d+):(?P<keep>[0-9.]+)$")
 _VTW = re.compile(r"^vtw@(?P<layer>\d+)$")
@@ -102,7 +102,8 @@ def withdraw_curve(by_schedule: Mapping[str, Record]) -> dict[int, float]:
 
 
 def equal_budget(by_schedule: Mapping[str, Record]) -> dict[str, dict[str, float]]:
-    """method -> {"alone", "+random", "+vtw"} -> accuracy, from ``M@2:k``, ``M@2:..+random@..``, ``M@2:..+vtw@..``."""
+    """method -> {"alone", "+random@L", "+vtw@L"} -> accuracy, from ``M@2:0.25``, ``M@2:..+random@L:..`` and
+    ``M@2:..+vtw@L`` (L: the second stage's layer)."""
     out: dict[str, dict[str, float]] = {}
     for schedule, r in by_schedule.items():
         stages = schedule.split("+")
@@ -112,10 +113,15 @@ def equal_budget(by_schedule: Mapping[str, Record]) -> dict[str, dict[str, float
         if len(stages) == 1 and schedule.endswith(":0.25"):
             out.setdefault(method, {})["alone"] = _acc(r)
         elif len(stages) == 2:
-            second = stages[1].split("@")[0]
+            second, layer = stages[1].split("@")[0], stages[1].split("@")[1].split(":")[0]
             if second in ("random", "vtw"):
-                out.setdefault(method, {})[f"+{second}"] = _acc(r)
-    return {m: v for m, v in out.items() if {"alone", "+random"} <= set(v)}
+                out.setdefault(method, {})[f"+{second}@{layer}"] = _acc(r)
+    return {m: v for m, v in out.items() if "alone" in v and any(k.startswith("+random@") for k in v)}
+
+
+def placements(table: Mapping[str, Mapping[str, float]]) -> list[int]:
+    """The layers random was added at in an ``equal_budget`` table, ascending."""
+    return sorted({int(k.split("@")[1]) for v in table.values() for k in v if k.startswith("+random@")})
 
 
 def _study(records: Sequence[Record], model: str, family: str) -> Mapping[str, Any] | None:
@@ -267,23 +273,32 @@ def horizon_verdict(info_h: Mapping[str, int | None], withdraw_h: Mapping[str, i
 
 
 def _budget(groups: Mapping[tuple[str, str], Mapping[str, Record]], model: str, lines: list[str]) -> str:
-    rows, diffs, bands = [], [], []
-    for family in FAMILIES:
-        by = groups.get((model, family), {})
-        n = _n(by)
-        for method, v in sorted(equal_budget(by).items()):
-            d = v["+random"] - v["alone"]
-            diffs.append(d)
-            bands.append(band(v["alone"], v["+random"], n))
-            rows.append([family, method, f"{v['alone']:.1f}", f"{v['+random']:.1f}",
-                         f"{v['+vtw']:.1f}" if "+vtw" in v else "–", f"{d:+.1f}"])  # fmt: skip
+    rows: list[list[str]] = []
+    diffs: dict[int, list[float]] = {}
+    bands: dict[int, list[float]] = {}
+    tables = {family: equal_budget(groups.get((model, family), {})) for family in FAMILIES}
+    layers = sorted({layer for t in tables.values() for layer in placements(t)})
+    for family, table in tables.items():
+        n = _n(groups.get((model, family), {}))
+        for method, v in sorted(table.items()):
+            row = [family, method, f"{v['alone']:.1f}"]
+            for layer in layers:
+                got = v.get(f"+random@{layer}")
+                row += ["–" if got is None else f"{got:.1f}", "–" if got is None else f"{got - v['alone']:+.1f}"]
+                if got is not None:
+                    diffs.setdefault(layer, []).append(got - v["alone"])
+                    bands.setdefault(layer, []).append(band(v["alone"], got, n))
+            row += [f"{v[f'+vtw@{layer}']:.1f}" if f"+vtw@{layer}" in v else "–" for layer in layers]
+            rows.append(row)
     if not rows:
         return "not measured"
+    headers = ["family", "method", "alone"]
+    headers += [h for layer in layers for h in (f"+random@{layer}", f"random@{layer} - alone")]
+    headers += [f"+vtw@{layer}" for layer in layers]
     lines += ["Equal budget (216 visual token-layers after layer 2, as the method alone at 25 %): the method alone; "
-              "keeping more until layer 5, then random to 18 tokens; then none (VTW):", "",
-              tabulate(rows, headers=["family", "method", "alone", "+random", "+vtw", "random - alone"],
-                       tablefmt="github", disable_numparse=True), ""]  # fmt: skip
-    return budget_verdict(diffs, bands)
+              "keeping more until layer L, then random to 18 tokens (+random@L) or none (+vtw@L):", "",
+              tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), ""]  # fmt: skip
+    return "; ".join(f"random from layer {layer}: {budget_verdict(diffs[layer], bands[layer])}" for layer in layers)
 
 
 def budget_verdict(diffs: Sequence[float], bands: Sequence[float]) -> str:
