@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,9 +20,10 @@ from horizon.organism.data import (
     dense_questions,
     generation_suffix,
     make_batch,
+    pointer_targets,
     scene_at,
 )
-from horizon.organism.train import lr_at, train
+from horizon.organism.train import lr_at, pointer_loss, train
 from horizon.paper_presets import resolve_schedule
 from horizon.schedule import Schedule
 
@@ -99,6 +101,26 @@ def test_dense_batch_supervises_every_answer(name: str) -> None:
         assert answers == [a for _, _, a in scene_at(3, b, dense=True)[1]]
 
 
+def test_pointer_targets_and_loss_by_hand() -> None:
+    column, visual = 7, 9
+    ids = torch.tensor([[1] * 3 + [visual] * 144 + [2, 5, 7, 4, 8, 2, 5, 7, 1, 8, 2, 8]])  # two cell questions
+    chats = [[("cell_colour", "What colour is the shape in row 2 column 3?", "red"), ("colour", "What is it?", "blue"),
+              ("cell_digit", "What digit is in row 4 column 1?", "7")]]  # fmt: skip
+    pairs, masks = pointer_targets(ids, column, visual, chats)
+    assert pairs.tolist() == [[0, 3 + 144 + 3], [0, 3 + 144 + 8]]  # the token after each "column"
+    first = {3 + (3 * 1 + i) * 12 + 3 * 2 + j for i in range(3) for j in range(3)}  # cell (row 2, column 3)
+    second = {3 + (9 + i) * 12 + j for i in range(3) for j in range(3)}  # cell (row 4, column 1)
+    assert set(masks[0].nonzero().flatten().tolist()) == first and set(masks[1].nonzero().flatten().tolist()) == second
+    attention = torch.zeros(1, ids.shape[1], ids.shape[1])
+    attention[0, 150, sorted(first)[:3]] = 0.25  # 3/4 of the first query's attention on its cell
+    attention[0, 150, 0] = 0.25
+    attention[0, 155, sorted(second)[0]] = 1.0
+    loss, mass = pointer_loss(attention, pairs, masks)
+    assert mass == pytest.approx(0.875) and float(loss) == pytest.approx(-(math.log(0.75) + math.log(1.0)) / 2)
+    with pytest.raises(RuntimeError, match="1 'column' tokens for 2 cell questions"):
+        pointer_targets(ids[:, :-5], column, visual, chats)
+
+
 def test_training_scenes_are_not_held_out_scenes() -> None:
     held = {r["image"]["bytes"] for r in synth.rows(600, seed=0)}
     assert not any(synth.png_bytes(synth.render(scene_at(0, i)[0])) in held for i in range(600))
@@ -159,6 +181,21 @@ def test_a_further_stage_starts_from_a_finished_run(tmp_path: Path) -> None:
     after = _state(tmp_path / "b")
     assert any(not torch.equal(before[k], after[k]) for k in before)
     assert (tmp_path / "b" / "model" / "model.safetensors").is_file()
+
+
+@pytest.mark.parametrize("name", ["organism-llava", "organism-qwen2.5-vl"])
+def test_pointing_stage_trains_the_head_and_exports_an_ordinary_model(tmp_path: Path, name: str) -> None:
+    from horizon.models.loading import load_model
+
+    cfg = TrainConfig(organism=name, pretrain_steps=0, steps=2, batch=2, warmup=1, threads=1, eval_rows=0,
+                      dense=True, point_weight=1.0, point_layer=2)  # fmt: skip
+    lines: list[str] = []
+    train(cfg, tmp_path / "p", log=lines.append)
+    assert any(" point 0." in line or " point 1.00" in line for line in lines)
+    loaded = load_model(name, path=tmp_path / "p" / "model")
+    assert loaded.model.config._attn_implementation != "eager"  # exported for the ordinary (sdpa) path
+    with pytest.raises(ValueError, match="point_layer 8 is past the decoder's 8 layers"):
+        train(replace(cfg, point_layer=8), tmp_path / "q", log=lines.append)
 
 
 @pytest.mark.parametrize("layer", [5, 6])

@@ -27,6 +27,8 @@ class TrainConfig:
     eval_rows: int = 240  # validation rows: synth.rows(eval_rows, seed=VALIDATION_SEED), never the held-out ones
     dense: bool = False  # every question a scene supports per chat (data.dense_questions), not the benchmark's six
     init: str = ""  # a finished run's folder: start from its weights (a further stage; pretrain_steps usually 0)
+    point_weight: float = 0.0  # > 0: attention of one head at point_layer, from a cell question, to that cell
+    point_layer: int = 3
 
     def __post_init__(self) -> None:
         if self.organism not in FAMILY:
@@ -43,8 +45,10 @@ class TrainConfig:
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.clip <= 0 or self.weight_decay < 0:
             raise ValueError(f"clip must be > 0 and weight_decay >= 0, got {self.clip} and {self.weight_decay}")
-        if self.aux_weight < 0:
-            raise ValueError(f"aux_weight must be >= 0, got {self.aux_weight}")
+        if self.aux_weight < 0 or self.point_weight < 0:
+            raise ValueError(f"aux_weight and point_weight must be >= 0, got {self.aux_weight}, {self.point_weight}")
+        if self.point_layer < 0:
+            raise ValueError(f"point_layer must be >= 0, got {self.point_layer}")
 
 
 VALIDATION_SEED = 1  # rows evaluated during training (synth.rows(n, seed=1)); nothing is chosen on held-out rows

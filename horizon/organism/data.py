@@ -4,6 +4,7 @@ positions, and per-visual-token targets for the auxiliary heads; pure functions 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -123,11 +124,44 @@ def answer_labels(input_ids: torch.Tensor, suffix: Sequence[int]) -> torch.Tenso
     return labels
 
 
+_CELL = re.compile(r"row (\d) column (\d)")
+
+
+def cell_token_indices(row: int, column: int) -> list[int]:
+    """The 9 visual-token indices (row-major 12x12) of grid cell (row, column), 0-based."""
+    return [(3 * row + i) * SIDE + 3 * column + j for i in range(3) for j in range(3)]
+
+
+def pointer_targets(
+    input_ids: torch.Tensor, column_id: int, visual_id: int, chats: Sequence[Sequence[tuple[str, str, str]]]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where each cell question should look: (sample, query position) pairs (N, 2), the token after "column" (the
+    column number, which ends the cell's name) of the i-th cell question of sample b's chat, and a (N, T) mask
+    of the prompt positions of that cell's 9 visual tokens."""
+    pairs, masks = [], []
+    for b, qa in enumerate(chats):
+        cells = [(int(m[1]) - 1, int(m[2]) - 1) for _, q, _ in qa if (m := _CELL.search(q))]
+        queries = (input_ids[b] == column_id).nonzero().flatten() + 1
+        visual = (input_ids[b] == visual_id).nonzero().flatten()
+        if len(queries) != len(cells) or len(visual) != SIDE * SIDE:
+            raise RuntimeError(f"sample {b}: {len(queries)} 'column' tokens for {len(cells)} cell questions, "
+                               f"{len(visual)} visual tokens (expected {SIDE * SIDE})")  # fmt: skip
+        for q, (r, c) in zip(queries.tolist(), cells, strict=True):
+            mask = torch.zeros(input_ids.shape[1], dtype=torch.bool)
+            mask[visual[cell_token_indices(r, c)]] = True
+            pairs.append((b, q))
+            masks.append(mask)
+    if not pairs:
+        return torch.zeros(0, 2, dtype=torch.long), torch.zeros(0, input_ids.shape[1], dtype=torch.bool)
+    return torch.tensor(pairs, dtype=torch.long), torch.stack(masks)
+
+
 @dataclass(frozen=True)
 class Batch:
     inputs: dict[str, Any]
     labels: torch.Tensor  # (B, T)
     cells: torch.Tensor  # (B, 144, len(HEADS))
+    chats: tuple[tuple[tuple[str, str, str], ...], ...]  # each scene's questions in chat order
 
 
 def make_batch(processor: Any, suffix: Sequence[int], seed: int, step: int, size: int, dense: bool = False) -> Batch:
@@ -141,4 +175,5 @@ def make_batch(processor: Any, suffix: Sequence[int], seed: int, step: int, size
     n, expected = int((labels != -100).sum()), sum(len(qa) for _, qa in scenes)
     if n != expected:
         raise RuntimeError(f"expected {expected} answer positions, found {n}: the chat template changed?")
-    return Batch(inputs, labels, torch.stack([cell_targets(s) for s, _ in scenes]))
+    chats = tuple(tuple(qa) for _, qa in scenes)
+    return Batch(inputs, labels, torch.stack([cell_targets(s) for s, _ in scenes]), chats)

@@ -37,7 +37,7 @@ from horizon.benchmarks import synth
 from horizon.models.loading import adapter_for
 from horizon.organism.build import BUILDERS
 from horizon.organism.config import FAMILY, VALIDATION_SEED, TrainConfig
-from horizon.organism.data import HEADS, OBJECT_HEADS, SIDE, generation_suffix, make_batch
+from horizon.organism.data import HEADS, OBJECT_HEADS, SIDE, generation_suffix, make_batch, pointer_targets
 
 
 # -- model pieces ---------------------------------------------------------------------------------------------
@@ -104,6 +104,14 @@ def lr_at(cfg: TrainConfig, step: int) -> float:
         return cfg.lr * (k + 1) / cfg.warmup
     frac = (k - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
+
+
+def pointer_loss(attention: torch.Tensor, pairs: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """-log of the attention mass one head puts on the named cell's tokens, from each cell question's query
+    position (``pointer_targets``); ``attention`` (B, T, T) of that head. Returns (loss, mean mass)."""
+    rows = attention[pairs[:, 0], pairs[:, 1]]  # (N, T)
+    mass = (rows * masks).sum(-1)
+    return -torch.log(mass.clamp_min(1e-6)).mean(), float(mass.mean().detach())
 
 
 # -- evaluation: the benchmark's own prompts, first generated token ----------------------------------------------
@@ -210,6 +218,13 @@ def train(
                       "optimizer": opt.state_dict(), "state": state}, ckpt)  # fmt: skip
 
     suffix = generation_suffix(processor)
+    pointing = cfg.point_weight > 0
+    if pointing:
+        if not 0 <= cfg.point_layer < model.config.text_config.num_hidden_layers:
+            raise ValueError(f"point_layer {cfg.point_layer} is past the decoder's "
+                             f"{model.config.text_config.num_hidden_layers} layers")  # fmt: skip
+        model.set_attn_implementation("eager")  # attention weights of the pointing head
+        column_id = processor.tokenizer.convert_tokens_to_ids("column")
     held_out = synth.rows(cfg.eval_rows, seed=VALIDATION_SEED) if cfg.eval_rows else []
     cap = _Capture()
     handle = _hook(model, family, cap)
@@ -233,13 +248,19 @@ def train(
                 loss, lm = aux, float("nan")
             else:
                 cap.value = None
-                logits = model(**batch.inputs).logits
-                pred, target = logits[:, :-1], batch.labels[:, 1:]
+                fwd = model(**batch.inputs, output_attentions=pointing)
+                pred, target = fwd.logits[:, :-1], batch.labels[:, 1:]
                 lm_loss = F.cross_entropy(pred.flatten(0, 1), target.flatten(), ignore_index=-100)
                 if cap.value is None:
                     raise RuntimeError("the visual-token hook saw no forward: the model class changed?")
                 aux, acc = heads.loss(cap.value.reshape(cfg.batch, SIDE * SIDE, -1), batch.cells)
                 loss, lm = lm_loss + cfg.aux_weight * aux, float(lm_loss.detach())
+                if pointing:
+                    ids = batch.inputs["input_ids"]
+                    pairs, masks = pointer_targets(ids, column_id, model.config.image_token_id, batch.chats)
+                    if len(pairs):
+                        point, acc["point"] = pointer_loss(fwd.attentions[cfg.point_layer][:, 0], pairs, masks)
+                        loss = loss + cfg.point_weight * point
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, cfg.clip)
@@ -270,6 +291,8 @@ def train(
                "evals": state["evals"], "torch": torch.__version__}  # fmt: skip
     (out / "train.json").write_text(json.dumps(summary, indent=1) + "\n")
     if state["step"] >= total:
+        if pointing:
+            model.set_attn_implementation("sdpa")
         export(model, processor, out / "model")
     return summary
 
