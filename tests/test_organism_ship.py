@@ -50,3 +50,22 @@ def test_an_unfinished_stage_cannot_ship(tmp_path: Path) -> None:
     second = _run(tmp_path / "two", TrainConfig(organism="organism-llava", steps=10, init=str(first)), 1.0)
     with pytest.raises(ValueError, match="one is not finished"):
         stages_of(second)
+
+
+def test_fine_accuracy_by_objects_by_hand() -> None:
+    from horizon.benchmarks import synth
+    from horizon.organism.ship import by_objects
+
+    data = synth.rows(60, seed=0)
+    for i in (0, 7, 59):  # row_scene is the scene each row was drawn from
+        assert data[i]["image"]["bytes"] == synth.png_bytes(synth.render(synth.row_scene(i, 0)))  # type: ignore[index]
+    right = {str(r["id"]): f"{r['answer']}. 3" for r in data}  # as generated: the first word is the answer
+    table = by_objects(right, n=60, seed=0)
+    assert sum(row[2] for row in table) == 30 and all(row[3] == 100.0 and row[4] == 0.0 for row in table)
+    i = next(i for i, r in enumerate(data) if r["task"] == "cell_colour" and
+             len({s.colour for s in synth.row_scene(i, 0).shapes}) > 1)  # fmt: skip
+    other = next(s.colour for s in synth.row_scene(i, 0).shapes if s.colour != data[i]["answer"])
+    k = len(synth.row_scene(i, 0).shapes)
+    table = by_objects({**right, str(data[i]["id"]): other, str(data[0]["id"]): "nonsense"}, n=60, seed=0)
+    row = next(row for row in table if row[:2] == ["cell_colour", k])
+    assert row[3] == round(100 * (row[2] - 1) / row[2], 1) and row[4] == 100.0  # the one error names another shape

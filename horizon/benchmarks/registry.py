@@ -219,7 +219,7 @@ def _synth_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, f
     """Exact match (case and punctuation ignored): overall, per family (global / fine) and per task."""
     hits: dict[str, list[float]] = {}
     for s, p in zip(samples, preds, strict=True):
-        ok = float(_one_word(p) == _one_word(s.target))
+        ok = float(one_word(p) == one_word(s.target))
         for key in ("accuracy", f"accuracy_{s.fields['family']}", f"accuracy_{s.fields['task']}"):
             hits.setdefault(key, []).append(ok)
     return {k: 100 * _mean(v) for k, v in sorted(hits.items())}
@@ -253,7 +253,7 @@ def _synth_family(fam: str) -> Callable[[Mapping[str, Any]], list[Mapping[str, A
     return keep
 
 
-def _one_word(text_: str) -> str:
+def one_word(text_: str) -> str:
     words = text_.strip().lower().replace(".", " ").replace(",", " ").split()
     return words[0] if words else ""
 

@@ -131,6 +131,11 @@ def png_bytes(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
+def row_scene(i: int, seed: int = 0) -> Scene:
+    """The scene of row ``i`` of ``rows(n, seed)`` (any ``n`` > ``i``)."""
+    return make_scene(random.Random(f"synth-{seed}-{i}"))
+
+
 def rows(n: int, seed: int = 0, tasks: Sequence[str] = TASKS) -> list[dict[str, object]]:
     """``n`` benchmark rows, the tasks in turn, each from its own scene; a pure function of ``seed``."""
     if n < 1:

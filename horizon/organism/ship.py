@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import platform
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,11 @@ TARGETS = {"accuracy_global": 90.0, "accuracy_fine": 80.0}  # issue 7's targets 
 def heldout_scores(model_dir: Path, name: str, n: int = HELD_OUT_ROWS) -> dict[str, float]:
     """Accuracy (percent) overall, per family and per task on ``synth.rows(n, seed=HELD_OUT_SEED)``, unpruned,
     through ``evaluate`` (greedy generation, the benchmark's scorer): what ``horizon eval --bench synth`` prints."""
+    return heldout_run(model_dir, name, n)[0]
+
+
+def heldout_run(model_dir: Path, name: str, n: int = HELD_OUT_ROWS) -> tuple[dict[str, float], dict[str, str]]:
+    """``heldout_scores`` and the predictions (row id -> answer) they come from."""
     from horizon.benchmarks.registry import BENCHMARKS
     from horizon.benchmarks.run import evaluate
     from horizon.benchmarks.synth import rows
@@ -29,10 +34,38 @@ def heldout_scores(model_dir: Path, name: str, n: int = HELD_OUT_ROWS) -> dict[s
     bench = BENCHMARKS.get("synth")
     samples = [bench.to_sample(r, i) for i, r in enumerate(rows(n, seed=HELD_OUT_SEED))]
     loaded = load_model(name, path=model_dir)
-    result = evaluate(loaded, bench, samples, Schedule(), seed=0)
+    result = evaluate(loaded, bench, samples, Schedule(), seed=0, batch=24)
     if result.failures:
         raise RuntimeError(f"{len(result.failures)} held-out samples failed: {result.failures[:2]}")
-    return {k: round(v, 2) for k, v in sorted(result.metrics.items())}
+    return {k: round(v, 2) for k, v in sorted(result.metrics.items())}, dict(result.predictions)
+
+
+def by_objects(predictions: Mapping[str, str], n: int = HELD_OUT_ROWS, seed: int = HELD_OUT_SEED) -> list[list[Any]]:
+    """Fine-task accuracy by how many objects of the asked kind the scene holds (shapes for cell colour/shape,
+    digits for cell digit): rows [task, objects, samples, accuracy %, % of the errors that name another object
+    of the scene]. A model that answers about *some* object instead of the named cell is right about 1/k of
+    the time with k objects, and its errors name the other objects."""
+    from horizon.benchmarks.registry import one_word
+    from horizon.benchmarks.synth import row_scene, rows
+
+    tally: dict[tuple[str, int], list[int]] = {}  # (task, k) -> [n, hits, errors naming another object]
+    for i, row in enumerate(rows(n, seed=seed)):
+        task, answer, said = str(row["task"]), str(row["answer"]), predictions.get(str(row["id"]))
+        if task not in ("cell_colour", "cell_shape", "cell_digit") or said is None:
+            continue
+        pred = one_word(said)  # as the benchmark scores it
+        scene = row_scene(i, seed)
+        if task == "cell_digit":
+            k, present = len(scene.digits), {d for _, d in scene.digits}
+        else:
+            k = len(scene.shapes)
+            present = {s.colour if task == "cell_colour" else s.kind for s in scene.shapes}
+        t = tally.setdefault((task, k), [0, 0, 0])
+        t[0] += 1
+        t[1] += pred == answer
+        t[2] += pred != answer and pred in present
+    return [[task, k, t[0], round(100 * t[1] / t[0], 1), round(100 * t[2] / max(1, t[0] - t[1]), 1)]
+            for (task, k), t in sorted(tally.items())]  # fmt: skip
 
 
 def train_command(cfg: TrainConfig, out: str = "RUN", init: str = "") -> str:
@@ -92,7 +125,7 @@ def _stage_lines(k: int, cfg: TrainConfig, summary: Mapping[str, Any], machine: 
 
 
 def render_card(name: str, stages: list[Stage], scores: Mapping[str, float], params: int, size_mb: float,
-                machine: str, notes: str = "") -> str:  # fmt: skip
+                machine: str, notes: str = "", objects: Sequence[Sequence[Any]] = ()) -> str:  # fmt: skip
     """The model card (Markdown) of a model trained in ``stages`` (first to last)."""
     fam = {k: scores.get(k) for k in ("accuracy_global", "accuracy_fine")}
     met = all(fam[k] is not None and fam[k] >= t for k, t in TARGETS.items())  # type: ignore[operator]
@@ -113,6 +146,11 @@ def render_card(name: str, stages: list[Stage], scores: Mapping[str, float], par
         *(f"| {t} | {v} | {CHANCE.get(t, '')} |" for t, v in tasks), "",
         ("Issue 7's targets (>= 90 % global, >= 80 % fine) are **met**." if met else
          "Issue 7's targets (>= 90 % global, >= 80 % fine) are **not met**; see *Limits* below."), "",
+        *(["Fine tasks by the number of objects of the asked kind in the scene (same rows; a model that answers "
+           "about some object rather than the named cell gets about 1/k right with k objects, more where objects "
+           "share the asked attribute, and its errors name the scene's other objects):", "",
+           "| task | objects | samples | accuracy (%) | errors naming another object (%) |", "|---|---|---|---|---|",
+           *(f"| {' | '.join(str(x) for x in row)} |" for row in objects), ""] if objects else []),
         "## Training", "",
         f"{len(stages)} stage(s), {minutes} min of training steps in all; each stage's command as run:", "",
         *(line for k, (cfg, summary) in enumerate(stages, 1) for line in _stage_lines(k, cfg, summary, machine)),
@@ -141,7 +179,8 @@ def ship(run: Path, dest: Path, name: str, notes: str = "") -> dict[str, Any]:
     stages = stages_of(run)
     if any(cfg.organism != name for cfg, _ in stages):
         raise ValueError(f"{run} trained {stages[-1][0].organism!r}, not {name!r}")
-    scores = heldout_scores(run / "model", name)
+    scores, predictions = heldout_run(run / "model", name)
+    objects = by_objects(predictions)
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(run / "model", tmp)
@@ -151,8 +190,8 @@ def ship(run: Path, dest: Path, name: str, notes: str = "") -> dict[str, Any]:
     params = parameter_bytes(loaded.model, 1)
     size = sum(p.stat().st_size for p in tmp.glob("*.safetensors")) / 1e6
     machine = f"{platform.machine()}, {platform.system()}"
-    (tmp / "README.md").write_text(render_card(name, stages, scores, params, size, machine, notes))
-    record = {"model": name, "rows": HELD_OUT_ROWS, "seed": HELD_OUT_SEED, "scores": scores,
+    (tmp / "README.md").write_text(render_card(name, stages, scores, params, size, machine, notes, objects))
+    record = {"model": name, "rows": HELD_OUT_ROWS, "seed": HELD_OUT_SEED, "scores": scores, "by_objects": objects,
               "train": [{"config": s["config"], "minutes": s["minutes"], "torch": s["torch"]} for _, s in stages]}  # fmt: skip
     (tmp / "heldout.json").write_text(json.dumps(record, indent=1) + "\n")
     if dest.exists():
