@@ -34,6 +34,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(f"{name}: layer sweep of {w.configurations} schedules (prefill + first token): "
                   f"{w.separate_s:.2f} s separately, {w.reused_s:.2f} s with prefix reuse: {w.speedup:.2f}x "
                   "(target: at least 2x)")  # fmt: skip
+        from horizon.bench.suite import bench_batched
+
+        for name in ("organism-llava", "organism-qwen2.5-vl"):
+            b = bench_batched(load_model(name))
+            print(f"{name}: sweep group of {b.schedules} schedules on {b.samples} synth-fine rows: {b.one_by_one_s:.2f} s "
+                  f"one sample per forward, {b.batched_s:.2f} s {b.batch} per forward: {b.speedup:.2f}x; same answers: "
+                  f"{b.same_answers}")  # fmt: skip
         return 0
     from horizon.bench.engine import bench_engine
     from horizon.models.loading import load_model

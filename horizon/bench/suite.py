@@ -79,3 +79,41 @@ def bench_sweep_reuse(
     t0 = time.perf_counter()
     run_many(loaded, prompt, schedules, max_new_tokens=1)
     return SweepReuse(len(schedules), separate, time.perf_counter() - t0)
+
+
+@dataclass(frozen=True)
+class BatchedEvaluation:
+    samples: int
+    schedules: int
+    batch: int
+    one_by_one_s: float
+    batched_s: float
+    same_answers: bool
+
+    @property
+    def speedup(self) -> float:
+        return self.one_by_one_s / self.batched_s
+
+
+def bench_batched(
+    loaded: LoadedModel, bench_name: str = "synth-fine", samples: int = 32, batch: int = 16
+) -> BatchedEvaluation:
+    """One organism sweep group (the default suite's schedules for ``loaded``) on the first held-out rows,
+    through ``evaluate_many`` one sample per forward and ``batch`` per forward."""
+    from horizon.benchmarks.registry import BENCHMARKS
+    from horizon.benchmarks.run import evaluate_many, load_samples
+    from horizon.matrix import organism_matrix
+
+    bench = BENCHMARKS.get(bench_name)
+    schedules = [c.resolved for c in organism_matrix() if c.model == loaded.name and c.benchmark == bench_name]
+    if not schedules:
+        raise ValueError(f"{loaded.name} has no organism cases on {bench_name} (organisms: organism-llava, ...)")
+    chosen = load_samples(bench)[0][:samples]
+    evaluate_many(loaded, bench, chosen[:2], schedules[:2], max_new_tokens=1, batch=2)  # warm-up
+    t0 = time.perf_counter()
+    one = evaluate_many(loaded, bench, chosen, schedules, max_new_tokens=1)
+    t1 = time.perf_counter()
+    many = evaluate_many(loaded, bench, chosen, schedules, max_new_tokens=1, batch=batch)
+    t2 = time.perf_counter()
+    same = all(a.predictions == b.predictions for a, b in zip(one, many, strict=True))
+    return BatchedEvaluation(len(chosen), len(schedules), batch, t1 - t0, t2 - t1, same)
