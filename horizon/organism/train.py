@@ -16,6 +16,12 @@ Scenes come from ``synth.make_scene`` with training seeds (``train-<seed>-<index
 rows' (``synth-<seed>-<i>``). A checkpoint (model, heads, optimizer, step) is written atomically every
 ``checkpoint_every`` steps and on exit; training resumes from it. Everything else is a pure function of
 the configuration and the step, so a resumed run sees the same batches as an uninterrupted one.
+
+A further stage (``init``: a finished run's folder) starts from that run's weights. Options for it: ``dense``
+chats (every question a scene supports, ``data.dense_questions``) and a pointing loss (``point_weight``: head 0
+of layer ``point_layer``, at each cell question's column number, is trained to attend to that cell's 9 visual
+tokens; ``pointer_loss``). On the shipped organisms neither had raised validation accuracy when last tried (the
+model cards' *Limits*).
 """
 
 from __future__ import annotations
