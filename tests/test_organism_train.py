@@ -106,8 +106,9 @@ def test_pointer_targets_and_loss_by_hand() -> None:
     ids = torch.tensor([[1] * 3 + [visual] * 144 + [2, 5, 7, 4, 8, 2, 5, 7, 1, 8, 2, 8]])  # two cell questions
     chats = [[("cell_colour", "What colour is the shape in row 2 column 3?", "red"), ("colour", "What is it?", "blue"),
               ("cell_digit", "What digit is in row 4 column 1?", "7")]]  # fmt: skip
-    pairs, masks = pointer_targets(ids, column, visual, chats)
+    pairs, masks, firsts = pointer_targets(ids, column, visual, chats)
     assert pairs.tolist() == [[0, 3 + 144 + 3], [0, 3 + 144 + 8]]  # the token after each "column"
+    assert firsts.tolist() == [3 * 12 + 6, 9 * 12 + 0]  # each cell's first visual token
     first = {3 + (3 * 1 + i) * 12 + 3 * 2 + j for i in range(3) for j in range(3)}  # cell (row 2, column 3)
     second = {3 + (9 + i) * 12 + j for i in range(3) for j in range(3)}  # cell (row 4, column 1)
     assert set(masks[0].nonzero().flatten().tolist()) == first and set(masks[1].nonzero().flatten().tolist()) == second
@@ -188,10 +189,13 @@ def test_pointing_stage_trains_the_head_and_exports_an_ordinary_model(tmp_path: 
     from horizon.models.loading import load_model
 
     cfg = TrainConfig(organism=name, pretrain_steps=0, steps=2, batch=2, warmup=1, threads=1, eval_rows=0,
-                      dense=True, point_weight=1.0, point_layer=2)  # fmt: skip
+                      dense=True, point_weight=1.0, point_layer=2, probe_weight=0.5)  # fmt: skip
     lines: list[str] = []
     train(cfg, tmp_path / "p", log=lines.append)
-    assert any(" point 0." in line or " point 1.00" in line for line in lines)
+    assert any(" point " in line and " probe " in line for line in lines)
+    assert set(torch.load(tmp_path / "p" / "checkpoint.pt", weights_only=False)["probe"]) == {
+        f"{h}.{w}" for h in ("kind", "colour", "digit") for w in ("weight", "bias")
+    }
     loaded = load_model(name, path=tmp_path / "p" / "model")
     assert loaded.model.config._attn_implementation != "eager"  # exported for the ordinary (sdpa) path
     with pytest.raises(ValueError, match="point_layer 8 is past the decoder's 8 layers"):
@@ -230,3 +234,17 @@ def test_evaluate_is_independent_of_batching(name: str) -> None:
     one_by_one = answer_logits(model, processor, FAMILY[name], rows, batch=1)
     torch.testing.assert_close(together, one_by_one, atol=1e-4, rtol=1e-4)
     assert processor.tokenizer.padding_side == "right"  # restored
+
+
+def test_probe_loss_by_hand() -> None:
+    from horizon.organism.train import probe_loss
+
+    probe = torch.nn.ModuleDict({n: torch.nn.Linear(2, HEADS[n]) for n in ("kind", "colour", "digit")})
+    for head in probe.values():
+        torch.nn.init.zeros_(head.weight)
+        torch.nn.init.zeros_(head.bias)
+    cells = torch.tensor([[1, 2, 0, 0, 0, 0], [4, 0, 3, 0, 0, 0]])
+    loss, acc = probe_loss(probe, torch.ones(2, 2), cells)  # uniform logits: log(classes) per head
+    expected = (math.log(HEADS["kind"]) + math.log(HEADS["colour"]) + math.log(HEADS["digit"])) / 3
+    assert float(loss.detach()) == pytest.approx(expected)
+    assert acc == pytest.approx((0 + 0.5 + 0.5) / 3)  # argmax of uniform logits is class 0

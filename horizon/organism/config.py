@@ -29,6 +29,7 @@ class TrainConfig:
     init: str = ""  # a finished run's folder: start from its weights (a further stage; pretrain_steps usually 0)
     point_weight: float = 0.0  # > 0: attention of one head at point_layer, from a cell question, to that cell
     point_layer: int = 3
+    probe_weight: float = 0.0  # > 0: linear heads read the named cell's kind/colour/digit at the column-number token
 
     def __post_init__(self) -> None:
         if self.organism not in FAMILY:
@@ -45,8 +46,9 @@ class TrainConfig:
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.clip <= 0 or self.weight_decay < 0:
             raise ValueError(f"clip must be > 0 and weight_decay >= 0, got {self.clip} and {self.weight_decay}")
-        if self.aux_weight < 0 or self.point_weight < 0:
-            raise ValueError(f"aux_weight and point_weight must be >= 0, got {self.aux_weight}, {self.point_weight}")
+        if min(self.aux_weight, self.point_weight, self.probe_weight) < 0:
+            raise ValueError(f"aux_weight, point_weight and probe_weight must be >= 0, got {self.aux_weight}, "
+                             f"{self.point_weight}, {self.probe_weight}")  # fmt: skip
         if self.point_layer < 0:
             raise ValueError(f"point_layer must be >= 0, got {self.point_layer}")
 

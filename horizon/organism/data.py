@@ -134,11 +134,11 @@ def cell_token_indices(row: int, column: int) -> list[int]:
 
 def pointer_targets(
     input_ids: torch.Tensor, column_id: int, visual_id: int, chats: Sequence[Sequence[tuple[str, str, str]]]
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Where each cell question should look: (sample, query position) pairs (N, 2), the token after "column" (the
-    column number, which ends the cell's name) of the i-th cell question of sample b's chat, and a (N, T) mask
-    of the prompt positions of that cell's 9 visual tokens."""
-    pairs, masks = [], []
+    column number, which ends the cell's name) of the i-th cell question of sample b's chat; a (N, T) mask of
+    the prompt positions of that cell's 9 visual tokens; and the cell's first visual-token index (N,)."""
+    pairs, masks, firsts = [], [], []
     for b, qa in enumerate(chats):
         cells = [(int(m[1]) - 1, int(m[2]) - 1) for _, q, _ in qa if (m := _CELL.search(q))]
         queries = (input_ids[b] == column_id).nonzero().flatten() + 1
@@ -151,9 +151,11 @@ def pointer_targets(
             mask[visual[cell_token_indices(r, c)]] = True
             pairs.append((b, q))
             masks.append(mask)
+            firsts.append(cell_token_indices(r, c)[0])
     if not pairs:
-        return torch.zeros(0, 2, dtype=torch.long), torch.zeros(0, input_ids.shape[1], dtype=torch.bool)
-    return torch.tensor(pairs, dtype=torch.long), torch.stack(masks)
+        empty = torch.zeros(0, dtype=torch.long)
+        return empty.reshape(0, 2), torch.zeros(0, input_ids.shape[1], dtype=torch.bool), empty
+    return torch.tensor(pairs, dtype=torch.long), torch.stack(masks), torch.tensor(firsts, dtype=torch.long)
 
 
 @dataclass(frozen=True)

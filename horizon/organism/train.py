@@ -20,7 +20,8 @@ the configuration and the step, so a resumed run sees the same batches as an uni
 A further stage (``init``: a finished run's folder) starts from that run's weights. Options for it: ``dense``
 chats (every question a scene supports, ``data.dense_questions``) and a pointing loss (``point_weight``: head 0
 of layer ``point_layer``, at each cell question's column number, is trained to attend to that cell's 9 visual
-tokens; ``pointer_loss``). On the shipped organisms neither had raised validation accuracy when last tried (the
+tokens; ``pointer_loss``) and a cell probe (``probe_weight``: linear heads read that cell's object kind, colour and
+digit from the same token's state after that layer; ``probe_loss``). On the shipped organisms neither had raised validation accuracy when last tried (the
 model cards' *Limits*).
 """
 
@@ -120,6 +121,18 @@ def pointer_loss(attention: torch.Tensor, pairs: torch.Tensor, masks: torch.Tens
     return -torch.log(mass.clamp_min(1e-6)).mean(), float(mass.mean().detach())
 
 
+def probe_loss(probe: torch.nn.ModuleDict, states: torch.Tensor, cells: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """Cross-entropy of linear heads reading the named cell's object kind, colour and digit from ``states`` (N, H)
+    (``cells`` (N, len(HEADS)) in ``HEADS`` order); returns (mean loss, accuracy over heads and rows)."""
+    names = list(HEADS)
+    losses, hits = [], []
+    for name, head in probe.items():
+        logits, target = head(states), cells[:, names.index(name)]
+        losses.append(F.cross_entropy(logits, target))
+        hits.append((logits.argmax(-1) == target).float().mean())
+    return torch.stack(losses).mean(), float(torch.stack(hits).mean())
+
+
 # -- evaluation: the benchmark's own prompts, first generated token ----------------------------------------------
 @torch.no_grad()
 def evaluate(
@@ -201,7 +214,10 @@ def train(
     hidden = model.config.text_config.hidden_size
     torch.manual_seed(cfg.seed)
     heads = VisualHeads(hidden)
-    params = [*model.parameters(), *heads.parameters()]
+    cell_probe = torch.nn.ModuleDict(  # created only when used: the torch RNG stream stays as before otherwise
+        {name: torch.nn.Linear(hidden, HEADS[name]) for name in OBJECT_HEADS} if cfg.probe_weight > 0 else {}
+    )
+    params = [*model.parameters(), *heads.parameters(), *cell_probe.parameters()]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
     ckpt = out / "checkpoint.pt"
     state: dict[str, Any] = {"step": 0, "seconds": 0.0, "evals": []}
@@ -215,16 +231,19 @@ def train(
             raise ValueError(f"{ckpt} was written with another configuration: {saved['config']} (now {asdict(cfg)})")
         model.load_state_dict(saved["model"])
         heads.load_state_dict(saved["heads"])
+        if "probe" in saved:
+            cell_probe.load_state_dict(saved["probe"])
         opt.load_state_dict(saved["optimizer"])
         state = saved["state"]
         log(f"resumed at step {state['step']} ({state['seconds'] / 60:.1f} min trained)")
 
     def checkpoint() -> None:
+        extra = {"probe": cell_probe.state_dict()} if cfg.probe_weight > 0 else {}
         _save_atomic({"config": asdict(cfg), "model": model.state_dict(), "heads": heads.state_dict(),
-                      "optimizer": opt.state_dict(), "state": state}, ckpt)  # fmt: skip
+                      "optimizer": opt.state_dict(), "state": state, **extra}, ckpt)  # fmt: skip
 
     suffix = generation_suffix(processor)
-    pointing = cfg.point_weight > 0
+    pointing = cfg.point_weight > 0 or cfg.probe_weight > 0
     if pointing:
         if not 0 <= cfg.point_layer < model.config.text_config.num_hidden_layers:
             raise ValueError(f"point_layer {cfg.point_layer} is past the decoder's "
@@ -254,7 +273,8 @@ def train(
                 loss, lm = aux, float("nan")
             else:
                 cap.value = None
-                fwd = model(**batch.inputs, output_attentions=pointing)
+                fwd = model(**batch.inputs, output_attentions=cfg.point_weight > 0,
+                            output_hidden_states=cfg.probe_weight > 0)  # fmt: skip
                 pred, target = fwd.logits[:, :-1], batch.labels[:, 1:]
                 lm_loss = F.cross_entropy(pred.flatten(0, 1), target.flatten(), ignore_index=-100)
                 if cap.value is None:
@@ -263,10 +283,15 @@ def train(
                 loss, lm = lm_loss + cfg.aux_weight * aux, float(lm_loss.detach())
                 if pointing:
                     ids = batch.inputs["input_ids"]
-                    pairs, masks = pointer_targets(ids, column_id, model.config.image_token_id, batch.chats)
-                    if len(pairs):
+                    pairs, masks, firsts = pointer_targets(ids, column_id, model.config.image_token_id, batch.chats)
+                    if len(pairs) and cfg.point_weight > 0:
                         point, acc["point"] = pointer_loss(fwd.attentions[cfg.point_layer][:, 0], pairs, masks)
                         loss = loss + cfg.point_weight * point
+                    if len(pairs) and cfg.probe_weight > 0:  # after the pointing layer, at the column-number token
+                        state_at = fwd.hidden_states[cfg.point_layer + 1][pairs[:, 0], pairs[:, 1]]  # (N, H)
+                        wanted = batch.cells[pairs[:, 0], firsts]  # (N, len(HEADS)): kind, colour, digit first
+                        probed, acc["probe"] = probe_loss(cell_probe, state_at, wanted)
+                        loss = loss + cfg.probe_weight * probed
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, cfg.clip)
@@ -275,8 +300,8 @@ def train(
             state["seconds"] += time.perf_counter() - t0
             done_here += 1
             if state["step"] % 20 == 0 or state["step"] == 1:
-                probe = " ".join(f"{k} {v:.2f}" for k, v in acc.items())
-                log(f"step {state['step']}/{total} lm {lm:.3f} aux {float(aux.detach()):.3f} ({probe}) "
+                probes = " ".join(f"{k} {v:.2f}" for k, v in acc.items())
+                log(f"step {state['step']}/{total} lm {lm:.3f} aux {float(aux.detach()):.3f} ({probes}) "
                     f"lr {lr_at(cfg, step):.2e} {state['seconds'] / 60:.1f} min")  # fmt: skip
             if (
                 held_out
