@@ -96,26 +96,48 @@ def _seven_segment(draw: ImageDraw.ImageDraw, x: int, y: int, digit: str, ink: t
         draw.rectangle(boxes[segment], fill=ink)
 
 
+def near_misses(scene: Scene, targets: Sequence[Shape]) -> list[tuple[str, str]]:
+    """(colour, shape) pairs absent from ``scene`` that differ from one of ``targets`` in one attribute (that shape
+    in another non-background colour, or that colour on another shape), sorted."""
+    present = {(s.colour, s.kind) for s in scene.shapes}
+    misses = {(c, t.kind) for t in targets for c in COLOURS if c != scene.background and (c, t.kind) not in present}
+    misses |= {(t.colour, k) for t in targets for k in SHAPES if (t.colour, k) not in present}
+    return sorted(misses)
+
+
+def exists_question(colour: str, kind: str, answer: str) -> tuple[str, str, str]:
+    return ("exists", f"Is there a {colour} {kind}?", answer)
+
+
+def shape_questions(shape: Shape) -> list[tuple[str, str, str]]:
+    """The colour and the kind of the shape in its named cell."""
+    where = f"row {shape.cell[0] + 1} column {shape.cell[1] + 1}"
+    return [("cell_colour", f"What colour is the shape in {where}?", shape.colour),
+            ("cell_shape", f"What shape is in {where}?", shape.kind)]  # fmt: skip
+
+
+def digit_question(cell: tuple[int, int], digit: str) -> tuple[str, str, str]:
+    return ("cell_digit", f"What digit is in row {cell[0] + 1} column {cell[1] + 1}?", digit)
+
+
+def global_questions(scene: Scene) -> list[tuple[str, str, str]]:
+    """Background colour and shape count."""
+    return [("colour", "What is the background colour?", scene.background),
+            ("count", "How many shapes are there?", str(len(scene.shapes)))]  # fmt: skip
+
+
 def questions(scene: Scene, rng: random.Random) -> list[tuple[str, str, str]]:
     """Every question the scene supports, one per task: (task, question, answer)."""
-    out = [("colour", "What is the background colour?", scene.background),
-           ("count", "How many shapes are there?", str(len(scene.shapes)))]  # fmt: skip
+    out = global_questions(scene)
     present = {(s.colour, s.kind) for s in scene.shapes}
     if rng.random() < 0.5:
         colour, kind = rng.choice(sorted(present))
-        out.append(("exists", f"Is there a {colour} {kind}?", "yes"))
+        out.append(exists_question(colour, kind, "yes"))
     else:
-        target = rng.choice(scene.shapes)
-        misses = [(c, target.kind) for c in COLOURS if c != scene.background and (c, target.kind) not in present]
-        misses += [(target.colour, k) for k in SHAPES if (target.colour, k) not in present]
-        colour, kind = rng.choice(sorted(misses))
-        out.append(("exists", f"Is there a {colour} {kind}?", "no"))
-    shape = rng.choice(scene.shapes)
-    where = f"row {shape.cell[0] + 1} column {shape.cell[1] + 1}"
-    out.append(("cell_colour", f"What colour is the shape in {where}?", shape.colour))
-    out.append(("cell_shape", f"What shape is in {where}?", shape.kind))
-    (r, c), digit = rng.choice(scene.digits)
-    out.append(("cell_digit", f"What digit is in row {r + 1} column {c + 1}?", digit))
+        colour, kind = rng.choice(near_misses(scene, [rng.choice(scene.shapes)]))
+        out.append(exists_question(colour, kind, "no"))
+    out += shape_questions(rng.choice(scene.shapes))
+    out.append(digit_question(*rng.choice(scene.digits)))
     return out
 
 

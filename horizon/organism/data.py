@@ -34,29 +34,14 @@ def dense_questions(scene: synth.Scene, rng: random.Random) -> list[tuple[str, s
     """Every question a scene supports in the benchmark's forms: colour, count, up to two ``exists`` yes's (present
     colour-shape pairs) and as many no's (near misses, as the benchmark draws them), colour and shape of every
     shape's cell and every digit: 5-16 questions, contrasting answers about the same image."""
-    out = [("colour", "What is the background colour?", scene.background),
-           ("count", "How many shapes are there?", str(len(scene.shapes)))]  # fmt: skip
     present = sorted({(s.colour, s.kind) for s in scene.shapes})
-    misses = sorted(
-        {
-            (c, s.kind)
-            for s in scene.shapes
-            for c in synth.COLOURS
-            if c != scene.background and (c, s.kind) not in present
-        }
-        | {(s.colour, k) for s in scene.shapes for k in synth.SHAPES if (s.colour, k) not in present}
-    )
     yes = rng.sample(present, min(2, len(present)))
+    misses = synth.near_misses(scene, scene.shapes)
     no = rng.sample(misses, min(len(yes), len(misses)))
-    out += [("exists", f"Is there a {c} {k}?", "yes") for c, k in yes]
-    out += [("exists", f"Is there a {c} {k}?", "no") for c, k in no]
-    for s in scene.shapes:
-        where = f"row {s.cell[0] + 1} column {s.cell[1] + 1}"
-        out.append(("cell_colour", f"What colour is the shape in {where}?", s.colour))
-        out.append(("cell_shape", f"What shape is in {where}?", s.kind))
-    for (r, c), digit in scene.digits:
-        out.append(("cell_digit", f"What digit is in row {r + 1} column {c + 1}?", digit))
-    return out
+    out = synth.global_questions(scene)
+    out += [synth.exists_question(c, k, "yes") for c, k in yes] + [synth.exists_question(c, k, "no") for c, k in no]
+    out += [q for s in scene.shapes for q in synth.shape_questions(s)]
+    return out + [synth.digit_question(cell, digit) for cell, digit in scene.digits]
 
 
 def scene_at(seed: int, index: int, dense: bool = False) -> tuple[synth.Scene, list[tuple[str, str, str]]]:
@@ -147,11 +132,12 @@ def pointer_targets(
             raise RuntimeError(f"sample {b}: {len(queries)} 'column' tokens for {len(cells)} cell questions, "
                                f"{len(visual)} visual tokens (expected {SIDE * SIDE})")  # fmt: skip
         for q, (r, c) in zip(queries.tolist(), cells, strict=True):
+            tokens = cell_token_indices(r, c)
             mask = torch.zeros(input_ids.shape[1], dtype=torch.bool)
-            mask[visual[cell_token_indices(r, c)]] = True
+            mask[visual[tokens]] = True
             pairs.append((b, q))
             masks.append(mask)
-            firsts.append(cell_token_indices(r, c)[0])
+            firsts.append(tokens[0])
     if not pairs:
         empty = torch.zeros(0, dtype=torch.long)
         return empty.reshape(0, 2), torch.zeros(0, input_ids.shape[1], dtype=torch.bool), empty

@@ -248,7 +248,8 @@ def train(
         if not 0 <= cfg.point_layer < model.config.text_config.num_hidden_layers:
             raise ValueError(f"point_layer {cfg.point_layer} is past the decoder's "
                              f"{model.config.text_config.num_hidden_layers} layers")  # fmt: skip
-        model.set_attn_implementation("eager")  # attention weights of the pointing head
+        if cfg.point_weight > 0:
+            model.set_attn_implementation("eager")  # attention weights of the pointing head
         column_id = processor.tokenizer.convert_tokens_to_ids("column")
     held_out = synth.rows(cfg.eval_rows, seed=VALIDATION_SEED) if cfg.eval_rows else []
     cap = _Capture()
@@ -322,7 +323,7 @@ def train(
                "evals": state["evals"], "torch": torch.__version__}  # fmt: skip
     (out / "train.json").write_text(json.dumps(summary, indent=1) + "\n")
     if state["step"] >= total:
-        if pointing:
+        if cfg.point_weight > 0:
             model.set_attn_implementation("sdpa")
         export(model, processor, out / "model")
     return summary
