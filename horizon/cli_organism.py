@@ -28,9 +28,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     for name in ("steps", "pretrain_steps", "batch", "warmup", "seed", "threads", "checkpoint_every", "eval_every",
                  "eval_rows", "point_layer"):  # fmt: skip
         t.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
-    for name in ("lr", "min_lr_ratio", "aux_weight", "weight_decay", "clip", "point_weight", "probe_weight"):
+    for name in ("lr", "min_lr_ratio", "aux_weight", "weight_decay", "clip", "point_weight", "probe_weight",
+                 "copy_weight"):  # fmt: skip
         t.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
     t.add_argument("--dense", action="store_true", help="every question a scene supports per chat, not six")
+    t.add_argument("--lookup-exists", action="store_true",
+                   help="the pointing / probe / copy losses for exists questions too (the kind word looks at the "
+                   "matching shapes, or at the first token when none)")  # fmt: skip
     t.add_argument("--init", default="", help="a finished run folder to start from (a further training stage)")
     t.add_argument("--stop-after", type=int, default=None, help="end this call after N steps (resume later)")
     s = osub.add_parser("ship", help="score a finished run on the held-out rows and install it with its model card")

@@ -16,8 +16,10 @@ from horizon.organism.data import (
     HEADS,
     KINDS,
     answer_labels,
+    answer_queries,
     cell_targets,
     dense_questions,
+    exists_targets,
     generation_suffix,
     make_batch,
     pointer_targets,
@@ -122,6 +124,36 @@ def test_pointer_targets_and_loss_by_hand() -> None:
         pointer_targets(ids[:, :-5], column, visual, chats)
 
 
+def test_exists_targets_by_hand() -> None:
+    is_id, visual = 6, 9
+    scene = synth.Scene("blue", (synth.Shape((1, 2), "circle", "red"),), ())
+    cells = cell_targets(scene)[None]
+    chats = [[("exists", "Is there a red circle?", "yes"), ("colour", "What is it?", "blue"),
+              ("exists", "Is there a red square?", "no")]]  # fmt: skip
+    ids = torch.tensor([[0, 0, 1] + [visual] * 144 + [is_id, 2, 3, 4, 5, 1, 8, is_id, 2, 3, 4, 5, 1]])
+    mask = torch.ones_like(ids)
+    mask[0, :2] = 0  # left padding: the sink is the first real position
+    pairs, masks, answers = exists_targets(ids, mask, is_id, visual, chats, cells)
+    assert pairs.tolist() == [[0, 147 + 4], [0, 154 + 4]] and answers.tolist() == [1, 0]  # the kind words
+    red_circle = {3 + (3 + i) * 12 + 6 + j for i in range(3) for j in range(3)}  # cell (row 2, column 3)
+    assert set(masks[0].nonzero().flatten().tolist()) == red_circle
+    assert masks[1].nonzero().flatten().tolist() == [2]
+    wrong = [[("exists", "Is there a red circle?", "no"), *chats[0][1:]]]
+    with pytest.raises(RuntimeError, match="'Is there a red circle\\?' answered 'no', 9 matching"):
+        exists_targets(ids, mask, is_id, visual, wrong, cells)
+
+
+def test_answer_queries_by_hand() -> None:
+    chats = [[("cell_colour", "in row 2 column 3?", "red"), ("colour", "What is it?", "blue"),
+              ("cell_digit", "in row 4 column 1?", "7")], [("count", "How many?", "2")]]  # fmt: skip
+    labels = torch.full((2, 30), -100)
+    labels[0, [10, 17, 25]] = 1  # one labelled answer token per question, in chat order
+    labels[1, 12] = 1
+    assert answer_queries(labels, chats).tolist() == [9, 24]  # the positions before the two cell answers
+    with pytest.raises(RuntimeError, match="2 answer positions for 3 questions"):
+        answer_queries(labels.masked_fill(torch.arange(30) == 25, -100), chats)
+
+
 def test_training_scenes_are_not_held_out_scenes() -> None:
     held = {r["image"]["bytes"] for r in synth.rows(600, seed=0)}
     assert not any(synth.png_bytes(synth.render(scene_at(0, i)[0])) in held for i in range(600))
@@ -189,17 +221,19 @@ def test_pointing_stage_trains_the_head_and_exports_an_ordinary_model(tmp_path: 
     from horizon.models.loading import load_model
 
     cfg = TrainConfig(organism=name, pretrain_steps=0, steps=2, batch=2, warmup=1, threads=1, eval_rows=0,
-                      dense=True, point_weight=1.0, point_layer=2, probe_weight=0.5)  # fmt: skip
+                      dense=True, point_weight=1.0, point_layer=2, probe_weight=0.5, copy_weight=0.5, lookup_exists=True)  # fmt: skip
     lines: list[str] = []
     train(cfg, tmp_path / "p", log=lines.append)
-    assert any(" point " in line and " probe " in line for line in lines)
+    assert any(" point " in line and " probe " in line and " copy " in line for line in lines)
     assert set(torch.load(tmp_path / "p" / "checkpoint.pt", weights_only=False)["probe"]) == {
-        f"{h}.{w}" for h in ("kind", "colour", "digit") for w in ("weight", "bias")
+        f"{h}.{w}" for h in ("kind", "colour", "digit", "exists") for w in ("weight", "bias")
     }
     loaded = load_model(name, path=tmp_path / "p" / "model")
     assert loaded.model.config._attn_implementation != "eager"  # exported for the ordinary (sdpa) path
     with pytest.raises(ValueError, match="point_layer 8 is past the decoder's 8 layers"):
         train(replace(cfg, point_layer=8), tmp_path / "q", log=lines.append)
+    with pytest.raises(ValueError, match=r"point_layer 7 is past the decoder's 8 layers \(the copy head"):
+        train(replace(cfg, point_layer=7), tmp_path / "q", log=lines.append)
 
 
 @pytest.mark.parametrize("layer", [5, 6])
@@ -243,8 +277,8 @@ def test_probe_loss_by_hand() -> None:
     for head in probe.values():
         torch.nn.init.zeros_(head.weight)
         torch.nn.init.zeros_(head.bias)
-    cells = torch.tensor([[1, 2, 0, 0, 0, 0], [4, 0, 3, 0, 0, 0]])
-    loss, acc = probe_loss(probe, torch.ones(2, 2), cells)  # uniform logits: log(classes) per head
+    cells = torch.tensor([[1, 2, 0], [4, 0, 3]])  # kind, colour, digit
+    loss, acc = probe_loss(list(probe.values()), torch.ones(2, 2), cells)  # uniform logits: log(classes) per head
     expected = (math.log(HEADS["kind"]) + math.log(HEADS["colour"]) + math.log(HEADS["digit"])) / 3
     assert float(loss.detach()) == pytest.approx(expected)
     assert acc == pytest.approx((0 + 0.5 + 0.5) / 3)  # argmax of uniform logits is class 0

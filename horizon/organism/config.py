@@ -30,6 +30,10 @@ class TrainConfig:
     point_weight: float = 0.0  # > 0: attention of one head at point_layer, from a cell question, to that cell
     point_layer: int = 3
     probe_weight: float = 0.0  # > 0: linear heads read the named cell's kind/colour/digit at the column-number token
+    copy_weight: float = (
+        0.0  # > 0: one head of point_layer + 1, at a cell question's answer position, to its column number
+    )
+    lookup_exists: bool = False  # the pointing / probe / copy losses for exists questions too (data.exists_targets)
 
     def __post_init__(self) -> None:
         if self.organism not in FAMILY:
@@ -46,9 +50,9 @@ class TrainConfig:
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.clip <= 0 or self.weight_decay < 0:
             raise ValueError(f"clip must be > 0 and weight_decay >= 0, got {self.clip} and {self.weight_decay}")
-        if min(self.aux_weight, self.point_weight, self.probe_weight) < 0:
-            raise ValueError(f"aux_weight, point_weight and probe_weight must be >= 0, got {self.aux_weight}, "
-                             f"{self.point_weight}, {self.probe_weight}")  # fmt: skip
+        if min(self.aux_weight, self.point_weight, self.probe_weight, self.copy_weight) < 0:
+            raise ValueError(f"aux_weight, point_weight, probe_weight and copy_weight must be >= 0, got "
+                             f"{self.aux_weight}, {self.point_weight}, {self.probe_weight}, {self.copy_weight}")  # fmt: skip
         if self.point_layer < 0:
             raise ValueError(f"point_layer must be >= 0, got {self.point_layer}")
 

@@ -144,6 +144,65 @@ def pointer_targets(
     return torch.tensor(pairs, dtype=torch.long), torch.stack(masks), torch.tensor(firsts, dtype=torch.long)
 
 
+CELL_TASKS = ("cell_colour", "cell_shape", "cell_digit")
+_EXISTS = re.compile(r"Is there a (\w+) (\w+)\?")
+
+
+def exists_targets(
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    is_id: int,
+    visual_id: int,
+    chats: Sequence[Sequence[tuple[str, str, str]]],
+    cells: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Where each ``exists`` question ("Is there a <colour> <kind>?") should look: (sample, query position) pairs
+    (N, 2), the kind word (4 tokens after "Is"); a (N, T) mask of the visual tokens of every shape of that colour
+    and kind or, when there is none, of the sample's first real position (a sink: "nothing matches"); and the
+    answers (N,), 1 for yes. ``cells`` (B, 144, len(HEADS)) from ``cell_targets``."""
+    pairs, masks, answers = [], [], []
+    for b, qa in enumerate(chats):
+        asked = [(m[1], m[2], a) for t, q, a in qa if t == "exists" and (m := _EXISTS.search(q))]
+        queries = (input_ids[b] == is_id).nonzero().flatten() + 4
+        visual = (input_ids[b] == visual_id).nonzero().flatten()
+        if len(queries) != len(asked) or len(visual) != SIDE * SIDE:
+            raise RuntimeError(f"sample {b}: {len(queries)} 'Is' tokens for {len(asked)} exists questions, "
+                               f"{len(visual)} visual tokens (expected {SIDE * SIDE})")  # fmt: skip
+        sink = int(attention_mask[b].nonzero()[0])
+        for q, (colour, kind, answer) in zip(queries.tolist(), asked, strict=True):
+            match = (cells[b, :, 0] == KINDS.index(kind)) & (cells[b, :, 1] == OBJECT_COLOURS.index(colour))
+            if bool(match.any()) != (answer == "yes"):
+                raise RuntimeError(f"sample {b}: 'Is there a {colour} {kind}?' answered {answer!r}, "
+                                   f"{int(match.sum())} matching visual tokens")  # fmt: skip
+            mask = torch.zeros(input_ids.shape[1], dtype=torch.bool)
+            if answer == "yes":
+                mask[visual[match]] = True
+            else:
+                mask[sink] = True
+            pairs.append((b, q))
+            masks.append(mask)
+            answers.append(int(answer == "yes"))
+    if not pairs:
+        empty = torch.zeros(0, dtype=torch.long)
+        return empty.reshape(0, 2), torch.zeros(0, input_ids.shape[1], dtype=torch.bool), empty
+    return torch.tensor(pairs, dtype=torch.long), torch.stack(masks), torch.tensor(answers, dtype=torch.long)
+
+
+def answer_queries(
+    labels: torch.Tensor, chats: Sequence[Sequence[tuple[str, str, str]]], tasks: Sequence[str] = CELL_TASKS
+) -> torch.Tensor:
+    """The position whose logits give each answer of ``tasks`` (the one before its labelled token), sample by
+    sample in chat order (``pointer_targets``' / ``exists_targets``' order): (N,). ``labels`` (B, T) hold one
+    labelled position per question, in chat order (``answer_labels``)."""
+    out: list[int] = []
+    for b, qa in enumerate(chats):
+        answers = (labels[b] != -100).nonzero().flatten() - 1
+        if len(answers) != len(qa):
+            raise RuntimeError(f"sample {b}: {len(answers)} answer positions for {len(qa)} questions")
+        out += [int(a) for a, (t, _, _) in zip(answers, qa, strict=True) if t in tasks]
+    return torch.tensor(out, dtype=torch.long)
+
+
 @dataclass(frozen=True)
 class Batch:
     inputs: dict[str, Any]

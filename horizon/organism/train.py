@@ -44,7 +44,17 @@ from horizon.benchmarks import synth
 from horizon.models.loading import adapter_for
 from horizon.organism.build import BUILDERS
 from horizon.organism.config import FAMILY, VALIDATION_SEED, TrainConfig
-from horizon.organism.data import HEADS, OBJECT_HEADS, SIDE, generation_suffix, make_batch, pointer_targets
+from horizon.organism.data import (
+    CELL_TASKS,
+    HEADS,
+    OBJECT_HEADS,
+    SIDE,
+    answer_queries,
+    exists_targets,
+    generation_suffix,
+    make_batch,
+    pointer_targets,
+)
 
 
 # -- model pieces ---------------------------------------------------------------------------------------------
@@ -121,16 +131,66 @@ def pointer_loss(attention: torch.Tensor, pairs: torch.Tensor, masks: torch.Tens
     return -torch.log(mass.clamp_min(1e-6)).mean(), float(mass.mean().detach())
 
 
-def probe_loss(probe: torch.nn.ModuleDict, states: torch.Tensor, cells: torch.Tensor) -> tuple[torch.Tensor, float]:
-    """Cross-entropy of linear heads reading the named cell's object kind, colour and digit from ``states`` (N, H)
-    (``cells`` (N, len(HEADS)) in ``HEADS`` order); returns (mean loss, accuracy over heads and rows)."""
-    names = list(HEADS)
+def probe_loss(
+    heads: Sequence[torch.nn.Module], states: torch.Tensor, targets: torch.Tensor
+) -> tuple[torch.Tensor, float]:
+    """Cross-entropy of linear ``heads`` reading class ids ``targets`` (N, len(heads)), column i for head i, from
+    ``states`` (N, H); returns (mean loss over heads, accuracy over heads and rows)."""
     losses, hits = [], []
-    for name, head in probe.items():
-        logits, target = head(states), cells[:, names.index(name)]
+    for i, head in enumerate(heads):
+        logits, target = head(states), targets[:, i]
         losses.append(F.cross_entropy(logits, target))
         hits.append((logits.argmax(-1) == target).float().mean())
     return torch.stack(losses).mean(), float(torch.stack(hits).mean())
+
+
+def lookup_losses(
+    cfg: TrainConfig,
+    model: Any,
+    probe: torch.nn.ModuleDict,
+    fwd: Any,
+    batch: Any,
+    ids: tuple[int, int],
+    acc: dict[str, float],
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The pointing, probe and copy losses of one forward (zero where unused or nothing was asked), their
+    accuracies into ``acc``; ``ids`` are the token ids of "column" and "Is". Queries: each cell question's column
+    number (``pointer_targets``) and, with ``lookup_exists``, each exists question's kind word (``exists_targets``).
+    The pointing head (head 0 of ``point_layer``) is trained to look at what the query names, linear probes to
+    read it from the query's state after that layer (``probe``: kind, colour, digit; ``exists``: yes / no), and the
+    copy head (head 0 of the next layer) to read the query from its answer position (``answer_queries``)."""
+    input_ids, zero = batch.inputs["input_ids"], fwd.logits.new_zeros(())
+    visual = model.config.image_token_id
+    pairs, masks, firsts = pointer_targets(input_ids, ids[0], visual, batch.chats)
+    cell_targets = batch.cells[pairs[:, 0], firsts][:, : len(OBJECT_HEADS)]  # kind, colour, digit (HEADS order)
+    rows = [answer_queries(batch.labels, batch.chats, CELL_TASKS)]
+    n_cells = len(pairs)
+    e_answers = torch.zeros(0, dtype=torch.long)
+    if cfg.lookup_exists:
+        attention_mask = batch.inputs.get("attention_mask", torch.ones_like(input_ids))
+        e_pairs, e_masks, e_answers = exists_targets(input_ids, attention_mask, ids[1], visual, batch.chats,
+                                                     batch.cells)  # fmt: skip
+        pairs, masks = torch.cat([pairs, e_pairs]), torch.cat([masks, e_masks])
+        rows.append(answer_queries(batch.labels, batch.chats, ("exists",)))
+    point = probed = copied = zero
+    if not len(pairs):
+        return point, probed, copied
+    if cfg.point_weight > 0:
+        point, acc["point"] = pointer_loss(fwd.attentions[cfg.point_layer][:, 0], pairs, masks)
+    if cfg.probe_weight > 0:  # after the pointing layer, at the query token
+        states = fwd.hidden_states[cfg.point_layer + 1][pairs[:, 0], pairs[:, 1]]  # (N, H)
+        parts = []
+        if n_cells:
+            parts.append(probe_loss([probe[n] for n in OBJECT_HEADS], states[:n_cells], cell_targets))
+        if len(pairs) > n_cells:
+            parts.append(probe_loss([probe["exists"]], states[n_cells:], e_answers[:, None]))
+        probed = torch.stack([loss for loss, _ in parts]).mean()
+        acc["probe"] = sum(a for _, a in parts) / len(parts)
+    if cfg.copy_weight > 0:  # the answer position reads the query token
+        onehot = torch.zeros_like(masks).scatter_(1, pairs[:, 1:], True)
+        queries = torch.stack([pairs[:, 0], torch.cat(rows)], 1)
+        copied, acc["copy"] = pointer_loss(fwd.attentions[cfg.point_layer + 1][:, 0], queries, onehot)
+    return point, probed, copied
 
 
 # -- evaluation: the benchmark's own prompts, first generated token ----------------------------------------------
@@ -217,6 +277,8 @@ def train(
     cell_probe = torch.nn.ModuleDict(  # created only when used: the torch RNG stream stays as before otherwise
         {name: torch.nn.Linear(hidden, HEADS[name]) for name in OBJECT_HEADS} if cfg.probe_weight > 0 else {}
     )
+    if cfg.probe_weight > 0 and cfg.lookup_exists:
+        cell_probe["exists"] = torch.nn.Linear(hidden, 2)
     params = [*model.parameters(), *heads.parameters(), *cell_probe.parameters()]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
     ckpt = out / "checkpoint.pt"
@@ -243,14 +305,17 @@ def train(
                       "optimizer": opt.state_dict(), "state": state, **extra}, ckpt)  # fmt: skip
 
     suffix = generation_suffix(processor)
-    pointing = cfg.point_weight > 0 or cfg.probe_weight > 0
+    pointing = cfg.point_weight > 0 or cfg.probe_weight > 0 or cfg.copy_weight > 0
+    attending = cfg.point_weight > 0 or cfg.copy_weight > 0
     if pointing:
-        if not 0 <= cfg.point_layer < model.config.text_config.num_hidden_layers:
-            raise ValueError(f"point_layer {cfg.point_layer} is past the decoder's "
-                             f"{model.config.text_config.num_hidden_layers} layers")  # fmt: skip
-        if cfg.point_weight > 0:
-            model.set_attn_implementation("eager")  # attention weights of the pointing head
-        column_id = processor.tokenizer.convert_tokens_to_ids("column")
+        layers = model.config.text_config.num_hidden_layers
+        last = cfg.point_layer + (cfg.copy_weight > 0)
+        if not 0 <= last < layers:
+            raise ValueError(f"point_layer {cfg.point_layer} is past the decoder's {layers} layers"
+                             + (" (the copy head is at point_layer + 1)" if cfg.copy_weight > 0 else ""))  # fmt: skip
+        if attending:
+            model.set_attn_implementation("eager")  # attention weights of the pointing / copy heads
+        lookup_ids = tuple(processor.tokenizer.convert_tokens_to_ids(["column", "Is"]))
     held_out = synth.rows(cfg.eval_rows, seed=VALIDATION_SEED) if cfg.eval_rows else []
     cap = _Capture()
     handle = _hook(model, family, cap)
@@ -274,7 +339,7 @@ def train(
                 loss, lm = aux, float("nan")
             else:
                 cap.value = None
-                fwd = model(**batch.inputs, output_attentions=cfg.point_weight > 0,
+                fwd = model(**batch.inputs, output_attentions=attending,
                             output_hidden_states=cfg.probe_weight > 0)  # fmt: skip
                 pred, target = fwd.logits[:, :-1], batch.labels[:, 1:]
                 lm_loss = F.cross_entropy(pred.flatten(0, 1), target.flatten(), ignore_index=-100)
@@ -283,16 +348,8 @@ def train(
                 aux, acc = heads.loss(cap.value.reshape(cfg.batch, SIDE * SIDE, -1), batch.cells)
                 loss, lm = lm_loss + cfg.aux_weight * aux, float(lm_loss.detach())
                 if pointing:
-                    ids = batch.inputs["input_ids"]
-                    pairs, masks, firsts = pointer_targets(ids, column_id, model.config.image_token_id, batch.chats)
-                    if len(pairs) and cfg.point_weight > 0:
-                        point, acc["point"] = pointer_loss(fwd.attentions[cfg.point_layer][:, 0], pairs, masks)
-                        loss = loss + cfg.point_weight * point
-                    if len(pairs) and cfg.probe_weight > 0:  # after the pointing layer, at the column-number token
-                        state_at = fwd.hidden_states[cfg.point_layer + 1][pairs[:, 0], pairs[:, 1]]  # (N, H)
-                        wanted = batch.cells[pairs[:, 0], firsts]  # (N, len(HEADS)): kind, colour, digit first
-                        probed, acc["probe"] = probe_loss(cell_probe, state_at, wanted)
-                        loss = loss + cfg.probe_weight * probed
+                    point, probed, copied = lookup_losses(cfg, model, cell_probe, fwd, batch, lookup_ids, acc)
+                    loss = loss + cfg.point_weight * point + cfg.probe_weight * probed + cfg.copy_weight * copied
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, cfg.clip)
@@ -323,7 +380,7 @@ def train(
                "evals": state["evals"], "torch": torch.__version__}  # fmt: skip
     (out / "train.json").write_text(json.dumps(summary, indent=1) + "\n")
     if state["step"] >= total:
-        if cfg.point_weight > 0:
+        if attending:
             model.set_attn_implementation("sdpa")
         export(model, processor, out / "model")
     return summary
