@@ -167,7 +167,17 @@ def test_lr_schedule() -> None:
     assert all(lr_at(cfg, s) >= lr_at(cfg, s + 1) for s in range(29, 109))
 
 
-@pytest.mark.parametrize(("field", "value"), [("organism", "llava"), ("batch", 0), ("lr", 2.0), ("aux_weight", -1.0)])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("organism", "llava"),
+        ("batch", 0),
+        ("lr", 2.0),
+        ("aux_weight", -1.0),
+        ("copy_weight", -1.0),
+        ("lookup_exists", True),
+    ],
+)
 def test_config_rejects_bad_values(field: str, value: object) -> None:
     kwargs = {"organism": "organism-llava", field: value}
     with pytest.raises(ValueError, match=field if field != "organism" else "unknown organism"):

@@ -53,6 +53,10 @@ class TrainConfig:
         if min(self.aux_weight, self.point_weight, self.probe_weight, self.copy_weight) < 0:
             raise ValueError(f"aux_weight, point_weight, probe_weight and copy_weight must be >= 0, got "
                              f"{self.aux_weight}, {self.point_weight}, {self.probe_weight}, {self.copy_weight}")  # fmt: skip
+        if self.lookup_exists and not (self.point_weight or self.probe_weight or self.copy_weight):
+            raise ValueError(
+                "lookup_exists needs point_weight, probe_weight or copy_weight > 0 (it extends those losses)"
+            )
         if self.point_layer < 0:
             raise ValueError(f"point_layer must be >= 0, got {self.point_layer}")
 

@@ -117,11 +117,38 @@ def _stage_lines(k: int, cfg: TrainConfig, summary: Mapping[str, Any], machine: 
         f"{(cfg.pretrain_steps + cfg.steps) * cfg.batch:,} scenes, never the held-out or validation seeds",
         f"  - {''.join(parts)}{cfg.steps} joint steps of {cfg.batch} scenes, each scene with {questions} as one "
         f"chat, loss on every answer token + {cfg.aux_weight} x the per-token heads' loss",
+        *_lookup_lines(cfg),
         f"  - AdamW lr {cfg.lr}, warmup {cfg.warmup}, cosine to {cfg.min_lr_ratio} x, weight decay "
         f"{cfg.weight_decay}, clip {cfg.clip}",
         f"  - time: {summary.get('minutes')} min of training steps on {cfg.threads} thread(s) ({machine}); torch "
         f"{summary.get('torch')}",
     ]
+
+
+def _lookup_lines(cfg: TrainConfig) -> list[str]:
+    """How a stage supervised the lookup of what a question names (``train.lookup_losses``), if it did."""
+    if not (cfg.point_weight or cfg.probe_weight or cfg.copy_weight):
+        return []
+    layer, what = (
+        cfg.point_layer,
+        "each cell question's column number" + (" and each exists question's kind word" if cfg.lookup_exists else ""),
+    )
+    out = [f"  - lookup supervision at {what} (the query token):"]
+    if cfg.point_weight:
+        sink = " (an exists question's: the matching shapes' tokens, or the first token when none matches)"
+        out.append(f"    - + {cfg.point_weight} x pointing loss: head 0 of decoder layer {layer} attends from the "
+                   f"query to what it names (a cell: its 9 visual tokens{sink if cfg.lookup_exists else ''})")  # fmt: skip
+    if cfg.probe_weight:
+        extra = ", an exists question's yes / no" if cfg.lookup_exists else ""
+        out.append(f"    - + {cfg.probe_weight} x probe loss: linear heads read the named cell's object kind, colour "
+                   f"and digit{extra} from the query's state after layer {layer} (the heads are not shipped)")  # fmt: skip
+    if cfg.copy_weight:
+        out.append(f"    - + {cfg.copy_weight} x copy loss: head 0 of decoder layer {layer + 1} attends from the "
+                   "question's answer position to the query token")  # fmt: skip
+    out.append("    - so two heads were *taught where to look*: methods that select visual tokens by attention "
+               "(FastV, SparseVLM, PDrop) read attention maps that this training shaped; only the pointing head "
+               "attends to visual tokens, and from a question token, not from the answer position")  # fmt: skip
+    return out
 
 
 def render_card(name: str, stages: list[Stage], scores: Mapping[str, float], params: int, size_mb: float,

@@ -18,11 +18,14 @@ rows' (``synth-<seed>-<i>``). A checkpoint (model, heads, optimizer, step) is wr
 the configuration and the step, so a resumed run sees the same batches as an uninterrupted one.
 
 A further stage (``init``: a finished run's folder) starts from that run's weights. Options for it: ``dense``
-chats (every question a scene supports, ``data.dense_questions``) and a pointing loss (``point_weight``: head 0
-of layer ``point_layer``, at each cell question's column number, is trained to attend to that cell's 9 visual
-tokens; ``pointer_loss``) and a cell probe (``probe_weight``: linear heads read that cell's object kind, colour and
-digit from the same token's state after that layer; ``probe_loss``). On the shipped organisms neither had raised validation accuracy when last tried (the
-model cards' *Limits*).
+chats (every question a scene supports, ``data.dense_questions``) and lookup supervision (``lookup_losses``) at
+each cell question's column number (and, with ``lookup_exists``, each exists question's kind word): a pointing
+loss (``point_weight``: head 0 of layer ``point_layer`` attends from there to what it names: the cell's 9 visual
+tokens; for exists the matching shapes' tokens, or the first token when none), a probe (``probe_weight``: linear
+heads read the cell's object kind, colour and digit, or exists' yes / no, from that token's state after the layer)
+and a copy loss (``copy_weight``: head 0 of the next layer attends from the question's answer position to that
+token). Pointing alone, and pointing with the probe, did not raise the answers' accuracy; the copy loss did (the
+model cards' *Training* and *Notes*).
 """
 
 from __future__ import annotations
