@@ -49,16 +49,16 @@ def test_a_two_stage_run_is_carded_with_both_commands(tmp_path: Path) -> None:
 def test_a_stage_with_lookup_supervision_says_which_heads_were_taught_where_to_look(tmp_path: Path) -> None:
     first = _run(tmp_path / "one", TrainConfig(organism="organism-qwen2.5-vl", threads=1), 60.0)
     second = TrainConfig(organism="organism-qwen2.5-vl", pretrain_steps=0, init=str(first), point_weight=1.0,
-                         probe_weight=0.5, copy_weight=1.0, lookup_exists=True)  # fmt: skip
+                         probe_weight=0.5, copy_weight=1.0, lookup_exists=True, exists_first=True)  # fmt: skip
     stages = stages_of(_run(tmp_path / "two", second, 50.0))
     assert train_command(second, "RUN2", "RUN1").endswith(
-        "--point-weight 1.0 --probe-weight 0.5 --copy-weight 1.0 --lookup-exists"
+        "--point-weight 1.0 --probe-weight 0.5 --copy-weight 1.0 --exists-first --lookup-exists"
     )
     card = render_card("organism-qwen2.5-vl", stages, {"accuracy_global": 90.0, "accuracy_fine": 80.0}, 1, 1.0, "m")
     assert "lookup supervision at each cell question's column number and each exists question's kind word" in card
     assert "head 0 of decoder layer 3 attends from the query" in card and "or the first token when none" in card
     assert "0.5 x probe loss" in card and "head 0 of decoder layer 4 attends from the question's answer" in card
-    assert "taught where to look" in card
+    assert "taught where to look" in card and "(the exists questions first, so no earlier answer" in card
 
 
 def test_an_unfinished_stage_cannot_ship(tmp_path: Path) -> None:

@@ -124,6 +124,16 @@ def test_pointer_targets_and_loss_by_hand() -> None:
         pointer_targets(ids[:, :-5], column, visual, chats)
 
 
+def test_exists_first_moves_only_the_exists_questions() -> None:
+    for i in range(20):
+        scene, qa = scene_at(5, i, dense=True)
+        first = scene_at(5, i, dense=True, exists_first=True)
+        assert first[0] == scene and sorted(first[1]) == sorted(qa)
+        k = sum(t == "exists" for t, _, _ in qa)
+        assert k >= 1 and {t for t, _, _ in first[1][:k]} == {"exists"}
+        assert first[1][k:] == [x for x in qa if x[0] != "exists"]
+
+
 def test_exists_targets_by_hand() -> None:
     is_id, visual = 6, 9
     scene = synth.Scene("blue", (synth.Shape((1, 2), "circle", "red"),), ())

@@ -33,6 +33,7 @@ class TrainConfig:
     copy_weight: float = (
         0.0  # > 0: one head of point_layer + 1, at a cell question's answer position, to its column number
     )
+    exists_first: bool = False  # exists questions first in each chat (no earlier answer names the objects)
     lookup_exists: bool = False  # the pointing / probe / copy losses for exists questions too (data.exists_targets)
 
     def __post_init__(self) -> None:

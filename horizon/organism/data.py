@@ -44,13 +44,19 @@ def dense_questions(scene: synth.Scene, rng: random.Random) -> list[tuple[str, s
     return out + [synth.digit_question(cell, digit) for cell, digit in scene.digits]
 
 
-def scene_at(seed: int, index: int, dense: bool = False) -> tuple[synth.Scene, list[tuple[str, str, str]]]:
+def scene_at(
+    seed: int, index: int, dense: bool = False, exists_first: bool = False
+) -> tuple[synth.Scene, list[tuple[str, str, str]]]:
     """The ``index``-th training scene and its questions (shuffled), from training seeds only: the benchmark's six
-    (one per task) or, ``dense``, every question it supports (``dense_questions``)."""
+    (one per task) or, ``dense``, every question it supports (``dense_questions``). ``exists_first`` moves the
+    exists questions to the front (keeping the shuffled order otherwise), so no earlier answer in the chat names the
+    scene's objects: as at evaluation, they can only be answered from the image."""
     rng = random.Random(f"train-{seed}-{index}")
     scene = synth.make_scene(rng)
     qa = dense_questions(scene, rng) if dense else synth.questions(scene, rng)
     rng.shuffle(qa)
+    if exists_first:
+        qa.sort(key=lambda x: x[0] != "exists")  # stable
     return scene, qa
 
 
@@ -211,8 +217,16 @@ class Batch:
     chats: tuple[tuple[tuple[str, str, str], ...], ...]  # each scene's questions in chat order
 
 
-def make_batch(processor: Any, suffix: Sequence[int], seed: int, step: int, size: int, dense: bool = False) -> Batch:
-    scenes = [scene_at(seed, step * size + b, dense) for b in range(size)]
+def make_batch(
+    processor: Any,
+    suffix: Sequence[int],
+    seed: int,
+    step: int,
+    size: int,
+    dense: bool = False,
+    exists_first: bool = False,
+) -> Batch:
+    scenes = [scene_at(seed, step * size + b, dense, exists_first) for b in range(size)]
     texts = [str(processor.apply_chat_template(conversation(qa), add_generation_prompt=False)) for _, qa in scenes]
     images = [synth.render(s) for s, _ in scenes]
     inputs = dict(processor(images=images, text=texts, return_tensors="pt", padding=True))

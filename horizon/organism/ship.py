@@ -107,6 +107,8 @@ def stages_of(run: Path) -> list[Stage]:
 
 def _stage_lines(k: int, cfg: TrainConfig, summary: Mapping[str, Any], machine: str) -> list[str]:
     questions = "every question it supports (5-16, `data.dense_questions`)" if cfg.dense else "its 6 questions"
+    if cfg.exists_first:
+        questions += " (the exists questions first, so no earlier answer names the objects)"
     start = "from scratch" if not cfg.init else f"from stage {k - 1}'s weights (`--init RUN{k - 1}`)"
     parts = [f"{cfg.pretrain_steps} vision pre-training steps (per-token heads: cell object kind, colour, digit, "
              "background, row, column), then "] if cfg.pretrain_steps else []  # fmt: skip

@@ -335,7 +335,7 @@ def train(
             t0 = time.perf_counter()
             for g in opt.param_groups:
                 g["lr"] = lr_at(cfg, step)
-            batch = make_batch(processor, suffix, cfg.seed, step, cfg.batch, cfg.dense)
+            batch = make_batch(processor, suffix, cfg.seed, step, cfg.batch, cfg.dense, cfg.exists_first)
             if step < cfg.pretrain_steps:
                 feats = image_features(model, family, batch.inputs)
                 aux, acc = heads.loss(feats, batch.cells)
