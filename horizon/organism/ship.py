@@ -137,11 +137,12 @@ def _lookup_lines(cfg: TrainConfig) -> list[str]:
     )
     out = [f"  - lookup supervision at {what} (the query token):"]
     if cfg.point_weight:
-        sink = " (an exists question's: the matching shapes' tokens, or the first token when none matches)"
+        sink = "; an exists question's: the matching shapes' tokens, or the first token when none matches"
         out.append(f"    - + {cfg.point_weight} x pointing loss: head 0 of decoder layer {layer} attends from the "
-                   f"query to what it names (a cell: its 9 visual tokens{sink if cfg.lookup_exists else ''})")  # fmt: skip
+                   f"query to what it names (a cell question's: the cell's 9 visual tokens"
+                   f"{sink if cfg.lookup_exists else ''})")  # fmt: skip
     if cfg.probe_weight:
-        extra = ", an exists question's yes / no" if cfg.lookup_exists else ""
+        extra = " (an exists question's: yes / no)" if cfg.lookup_exists else ""
         out.append(f"    - + {cfg.probe_weight} x probe loss: linear heads read the named cell's object kind, colour "
                    f"and digit{extra} from the query's state after layer {layer} (the heads are not shipped)")  # fmt: skip
     if cfg.copy_weight:
