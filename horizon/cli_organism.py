@@ -32,8 +32,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                  "copy_weight"):  # fmt: skip
         t.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
     t.add_argument("--dense", action="store_true", help="every question a scene supports per chat, not six")
-    t.add_argument("--exists-first", action="store_true",
-                   help="exists questions first in each chat (no earlier answer names the scene's objects)")
+    t.add_argument(
+        "--exists-first",
+        action="store_true",
+        help="exists questions first in each chat (no earlier answer names the scene's objects)",
+    )
     t.add_argument("--lookup-exists", action="store_true",
                    help="the pointing / probe / copy losses for exists questions too (the kind word looks at the "
                    "matching shapes, or at the first token when none)")  # fmt: skip

@@ -10,7 +10,7 @@ from safetensors import safe_open
 
 from horizon.models.loading import BUNDLED, load_model, resolve_checkpoint
 from horizon.organism.config import HELD_OUT_ROWS, HELD_OUT_SEED, ORGANISMS
-from horizon.organism.ship import CHANCE, heldout_scores
+from horizon.organism.ship import CHANCE, by_objects, heldout_run
 
 BUDGET_MB = 20.0
 
@@ -37,10 +37,14 @@ def test_preset_resolves_to_the_shipped_checkpoint(name: str) -> None:
 def test_shipped_accuracy_matches_the_card(name: str) -> None:
     card = json.loads((BUNDLED / name / "heldout.json").read_text())
     assert (card["rows"], card["seed"]) == (HELD_OUT_ROWS, HELD_OUT_SEED)
-    scores = heldout_scores(BUNDLED / name, name)
+    scores, predictions = heldout_run(BUNDLED / name, name)
     for key, value in card["scores"].items():  # every task and family as the card says
         assert abs(scores[key] - value) <= 1.5, (key, scores[key], value)
-    assert scores["accuracy_global"] >= 60 and scores["accuracy_fine"] >= 50  # chance: about 31 and 21
+    # chance: about 31 and 21; fine: issue 7's target (global's 90 is not met: the cards' Limits)
+    assert scores["accuracy_global"] >= 60 and scores["accuracy_fine"] >= 80
+    for task, k, n, accuracy, _ in by_objects(predictions):  # it looks up the named cell, not just some object
+        if task != "cell_digit" and k >= 3:  # answering about some object: about 1/k, more where objects agree
+            assert accuracy >= 60, (task, k, n, accuracy)  # stage 1 alone: 37-58 % (git history of the cards)
     for task in ("colour", "count", "cell_colour", "cell_shape", "cell_digit"):  # learnt; `exists` is not (card)
         assert scores[f"accuracy_{task}"] >= CHANCE[task] + 30, (task, scores[f"accuracy_{task}"])
     readme = (BUNDLED / name / "README.md").read_text()
