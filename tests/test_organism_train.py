@@ -25,7 +25,8 @@ from horizon.organism.data import (
     pointer_targets,
     scene_at,
 )
-from horizon.organism.train import lr_at, pointer_loss, train
+from horizon.organism.lookup import pointer_loss
+from horizon.organism.train import lr_at, train
 from horizon.paper_presets import resolve_schedule
 from horizon.schedule import Schedule
 
@@ -291,7 +292,7 @@ def test_evaluate_is_independent_of_batching(name: str) -> None:
 
 
 def test_probe_loss_by_hand() -> None:
-    from horizon.organism.train import probe_loss
+    from horizon.organism.lookup import probe_loss
 
     probe = torch.nn.ModuleDict({n: torch.nn.Linear(2, HEADS[n]) for n in ("kind", "colour", "digit")})
     for head in probe.values():

@@ -30,9 +30,7 @@ class TrainConfig:
     point_weight: float = 0.0  # > 0: attention of one head at point_layer, from a cell question, to that cell
     point_layer: int = 3
     probe_weight: float = 0.0  # > 0: linear heads read the named cell's kind/colour/digit at the column-number token
-    copy_weight: float = (
-        0.0  # > 0: one head of point_layer + 1, at a cell question's answer position, to its column number
-    )
+    copy_weight: float = 0.0  # > 0: head 0 of point_layer + 1, from the answer position to the query token
     exists_first: bool = False  # exists questions first in each chat (no earlier answer names the objects)
     lookup_exists: bool = False  # the pointing / probe / copy losses for exists questions too (data.exists_targets)
 

@@ -150,7 +150,7 @@ def pointer_targets(
     return torch.tensor(pairs, dtype=torch.long), torch.stack(masks), torch.tensor(firsts, dtype=torch.long)
 
 
-CELL_TASKS = ("cell_colour", "cell_shape", "cell_digit")
+CELL_TASKS = synth.FINE_TASKS  # the questions that name a cell
 _EXISTS = re.compile(r"Is there a (\w+) (\w+)\?")
 
 

@@ -46,12 +46,12 @@ def by_objects(predictions: Mapping[str, str], n: int = HELD_OUT_ROWS, seed: int
     of the scene]. A model that answers about *some* object instead of the named cell is right about 1/k of
     the time with k objects, and its errors name the other objects."""
     from horizon.benchmarks.registry import one_word
-    from horizon.benchmarks.synth import row_scene, rows
+    from horizon.benchmarks.synth import FINE_TASKS, row_scene, rows
 
     tally: dict[tuple[str, int], list[int]] = {}  # (task, k) -> [n, hits, errors naming another object]
     for i, row in enumerate(rows(n, seed=seed)):
         task, answer, said = str(row["task"]), str(row["answer"]), predictions.get(str(row["id"]))
-        if task not in ("cell_colour", "cell_shape", "cell_digit") or said is None:
+        if task not in FINE_TASKS or said is None:
             continue
         pred = one_word(said)  # as the benchmark scores it
         scene = row_scene(i, seed)
@@ -128,7 +128,7 @@ def _stage_lines(k: int, cfg: TrainConfig, summary: Mapping[str, Any], machine: 
 
 
 def _lookup_lines(cfg: TrainConfig) -> list[str]:
-    """How a stage supervised the lookup of what a question names (``train.lookup_losses``), if it did."""
+    """How a stage supervised the lookup of what a question names (``lookup.lookup_losses``), if it did."""
     if not (cfg.point_weight or cfg.probe_weight or cfg.copy_weight):
         return []
     layer, what = (
