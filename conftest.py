@@ -1,6 +1,6 @@
 """Root pytest configuration: options, markers, session fixtures, xdist GPU pinning, baseline merging.
 
-Thin on purpose: the logic lives in ``horizon`` (``horizon/suite_runner.py``, ``horizon/baselines.py``).
+Thin on purpose: the logic lives in ``horizon`` (``horizon/evaluation/``, ``horizon/baselines.py``).
 """
 
 from __future__ import annotations
@@ -131,12 +131,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return  # a worker: the controller merges everyone's shards
     root = Path(session.config.getoption("--baselines"))
     if root.is_dir():
-        from horizon.suite_runner import merge_all_shards
+        from horizon.baselines import merge_all_shards
 
         merge_all_shards(root)
     results = Path(session.config.getoption("--results"))
     if results.is_dir() and any(results.rglob("*.json")):
-        from horizon.suite_runner import write_report
+        from horizon.report.write import write_report
 
         write_report(results, Path(session.config.getoption("--reports")), root / "paper", root)
 

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from horizon.files import write_atomic
 
 SCHEMA_VERSION = 1
 DIGITS = 4
@@ -177,21 +177,6 @@ def load(path: Path) -> BaselineFile:
         raise BaselineError(f"{path}: cannot read ({err})") from None
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so a reader sees the old file or the new one, never half of either."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def shard_path(path: Path, worker: str) -> Path:
     """Where an xdist worker writes its part of ``path``."""
     return path.with_name(f"{path.stem}.shard-{worker}.json")
@@ -208,3 +193,12 @@ def merge_shards(path: Path, base: BaselineFile) -> BaselineFile:
     for shard in shards:
         shard.unlink()
     return merged
+
+
+def merge_all_shards(root: Path) -> list[Path]:
+    """Fold every shard under ``root`` into its file (the session end, on the xdist controller)."""
+    targets = {p.with_name(p.name.split(".shard-")[0] + ".json") for p in root.rglob("*.shard-*.json")}
+    for target in sorted(targets):
+        base = load(target) if target.exists() else load(sorted(target.parent.glob(f"{target.stem}.shard-*.json"))[0])
+        merge_shards(target, base)
+    return sorted(targets)

@@ -199,7 +199,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         guide = guide_importance(guide_model, [image], [args.question], new_tokens=args.max_new_tokens)
     out = run(loaded, prompt, schedule, max_new_tokens=args.max_new_tokens, seed=args.seed, guide_importance=guide)
-    from horizon.report_run import render_run, run_record
+    from horizon.report.run import render_run, run_record
 
     print(render_run(out, loaded, top_k=args.top_k))
     if args.json:
@@ -209,8 +209,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from horizon.benchmarks.registry import BENCHMARKS
-    from horizon.benchmarks.run import evaluate, load_samples, subset
+    from horizon.benchmarks.samples import load_samples, subset
     from horizon.engine.plan import check_methods
+    from horizon.evaluation.loop import evaluate
     from horizon.models.loading import load_model
     from horizon.paper_presets import resolve_schedule
 
@@ -249,7 +250,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from horizon.suite_runner import write_report
+    from horizon.report.write import write_report
 
     if not args.results.is_dir() or not any(args.results.rglob("*.json")):
         raise ValueError(f"no records under {str(args.results)!r}")

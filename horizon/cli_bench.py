@@ -20,21 +20,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "info":
         return cmd_bench_info(args)
     if args.what == "suite":
-        from horizon.bench.suite import bench_suite
         from horizon.models.tiny import cache_root
+        from horizon.speed.suite import bench_suite
 
         r = bench_suite(cache_root(), limit_cases=args.repeats)
         print(f"{r.cases} default cases: {r.case_s:.2f} s in all, {r.model_s:.2f} s in the model (processor and engine); "
               f"harness overhead {100 * r.overhead:.1f}% (target: under 5%)")  # fmt: skip
-        from horizon.bench.suite import bench_sweep_reuse
         from horizon.models.loading import load_model
+        from horizon.speed.suite import bench_sweep_reuse
 
         for name in [m for m in args.models.split(",") if m]:
             w = bench_sweep_reuse(load_model(name))
             print(f"{name}: layer sweep of {w.configurations} schedules (prefill + first token): "
                   f"{w.separate_s:.2f} s separately, {w.reused_s:.2f} s with prefix reuse: {w.speedup:.2f}x "
                   "(target: at least 2x)")  # fmt: skip
-        from horizon.bench.suite import bench_batched
+        from horizon.speed.suite import bench_batched
 
         for name in ("organism-llava", "organism-qwen2.5-vl"):
             b = bench_batched(load_model(name))
@@ -42,8 +42,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
                   f"one sample per forward, {b.batched_s:.2f} s {b.batch} per forward: {b.speedup:.2f}x; same answers: "
                   f"{b.same_answers}")  # fmt: skip
         return 0
-    from horizon.bench.engine import bench_engine
     from horizon.models.loading import load_model
+    from horizon.speed.engine import bench_engine
 
     rows = []
     for name in [m for m in args.models.split(",") if m]:
@@ -55,9 +55,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_info(args: argparse.Namespace) -> int:
-    from horizon.bench.info import ASSUMED_UTILISATION, H100_BF16_DENSE_TFLOPS, bench_info, project_full_map
     from horizon.models.loading import load_model
     from horizon.models.presets import MODELS
+    from horizon.speed.info import ASSUMED_UTILISATION, H100_BF16_DENSE_TFLOPS, bench_info, project_full_map
 
     rows = []
     for name in [m for m in args.models.split(",") if m]:
@@ -78,7 +78,7 @@ def cmd_bench_info(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_methods(args: argparse.Namespace) -> int:
-    from horizon.bench.methods import GEOMETRY, bench_methods
+    from horizon.speed.methods import GEOMETRY, bench_methods
 
     rows = []
     for model in GEOMETRY:

@@ -23,7 +23,7 @@ def cmd_flops(args: argparse.Namespace) -> int:
     from horizon.efficiency.flops import FORMULA_NAME, kv_cache_bytes, prefill_flops
     from horizon.models.presets import MODELS
     from horizon.paper_presets import resolve_schedule
-    from horizon.report_run import layer_ranges
+    from horizon.report.run import layer_ranges
 
     if args.table3:
         return _print_table3(args)

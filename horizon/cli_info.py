@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from horizon.baselines import write_atomic
+from horizon.files import write_atomic
 
 
 def add_parser(sub: argparse._SubParsersAction, add_model_options) -> None:  # type: ignore[type-arg,no-untyped-def]
@@ -62,8 +62,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from horizon.benchmarks.registry import BENCHMARKS
-    from horizon.benchmarks.run import load_samples, subset
-    from horizon.information.study import StudyConfig, run_study
+    from horizon.benchmarks.samples import load_samples, subset
+    from horizon.evaluation.study import StudyConfig, run_study
     from horizon.models.loading import load_model
     from horizon.report.information import plot_information, render_information
 

@@ -15,7 +15,7 @@ from horizon.paper_presets import PAPER_PRESETS, resolve_schedule
 from horizon.schedule import Schedule
 
 if TYPE_CHECKING:
-    from horizon.information.study import StudyConfig
+    from horizon.evaluation.study import StudyConfig
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ ORGANISMS = ("organism-llava", "organism-qwen2.5-vl")  # trained on synth, shipp
 SYNTH_FAMILIES = ("synth-global", "synth-fine")
 ORGANISM_LAYERS = 8
 ORGANISM_KEEP = 0.125  # the layer sweeps' ratio (Fig. 2's): 18 of 144 tokens
+SUITE_ROWS = 192  # the organism cases run the first held-out synth rows (96 per task family, 32 per task)
 ORGANISM_INFO_ROWS = 32  # samples per information case (of the suite's 96 per family)
 ORGANISM_STAGE_LAYER = 5  # where the equal-budget schedules add random/VTW (the paper's LLaVA horizon ~ 5/8 deep)
 DEFAULT_SCHEDULES = ("full", "random@2:0.5", "paper:llava-192:dart+random", "paper:llava-64:fastv+vtw")
@@ -193,7 +194,7 @@ class InfoCase:
         return f"{self.model}-{self.benchmark}-information"
 
     def config(self) -> StudyConfig:
-        from horizon.information.study import StudyConfig
+        from horizon.evaluation.study import StudyConfig
 
         return StudyConfig(layers=self.layers, methods=self.methods, keeps=self.keeps, oracle_keeps=self.oracle_keeps,
                            seed=self.seed, max_new_tokens=self.max_new_tokens)  # fmt: skip

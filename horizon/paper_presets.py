@@ -2,7 +2,7 @@
 
 Names are ``paper:<model>-<budget>:<method>``, e.g. ``paper:qwen-50:dart+random``. Layers are 0-indexed
 with "prune at K" semantics; keep ratios are fractions of the original visual count. Source:
-../shared/paper/information-horizon.txt, Tables 4 and 5 (transcribed in reference/methods.md §0.3).
+the paper's supplementary Tables 4 and 5 (docs/methods.md).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ _TABLES: dict[str, str] = {
 }
 
 # Table 2 rows whose settings the paper does not give, derived (not transcribed); each matches its budget
-# as closely as the method's own presets allow (reference/methods.md §0.3, §5, §6):
+# as closely as the method's own presets allow (docs/methods.md):
 _DERIVED: dict[str, str] = {
     # PDrop: the author's rule (PyramidDrop issues #10/#29): layers [2, 8, 16], ratios λ, λ², λ³ with λ solved
     # for the budget: λ = 0.56 -> 192.3 average, λ = 0.19 -> 63.7

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from horizon.baselines import write_atomic
+from horizon.files import write_atomic
 
 SCHEMA_VERSION = 1
 

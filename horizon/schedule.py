@@ -1,6 +1,6 @@
 """Pruning schedules: ordered stages ``method@layer:keep`` joined by ``+``.
 
-Conventions (the paper's, see ../shared/reference/methods.md §0):
+Conventions (the paper's; docs/methods.md):
 
 * ``layer`` K means decoder layers ``0..K-1`` see the full visual set and layers ``K..`` the reduced set;
   layer 0 prunes before the LLM, on the input embeddings.

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from horizon.evaluation.runner import CaseRunner
 from horizon.matrix import ORGANISMS, TINY, Case, InfoCase
-from horizon.suite_runner import CaseRunner
 
 
 @dataclass
@@ -31,8 +31,8 @@ class Suite:
 @pytest.fixture(scope="session")
 def suite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, horizon_cache: Path) -> Suite:
     from horizon.benchmarks.fixtures import write_all, write_parquet
-    from horizon.benchmarks.synth import rows
-    from horizon.organism.config import HELD_OUT_SEED, SUITE_ROWS
+    from horizon.benchmarks.synth import HELD_OUT_SEED, rows
+    from horizon.matrix import SUITE_ROWS
 
     opt = request.config.getoption
     fixtures = write_all(tmp_path_factory.mktemp("fixture-data"))

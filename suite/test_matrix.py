@@ -13,9 +13,10 @@ from collections.abc import Callable
 
 import pytest
 
+from horizon.evaluation.check import check
+from horizon.evaluation.runner import Unavailable
 from horizon.matrix import Case, InfoCase, all_cases, information_matrix, sweep_groups
 from horizon.results import Record, write_record
-from horizon.suite_runner import Unavailable, check
 
 CASES = all_cases()
 GROUPS = sweep_groups(CASES)  # sweep cases sharing a prefix run as one pass per worker

@@ -19,8 +19,8 @@ from horizon.baselines import (
     loads,
     merge_shards,
     shard_path,
-    write_atomic,
 )
+from horizon.files import write_atomic
 
 TOL = Tolerance()
 

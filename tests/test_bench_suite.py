@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from horizon.bench.suite import bench_batched
 from horizon.matrix import organism_matrix
 from horizon.models.loading import load_model
+from horizon.speed.suite import bench_batched
 
 
 def test_batched_evaluation_bench_compares_like_with_like() -> None:

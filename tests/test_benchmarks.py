@@ -8,7 +8,8 @@ from horizon.benchmarks.base import DatasetFormatError
 from horizon.benchmarks.fixtures import gold, rows, write_arrow, write_parquet
 from horizon.benchmarks.local import DataNotFoundError, find_data
 from horizon.benchmarks.registry import BENCHMARKS
-from horizon.benchmarks.run import evaluate, load_samples, subset
+from horizon.benchmarks.samples import load_samples, subset
+from horizon.evaluation.loop import evaluate
 from horizon.schedule import parse_schedule
 
 ALL = BENCHMARKS.names()
@@ -174,7 +175,7 @@ def test_hf_cache_arrow_files(tmp_path):
 
 
 def test_evaluate_many_equals_separate_evaluations_and_isolates_a_bad_schedule(tiny_model, tmp_path):
-    from horizon.benchmarks.run import evaluate_many
+    from horizon.evaluation.loop import evaluate_many
 
     bench = BENCHMARKS.get("pope")
     write_parquet("pope", tmp_path / "pope")
@@ -198,7 +199,7 @@ def test_evaluate_many_equals_separate_evaluations_and_isolates_a_bad_schedule(t
 def test_batched_evaluation_equals_one_by_one(tiny_model, tmp_path, caplog, name):
     import logging
 
-    from horizon.benchmarks.run import evaluate_many
+    from horizon.evaluation.loop import evaluate_many
 
     bench = BENCHMARKS.get("pope")
     write_parquet("pope", tmp_path / "pope")
@@ -208,14 +209,14 @@ def test_batched_evaluation_equals_one_by_one(tiny_model, tmp_path, caplog, name
     loaded = tiny_model(name)
     schedules = [parse_schedule(s) for s in ("full", "random@3:0.2", "fastv@5:0.1", "vtw@4", "random@2:0.5+dart@6:#8")]
     one = evaluate_many(loaded, bench, samples, schedules, max_new_tokens=3)
-    with caplog.at_level(logging.INFO, logger="horizon.benchmarks.run"):
+    with caplog.at_level(logging.INFO, logger="horizon.evaluation.loop"):
         batched = evaluate_many(loaded, bench, samples, schedules, max_new_tokens=3, batch=3)
     assert "one by one" not in caplog.text  # the batches ran as batches
     for a, b in zip(one, batched, strict=True):
         assert a.predictions == b.predictions and a.metrics == b.metrics and a.n == b.n == len(samples)
         assert a.average_visual_tokens == b.average_visual_tokens and a.text_tokens == b.text_tokens
     bad = parse_schedule("dart@2:#2")  # DART needs 4 image pivots: fails on every sample, so each batch falls back
-    with caplog.at_level(logging.INFO, logger="horizon.benchmarks.run"):
+    with caplog.at_level(logging.INFO, logger="horizon.evaluation.loop"):
         ok, failed = evaluate_many(loaded, bench, samples, [schedules[1], bad], max_new_tokens=3, batch=3)
     assert "ran one by one" in caplog.text
     assert ok.predictions == one[1].predictions and failed.n == 0 and "4 image pivots" in failed.failures[0]

@@ -9,8 +9,8 @@ from PIL import Image
 
 from horizon.benchmarks.fixtures import write_parquet
 from horizon.benchmarks.registry import BENCHMARKS
-from horizon.benchmarks.run import load_samples
-from horizon.information.study import StudyConfig, run_study, study_metrics
+from horizon.benchmarks.samples import load_samples
+from horizon.evaluation.study import StudyConfig, run_study, study_metrics
 
 
 def _png(width: int, height: int) -> bytes:

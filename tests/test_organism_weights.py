@@ -8,8 +8,9 @@ import json
 import pytest
 from safetensors import safe_open
 
+from horizon.benchmarks.synth import HELD_OUT_ROWS, HELD_OUT_SEED
 from horizon.models.loading import BUNDLED, load_model, resolve_checkpoint
-from horizon.organism.config import HELD_OUT_ROWS, HELD_OUT_SEED, ORGANISMS
+from horizon.organism.config import ORGANISMS
 from horizon.organism.ship import CHANCE, by_objects, heldout_run
 
 BUDGET_MB = 20.0

@@ -92,9 +92,10 @@ def test_settings_tables_are_rendered_from_the_schedules():
 
 
 def test_regressions_section_names_case_metric_and_values(tmp_path):
-    from horizon.baselines import BaselineFile, dumps, write_atomic
+    from horizon.baselines import BaselineFile, dumps
+    from horizon.evaluation.check import find_regressions
+    from horizon.files import write_atomic
     from horizon.report.document import render_report
-    from horizon.suite_runner import find_regressions
 
     good, bad, new = _record("gqa", "full", 60.0), _record("gqa", "64:dart", 40.0), _record("sqa", "full", 1.0)
     base = BaselineFile("h100", "llava-1.5-7b", "gqa")

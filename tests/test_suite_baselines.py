@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from horizon.baselines import BaselineError, load
+from horizon.baselines import BaselineError, load, merge_all_shards
+from horizon.evaluation.check import check
 from horizon.results import Record
-from horizon.suite_runner import check, merge_all_shards
 
 ROOT = Path(__file__).parents[1]
 CASE = "tiny-llava-gqa-random@2:0.5"
@@ -71,8 +71,9 @@ def test_corrupt_baseline_and_bad_mode(tmp_path):
 
 def test_efficiency_cases_keep_time_ratios_to_the_unpruned_run(tmp_path, horizon_cache):
     from horizon.benchmarks.fixtures import write_all
+    from horizon.evaluation.check import baseline_metrics
+    from horizon.evaluation.runner import CaseRunner
     from horizon.matrix import Case
-    from horizon.suite_runner import CaseRunner, baseline_metrics
 
     runner = CaseRunner({"HORIZON_DATA": str(write_all(tmp_path / "data"))}, {"HORIZON_CACHE": str(horizon_cache)})
     marks = ("efficiency",)

@@ -11,7 +11,7 @@ from PIL import Image
 from horizon.benchmarks.base import DatasetFormatError
 from horizon.benchmarks.fixtures import write_parquet
 from horizon.benchmarks.registry import BENCHMARKS
-from horizon.benchmarks.run import load_samples
+from horizon.benchmarks.samples import load_samples
 from horizon.benchmarks.synth import CELL, COLOURS, SHAPES, TASKS, make_scene, questions, render, rows
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from horizon.engine.run import prepare, run
-from horizon.engine.views import TokenView
+from horizon.engine.views import LazyTokenView
 from horizon.images import demo_image
 from horizon.methods import METHODS, Method
 from horizon.schedule import Keep, Schedule, Stage
@@ -18,7 +18,7 @@ def probe(monkeypatch):
     seen: dict[str, object] = {}
 
     def make(fields: tuple[str, ...]):
-        def select(view: TokenView, keep: int, generators: list) -> torch.Tensor:
+        def select(view: LazyTokenView, keep: int, generators: list) -> torch.Tensor:
             seen["view"] = view
             for f in fields:
                 seen[f] = getattr(view, f)
@@ -49,7 +49,7 @@ def test_view_fields_match_stock(tiny_model, probe, name):
     prompt = prepare(eager, [demo_image()], ["What is written on the sign?"])
     out = run(eager, prompt, Schedule((Stage("probe", K, Keep(1.0)),)), max_new_tokens=1)
     stock = _stock(eager, prompt, output_attentions=True, output_hidden_states=True, use_cache=True)
-    view: TokenView = seen["view"]  # type: ignore[assignment]
+    view: LazyTokenView = seen["view"]  # type: ignore[assignment]
     torch.testing.assert_close(view.hidden, stock.hidden_states[K], atol=1e-6, rtol=1e-6)
     for field, layer in (("prev_last_query_attention", K - 1), ("last_query_attention", K)):
         want = stock.attentions[layer][:, :, -1].mean(1)  # (B, S) eager attention of the last query
@@ -69,7 +69,7 @@ def test_view_is_lazy(tiny_model, probe):
     prompt = prepare(loaded, [demo_image()], ["q?"])
     out = run(loaded, prompt, Schedule((Stage("probe", 2, Keep(0.5)),)), max_new_tokens=1)
     assert out.stages[0].inputs_used == ("normed_hidden",)
-    view: TokenView = seen["view"]  # type: ignore[assignment]
+    view: LazyTokenView = seen["view"]  # type: ignore[assignment]
     assert "prev_keys" not in vars(view) and "embeddings" not in vars(view)
     torch.testing.assert_close(seen["normed_hidden"], loaded.decoder.norm(view.hidden))
 
@@ -87,7 +87,7 @@ def test_query_row_attention_equals_eager_rows(tiny_model, monkeypatch, name):
     seen: dict[str, torch.Tensor] = {}
     S_rows = torch.tensor([[5, 200, -1]])  # a row before, inside and after the image (last: the prompt end)
 
-    def select(view: TokenView, keep: int, generators: list) -> torch.Tensor:
+    def select(view: LazyTokenView, keep: int, generators: list) -> torch.Tensor:
         rows = S_rows.clone()
         rows[rows < 0] += view.seq_len
         seen["rows"], seen["attn"] = rows, view.prev_attention(rows)

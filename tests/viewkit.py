@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from horizon.engine.views import TokenView
+from horizon.engine.views import LazyTokenView
 
 
 class _Norm:
@@ -16,11 +16,11 @@ class _Norm:
         return x
 
 
-def make_view(hidden: torch.Tensor, visual_rows: list[int], *, layer: int = 2, **fields: torch.Tensor) -> TokenView:
+def make_view(hidden: torch.Tensor, visual_rows: list[int], *, layer: int = 2, **fields: torch.Tensor) -> LazyTokenView:
     """A one-sample view over ``hidden`` (S, D) with visual ``visual_rows``; ``fields`` pre-set lazy fields."""
     S, D = hidden.shape
     cos = torch.ones(1, S, 2)
-    view = TokenView(
+    view = LazyTokenView(
         decoder=_Norm(),
         layer=layer,
         hidden=hidden[None],

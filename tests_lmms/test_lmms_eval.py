@@ -192,7 +192,7 @@ def _their_prompt(name: str, doc: dict) -> str:
 )  # fmt: skip
 def test_prompts_equal_lmms_eval(name, tmp_path):
     from horizon.benchmarks.registry import BENCHMARKS
-    from horizon.benchmarks.run import load_samples
+    from horizon.benchmarks.samples import load_samples
 
     bench = BENCHMARKS.get(name)
     write_parquet(name, tmp_path / name, split=bench.split)

@@ -1,6 +1,6 @@
 """The benchmark specs: each dataset's layout, prompt and scoring, registered into ``BENCHMARKS``.
 
-Layouts follow the datasets lmms-eval 0.7.3 loads (../shared/reference/lmms-eval.md §3); prompts, generation
+Layouts follow the datasets lmms-eval 0.7.3 loads (docs/benchmarks.md); prompts, generation
 lengths and stop strings are lmms-eval's ``default`` ones, which its LLaVA-1.5 and Qwen2.5-VL models both use
 on these tasks (TextVQA sets no length there: 128, LLaVA-1.5's own VQA script, is used).
 """
@@ -233,8 +233,7 @@ def _synth_prompt(sample: Sample, family: str) -> str:
 
 def _synth_generate() -> list[dict[str, Any]]:
     """The held-out rows the organisms are scored on (no local data needed: a pure function of the seed)."""
-    from horizon.benchmarks.synth import rows
-    from horizon.organism.config import HELD_OUT_ROWS, HELD_OUT_SEED
+    from horizon.benchmarks.synth import HELD_OUT_ROWS, HELD_OUT_SEED, rows
 
     return rows(HELD_OUT_ROWS, seed=HELD_OUT_SEED)
 

@@ -3,7 +3,7 @@
 ``PrunedDecoder(decoder, mrope=...)`` replaces ``decoder.forward`` (an instance attribute, never the
 class) with a loop over the stock decoder layers that drops visual tokens at the stages of the active
 :class:`~horizon.engine.plan.RunPlan`. The stock outer model keeps doing the vision tower, feature
-scatter, Qwen's 3-D positions and the lm head. Mechanism verified in ../shared/reference/transformers.md §3:
+scatter, Qwen's 3-D positions and the lm head. The transformers internals it relies on: docs/engine.md.
 
 * at a stage, gather the kept rows of hidden states, (cos, sin), positions and the padding mask; the
   rope positions stay the original ones unless the stage re-indexes them (1-D RoPE only);
@@ -26,7 +26,7 @@ from transformers.modeling_outputs import BaseModelOutputWithPast
 
 from horizon.engine.plan import RunPlan, Trace
 from horizon.engine.sequence import Sequence
-from horizon.engine.views import TokenView
+from horizon.engine.views import LazyTokenView
 from horizon.methods import check_selection
 
 
@@ -248,7 +248,7 @@ class PrunedDecoder:
     def _apply_stage(self, state, k, i, seq, prev_h, embeddings, shift):  # type: ignore[no-untyped-def]
         """Run stage ``k`` at layer ``i`` on ``seq`` in place; returns the new position shift."""
         plan = state.plan
-        view = TokenView(
+        view = LazyTokenView(
             decoder=self.decoder,
             layer=i,
             hidden=seq.h,
@@ -288,7 +288,7 @@ class PrunedDecoder:
         steps = (pad.long().cumsum(-1) - 1).clamp(min=0)  # (B, S'); padding rows sit at 0
         return steps[None].expand(R, B, S).to(pos.dtype)
 
-    def _select(self, state: _RunState, k: int, view: TokenView) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _select(self, state: _RunState, k: int, view: LazyTokenView) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Kept rows of the current sequence (B, S') and merged tokens to insert (B, m, D) or None."""
         plan = state.plan
         method, keep = plan.methods[k], plan.counts[k]

@@ -1,6 +1,7 @@
 """The token view: what a pruning method may read at the pruning point, computed lazily.
 
-A method never sees the model. At a stage at layer K the engine builds a :class:`TokenView` over the
+A method never sees the model. At a stage at layer K the engine builds a :class:`LazyTokenView` (implementing the methods'
+:class:`horizon.methods.view.TokenView` contract) over the
 current (possibly already pruned) sequence; each field is computed on first access and cached, so nothing
 is computed twice or for nothing. Attention scores are recomputed from q/k for the last query only
 (never the full attention map), so methods run under SDPA and flash-attention too.
@@ -81,8 +82,9 @@ def query_attention(
     return logits.softmax(-1).mean(1)  # (B, Q, S)
 
 
-class TokenView:
-    """Lazily computed tensors at a pruning point (layer ``layer``); see the module docstring."""
+class LazyTokenView:
+    """The engine's :class:`horizon.methods.view.TokenView`: lazily computed tensors at a pruning point (layer
+    ``layer``); see the module docstring."""
 
     def __init__(
         self,

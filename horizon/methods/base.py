@@ -1,6 +1,6 @@
 """The method registry and what a method declares about itself.
 
-A method is one pure selection function: given a :class:`~horizon.engine.views.TokenView` at the pruning
+A method is one pure selection function: given a :class:`~horizon.methods.view.TokenView` (the contract; the engine implements it) at the pruning
 point, how many visual tokens to keep and one ``torch.Generator`` per sample (seeded from the sample's seed
 and the stage, so results do not depend on batch composition), it returns the sorted, unique indices (into the view's current
 visual tokens) of the ones to keep, shape ``(B, keep)``. It never sees the model. It declares the view
@@ -12,15 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 
+from horizon.methods.view import VIEW_FIELDS, TokenView
 from horizon.registry import Registry
 from horizon.schedule import POSITIONS, Positions
-
-if TYPE_CHECKING:
-    from horizon.engine.views import TokenView
 
 
 @dataclass(frozen=True)
@@ -32,24 +29,7 @@ class Selection:
 
 
 # select(view, keep, generators) -> (B, keep) indices or a Selection; generators: one per sample
-SelectFn = Callable[["TokenView", int, Sequence[torch.Generator]], "torch.Tensor | Selection"]
-
-# Fields of TokenView a method may ask for (see horizon/engine/views.py).
-VIEW_FIELDS = frozenset(
-    {
-        "hidden",  # (B, S, D) residual stream entering the pruning layer
-        "normed_hidden",  # (B, S, D) the same through the decoder's final norm
-        "prev_keys",  # (B, KV, S, hd) post-rope keys of the layer before the pruning layer
-        "prev_last_query_attention",  # (B, S) last-query attention of the layer before, head mean
-        "last_query_attention",  # (B, S) last-query attention of the pruning layer on its input
-        "prev_attention",  # (B, Q, S) attention of chosen query rows at the layer before (SparseVLM raters)
-        "embeddings",  # (B, Nv, D) pre-LLM embeddings of the surviving visual tokens
-        "spans",  # visual/text row indices in the current sequence
-        "guide_importance",  # (B, Nv) a guide model's attention to the surviving visual tokens (SGL)
-        "information",  # (B, Nv) each surviving token's information at the pruning layer (the oracle)
-    }
-)
-
+SelectFn = Callable[[TokenView, int, Sequence[torch.Generator]], "torch.Tensor | Selection"]
 
 @dataclass(frozen=True, slots=True)
 class Method:

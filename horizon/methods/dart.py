@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from horizon.engine.views import TokenView
 from horizon.methods.base import register_method
+from horizon.methods.view import TokenView
 
 IMAGE_PIVOTS = 4
 TEXT_PIVOTS = 4

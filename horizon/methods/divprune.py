@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from horizon.engine.views import TokenView
 from horizon.methods.base import register_method
+from horizon.methods.view import TokenView
 
 
 def max_min_diverse(features: torch.Tensor, keep: int) -> torch.Tensor:

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 import torch
 
-from horizon.engine.views import TokenView
 from horizon.methods.base import register_method
 from horizon.methods.scoring import top_k_sorted, visual_columns
+from horizon.methods.view import TokenView
 
 
 @register_method(

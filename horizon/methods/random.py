@@ -1,4 +1,4 @@
-"""Random pruning, the paper's own deep-layer method (Sec. 4.3; reference/methods.md §0.2).
+"""Random pruning, the paper's own deep-layer method (Sec. 4.3; docs/methods.md).
 
 Keeps a uniformly random subset of the surviving visual tokens, drawn from each sample's explicit
 ``torch.Generator`` (seeded by the sample's seed and the stage), so a sample's subset does not depend on
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import torch
 
-from horizon.engine.views import TokenView
 from horizon.methods.base import register_method
+from horizon.methods.view import TokenView
 
 
 @register_method(

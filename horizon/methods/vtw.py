@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import torch
 
-from horizon.engine.views import TokenView
 from horizon.methods.base import register_method
+from horizon.methods.view import TokenView
 
 
 @register_method(

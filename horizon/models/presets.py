@@ -3,7 +3,7 @@
 A preset records the architecture numbers so analytic costs need no weights, and for Qwen2.5-VL the
 min/max pixels that fix the visual-token count. Numbers are from each checkpoint's ``config.json``
 (Hugging Face repos named in ``repo_id``); Qwen's pixel range is lmms-eval's default for Qwen2.5-VL
-(../shared/reference/methods.md §3).
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations

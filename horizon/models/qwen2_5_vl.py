@@ -6,7 +6,7 @@ does the vision tower with its patch merger, the feature scatter and the 3-D M-R
 the min/max pixels, which a preset fixes.
 
 Without torchvision the stock ``Qwen2_5_VLProcessor`` cannot be built (it requires a video processor);
-:class:`ImageOnlyQwenProcessor` drops the video processor (../shared/reference/transformers.md §1.2).
+:class:`ImageOnlyQwenProcessor` drops the video processor (docs/engine.md).
 With a working torchvision the stock processor is used.
 """
 

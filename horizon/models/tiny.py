@@ -5,7 +5,7 @@ initialised under a fixed seed inside ``torch.random.fork_rng`` so the caller's 
 saved with ``save_pretrained`` to a cache folder, and then loaded through the same code as a real
 checkpoint. Geometry follows the real models where it matters to pruning: tiny-llava has 576 image
 tokens (CLIP 336/14) and 32 decoder layers; tiny-qwen2.5-vl has dynamic resolution, the 2x2 patch
-merger, 3-D M-RoPE and 28 decoder layers. Recipe verified in ../shared/reference/transformers.md §1.
+merger, 3-D M-RoPE and 28 decoder layers. The recipe: docs/engine.md.
 """
 
 from __future__ import annotations

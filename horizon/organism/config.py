@@ -24,7 +24,7 @@ class TrainConfig:
     threads: int = 2
     checkpoint_every: int = 100
     eval_every: int = 500
-    eval_rows: int = 240  # validation rows: synth.rows(eval_rows, seed=VALIDATION_SEED), never the held-out ones
+    eval_rows: int = 240  # validation rows: synth.rows(eval_rows, seed=synth.VALIDATION_SEED), never the held-out ones
     dense: bool = False  # every question a scene supports per chat (data.dense_questions), not the benchmark's six
     init: str = ""  # a finished run's folder: start from its weights (a further stage; pretrain_steps usually 0)
     point_weight: float = 0.0  # > 0: attention of one head at point_layer, from a cell question, to that cell
@@ -58,9 +58,3 @@ class TrainConfig:
             )
         if self.point_layer < 0:
             raise ValueError(f"point_layer must be >= 0, got {self.point_layer}")
-
-
-VALIDATION_SEED = 1  # rows evaluated during training (synth.rows(n, seed=1)); nothing is chosen on held-out rows
-HELD_OUT_SEED = 0  # the held-out rows are synth.rows(n, seed=0); training scenes use other seeds (train.scene_at)
-HELD_OUT_ROWS = 600  # the model cards' and the shipped-weights test's held-out set (100 per task)
-SUITE_ROWS = 192  # the default suite's organism cases: the first rows of that set (96 per task family, 32 per task)

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from horizon.benchmarks.synth import TASKS
-from horizon.organism.config import HELD_OUT_ROWS, HELD_OUT_SEED, VALIDATION_SEED, TrainConfig
+from horizon.benchmarks.synth import HELD_OUT_ROWS, HELD_OUT_SEED, TASKS, VALIDATION_SEED
+from horizon.organism.config import TrainConfig
 
 TARGETS = {"accuracy_global": 90.0, "accuracy_fine": 80.0}  # issue 7's targets on the held-out rows
 
@@ -26,8 +26,8 @@ def heldout_scores(model_dir: Path, name: str, n: int = HELD_OUT_ROWS) -> dict[s
 def heldout_run(model_dir: Path, name: str, n: int = HELD_OUT_ROWS) -> tuple[dict[str, float], dict[str, str]]:
     """``heldout_scores`` and the predictions (row id -> answer) they come from."""
     from horizon.benchmarks.registry import BENCHMARKS
-    from horizon.benchmarks.run import evaluate
     from horizon.benchmarks.synth import rows
+    from horizon.evaluation.loop import evaluate
     from horizon.models.loading import load_model
     from horizon.schedule import Schedule
 

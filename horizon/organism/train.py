@@ -2,7 +2,7 @@
 ``horizon/organism/data.py``).
 
 Two levers make a 5 M-parameter VLM learn fine-grained tasks in hours on 2 cores (see
-``../shared/reference/organism-notes.md`` for what one answer token per image did not learn):
+docs/organisms.md for what one answer token per image did not learn):
 
 * **dense supervision**: a sequence holds one scene and all six of its questions as a multi-turn chat (the
   family's own chat template, each question in the benchmark's prompt form, order shuffled so every task
@@ -44,9 +44,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from horizon.benchmarks import synth
+from horizon.benchmarks.synth import VALIDATION_SEED
 from horizon.models.loading import adapter_for
 from horizon.organism.build import BUILDERS
-from horizon.organism.config import FAMILY, VALIDATION_SEED, TrainConfig
+from horizon.organism.config import FAMILY, TrainConfig
 from horizon.organism.data import HEADS, OBJECT_HEADS, SIDE, generation_suffix, make_batch
 from horizon.organism.lookup import lookup_losses
 

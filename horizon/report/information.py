@@ -1,5 +1,5 @@
 """Information studies as Markdown and PNG (the paper's Figures 5-9, 11, 12); rendering is pure, plotting
-writes files. A study is :meth:`horizon.information.study.Study.to_dict` (as JSON holds it: string keys)."""
+writes files. A study is :meth:`horizon.evaluation.study.Study.to_dict` (as JSON holds it: string keys)."""
 
 from __future__ import annotations
 

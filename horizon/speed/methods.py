@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from horizon.efficiency.flops import layer_flops
-from horizon.engine.views import TokenView
+from horizon.engine.views import LazyTokenView
 from horizon.methods import METHODS
 from horizon.models.presets import MODELS, ModelPreset
 from horizon.schedule import WITHDRAW_ALL_METHODS
@@ -92,8 +92,8 @@ def bench_methods(model: str, *, keep_fraction: float = 0.25, repeats: int = 3) 
     visual[0, before : before + n_visual] = True
     rows = torch.arange(before, before + n_visual)[None]
 
-    def view() -> TokenView:
-        return TokenView(
+    def view() -> LazyTokenView:
+        return LazyTokenView(
             decoder=dec,
             layer=1,
             hidden=h1,

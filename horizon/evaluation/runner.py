@@ -1,32 +1,25 @@
-"""Running one matrix case and checking it against its baseline (the suite's logic; pytest stays thin).
+"""Running one matrix case into a record (the suite's logic; pytest stays thin).
 
 ``CaseRunner`` loads each model once (per process, i.e. per xdist worker) and each benchmark's samples once;
 a case whose weights or data are not on disk raises :class:`Unavailable` with the reason, which the suite
-turns into a skip. ``check`` compares a record with ``baselines/<device>/<model>/<benchmark>.json`` in one of
-three modes: compare (mismatch or missing baseline fails), record (missing cases are recorded, existing ones
-compared), update (the file takes the obtained values; a changed value still fails so a person reviews it).
-Every write goes through a per-process shard merged at the end of the session (xdist-safe, atomic).
+turns into a skip. Checking the record against its baseline is :mod:`horizon.evaluation.check`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from horizon.baselines import BaselineFile, Mismatch, compare, dumps, load, shard_path, write_atomic
 from horizon.benchmarks.base import Sample
 from horizon.benchmarks.local import DataNotFoundError
 from horizon.benchmarks.registry import BENCHMARKS
-from horizon.benchmarks.run import EvalResult, checked, evaluate, evaluate_many, load_samples, subset
+from horizon.benchmarks.samples import load_samples, subset
 from horizon.efficiency.flops import FORMULA_NAME, kv_cache_bytes, prefill_flops
+from horizon.evaluation.loop import EvalResult, checked, evaluate, evaluate_many
 from horizon.matrix import Case, InfoCase
 from horizon.models.loading import CheckpointNotFoundError, LoadedModel, load_model
 from horizon.results import Record, versions
-
-MODES = ("compare", "record", "update")
 
 
 class Unavailable(Exception):
@@ -101,7 +94,7 @@ class CaseRunner:
 
     def run_information(self, case: InfoCase) -> Record:
         """An information study (marker ``information``): its numbers as metrics, the whole study attached."""
-        from horizon.information.study import run_study, study_metrics
+        from horizon.evaluation.study import run_study, study_metrics
 
         bench = BENCHMARKS.get(case.benchmark)
         samples = subset(self.samples(case.benchmark), case.limit, seed=case.seed)
@@ -143,95 +136,3 @@ class CaseRunner:
         tokens = [round(text) + v for v in visual]
         return {"flops_t": prefill_flops(arch, tokens) / 1e12, "kv_mb": kv_cache_bytes(arch, tokens) / 2**20,
                 "flops_formula": FORMULA_NAME}  # fmt: skip
-
-
-def baseline_metrics(record: Record) -> dict[str, float]:
-    """What a baseline holds for a case: the benchmark metrics, the visual tokens actually kept, and for
-    efficiency cases the time ratios to the unpruned model of the same session (never absolute times)."""
-    ratios = {k: v for k, v in record.timing.items() if k in ("prefill_ratio", "latency_ratio")}
-    return {**record.metrics, "visual_tokens": record.average_visual_tokens, **ratios}
-
-
-def baseline_path(root: Path, record: Record) -> Path:
-    return root / record.device / record.model / f"{record.benchmark}.json"
-
-
-def worker_id() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
-
-
-def check(record: Record, root: Path, mode: str) -> list[str]:
-    """Problems with ``record`` against its baseline (empty: pass); writes shards for record/update."""
-    if mode not in MODES:
-        raise ValueError(f"baseline mode {mode!r} is not one of {', '.join(MODES)}")
-    path = baseline_path(root, record)
-    obtained = baseline_metrics(record)
-    current = load(path) if path.exists() else BaselineFile(record.device, record.model, record.benchmark)
-    expected = current.cases.get(record.case)
-    if expected is None:
-        if mode == "compare":
-            return [f"{record.case}: no baseline in {path}; record it with `pytest suite --record-baselines`"]
-        _write_shard(path, current, record, obtained)
-        return []
-    problems: list[Mismatch] = compare(record.case, record.n, obtained, expected, current.tolerance)
-    if problems:
-        _write_shard(path.with_name(f"{path.stem}.obtained.json"), current, record, obtained)
-        if mode == "update":
-            _write_shard(path, current, record, obtained)
-    return [str(p) for p in problems]
-
-
-def find_regressions(records: Sequence[Record], root: Path) -> list[str]:
-    """Every record's problems against its baseline under ``root`` (read only; nothing is written)."""
-    problems: list[str] = []
-    cache: dict[Path, BaselineFile | None] = {}
-    for record in records:
-        path = baseline_path(root, record)
-        if path not in cache:
-            cache[path] = load(path) if path.exists() else None
-        current = cache[path]
-        expected = None if current is None else current.cases.get(record.case)
-        if current is None or expected is None:
-            problems.append(f"{record.case}: no baseline in {path}")
-            continue
-        found = compare(record.case, record.n, baseline_metrics(record), expected, current.tolerance)
-        problems += [str(m) for m in found]
-    return problems
-
-
-def _write_shard(path: Path, current: BaselineFile, record: Record, obtained: dict[str, float]) -> None:
-    shard = shard_path(path, worker_id())
-    existing = load(shard) if shard.exists() else BaselineFile(current.device, current.model, current.benchmark,
-                                                                current.tolerance)  # fmt: skip
-    write_atomic(shard, dumps(existing.with_case(record.case, record.n, obtained)))
-
-
-def merge_all_shards(root: Path) -> list[Path]:
-    """Fold every shard under ``root`` into its file (the session end, on the xdist controller)."""
-    from horizon.baselines import merge_shards
-
-    targets = {p.with_name(p.name.split(".shard-")[0] + ".json") for p in root.rglob("*.shard-*.json")}
-    for target in sorted(targets):
-        base = load(target) if target.exists() else load(sorted(target.parent.glob(f"{target.stem}.shard-*.json"))[0])
-        merge_shards(target, base)
-    return sorted(targets)
-
-
-def write_report(results: Path, out: Path, paper_root: Path, baselines: Path | None = None) -> tuple[Path, int]:
-    """Render every record under ``results`` into ``out/report.md`` (with the regressions against ``baselines``
-    when given); returns the file and the record count."""
-    from horizon.report.document import render_report
-    from horizon.report.figures import plot_sweeps
-    from horizon.report.information import plot_information
-    from horizon.report.tables import LAYOUTS, load_paper
-    from horizon.results import read_records
-
-    records = read_records(results)
-    paper = {name: load_paper(paper_root, name) for name in (*LAYOUTS, "table3")}
-    figures = [p.name for p in plot_sweeps(records, out)]
-    info_figures = {r.case: [p.name for p in plot_information(r.information, out)] for r in records if r.information}
-    path = out / "report.md"
-    regressions = None if baselines is None else find_regressions(records, baselines)
-    write_atomic(path, render_report(records, paper, figures=figures, regressions=regressions,
-                                     information_figures=info_figures))  # fmt: skip
-    return path, len(records)

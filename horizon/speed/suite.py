@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from horizon.benchmarks.fixtures import write_all
+from horizon.evaluation.check import check
+from horizon.evaluation.runner import CaseRunner
 from horizon.matrix import default_matrix
 from horizon.models.loading import LoadedModel
 from horizon.results import write_record
-from horizon.suite_runner import CaseRunner, check
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,8 @@ def bench_batched(
     """One organism sweep group (the default suite's schedules for ``loaded``) on the first held-out rows,
     through ``evaluate_many`` one sample per forward and ``batch`` per forward."""
     from horizon.benchmarks.registry import BENCHMARKS
-    from horizon.benchmarks.run import evaluate_many, load_samples
+    from horizon.benchmarks.samples import load_samples
+    from horizon.evaluation.loop import evaluate_many
     from horizon.matrix import organism_matrix
 
     bench = BENCHMARKS.get(bench_name)

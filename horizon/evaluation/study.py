@@ -17,9 +17,9 @@ from typing import Any
 import torch
 
 from horizon.benchmarks.base import Benchmark, Sample
-from horizon.benchmarks.run import evaluate_many
 from horizon.engine.run import prepare
 from horizon.engine.sweep import select_many
+from horizon.evaluation.loop import evaluate_many
 from horizon.information.analysis import (
     HORIZON_RULE,
     WITHDRAW_RULE,

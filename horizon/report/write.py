@@ -1,0 +1,28 @@
+"""Writing the session's report from the records under a folder (Markdown, figures)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from horizon.evaluation.check import find_regressions
+from horizon.files import write_atomic
+
+
+def write_report(results: Path, out: Path, paper_root: Path, baselines: Path | None = None) -> tuple[Path, int]:
+    """Render every record under ``results`` into ``out/report.md`` (with the regressions against ``baselines``
+    when given); returns the file and the record count."""
+    from horizon.report.document import render_report
+    from horizon.report.figures import plot_sweeps
+    from horizon.report.information import plot_information
+    from horizon.report.tables import LAYOUTS, load_paper
+    from horizon.results import read_records
+
+    records = read_records(results)
+    paper = {name: load_paper(paper_root, name) for name in (*LAYOUTS, "table3")}
+    figures = [p.name for p in plot_sweeps(records, out)]
+    info_figures = {r.case: [p.name for p in plot_information(r.information, out)] for r in records if r.information}
+    path = out / "report.md"
+    regressions = None if baselines is None else find_regressions(records, baselines)
+    write_atomic(path, render_report(records, paper, figures=figures, regressions=regressions,
+                                     information_figures=info_figures))  # fmt: skip
+    return path, len(records)
