@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from horizon.paper_presets import PAPER_PRESETS, resolve_schedule
+from horizon.paper_presets import resolve_schedule
+from horizon.paper_tables import PAPER_TABLES
 from horizon.schedule import Schedule
 
 if TYPE_CHECKING:
@@ -52,20 +53,8 @@ SUITE_ROWS = 192  # the organism cases run the first held-out synth rows (96 per
 ORGANISM_INFO_ROWS = 32  # samples per information case (of the suite's 96 per family)
 ORGANISM_STAGE_LAYER = 5  # where the equal-budget schedules add random/VTW (the paper's LLaVA horizon ~ 5/8 deep)
 DEFAULT_SCHEDULES = ("full", "random@2:0.5", "paper:llava-192:dart+random", "paper:llava-64:fastv+vtw")
-TABLE1_BENCHMARKS = ("mme", "scienceqa-img", "textvqa", "mmbench-en", "infovqa", "docvqa", "ocrbench")
-TABLE2_BENCHMARKS = ("mme", "scienceqa-img", "pope", "textvqa", "mmbench-en", "gqa", "mmbench-cn")
-TABLE2_METHODS = ("pdrop", "sparsevlm", "vtw", "fastv", "dart", "divprune", "fastv+vtw", "dart+vtw",
-                  "divprune+vtw", "fastv+random", "dart+random", "divprune+random")  # fmt: skip
 SWEEP_METHODS = ("random", "fastv", "dart", "divprune", "pdrop", "sparsevlm")
 FIG9_BENCHMARKS = ("mme", "scienceqa-img", "pope", "textvqa", "ocrbench", "ocr-vqa")
-
-
-def _label(schedule: str) -> str:
-    """Report row of a paper case: 'full', or '<budget>:<method>' from 'paper:<model>-<budget>:<method>'."""
-    if not schedule.startswith("paper:"):
-        return schedule
-    _, table, method = schedule.split(":")
-    return f"{table.rsplit('-', 1)[1]}:{method}"
 
 
 def default_matrix() -> list[Case]:
@@ -129,22 +118,11 @@ def _organism_label(schedule: str) -> str:
     return "+".join(stages)
 
 
-def table1() -> list[Case]:
-    marks = ("paper", "gpu", "nightly")
-    rows = ["full"] + [n for n in PAPER_PRESETS.names() if n.startswith("paper:qwen-50:")]
-    return [Case("qwen2.5-vl-7b", b, s, marks, label=s.rsplit(":", 1)[-1]) for b in TABLE1_BENCHMARKS for s in rows]
-
-
-def table2() -> list[Case]:
-    marks = ("paper", "gpu", "nightly")
-    rows = ["full"] + [f"paper:llava-{budget}:{m}" for budget in (192, 64) for m in TABLE2_METHODS]
-    return [Case("llava-1.5-7b", b, s, marks, label=_label(s)) for b in TABLE2_BENCHMARKS for s in rows]
-
-
-def table3() -> list[Case]:
-    marks = ("efficiency", "gpu", "nightly")
-    rows = ["full"] + [f"paper:llava-{b}:{m}" for b in (192, 64) for m in ("fastv", "dart", "dart+vtw", "dart+random")]
-    return [Case("llava-1.5-7b", "textvqa", s, marks, label=_label(s)) for s in rows]
+def paper_table(name: str) -> list[Case]:
+    """Every cell of one of the paper's Tables 1-3 (horizon/paper_tables.py) as a case labelled with its row."""
+    table = PAPER_TABLES[name]
+    return [Case(table.model, b, schedule, table.marks, label=label) for b in table.columns
+            for label, schedule in table.rows()]  # fmt: skip
 
 
 def layer_sweep(model: str, benchmarks: tuple[str, ...], keep: float, layers: int) -> list[Case]:
@@ -223,7 +201,7 @@ def information_matrix() -> list[InfoCase]:
 
 
 def all_cases() -> list[Case]:
-    cases = default_matrix() + table1() + table2() + table3()
+    cases = default_matrix() + [c for name in PAPER_TABLES for c in paper_table(name)]
     cases += layer_sweep("llava-1.5-7b", ("mme", "scienceqa-img", "pope"), 0.1, 32)  # Figure 1
     cases += layer_sweep("qwen2.5-vl-7b", ("mme", "textvqa"), 0.125, 28)  # Figure 2
     cases += layer_sweep("qwen2.5-vl-7b", ("mme", "textvqa"), 0.25, 28)  # Figure 10's second ratio

@@ -23,9 +23,9 @@ def test_oracle_predictions_score_the_maximum(tmp_path, name):
     samples, bad = load_samples(bench, env={"HORIZON_DATA": str(tmp_path)})
     assert not bad and len(samples) == len(rows(name))
     metrics = bench.score(samples, [gold(name, r) for r in rows(name)])
-    assert metrics[bench.metric] == BEST[bench.metric]
+    assert metrics[bench.headline] == BEST[bench.headline]
     wrong = bench.score(samples, ["zzz"] * len(samples))
-    assert wrong[bench.metric] < metrics[bench.metric]
+    assert wrong[bench.headline] < metrics[bench.headline]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -36,7 +36,7 @@ def test_runs_end_to_end_through_both_tiny_models(tiny_model, tmp_path, name, mo
     samples, _ = load_samples(bench, env={"HORIZON_DATA": str(tmp_path)})
     result = evaluate(tiny_model(model), bench, samples, parse_schedule("random@2:0.5+vtw@20"), max_new_tokens=3)
     assert result.n == len(samples) and not result.failures
-    assert bench.metric in result.metrics and 0 <= result.metrics[bench.metric]
+    assert bench.headline in result.metrics and 0 <= result.metrics[bench.headline]
     assert set(result.predictions) == {s.id for s in samples}
 
 

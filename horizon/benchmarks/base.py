@@ -9,6 +9,7 @@ from typing import Any
 
 from PIL import Image
 
+from horizon.metrics import Metric, kind_of, table
 from horizon.registry import Registry
 
 SINGLE_WORD = "\nAnswer the question using a single word or phrase."
@@ -31,8 +32,12 @@ class Sample:
     fields: Mapping[str, Any] = field(default_factory=dict)  # category, choices, hint, options, ...
 
     def pil(self) -> Image.Image:
-        with Image.open(io.BytesIO(self.image)) as img:
-            return img.convert("RGB")
+        """The decoded image; one that cannot be decoded is a :class:`DatasetFormatError` naming the sample."""
+        try:
+            with Image.open(io.BytesIO(self.image)) as img:
+                return img.convert("RGB")
+        except (OSError, Image.DecompressionBombError) as err:
+            raise DatasetFormatError(f"sample {self.id}: its image cannot be decoded ({err})") from None
 
 
 @dataclass(frozen=True)
@@ -45,15 +50,21 @@ class ImageSource:
     key_column: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Benchmark:
+    """One benchmark: where its data is, how a row becomes a sample, how the model is asked, how answers score.
+
+    ``metrics`` declares every number ``score`` returns (its kind and direction, :mod:`horizon.metrics`) and
+    ``headline`` the one the paper reports; tolerances, report columns and the paper's Acc./Rel. read them."""
+
     name: str
     dataset_id: str  # the Hugging Face dataset the layout follows (lmms-eval's)
-    config: str | None
+    config: str | None = None
     split: str
     columns: tuple[str, ...]  # required columns
     max_new_tokens: int
-    metric: str  # the headline metric, as the paper reports it
+    metrics: tuple[Metric, ...]
+    headline: str  # the headline metric, as the paper reports it
     to_sample: Callable[[Mapping[str, Any], int], Sample]
     prompt: Callable[[Sample, str], str]  # (sample, model family) -> the question text
     score: Callable[[Sequence[Sample], Sequence[str]], dict[str, float]]
@@ -62,6 +73,38 @@ class Benchmark:
     expand: Callable[[Mapping[str, Any]], list[Mapping[str, Any]]] | None = None  # one row -> several items
     until: tuple[str, ...] = ("\n\n",)  # stop strings the answer is cut at (lmms-eval's default: a blank line)
     generate: Callable[[], list[dict[str, Any]]] | None = None  # rows made here when no local data is found (synth)
+    group_size: int = 0  # > 0: scored on whole groups of this size only (MME's image pairs: 2); others are left out
+
+    def __post_init__(self) -> None:
+        if not self.name or self.name != self.name.strip().lower() or " " in self.name:
+            raise ValueError(f"benchmark name {self.name!r} must be a lowercase word (e.g. 'textvqa-ocr')")
+        if not self.columns:
+            raise ValueError(f"benchmark {self.name!r} declares no required columns")
+        if self.max_new_tokens < 1:
+            raise ValueError(f"benchmark {self.name!r}: max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if self.group_size < 0:
+            raise ValueError(f"benchmark {self.name!r}: group_size must be >= 0, got {self.group_size}")
+        names = table(self.metrics)  # refuses duplicates
+        if self.headline not in names:
+            raise ValueError(
+                f"benchmark {self.name!r}: headline metric {self.headline!r} is not declared in {', '.join(names)}"
+            )
+
+    @property
+    def declared(self) -> dict[str, Metric]:
+        """name -> every metric ``score`` may return."""
+        return table(self.metrics)
+
+    @property
+    def headline_metric(self) -> Metric:
+        return self.declared[self.headline]
+
+    def checked_scores(self, scores: Mapping[str, float]) -> dict[str, float]:
+        """``scores`` as ``score`` returned them, refusing a metric the spec does not declare."""
+        declared = self.declared
+        for name in scores:
+            kind_of(name, declared, f"the {self.name} spec (horizon/benchmarks/registry.py)")
+        return dict(scores)
 
     def cut(self, answer: str) -> str:
         for stop in self.until:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from horizon.benchmarks import synth
 from horizon.benchmarks.anls import anls
 from horizon.benchmarks.base import (
     BENCHMARKS,
@@ -30,6 +31,7 @@ from horizon.benchmarks.ocrbench import OCRBenchItem, score_ocrbench
 from horizon.benchmarks.pope import score_pope
 from horizon.benchmarks.scienceqa import LETTERS, score_scienceqa_item
 from horizon.benchmarks.textvqa import vqa_accuracy
+from horizon.metrics import Metric, percent
 
 MMBENCH_CN_LETTER = "\n请直接使用所提供的选项字母作为答案回答。"
 
@@ -66,6 +68,10 @@ def _pope_sample(row: Mapping[str, Any], i: int) -> Sample:
     qid = str(row["question_id"])
     fields = {"category": str(row.get("category", ""))}
     return Sample(qid, image_bytes(row["image"]), text(row, "question"), answer, qid, fields)
+
+
+def _pope_prompt(s: Sample, family: str) -> str:
+    return s.question.strip() + SINGLE_WORD
 
 
 def _pope_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
@@ -192,6 +198,10 @@ def _ocrbench_sample(row: Mapping[str, Any], i: int) -> Sample:
     return Sample(str(i), image_bytes(row["image"]), text(row, "question"), answers, str(i), fields)
 
 
+def _ocrbench_prompt(s: Sample, family: str) -> str:
+    return s.question.strip()
+
+
 def _ocrbench_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
     items = [
         OCRBenchItem(s.fields["question_type"], s.fields["dataset"], tuple(s.target), p)
@@ -203,11 +213,9 @@ def _ocrbench_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str
 
 # -- synth (generated here from a seed, horizon/benchmarks/synth.py) ---------------------------------------
 def _synth_sample(row: Mapping[str, Any], i: int) -> Sample:
-    from horizon.benchmarks.synth import family
-
     task = text(row, "task")
     try:
-        fam = family(task)
+        fam = synth.family(task)
     except ValueError as err:
         raise DatasetFormatError(f"column 'task': {err}") from None
     sid = text(row, "id")
@@ -226,26 +234,20 @@ def _synth_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, f
 
 
 def _synth_prompt(sample: Sample, family: str) -> str:
-    from horizon.benchmarks.synth import PROMPT_SUFFIX
-
-    return sample.question + PROMPT_SUFFIX
+    return sample.question + synth.PROMPT_SUFFIX
 
 
 def _synth_generate() -> list[dict[str, Any]]:
     """The held-out rows the organisms are scored on (no local data needed: a pure function of the seed)."""
-    from horizon.benchmarks.synth import HELD_OUT_ROWS, HELD_OUT_SEED, rows
-
-    return rows(HELD_OUT_ROWS, seed=HELD_OUT_SEED)
+    return synth.rows(synth.HELD_OUT_ROWS, seed=synth.HELD_OUT_SEED)
 
 
 def _synth_family(fam: str) -> Callable[[Mapping[str, Any]], list[Mapping[str, Any]]]:
     """Keep only the rows of one task family (``synth-global`` / ``synth-fine`` read the ``synth`` data)."""
 
     def keep(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-        from horizon.benchmarks.synth import family
-
         try:
-            return [row] if family(text(row, "task")) == fam else []
+            return [row] if synth.family(text(row, "task")) == fam else []
         except ValueError as err:
             raise DatasetFormatError(f"column 'task': {err}") from None
 
@@ -257,50 +259,83 @@ def one_word(text_: str) -> str:
     return words[0] if words else ""
 
 
-for _b in (
-    Benchmark("mme", "lmms-lab/MME", None, "test", ("question_id", "image", "question", "answer", "category"),
-              16, "total", _mme_sample, _mme_prompt, _mme_score, "perception + cognition (max 2800)"),
-    Benchmark("scienceqa-img", "lmms-lab/ScienceQA", "ScienceQA-IMG", "test", ("image", "question", "choices", "answer"),
-              16, "accuracy", _sqa_sample, _sqa_prompt, _sqa_score),
-    Benchmark("pope", "lmms-lab/POPE", None, "test", ("question_id", "image", "question", "answer"),
-              128, "f1", _pope_sample, lambda s, f: s.question.strip() + SINGLE_WORD, _pope_score),
-    Benchmark("textvqa", "lmms-lab/textvqa", None, "validation", ("question_id", "image", "question", "answers"),
-              128, "accuracy", _textvqa_sample, _textvqa_prompt(False), _vqa_score, "no OCR tokens in the prompt",
+ACCURACY = (percent("accuracy"),)
+MME_METRICS = (
+    Metric(name="total", kind="score", maximum=2800.0),  # perception (max 2000) + cognition (max 800)
+    Metric(name="perception", kind="score", maximum=2000.0),
+    Metric(name="cognition", kind="score", maximum=800.0),
+)
+POPE_METRICS = (*(percent(m) for m in ("accuracy", "f1", "precision", "recall")), percent("yes_ratio", "none"))
+SYNTH_METRICS = tuple(
+    percent(name)
+    for name in ("accuracy", *(f"accuracy_{f}" for f in synth.FAMILIES), *(f"accuracy_{t}" for t in synth.TASKS))
+)
+TEXTVQA_COLUMNS = ("question_id", "image", "question", "answers")
+MMBENCH_COLUMNS = ("index", "image", "question", "answer", "A", "B")
+DOCVQA_COLUMNS = ("questionId", "image", "question", "answers")
+SYNTH_COLUMNS = ("id", "image", "question", "answer", "task")
+
+SPECS = (
+    Benchmark(name="mme", dataset_id="lmms-lab/MME", split="test",
+              columns=("question_id", "image", "question", "answer", "category"), max_new_tokens=16,
+              metrics=MME_METRICS, headline="total", to_sample=_mme_sample, prompt=_mme_prompt, score=_mme_score,
+              notes="perception + cognition (max 2800)", group_size=2),
+    Benchmark(name="scienceqa-img", dataset_id="lmms-lab/ScienceQA", config="ScienceQA-IMG", split="test",
+              columns=("image", "question", "choices", "answer"), max_new_tokens=16, metrics=ACCURACY,
+              headline="accuracy", to_sample=_sqa_sample, prompt=_sqa_prompt, score=_sqa_score),
+    Benchmark(name="pope", dataset_id="lmms-lab/POPE", split="test",
+              columns=("question_id", "image", "question", "answer"), max_new_tokens=128, metrics=POPE_METRICS,
+              headline="f1", to_sample=_pope_sample, prompt=_pope_prompt, score=_pope_score),
+    Benchmark(name="textvqa", dataset_id="lmms-lab/textvqa", split="validation", columns=TEXTVQA_COLUMNS,
+              max_new_tokens=128, metrics=ACCURACY, headline="accuracy", to_sample=_textvqa_sample,
+              prompt=_textvqa_prompt(False), score=_vqa_score, notes="no OCR tokens in the prompt",
               until=("ASSISTANT:",)),
-    Benchmark("textvqa-ocr", "lmms-lab/textvqa", None, "validation",
-              ("question_id", "image", "question", "answers", "ocr_tokens"), 128, "accuracy", _textvqa_sample,
-              _textvqa_prompt(True), _vqa_score, "LLaVA-1.5's 'Reference OCR token' line in the prompt",
-              until=("ASSISTANT:",)),
-    Benchmark("mmbench-en", "lmms-lab/MMBench", "en", "dev", ("index", "image", "question", "answer", "A", "B"),
-              1024, "circular_accuracy", _mmbench_sample,
-              _mmbench_prompt("There are several options:", LETTER, True), _mmbench_score),
-    Benchmark("mmbench-cn", "lmms-lab/MMBench", "cn", "dev", ("index", "image", "question", "answer", "A", "B"),
-              256, "circular_accuracy", _mmbench_sample,
+    Benchmark(name="textvqa-ocr", dataset_id="lmms-lab/textvqa", split="validation",
+              columns=(*TEXTVQA_COLUMNS, "ocr_tokens"), max_new_tokens=128, metrics=ACCURACY, headline="accuracy",
+              to_sample=_textvqa_sample, prompt=_textvqa_prompt(True), score=_vqa_score,
+              notes="LLaVA-1.5's 'Reference OCR token' line in the prompt", until=("ASSISTANT:",)),
+    Benchmark(name="mmbench-en", dataset_id="lmms-lab/MMBench", config="en", split="dev", columns=MMBENCH_COLUMNS,
+              max_new_tokens=1024, metrics=(percent("circular_accuracy"),), headline="circular_accuracy",
+              to_sample=_mmbench_sample, prompt=_mmbench_prompt("There are several options:", LETTER, True),
+              score=_mmbench_score),
+    Benchmark(name="mmbench-cn", dataset_id="lmms-lab/MMBench", config="cn", split="dev", columns=MMBENCH_COLUMNS,
+              max_new_tokens=256, metrics=(percent("circular_accuracy"),), headline="circular_accuracy",
+              to_sample=_mmbench_sample,
               # lmms-eval's cn_utils reads mmbench.yaml, so its CN prompts carry the English options line too
-              _mmbench_prompt("There are several options:", MMBENCH_CN_LETTER, False), _mmbench_score),
-    Benchmark("gqa", "lmms-lab/GQA", "testdev_balanced_instructions", "testdev", ("question", "answer"),
-              16, "accuracy", _plain_sample(("id", "question_id"), "answer", False), _single_word, _exact_score,
-              "questions joined on imageId with the testdev_balanced_images table, unless rows carry images",
+              prompt=_mmbench_prompt("There are several options:", MMBENCH_CN_LETTER, False), score=_mmbench_score),
+    Benchmark(name="gqa", dataset_id="lmms-lab/GQA", config="testdev_balanced_instructions", split="testdev",
+              columns=("question", "answer"), max_new_tokens=16, metrics=ACCURACY, headline="accuracy",
+              to_sample=_plain_sample(("id", "question_id"), "answer", False), prompt=_single_word,
+              score=_exact_score,
+              notes="questions joined on imageId with the testdev_balanced_images table, unless rows carry images",
               images=ImageSource("gqa-images", "testdev_balanced_images", "id", "imageId")),
-    Benchmark("docvqa", "lmms-lab/DocVQA", "DocVQA", "validation", ("questionId", "image", "question", "answers"),
-              32, "anls", _plain_sample(("questionId",), "answers", True), _single_word, _anls_score),
-    Benchmark("infovqa", "lmms-lab/DocVQA", "InfographicVQA", "validation",
-              ("questionId", "image", "question", "answers"), 32, "anls",
-              _plain_sample(("questionId",), "answers", True), _single_word, _anls_score),
-    Benchmark("ocrbench", "echo840/OCRBench", None, "test", ("dataset", "image", "question", "question_type", "answer"),
-              128, "accuracy", _ocrbench_sample, lambda s, f: s.question.strip(), _ocrbench_score),
-    Benchmark("ocr-vqa", "howard-hou/OCR-VQA", None, "test", ("image",),
-              16, "accuracy", _plain_sample(("question_id", "image_id"), "answer", False), _single_word, _exact_score,
-              "rows with question/answer, or per-image questions/answers lists; no lmms-eval task exists",
+    Benchmark(name="docvqa", dataset_id="lmms-lab/DocVQA", config="DocVQA", split="validation",
+              columns=DOCVQA_COLUMNS, max_new_tokens=32, metrics=(percent("anls"),), headline="anls",
+              to_sample=_plain_sample(("questionId",), "answers", True), prompt=_single_word, score=_anls_score),
+    Benchmark(name="infovqa", dataset_id="lmms-lab/DocVQA", config="InfographicVQA", split="validation",
+              columns=DOCVQA_COLUMNS, max_new_tokens=32, metrics=(percent("anls"),), headline="anls",
+              to_sample=_plain_sample(("questionId",), "answers", True), prompt=_single_word, score=_anls_score),
+    Benchmark(name="ocrbench", dataset_id="echo840/OCRBench", split="test",
+              columns=("dataset", "image", "question", "question_type", "answer"), max_new_tokens=128,
+              metrics=(percent("accuracy"), Metric(name="correct", kind="count")), headline="accuracy",
+              to_sample=_ocrbench_sample, prompt=_ocrbench_prompt, score=_ocrbench_score),
+    Benchmark(name="ocr-vqa", dataset_id="howard-hou/OCR-VQA", split="test", columns=("image",), max_new_tokens=16,
+              metrics=ACCURACY, headline="accuracy", to_sample=_plain_sample(("question_id", "image_id"), "answer", False),
+              prompt=_single_word, score=_exact_score,
+              notes="rows with question/answer, or per-image questions/answers lists; no lmms-eval task exists",
               expand=_ocrvqa_expand),
-    Benchmark("synth", "horizon/synth", None, "test", ("id", "image", "question", "answer", "task"),
-              2, "accuracy", _synth_sample, _synth_prompt, _synth_score,
-              "generated from a seed: horizon organism data (global and fine-grained tasks); without local data, the "
-              "600 held-out rows of seed 0", until=("\n",), generate=_synth_generate),
-    *(Benchmark(f"synth-{fam}", "horizon/synth", None, "test", ("id", "image", "question", "answer", "task"),
-                2, "accuracy", _synth_sample, _synth_prompt, _synth_score,
-                f"the {fam} tasks of the synth data (same folder): {', '.join(tasks)}", until=("\n",),
+    Benchmark(name="synth", dataset_id="horizon/synth", split="test", columns=SYNTH_COLUMNS, max_new_tokens=2,
+              metrics=SYNTH_METRICS, headline="accuracy", to_sample=_synth_sample, prompt=_synth_prompt,
+              score=_synth_score,
+              notes="generated from a seed: horizon organism data (global and fine-grained tasks); without local data, "
+                    "the 600 held-out rows of seed 0", until=("\n",), generate=_synth_generate),
+    *(Benchmark(name=f"synth-{fam}", dataset_id="horizon/synth", split="test", columns=SYNTH_COLUMNS,
+                max_new_tokens=2, metrics=SYNTH_METRICS, headline="accuracy", to_sample=_synth_sample,
+                prompt=_synth_prompt, score=_synth_score,
+                notes=f"the {fam} tasks of the synth data (same folder): {', '.join(tasks)}", until=("\n",),
                 expand=_synth_family(fam), generate=_synth_generate)
-      for fam, tasks in (("global", ("colour", "count", "exists")), ("fine", ("cell_colour", "cell_shape", "cell_digit")))),
-):  # fmt: skip
+      for fam, tasks in (("global", synth.GLOBAL_TASKS), ("fine", synth.FINE_TASKS))),
+)  # fmt: skip
+
+for _b in SPECS:
     BENCHMARKS.add(_b.name, _b)

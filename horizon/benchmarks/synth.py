@@ -37,6 +37,7 @@ PROMPT_SUFFIX = "\nAnswer with one word."  # after every question (the benchmark
 GLOBAL_TASKS = ("colour", "count", "exists")
 FINE_TASKS = ("cell_colour", "cell_shape", "cell_digit")
 TASKS = GLOBAL_TASKS + FINE_TASKS
+FAMILIES = ("global", "fine")  # the task families (benchmarks synth-global and synth-fine)
 VALIDATION_SEED = 1  # rows evaluated while the organisms train (rows(n, seed=1)); nothing is chosen on held-out rows
 HELD_OUT_SEED = 0  # the held-out rows are rows(n, seed=0); training scenes use other seeds (organism/train.scene_at)
 HELD_OUT_ROWS = 600  # the organisms' model cards' and shipped-weights test's held-out set (100 per task)

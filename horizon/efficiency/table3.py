@@ -16,14 +16,12 @@ from dataclasses import dataclass
 from horizon.efficiency.flops import kv_cache_bytes, prefill_flops
 from horizon.models.presets import Architecture
 from horizon.paper_presets import resolve_schedule
+from horizon.paper_tables import PAPER_TABLES
 
 TABLE3_MODEL = "llava-1.5-7b"
 TABLE3_BENCHMARK = "textvqa"
 TABLE3_TEXT_TOKENS = 116  # the paper's unpruned row: 346.2 MB / (0.5 MB per token) - 576 visual = 116.4
-TABLE3_SCHEDULES: Mapping[str, str] = {
-    "full": "full",
-    **{f"{b}:{m}": f"paper:llava-{b}:{m}" for b in (192, 64) for m in ("fastv", "dart", "dart+vtw", "dart+random")},
-}
+TABLE3_SCHEDULES: Mapping[str, str] = dict(PAPER_TABLES["table3"].rows())
 PUBLISHED_ACCOUNTING: Mapping[str, str] = {
     "192:fastv": "fastv@4:0.26",
     "64:fastv": "fastv@4:0.02",

@@ -89,10 +89,10 @@ class _Tally:
     def result(self, bench: Benchmark, schedule: Schedule) -> EvalResult:
         if not self.done:  # nothing ran: an empty result carrying the failures (see checked())
             return EvalResult(bench.name, str(schedule), {}, 0, tuple(self.failures), {})
-        metrics = (
-            bench.score(self.done, self.preds)
-            if bench.name != "mme"
-            else _score_whole_pairs(bench, self.done, self.preds, self.failures)
+        metrics = bench.checked_scores(
+            _score_whole_groups(bench, self.done, self.preds, self.failures)
+            if bench.group_size
+            else bench.score(self.done, self.preds)
         )
         return EvalResult(
             bench.name, str(schedule), metrics, len(self.done), tuple(self.failures),
@@ -222,12 +222,13 @@ def _one_by_one(loaded, prompt, schedules, tallies, sample, max_new, seed, info)
     return outs
 
 
-def _score_whole_pairs(bench: Benchmark, done: list[Sample], preds: list[str], failures: list[str]) -> dict[str, float]:
-    """MME scores image pairs: a pair with a failed half is left out (and counted among failures)."""
+def _score_whole_groups(bench: Benchmark, done: list[Sample], preds: list[str], failures: list[str]) -> dict[str, float]:
+    """A benchmark scored on whole groups (MME's image pairs): a group with a failed member is left out (and
+    counted among failures)."""
     counts: dict[str, int] = defaultdict(int)
     for s in done:
         counts[s.group] += 1
-    keep = [i for i, s in enumerate(done) if counts[s.group] == 2]
+    keep = [i for i, s in enumerate(done) if counts[s.group] == bench.group_size]
     if len(keep) < len(done):
-        failures.append(f"{len(done) - len(keep)} MME answers left out: the other question of their image failed")
+        failures.append(f"{len(done) - len(keep)} {bench.name} answers left out: another member of their group failed")
     return bench.score([done[i] for i in keep], [preds[i] for i in keep])

@@ -24,7 +24,6 @@ from horizon.information.analysis import (
     HORIZON_RULE,
     WITHDRAW_RULE,
     information_horizon,
-    is_percentage,
     layer_statistics,
     retained,
     withdraw_horizon,
@@ -132,7 +131,7 @@ def run_study(
     done = [s for s in samples if s.id in maps]
     stats = layer_statistics(list(maps.values()))
     withdraw, full, oracle = _accuracies(loaded, bench, done, layers, config, maps)
-    percent = is_percentage(bench.name)
+    percent = bench.headline_metric.kind == "percent"
     w_horizon = None if full is None or not withdraw else withdraw_horizon(withdraw, full, len(done), percent)
     first = next(iter(maps.values()))
     shown = _map_layers(layers, config.map_layers)
@@ -143,7 +142,7 @@ def run_study(
         else {}
     )
     return Study(
-        model=loaded.name, benchmark=bench.name, metric=bench.metric, n=stats.n, mode=config.mode, layers=layers,
+        model=loaded.name, benchmark=bench.name, metric=bench.headline, n=stats.n, mode=config.mode, layers=layers,
         mean=stats.mean, variance=stats.variance, p_text=stats.p_text, p_full=stats.p_full,
         horizon=information_horizon(layers, stats.mean), retained=_retained_table(kept, config, layers),
         withdraw=withdraw, full=full, withdraw_horizon=w_horizon, oracle=oracle, maps=mean_maps,
@@ -203,7 +202,7 @@ def _accuracies(loaded, bench, samples, layers, config, maps):  # type: ignore[n
 
     results = evaluate_many(loaded, bench, samples, schedules, seed=config.seed, information=provide,
                             max_new_tokens=config.max_new_tokens)  # fmt: skip
-    score = [r.metrics.get(bench.metric) if r.n else None for r in results]
+    score = [r.metrics.get(bench.headline) if r.n else None for r in results]
     full = score[0]
     k = 1
     withdraw: dict[int, float] = {}

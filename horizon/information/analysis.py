@@ -82,11 +82,6 @@ def information_horizon(layers: Sequence[int], mean: Sequence[float], rel: float
     return horizon
 
 
-def is_percentage(benchmark: str) -> bool:
-    """Whether a benchmark's headline metric is a percentage (MME's total is a sum of category scores)."""
-    return benchmark != "mme"
-
-
 def withdraw_horizon(accuracy: Mapping[int, float], full: float, n: int, percent: bool = True) -> int | None:
     """The first layer from which the withdraw-all metric stays within the band of ``full`` (``WITHDRAW_RULE``);
     ``percent``: the metric is a percentage (0-100), else a score compared relatively."""

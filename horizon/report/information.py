@@ -88,8 +88,8 @@ PAPER_HORIZONS: Mapping[tuple[str, str], str] = {
 def render_horizons(records: Sequence[Any]) -> str:
     """Horizons per model and benchmark: from information cases (information and withdraw horizons) and from
     the withdraw-all sweeps (``vtw@K`` cases beside the unpruned one), with the paper's where it states one."""
-    from horizon.information.analysis import WITHDRAW_RULE, is_percentage, withdraw_horizon
-    from horizon.report.tables import score
+    from horizon.information.analysis import WITHDRAW_RULE, withdraw_horizon
+    from horizon.report.tables import headline_metric, score
 
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for r in records:
@@ -107,7 +107,7 @@ def render_horizons(records: Sequence[Any]) -> str:
     for key, points in sweeps.items():
         if key in full and len(points) > 1:
             f = full[key]
-            rows.setdefault(key, {})["sweep"] = withdraw_horizon(points, score(f), f.n, is_percentage(f.benchmark))
+            rows.setdefault(key, {})["sweep"] = withdraw_horizon(points, score(f), f.n, headline_metric(f).kind == "percent")
     if not rows:
         return ""
     table = [[m, b, _layer(v.get("info", "–")), _layer(v.get("withdraw_info", "–")), _layer(v.get("sweep", "–")),

@@ -11,50 +11,36 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from tabulate import tabulate
 
-from horizon.efficiency.table3 import TABLE3_SCHEDULES
+from horizon.benchmarks.registry import BENCHMARKS
+from horizon.metrics import Metric
+from horizon.paper_tables import PAPER_TABLES, PaperTable
 from horizon.results import Record
 
 HEADERS = {"mme": "MME", "scienceqa-img": "SQA", "pope": "POPE", "textvqa": "VQA^T", "mmbench-en": "MMB",
            "gqa": "GQA", "mmbench-cn": "MMB-CN", "infovqa": "InfoVQA", "docvqa": "DocVQA", "ocrbench": "OCRBench"}  # fmt: skip
-METRIC = {"mme": "total", "pope": "f1", "mmbench-en": "circular_accuracy", "mmbench-cn": "circular_accuracy",
-          "infovqa": "anls", "docvqa": "anls"}  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Layout:
-    name: str
-    title: str
-    model: str
-    columns: tuple[str, ...]
-    sections: tuple[tuple[str, str], ...]  # (label prefix, heading)
-    rows: tuple[str, ...]  # method labels in the paper's order
-    acc_column: bool
+LAYOUTS = {name: PAPER_TABLES[name] for name in ("table1", "table2")}  # the accuracy tables; Table 3 below
 
 
-LAYOUTS = {
-    "table1": Layout("table1", "Table 1: Qwen2.5-VL-7B, retain 50%", "qwen2.5-vl-7b",
-                     ("mme", "scienceqa-img", "textvqa", "mmbench-en", "infovqa", "docvqa", "ocrbench"),
-                     (("50", "Retain 50% tokens"),),
-                     ("dart", "divprune", "dart+vtw", "divprune+vtw", "dart+random", "divprune+random"), True),
-    "table2": Layout("table2", "Table 2: LLaVA-1.5-7B", "llava-1.5-7b",
-                     ("mme", "scienceqa-img", "pope", "textvqa", "mmbench-en", "gqa", "mmbench-cn"),
-                     (("192", "Retain 192 tokens"), ("64", "Retain 64 tokens")),
-                     ("pdrop", "sparsevlm", "vtw", "fastv", "dart", "divprune", "fastv+vtw", "dart+vtw",
-                      "divprune+vtw", "fastv+random", "dart+random", "divprune+random"), False),
-}  # fmt: skip
+def headline_metric(record: Record) -> Metric:
+    """The declared headline metric of ``record``'s benchmark (its spec in horizon/benchmarks/registry.py)."""
+    return BENCHMARKS.get(record.benchmark).headline_metric
 
 
 def score(record: Record) -> float:
-    return record.metrics[METRIC.get(record.benchmark, "accuracy")]
+    """``record``'s headline number (MME: perception + cognition, POPE: F1, ...)."""
+    return record.metrics[headline_metric(record).name]
 
 
 def accuracy(row: Mapping[str, float], columns: Sequence[str]) -> float:
-    return sum(row[c] / 28 if c == "mme" else row[c] for c in columns) / len(columns)
+    """The paper's Acc.: the mean of each column's headline on a 0-100 scale (a score as a share of its maximum:
+    MME's 2800 gives MME / 28)."""
+    return sum(BENCHMARKS.get(c).headline_metric.as_percent(row[c]) for c in columns) / len(columns)
 
 
 def relative(row: Mapping[str, float], full: Mapping[str, float], columns: Sequence[str]) -> float:
@@ -72,14 +58,14 @@ def _cell(ours: float | None, paper: float | None, digits: int = 1) -> str:
     return f"{ours:.{digits}f}" if paper is None else f"{ours:.{digits}f} ({paper:g}, {ours - paper:+.{digits}f})"
 
 
-def render(layout: Layout, records: Sequence[Record], paper: Mapping[str, Mapping[str, float]]) -> str:
+def render(layout: PaperTable, records: Sequence[Record], paper: Mapping[str, Mapping[str, float]]) -> str:
     """The Markdown table of ``layout`` from ``records`` (one model), with paper values where present."""
     cells: dict[str, dict[str, float]] = {}
     for r in records:
         if r.model == layout.model and r.benchmark in layout.columns and r.label:
             cells.setdefault(r.label, {})[r.benchmark] = score(r)
     full = cells.get("full", {})
-    labels = ["full"] + [f"{prefix}:{row}" for prefix, _ in layout.sections for row in layout.rows]
+    labels = layout.labels()
     headers = ["Method"] + [HEADERS[c] for c in layout.columns] + (["Acc."] if layout.acc_column else []) + ["Rel."]
     table = []
     for label in labels:
@@ -106,7 +92,7 @@ def render_cases(records: Sequence[Record]) -> str:
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
-TABLE3_ROWS = tuple(TABLE3_SCHEDULES)
+TABLE3_ROWS = PAPER_TABLES["table3"].labels()
 
 
 def render_table3(records: Sequence[Record], paper: Mapping[str, Mapping[str, float]]) -> str:
