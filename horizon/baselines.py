@@ -4,12 +4,13 @@ File layout (``baselines/<device>/<model>/<benchmark>.json``, design §5)::
 
     {"schema_version": 1, "device": "cpu", "model": "tiny-llava", "benchmark": "mme",
      "machine": {...}, "tolerance": {"z": 3.0, "floor": 0.5, "rel": 0.02, "ratio_rel": 0.15},
-     "cases": {"<case id>": {"n": 200, "metrics": {"accuracy": 56.25, ...}}}}
+     "cases": {"<case id>": {"n": 200, "failures": 0, "metrics": {"accuracy": 56.25, ...}}}}
 
-Tolerances by metric kind (:func:`metric_kind`): a percentage accuracy gets a band of ``z`` binomial
-standard errors for its sample count, at least ``floor`` points; a latency ratio to the unpruned run of the
-same session gets ``ratio_rel``; any other number (MME's summed score, memory, FLOPs) gets ``rel``. Both
-directions count: a better number also means the baseline no longer describes the code. Writes are
+Tolerances by each metric's declared kind (:mod:`horizon.metrics`; the caller passes the declarations): a
+percentage gets a band of ``z`` binomial standard errors for its sample count, at least ``floor`` points; a
+time ratio to the unpruned run of the same session gets ``ratio_rel``; any other number (MME's score, counts,
+information values) gets ``rel``. Both directions count: a better number also means the baseline no longer
+describes the code. A changed sample count, more failed samples, a NaN and an undeclared metric fail too. Writes are
 atomic (a temp file in the same folder, then ``os.replace``), keys sorted, floats rounded, one trailing
 newline; under pytest-xdist each worker writes its own shard and the controller merges them.
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from horizon.files import write_atomic
+from horizon.metrics import KINDS, Metric, MetricKind, UndeclaredMetricError, kind_of
 
 SCHEMA_VERSION = 1
 DIGITS = 4
@@ -46,25 +48,14 @@ class Tolerance:
                 raise BaselineError(f"tolerance {name} must be >= 0, got {getattr(self, name)!r}")
 
 
-def metric_kind(name: str) -> str:
-    """'ratio' for time ratios, 'accuracy' for percentages, 'relative' for everything else; a qualified name
-    ``<what>:<metric>`` (an information case's ``withdraw@4:accuracy``) is judged by its metric."""
-    name = name.rsplit(":", 1)[-1]
-    if name.endswith("_ratio") and name != "yes_ratio":
-        return "ratio"
-    if name in ("f1", "precision", "recall", "yes_ratio", "anls", "circular_accuracy") or name.startswith("accuracy"):
-        return "accuracy"
-    return "relative"
-
-
-def band(name: str, baseline: float, n: int, tol: Tolerance) -> float:
-    """How far ``name`` may move from ``baseline`` measured on ``n`` samples."""
-    kind = metric_kind(name)
-    if kind == "accuracy":
+def band(kind: MetricKind, baseline: float, n: int, tol: Tolerance) -> float:
+    """How far a metric of ``kind`` may move from ``baseline`` measured on ``n`` samples."""
+    if kind == "percent":
         p = min(max(baseline / 100.0, 0.0), 1.0)
         return max(tol.floor, tol.z * 100.0 * math.sqrt(p * (1 - p) / max(n, 1)))
-    rel = tol.ratio_rel if kind == "ratio" else tol.rel
-    return abs(baseline) * rel
+    if kind not in KINDS:
+        raise BaselineError(f"metric kind {kind!r} is not one of {', '.join(KINDS)}")
+    return abs(baseline) * (tol.ratio_rel if kind == "ratio" else tol.rel)
 
 
 @dataclass(frozen=True)
@@ -80,6 +71,8 @@ class Mismatch:
             return f"{self.case}: {self.metric} has no baseline (obtained {self.obtained})"
         if self.obtained is None:
             return f"{self.case}: {self.metric} was not produced (baseline {self.baseline})"
+        if not (math.isfinite(self.obtained) and math.isfinite(self.baseline)):
+            return f"{self.case}: {self.metric} = {self.obtained}, baseline {self.baseline}: not a finite number"
         way = "higher" if self.obtained > self.baseline else "lower"
         return (f"{self.case}: {self.metric} = {self.obtained:.4g}, {way} than the baseline {self.baseline:.4g} "
                 f"by more than the tolerance ±{self.tolerance:.4g}")  # fmt: skip
@@ -89,6 +82,7 @@ class Mismatch:
 class CaseBaseline:
     n: int
     metrics: Mapping[str, float]
+    failures: int | None = None  # failed samples when recorded (None: a file written before they were kept)
 
 
 @dataclass(frozen=True)
@@ -100,22 +94,45 @@ class BaselineFile:
     cases: Mapping[str, CaseBaseline] = field(default_factory=dict)
     machine: Mapping[str, Any] = field(default_factory=dict)
 
-    def with_case(self, case: str, n: int, metrics: Mapping[str, float]) -> BaselineFile:
-        return replace(self, cases={**self.cases, case: CaseBaseline(n, dict(metrics))})
+    def with_case(self, case: str, n: int, metrics: Mapping[str, float], failures: int | None = None) -> BaselineFile:
+        return replace(self, cases={**self.cases, case: CaseBaseline(n, dict(metrics), failures)})
 
 
-def compare(case: str, n: int, obtained: Mapping[str, float], expected: CaseBaseline, tol: Tolerance) -> list[Mismatch]:
-    """Every metric outside its band, missing on either side, as a Mismatch."""
-    out = []
+def compare(
+    case: str,
+    obtained: Mapping[str, float],
+    expected: CaseBaseline,
+    tol: Tolerance,
+    declared: Mapping[str, Metric],
+    *,
+    n: int,
+    failures: int = 0,
+) -> list[str]:
+    """Every problem of a case's ``obtained`` numbers (on ``n`` samples, ``failures`` of them failed) against its
+    baseline: a metric outside its band, missing on either side, or not finite; a changed sample count; more failed
+    samples than recorded. Each metric's kind comes from ``declared``; an undeclared one is a problem too."""
+    problems: list[str] = []
+    if n != expected.n:
+        problems.append(f"{case}: ran on {n} samples, the baseline on {expected.n}: the samples changed")
+    if expected.failures is not None and failures > expected.failures:
+        problems.append(f"{case}: {failures} samples failed, the baseline had {expected.failures}")
     for metric in sorted(set(obtained) | set(expected.metrics)):
         got, want = obtained.get(metric), expected.metrics.get(metric)
         if got is None or want is None:
-            out.append(Mismatch(case, metric, want, got, None))
+            problems.append(str(Mismatch(case, metric, want, got, None)))
             continue
-        width = band(metric, want, expected.n, tol)
+        try:
+            kind = kind_of(metric, declared, "its producer")
+        except UndeclaredMetricError as err:
+            problems.append(f"{case}: {err}")
+            continue
+        if not (math.isfinite(got) and math.isfinite(want)):
+            problems.append(str(Mismatch(case, metric, want, got, None)))
+            continue
+        width = band(kind, want, expected.n, tol)
         if abs(got - want) > width + 1e-9:
-            out.append(Mismatch(case, metric, want, got, width))
-    return out
+            problems.append(str(Mismatch(case, metric, want, got, width)))
+    return problems
 
 
 def rounded(value: float) -> float:
@@ -138,12 +155,16 @@ def dumps(bf: BaselineFile) -> str:
             "rel": bf.tolerance.rel,
             "ratio_rel": bf.tolerance.ratio_rel,
         },  # fmt: skip
-        "cases": {
-            case: {"n": c.n, "metrics": {k: rounded(float(v)) for k, v in c.metrics.items()}}
-            for case, c in bf.cases.items()
-        },
+        "cases": {case: _case_json(c) for case, c in bf.cases.items()},
     }
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def _case_json(c: CaseBaseline) -> dict[str, Any]:
+    out: dict[str, Any] = {"n": c.n, "metrics": {k: rounded(float(v)) for k, v in c.metrics.items()}}
+    if c.failures is not None:
+        out["failures"] = c.failures
+    return out
 
 
 def loads(text: str, source: str) -> BaselineFile:
@@ -161,7 +182,8 @@ def loads(text: str, source: str) -> BaselineFile:
     try:
         tol = Tolerance(**data.get("tolerance", {}))
         cases = {
-            str(case): CaseBaseline(int(c["n"]), {str(k): float(v) for k, v in c["metrics"].items()})
+            str(case): CaseBaseline(int(c["n"]), {str(k): float(v) for k, v in c["metrics"].items()},
+                                    None if c.get("failures") is None else int(c["failures"]))
             for case, c in data["cases"].items()
         }
         return BaselineFile(str(data["device"]), str(data["model"]), str(data["benchmark"]), tol, cases,
@@ -188,7 +210,7 @@ def merge_shards(path: Path, base: BaselineFile) -> BaselineFile:
     shards = sorted(path.parent.glob(f"{path.stem}.shard-*.json"))
     for shard in shards:
         for case, c in load(shard).cases.items():
-            merged = merged.with_case(case, c.n, c.metrics)
+            merged = merged.with_case(case, c.n, c.metrics, c.failures)
     write_atomic(path, dumps(merged))
     for shard in shards:
         shard.unlink()

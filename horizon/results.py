@@ -38,6 +38,7 @@ class Record:
     versions: dict[str, str] = field(default_factory=dict)
     label: str = ""  # the row name in reports, e.g. "DART+Random"
     information: dict[str, Any] = field(default_factory=dict)  # an information case's study (horizon.information)
+    failed_samples: list[str] = field(default_factory=list)  # the first failures, "sample id: error" (at most 10)
 
     def to_json(self) -> str:
         return json.dumps({"schema_version": SCHEMA_VERSION, **asdict(self)}, indent=2, sort_keys=True) + "\n"

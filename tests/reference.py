@@ -21,8 +21,7 @@ def capture_decoder_inputs(loaded: LoadedModel, prompt: Prompt) -> dict:
 
     handle = loaded.decoder.register_forward_pre_hook(hook, with_kwargs=True)
     try:
-        if hasattr(loaded.model.model, "rope_deltas"):
-            loaded.model.model.rope_deltas = None
+        loaded.adapter.reset(loaded.model)
         with torch.inference_mode():
             loaded.model(**prompt.inputs, use_cache=False, logits_to_keep=1)
     finally:

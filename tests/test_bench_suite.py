@@ -1,12 +1,48 @@
-"""``horizon bench suite``'s batched-evaluation measurement (horizon/bench/suite.py)."""
+"""``horizon bench suite`` (horizon/speed/suite.py): the cases as ``pytest suite`` runs them, and the batched-
+evaluation measurement."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
-from horizon.matrix import organism_matrix
+from horizon.evaluation.runner import CaseRunner
+from horizon.matrix import Case, organism_matrix, sweep_groups
 from horizon.models.loading import load_model
-from horizon.speed.suite import bench_batched
+from horizon.results import Record
+from horizon.speed.suite import ORGANISM_BATCH, bench_batched, bench_suite
+
+
+def test_bench_suite_runs_the_suites_runners_and_sweep_groups(monkeypatch: pytest.MonkeyPatch,
+                                                               horizon_cache: Path) -> None:  # fmt: skip
+    from horizon.matrix import default_matrix
+
+    calls: list[tuple[str, int, int, int]] = []  # case, its group's size, samples per forward, samples run
+    run = CaseRunner.run
+
+    def spy(self: CaseRunner, case: Case, group: Sequence[Case] = ()) -> Record:
+        record = run(self, case, group)
+        calls.append((case.id, len(group), self.batch, record.n))
+        return record
+
+    monkeypatch.setattr(CaseRunner, "run", spy)
+    default = default_matrix()
+    sweep = [c for c in default if c.model == "tiny-llava" and "sweep" in c.marks]
+    # two organism cases of one group on 16 of its rows (the group is found by case id, the rows by the case)
+    fine = [c for c in default if c.model == "organism-llava" and c.benchmark == "synth-fine"]
+    organism = [replace(c, limit=16) for c in fine[:2]]
+    plain = [c for c in default if c.model == "tiny-qwen2.5-vl" and "sweep" not in c.marks][:1]
+    r = bench_suite(horizon_cache, cases=plain + sweep + organism)
+    assert r.cases == len(calls) == 1 + len(sweep) + 2 and 0 < r.model_s <= r.case_s and r.overhead < 1
+    assert len(sweep) == len(sweep_groups(default)[sweep[0].id]) == 12  # the suite's group, whole
+    assert calls[0][1:3] == (0, 1)  # no sweep group, one sample per forward
+    assert {c[1:3] for c in calls[1:13]} == {(12, 1)}  # the tiny sweep group in one pass, one sample per forward
+    assert calls[13:] == [(c.id, 2, ORGANISM_BATCH, 16) for c in organism]  # cut to the chosen cases
+    calls.clear()
+    assert bench_suite(horizon_cache, 3, cases=sweep).cases == 3 and {c[1] for c in calls} == {3}
 
 
 def test_batched_evaluation_bench_compares_like_with_like() -> None:

@@ -187,12 +187,15 @@ def test_evaluate_many_equals_separate_evaluations_and_isolates_a_bad_schedule(t
         alone = evaluate(loaded, bench, samples, schedule, max_new_tokens=3)
         assert got.predictions == alone.predictions and got.metrics == alone.metrics
         assert got.average_visual_tokens == alone.average_visual_tokens
-    bad = parse_schedule("dart@2:#2")  # DART needs 4 image pivots: fails on every sample
+    bad = parse_schedule("random@2:#100000")  # more tokens than any prompt has: a per-sample failure (PlanError)
     ok, failed = evaluate_many(loaded, bench, samples, [good[1], bad], max_new_tokens=3)
     assert ok.predictions == many[1].predictions  # the good schedule is unaffected
-    assert failed.n == 0 and len(failed.failures) == len(samples) and "4 image pivots" in failed.failures[0]
-    with pytest.raises(RuntimeError, match="every sample of pope failed under dart@2:#2"):
+    assert failed.n == 0 and len(failed.failures) == len(samples) and "keeps 100000 visual tokens" in failed.failures[0]
+    with pytest.raises(RuntimeError, match="every sample of pope failed under random@2:#100000"):
         evaluate(loaded, bench, samples, bad, max_new_tokens=3)
+    # a method refusing its settings is an error of the schedule, never counted as failed samples and passed over
+    with pytest.raises(ValueError, match="4 image pivots"):
+        evaluate_many(loaded, bench, samples, [good[1], parse_schedule("dart@2:#2")], max_new_tokens=3)
 
 
 @pytest.mark.parametrize("name", ["tiny-llava", "tiny-qwen2.5-vl"])
@@ -215,10 +218,10 @@ def test_batched_evaluation_equals_one_by_one(tiny_model, tmp_path, caplog, name
     for a, b in zip(one, batched, strict=True):
         assert a.predictions == b.predictions and a.metrics == b.metrics and a.n == b.n == len(samples)
         assert a.average_visual_tokens == b.average_visual_tokens and a.text_tokens == b.text_tokens
-    bad = parse_schedule("dart@2:#2")  # DART needs 4 image pivots: fails on every sample, so each batch falls back
+    bad = parse_schedule("random@2:#100000")  # fails on every sample (PlanError), so each batch falls back
     with caplog.at_level(logging.INFO, logger="horizon.evaluation.loop"):
         ok, failed = evaluate_many(loaded, bench, samples, [schedules[1], bad], max_new_tokens=3, batch=3)
     assert "ran one by one" in caplog.text
-    assert ok.predictions == one[1].predictions and failed.n == 0 and "4 image pivots" in failed.failures[0]
+    assert ok.predictions == one[1].predictions and failed.n == 0 and "keeps 100000" in failed.failures[0]
     with pytest.raises(ValueError, match="batch must be >= 1, got 0"):
         evaluate_many(loaded, bench, samples, schedules[:1], batch=0)

@@ -1,4 +1,4 @@
-"""The ``horizon`` command end to end on the tiny models."""
+"""The ``horizon`` command end to end on the tiny models (every command's smoke test: tests/test_cli_smoke.py)."""
 
 from __future__ import annotations
 
@@ -77,12 +77,6 @@ def test_missing_checkpoint_exits_2(capsys, monkeypatch, tmp_path):
     assert "no local checkpoint for model 'llava-1.5-7b'" in capsys.readouterr().err
 
 
-def test_bench_engine_prints_ratios(capsys, cache_env):
-    assert main(["bench", "engine", "--models", "tiny-llava", "--repeats", "1"]) == 0
-    out = capsys.readouterr().out
-    assert "stock (no engine)" in out and "time / stock" in out and "random@2:0.5" in out
-
-
 def test_run_sgl_needs_guide(capsys, cache_env):
     assert main(["run", "--model", "tiny-llava", "--schedule", "sgl@12:0.4"]) == 2
     assert "--guide" in capsys.readouterr().err
@@ -144,7 +138,15 @@ def test_report_from_records_of_many_machines(capsys, tmp_path):
     assert "no records" in capsys.readouterr().err
 
 
-def test_bench_suite_prints_the_overhead(capsys, cache_env):
-    assert main(["bench", "suite", "--repeats", "2"]) == 0
-    out = capsys.readouterr().out
-    assert out.startswith("2 default cases:") and "harness overhead" in out
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["info", "--layers", "0"], "--layers must be >= 1"),
+        (["suite", "--rows", "0"], "--rows must be >= 1"),
+        (["methods", "--geometry", "llava-1.5-13b"], "no token geometry for 'llava-1.5-13b'"),
+        (["methods", "--geometry", "llava-15-7b"], "unknown model 'llava-15-7b'"),
+    ],
+)
+def test_bench_option_errors_exit_2(capsys, args, message):
+    assert main(["bench", *args]) == 2
+    assert message in capsys.readouterr().err

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from horizon.cli import main
-from horizon.cli_info import parse_layers
+from horizon.cli.info import parse_layers
 
 
 @pytest.fixture

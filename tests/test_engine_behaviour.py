@@ -70,8 +70,7 @@ def test_half_precision_keep_all_equals_stock_and_prunes(tiny_model, name, dtype
     prompt = _prompt(loaded)
     assert prompt.inputs["pixel_values"].dtype == getattr(torch, dtype)
     with torch.inference_mode():
-        if hasattr(loaded.model.model, "rope_deltas"):
-            loaded.model.model.rope_deltas = None
+        loaded.adapter.reset(loaded.model)
         stock = loaded.model(**prompt.inputs, logits_to_keep=1).logits[:, -1].float()
     out = run(loaded, prompt, parse_schedule("random@0:1"), max_new_tokens=1)
     assert torch.equal(out.step_logits[0], stock)

@@ -42,8 +42,7 @@ def test_keep_all_equals_stock_logits_exactly(tiny_model, name, attn, schedule):
             mrope=loaded.adapter.mrope,
             seed=0,
         )
-        if hasattr(model.model, "rope_deltas"):
-            model.model.rope_deltas = None
+        loaded.adapter.reset(model)
         with PrunedDecoder(loaded.decoder, mrope=loaded.adapter.mrope) as pruner:
             pruner.begin(plan)
             pruned = model(**prompt.inputs, use_cache=False).logits
@@ -57,8 +56,7 @@ def test_keep_all_greedy_decoding_equals_stock_loop(tiny_model, name):
     prompt = _prompt(loaded, batch=2)
     ours = run(loaded, prompt, parse_schedule("full"), max_new_tokens=6, stop_at_eos=False)
     model = loaded.model
-    if hasattr(model.model, "rope_deltas"):
-        model.model.rope_deltas = None
+    loaded.adapter.reset(model)
     with torch.inference_mode():
         inputs = {k: v for k, v in prompt.inputs.items() if k != "position_ids"}
         out = model.generate(

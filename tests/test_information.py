@@ -80,8 +80,7 @@ def _zeroed_stock(loaded, prompt, layer: int, keep: int | None, y: int) -> float
 
     handle = loaded.decoder.layers[layer].register_forward_pre_hook(hook, with_kwargs=True)
     try:
-        if hasattr(loaded.model.model, "rope_deltas"):
-            loaded.model.model.rope_deltas = None
+        loaded.adapter.reset(loaded.model)
         with torch.inference_mode():
             out = loaded.model(**prompt.inputs, use_cache=False, logits_to_keep=1)
     finally:

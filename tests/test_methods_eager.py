@@ -11,8 +11,7 @@ from horizon.schedule import parse_schedule
 
 
 def _eager_attentions(loaded, prompt):
-    if hasattr(loaded.model.model, "rope_deltas"):
-        loaded.model.model.rope_deltas = None
+    loaded.adapter.reset(loaded.model)
     with torch.inference_mode():
         return loaded.model(**prompt.inputs, output_attentions=True).attentions  # L x (B, H, S, S)
 

@@ -21,3 +21,29 @@ def test_readme_methods_table_lists_every_registered_method():
     text = (Path(__file__).parents[1] / "README.md").read_text()
     for name in METHODS.names():
         assert f"| `{name}` |" in text, name
+
+
+def test_readme_is_a_front_door():
+    lines = (Path(__file__).parents[1] / "README.md").read_text().splitlines()
+    assert len(lines) <= 150, f"README.md has {len(lines)} lines; move detail into docs/"
+
+
+def _relative_links(path: Path) -> list[str]:
+    """Markdown link targets ``](target)`` and backticked ``docs/...md`` paths that are not URLs or anchors."""
+    text = path.read_text()
+    found = re.findall(r"\]\(([^)\s]+)\)", text)
+    found += re.findall(r"`(docs/[^`\s]*\.md)`", text)
+    return [t for t in found if not re.match(r"[a-z][a-z0-9+.-]*:", t) and not t.startswith("#")]
+
+
+def test_readme_and_docs_links_point_to_files_that_exist():
+    root = Path(__file__).parents[1]
+    broken = []
+    for doc in [root / "README.md", *sorted((root / "docs").rglob("*.md"))]:
+        for target in _relative_links(doc):
+            file = target.split("#", 1)[0]
+            # a markdown link is relative to its file; a backticked docs/... path to the repository root
+            base = root if target.startswith("docs/") and not (doc.parent / file).exists() else doc.parent
+            if not (base / file).exists():
+                broken.append(f"{doc.relative_to(root)}: {target}")
+    assert broken == []

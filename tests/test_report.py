@@ -126,3 +126,30 @@ def test_horizons_from_withdraw_sweeps_and_information_cases():
     assert rows["textvqa"].split("|")[5].strip() == "24"  # 57.5 >= 58 - max(1, 2 * 0.70)
     assert "≈24" in rows["textvqa"]
     assert rows["mme"].split("|")[3].strip() == "16" and rows["mme"].split("|")[4].strip() == "none"
+
+
+def test_the_cases_table_is_compact_and_the_full_data_goes_to_csv_and_json(tmp_path):
+    import csv
+    import json
+
+    from horizon.report.cases import cases_csv, cases_json, render_cases
+    from horizon.report.write import write_report
+    from horizon.results import write_record
+
+    study = Record(case="tiny-llava-pope-information", model="tiny-llava", benchmark="pope", schedule="information",
+                   device="cpu", dtype="float32", attn_implementation="sdpa", n=2, failures=0,
+                   metrics={"horizon_layer": 4.0, **{f"info_mean@{i}": 1e-5 * i for i in range(300)}},
+                   average_visual_tokens=576.0, label="information")  # fmt: skip
+    records = [study, _record("pope", "full", 80.0)]
+    table = render_cases(records)
+    assert max(len(line) for line in table.splitlines()) < 200  # 300 metrics do not widen the table
+    assert "horizon layer 4 (301 numbers)" in table and "f1 80" in table
+    rows = list(csv.DictReader(cases_csv(records).splitlines()))
+    assert len([r for r in rows if r["case"] == study.case]) == 301 + 1  # every metric and the visual tokens
+    assert {r["metric"] for r in rows if r["case"] != study.case} >= {"f1", "visual_tokens"}
+    assert [r["case"] for r in json.loads(cases_json(records))] == [study.case, records[1].case]  # by device, case
+    for r in records:
+        write_record(tmp_path / "results", r)
+    report, n = write_report(tmp_path / "results", tmp_path / "out", PAPER)
+    assert n == 2 and {p.name for p in (tmp_path / "out").iterdir()} >= {"report.md", "cases.csv", "cases.json"}
+    assert "cases.csv" in report.read_text()

@@ -21,8 +21,7 @@ def test_guide_importance_equals_eager_attention_sum(tiny_model, name):
     answer = run(eager, prompt, parse_schedule("full"), max_new_tokens=3)
     gen = torch.tensor([answer.token_ids[0]])
     inputs = _extend(prompt.inputs, gen, torch.ones_like(gen))
-    if hasattr(eager.model.model, "rope_deltas"):
-        eager.model.model.rope_deltas = None
+    eager.adapter.reset(eager.model)
     with torch.inference_mode():
         attentions = eager.model(**inputs, output_attentions=True).attentions  # L x (1, H, T, T)
     vis = prompt.visual_mask[0]

@@ -46,7 +46,7 @@ def test_record_regress_update_rerun(tmp_path, horizon_cache):
 
 
 def _record(**metrics: float) -> Record:
-    return Record(case="m-b-s", model="m", benchmark="b", schedule="s", device="cpu", dtype="float32",
+    return Record(case="m-b-s", model="m", benchmark="gqa", schedule="s", device="cpu", dtype="float32",
                   attn_implementation="sdpa", n=100, failures=0, metrics=dict(metrics),
                   average_visual_tokens=64.0)  # fmt: skip
 
@@ -60,7 +60,7 @@ def test_a_worse_method_fails_with_case_metric_baseline_obtained_tolerance(tmp_p
 
 
 def test_corrupt_baseline_and_bad_mode(tmp_path):
-    path = tmp_path / "cpu" / "m" / "b.json"
+    path = tmp_path / "cpu" / "m" / "gqa.json"
     path.parent.mkdir(parents=True)
     path.write_text("{oops")
     with pytest.raises(BaselineError, match=str(path)):
@@ -83,3 +83,46 @@ def test_efficiency_cases_keep_time_ratios_to_the_unpruned_run(tmp_path, horizon
     assert 0 < pruned.timing["prefill_ratio"] < 1  # 10% of the visual tokens from layer 0: a shorter prefill
     kept = baseline_metrics(pruned)
     assert "prefill_ratio" in kept and "measured_prefill_ms" not in kept and "e2e_ms" not in kept
+
+
+def test_a_planted_failure_fails_its_case_and_an_engine_error_is_not_counted(tmp_path, horizon_cache, monkeypatch):
+    from horizon.benchmarks.base import DatasetFormatError, Sample
+    from horizon.benchmarks.fixtures import write_all
+    from horizon.evaluation.runner import CaseRunner
+    from horizon.matrix import Case
+
+    runner = CaseRunner({"HORIZON_DATA": str(write_all(tmp_path / "data"))}, {"HORIZON_CACHE": str(horizon_cache)})
+    case = Case("tiny-llava", "gqa", "random@2:0.5", ("default",), max_new_tokens=2, label="random")
+    honest = runner.run(case)
+    assert honest.failures == 0
+    check(honest, tmp_path / "b", "record")
+    merge_all_shards(tmp_path / "b")
+    assert check(runner.run(case), tmp_path / "b", "compare") == []
+
+    decode = Sample.pil
+    broken = set(sorted(_ids(runner, case))[:1])
+
+    def failing_pil(sample: Sample):  # a sample's image starts failing to decode
+        if sample.id in broken:
+            raise DatasetFormatError(f"sample {sample.id}: its image cannot be decoded (planted)")
+        return decode(sample)
+
+    monkeypatch.setattr(Sample, "pil", failing_pil)
+    planted = runner.run(case)
+    assert planted.failures == 1 and planted.n == honest.n - 1
+    problems = "\n".join(check(planted, tmp_path / "b", "compare"))
+    assert f"ran on {honest.n - 1} samples, the baseline on {honest.n}" in problems
+    assert "1 samples failed, the baseline had 0" in problems and "(planted)" in problems
+
+    def out_of_memory(sample: Sample):  # not a data error: raised, never counted as a failed sample
+        raise RuntimeError("CUDA out of memory (planted)")
+
+    monkeypatch.setattr(Sample, "pil", out_of_memory)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        runner.run(case)
+
+
+def _ids(runner, case) -> list[str]:
+    from horizon.benchmarks.samples import subset
+
+    return [s.id for s in subset(runner.samples(case.benchmark), case.limit, seed=case.seed)]

@@ -34,8 +34,7 @@ def probe(monkeypatch):
 
 
 def _stock(loaded, prompt, **kw):
-    if hasattr(loaded.model.model, "rope_deltas"):
-        loaded.model.model.rope_deltas = None
+    loaded.adapter.reset(loaded.model)
     with torch.inference_mode():
         return loaded.model(**prompt.inputs, **kw)
 

@@ -109,7 +109,7 @@ def _textvqa_sample(row: Mapping[str, Any], i: int) -> Sample:
     return Sample(qid, image_bytes(row["image"]), text(row, "question"), text_list(row, "answers"), qid, fields)
 
 
-def _textvqa_prompt(ocr: bool):  # type: ignore[no-untyped-def]
+def _textvqa_prompt(ocr: bool) -> Callable[[Sample, str], str]:
     def prompt(s: Sample, family: str) -> str:
         q = s.question.capitalize()  # as lmms-eval (str.capitalize also lower-cases the rest)
         if ocr:  # lmms-eval adds the line even when the image has no OCR tokens
@@ -138,7 +138,7 @@ def _mmbench_sample(row: Mapping[str, Any], i: int) -> Sample:
     return Sample(str(index), image_bytes(row["image"]), text(row, "question"), answer, group, fields)
 
 
-def _mmbench_prompt(options_head: str, post: str, nan_hint: bool):  # type: ignore[no-untyped-def]
+def _mmbench_prompt(options_head: str, post: str, nan_hint: bool) -> Callable[[Sample, str], str]:
     """lmms-eval's ``mmbench_doc_to_text``: "{hint} {question} {head}\n{A. ..}" then "\n" and the post-prompt."""
 
     def prompt(s: Sample, family: str) -> str:
@@ -157,7 +157,7 @@ def _mmbench_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str,
 
 
 # -- GQA, DocVQA, InfoVQA, OCR-VQA ------------------------------------------------------------------
-def _plain_sample(id_cols: tuple[str, ...], answer_col: str, many: bool):  # type: ignore[no-untyped-def]
+def _plain_sample(id_cols: tuple[str, ...], answer_col: str, many: bool) -> Callable[[Mapping[str, Any], int], Sample]:
     def to_sample(row: Mapping[str, Any], i: int) -> Sample:
         sid = next((str(row[c]) for c in id_cols if row.get(c) is not None), str(i))
         target = text_list(row, answer_col) if many else text(row, answer_col)

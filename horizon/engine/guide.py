@@ -41,8 +41,7 @@ def guide_importance(
     captured: dict[str, Any] = {}
     hook = guide.decoder.register_forward_pre_hook(lambda m, a, kw: captured.update(kw), with_kwargs=True)
     try:
-        if hasattr(guide.model.model, "rope_deltas"):
-            guide.model.model.rope_deltas = None
+        guide.adapter.reset(guide.model)
         out = guide.model(**inputs, output_hidden_states=True, use_cache=False, logits_to_keep=1)
     finally:
         hook.remove()

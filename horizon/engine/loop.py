@@ -24,7 +24,7 @@ from transformers.cache_utils import DynamicCache
 from transformers.masking_utils import create_causal_mask
 from transformers.modeling_outputs import BaseModelOutputWithPast
 
-from horizon.engine.plan import RunPlan, Trace
+from horizon.engine.plan import PlanError, RunPlan, Trace
 from horizon.engine.sequence import Sequence
 from horizon.engine.views import LazyTokenView
 from horizon.methods import check_selection
@@ -162,7 +162,16 @@ class PrunedDecoder:
             return position_ids[1:]
         return position_ids
 
-    def _prefill(self, state, h, pos, attention_mask, cache, use_cache, kwargs):  # type: ignore[no-untyped-def]
+    def _prefill(
+        self,
+        state: _RunState,
+        h: torch.Tensor,
+        pos: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        cache: Any,
+        use_cache: bool,
+        kwargs: dict[str, Any],
+    ) -> torch.Tensor:
         plan, trace = state.plan, state.trace
         B, S, _ = h.shape
         if plan.visual_mask.shape != (B, S):
@@ -177,11 +186,25 @@ class PrunedDecoder:
         shift = torch.zeros(pos.shape[:2], dtype=pos.dtype, device=pos.device)  # (R, B)
         return self._layers(state, seq, 0, None, h, shift, plan.n_visual, cache, use_cache, kwargs)
 
-    def _layers(self, state, seq, start, prev_h, embeddings, shift, n_visual, cache, use_cache, kwargs):  # type: ignore[no-untyped-def]
+    def _layers(
+        self,
+        state: _RunState,
+        seq: Sequence,
+        start: int,
+        prev_h: torch.Tensor | None,
+        embeddings: torch.Tensor,
+        shift: torch.Tensor,
+        n_visual: int,
+        cache: Any,
+        use_cache: bool,
+        kwargs: dict[str, Any],
+    ) -> torch.Tensor:
         """Run decoder layers ``start..L-1`` on ``seq``, applying the plan's stages; returns the last hidden."""
         dec, plan, trace = self.decoder, state.plan, state.trace
         stage_at = {stage.layer: k for k, stage in enumerate(plan.schedule.stages)}
-        mask = None
+        if state.prompt_pad is None:
+            raise RuntimeError("the run's prompt padding mask is not set (prefill or resume sets it)")
+        prompt_pad, mask = state.prompt_pad, None
         for i in range(start, len(dec.layers)):
             if i in self.snapshot_layers:  # references only: later steps replace tensors, never mutate them
                 self.snapshots[i] = Snapshot(i, replace(seq), shift.clone(), prev_h, embeddings, n_visual)
@@ -189,7 +212,7 @@ class PrunedDecoder:
                 if i in stage_at:
                     shift = self._apply_stage(state, stage_at[i], i, seq, prev_h, embeddings, shift)
                     n_visual = plan.counts[stage_at[i]] + trace.merged[-1]  # on the host: no device sync
-                state.segments.append(_Segment(i, seq.prompt_pad(state.prompt_pad), shift.clone()))
+                state.segments.append(_Segment(i, seq.prompt_pad(prompt_pad), shift.clone()))
                 mask = create_causal_mask(
                     config=dec.config,
                     inputs_embeds=seq.h,
@@ -245,7 +268,16 @@ class PrunedDecoder:
                           snapshot.shift)  # fmt: skip
         return state.trace.kept[0]
 
-    def _apply_stage(self, state, k, i, seq, prev_h, embeddings, shift):  # type: ignore[no-untyped-def]
+    def _apply_stage(
+        self,
+        state: _RunState,
+        k: int,
+        i: int,
+        seq: Sequence,
+        prev_h: torch.Tensor | None,
+        embeddings: torch.Tensor,
+        shift: torch.Tensor,
+    ) -> torch.Tensor:
         """Run stage ``k`` at layer ``i`` on ``seq`` in place; returns the new position shift."""
         plan = state.plan
         view = LazyTokenView(
@@ -293,7 +325,7 @@ class PrunedDecoder:
         plan = state.plan
         method, keep = plan.methods[k], plan.counts[k]
         if keep > view.n_visual:
-            raise ValueError(f"{plan.schedule.stages[k]} keeps {keep} visual tokens but only {view.n_visual} survive")
+            raise PlanError(f"{plan.schedule.stages[k]} keeps {keep} visual tokens but only {view.n_visual} survive")
         selection = check_selection(
             method.name, method.select(view, keep, plan.generators(k)), view.batch, keep, view.n_visual
         )
@@ -308,7 +340,16 @@ class PrunedDecoder:
         keep_mask.scatter_(1, visual_rows, True)
         return torch.stack([r.nonzero().squeeze(-1) for r in keep_mask]), selection.merged
 
-    def _decode(self, state, h, pos, attention_mask, cache, use_cache, kwargs):  # type: ignore[no-untyped-def]
+    def _decode(
+        self,
+        state: _RunState,
+        h: torch.Tensor,
+        pos: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        cache: Any,
+        use_cache: bool,
+        kwargs: dict[str, Any],
+    ) -> torch.Tensor:
         dec = self.decoder
         P = state.trace.prompt_len
         bounds = [seg.start for seg in state.segments[1:]] + [len(dec.layers)]

@@ -11,6 +11,12 @@ from horizon.methods import METHODS, Method
 from horizon.schedule import Positions, Schedule
 
 
+class PlanError(ValueError):
+    """A schedule that this prompt cannot satisfy (it keeps more visual tokens than the prompt has, the prompt
+    ends with a visual token, a batch mixes visual-token counts, an oracle or guide input has the wrong shape):
+    a failure of this sample under this schedule, not of the engine."""
+
+
 def check_methods(schedule: Schedule) -> tuple[Method, ...]:
     """The registered method of each stage; raises with a suggestion for an unknown name."""
     return tuple(METHODS.get(stage.method) for stage in schedule.stages)
@@ -47,15 +53,18 @@ class RunPlan:
             raise ValueError("visual_mask must be a (B, S) bool tensor")
         per_row = visual_mask.sum(1)
         if bool((per_row != per_row[0]).any()):
-            raise ValueError(
+            raise PlanError(
                 f"samples in a batch have different visual-token counts {per_row.tolist()}; "
                 "batch only prompts with equal visual counts, or run them one at a time"
             )
         if schedule.stages and bool(visual_mask[:, -1].any()):
-            raise ValueError("the last prompt token is visual; the prompt must end with text")
+            raise PlanError("the last prompt token is visual; the prompt must end with text")
         n_visual = int(per_row[0])
         schedule.check_depth(n_layers)
-        counts = schedule.counts(n_visual)
+        try:
+            counts = schedule.counts(n_visual)
+        except ValueError as err:  # this prompt has fewer visual tokens than the schedule keeps
+            raise PlanError(str(err)) from None
         methods = check_methods(schedule)
         positions: list[Positions] = []
         for stage, method in zip(schedule.stages, methods, strict=True):
@@ -80,7 +89,7 @@ class RunPlan:
                 "guide, images, questions) and pass it as guide_importance= (CLI: --guide MODEL)"
             )
         if guide_importance is not None and tuple(guide_importance.shape) != (visual_mask.shape[0], n_visual):
-            raise ValueError(
+            raise PlanError(
                 f"guide importance has shape {tuple(guide_importance.shape)} but the prompt has "
                 f"{visual_mask.shape[0]} x {n_visual} visual tokens; the guide must see the same image geometry"
             )
@@ -111,7 +120,7 @@ def _check_information(
                 "horizon.information.oracle_information(loaded, prompt, answers, layers) and pass information="
             )
         if tuple(information[stage.layer].shape) != shape:
-            raise ValueError(
+            raise PlanError(
                 f"information at layer {stage.layer} has shape {tuple(information[stage.layer].shape)}, "
                 f"the prompt has {shape[0]} x {shape[1]} visual tokens"
             )

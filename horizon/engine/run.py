@@ -149,8 +149,7 @@ def run(
         guide_importance=guide_importance,
         information=information,
     )
-    if hasattr(model.model, "rope_deltas"):
-        model.model.rope_deltas = None  # Qwen keeps this on the module between prompts
+    adapter.reset(model)
     eos = stop_ids(loaded, stop_at_eos)
     with PrunedDecoder(loaded.decoder, mrope=adapter.mrope) as pruner:
         pruner.begin(plan)

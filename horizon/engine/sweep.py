@@ -45,8 +45,7 @@ def run_many(
 
     plans = [plan_of(s) for s in schedules]
     eos = stop_ids(loaded, stop_at_eos)
-    if hasattr(model.model, "rope_deltas"):
-        model.model.rope_deltas = None
+    adapter.reset(model)
     results: dict[int, Output] = {}
     with PrunedDecoder(dec, mrope=adapter.mrope) as pruner:
         pruner.snapshot_layers = frozenset(p.schedule.stages[0].layer for p in plans if p.schedule.stages)
@@ -106,8 +105,7 @@ def unpruned_snapshots(
     """One unpruned forward keeping the state entering each of ``layers``: (the model's output, the states)."""
     model, adapter = loaded.model, loaded.adapter
     plan = RunPlan.build(Schedule(), prompt.visual_mask, n_layers=loaded.n_layers, mrope=adapter.mrope, seed=0)
-    if hasattr(model.model, "rope_deltas"):
-        model.model.rope_deltas = None
+    adapter.reset(model)
     with PrunedDecoder(loaded.decoder, mrope=adapter.mrope) as pruner:
         pruner.snapshot_layers = frozenset(layers)
         pruner.begin(plan)

@@ -12,11 +12,22 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from horizon.baselines import BaselineFile, Mismatch, compare, dumps, load, shard_path
+from horizon.baselines import BaselineFile, CaseBaseline, Tolerance, compare, dumps, load, shard_path
+from horizon.benchmarks.registry import BENCHMARKS
+from horizon.evaluation.study import study_declarations
 from horizon.files import write_atomic
+from horizon.metrics import Metric, table
 from horizon.results import Record
 
 MODES = ("compare", "record", "update")
+# the numbers a baseline keeps beside the benchmark's own (declared here, where baseline_metrics adds them)
+RECORD_METRICS = table(
+    (
+        Metric(name="visual_tokens", kind="count", direction="none"),  # average visual tokens per layer
+        Metric(name="prefill_ratio", kind="ratio", direction="lower"),  # pruned over unpruned, same session
+        Metric(name="latency_ratio", kind="ratio", direction="lower"),
+    )
+)
 
 
 def baseline_metrics(record: Record) -> dict[str, float]:
@@ -24,6 +35,24 @@ def baseline_metrics(record: Record) -> dict[str, float]:
     efficiency cases the time ratios to the unpruned model of the same session (never absolute times)."""
     ratios = {k: v for k, v in record.timing.items() if k in ("prefill_ratio", "latency_ratio")}
     return {**record.metrics, "visual_tokens": record.average_visual_tokens, **ratios}
+
+
+def declared_metrics(record: Record) -> dict[str, Metric]:
+    """The kind of every number :func:`baseline_metrics` may hold for ``record``: its benchmark's declared
+    metrics, the information study's (an information case) and the record's own."""
+    bench = BENCHMARKS.get(record.benchmark)
+    if record.schedule == "information":
+        return {**study_declarations(record.metrics, bench.headline_metric), **RECORD_METRICS}
+    return {**bench.declared, **RECORD_METRICS}
+
+
+def problems_of(record: Record, expected: CaseBaseline, tolerance: Tolerance) -> list[str]:
+    """``record`` against its baseline entry: bands by declared kind, sample count, failed samples."""
+    found = compare(record.case, baseline_metrics(record), expected, tolerance, declared_metrics(record),
+                    n=record.n, failures=record.failures)  # fmt: skip
+    if found and record.failed_samples:
+        found.append(f"{record.case}: first failed samples: " + "; ".join(record.failed_samples[:3]))
+    return found
 
 
 def baseline_path(root: Path, record: Record) -> Path:
@@ -47,12 +76,12 @@ def check(record: Record, root: Path, mode: str) -> list[str]:
             return [f"{record.case}: no baseline in {path}; record it with `pytest suite --record-baselines`"]
         _write_shard(path, current, record, obtained)
         return []
-    problems: list[Mismatch] = compare(record.case, record.n, obtained, expected, current.tolerance)
+    problems = problems_of(record, expected, current.tolerance)
     if problems:
         _write_shard(path.with_name(f"{path.stem}.obtained.json"), current, record, obtained)
         if mode == "update":
             _write_shard(path, current, record, obtained)
-    return [str(p) for p in problems]
+    return problems
 
 
 def find_regressions(records: Sequence[Record], root: Path) -> list[str]:
@@ -68,8 +97,7 @@ def find_regressions(records: Sequence[Record], root: Path) -> list[str]:
         if current is None or expected is None:
             problems.append(f"{record.case}: no baseline in {path}")
             continue
-        found = compare(record.case, record.n, baseline_metrics(record), expected, current.tolerance)
-        problems += [str(m) for m in found]
+        problems += problems_of(record, expected, current.tolerance)
     return problems
 
 
@@ -77,4 +105,4 @@ def _write_shard(path: Path, current: BaselineFile, record: Record, obtained: di
     shard = shard_path(path, worker_id())
     existing = load(shard) if shard.exists() else BaselineFile(current.device, current.model, current.benchmark,
                                                                 current.tolerance)  # fmt: skip
-    write_atomic(shard, dumps(existing.with_case(record.case, record.n, obtained)))
+    write_atomic(shard, dumps(existing.with_case(record.case, record.n, obtained, record.failures)))

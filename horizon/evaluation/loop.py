@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from horizon.benchmarks.base import Benchmark, Sample
+from horizon.benchmarks.base import Benchmark, DatasetFormatError, Sample
+from horizon.engine.plan import PlanError
 from horizon.engine.run import Output, prepare, run
 from horizon.engine.sweep import run_many
 from horizon.methods import METHODS
@@ -20,6 +21,12 @@ from horizon.models.loading import LoadedModel
 from horizon.schedule import Schedule
 
 log = logging.getLogger(__name__)
+
+# The per-sample failures the loop counts and goes on past (each names its sample): a row or image that cannot be
+# read or that the processor refuses (DatasetFormatError), or a schedule this sample's prompt cannot satisfy
+# (PlanError, e.g. a Qwen image with fewer visual tokens than a #N keep). Anything else (out of memory, an engine
+# or a schedule error) is raised: it is never counted as a failed sample and passed over.
+SAMPLE_ERRORS = (DatasetFormatError, PlanError)
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,6 @@ def evaluate_many(
     equally among its samples. Schedules with oracle stages always run one by one."""
     if batch < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")
-    family = loaded.adapter.family
     tallies = [_Tally() for _ in schedules]
     max_new = max_new_tokens or bench.max_new_tokens
     oracle_layers = sorted(
@@ -143,14 +149,14 @@ def evaluate_many(
         t0 = time.perf_counter()  # the model's time: its processor, then the engine
         prompt, info = None, None
         try:
-            prompt = prepare(loaded, [sample.pil()], [bench.prompt(sample, family)])
+            prompt = prompt_of(loaded, bench, [sample])
             info = provider(sample, prompt, oracle_layers) if oracle_layers else None
             outs: list[Output | None] = (
                 [run(loaded, prompt, schedules[0], max_new_tokens=max_new, seed=seed, information=info)]
                 if len(schedules) == 1
                 else list(run_many(loaded, prompt, schedules, max_new_tokens=max_new, seed=seed, information=info))
             )
-        except (ValueError, OSError, RuntimeError) as err:
+        except SAMPLE_ERRORS as err:
             if len(schedules) > 1 and prompt is not None:  # the shared run failed: try each schedule alone
                 outs = _one_by_one(loaded, prompt, schedules, tallies, sample, max_new, seed, info)
             else:
@@ -174,7 +180,10 @@ def oracle_information_for(loaded: LoadedModel, bench: Benchmark) -> Information
 
     def provide(sample: Sample, prompt: Prompt, layers: Sequence[int]) -> Mapping[int, torch.Tensor]:
         question = bench.prompt(sample, loaded.adapter.family)
-        y = answer_token(loaded.processor, question, answer_text(sample))
+        try:
+            y = answer_token(loaded.processor, question, answer_text(sample))
+        except ValueError as err:  # the sample's gold answer gives no answer token
+            raise DatasetFormatError(str(err)) from None
         return oracle_information(loaded, prompt, y, layers)
 
     return provide
@@ -192,13 +201,13 @@ def _run_batch(
     """Every schedule on ``chunk`` in one batch, tallied; False (nothing tallied) if the batch cannot run."""
     t0 = time.perf_counter()
     try:
-        prompt = prepare(loaded, [s.pil() for s in chunk], [bench.prompt(s, loaded.adapter.family) for s in chunk])
+        prompt = prompt_of(loaded, bench, chunk)
         outs = (
             [run(loaded, prompt, schedules[0], max_new_tokens=max_new, seed=seed)]
             if len(schedules) == 1
             else run_many(loaded, prompt, schedules, max_new_tokens=max_new, seed=seed)
         )
-    except (ValueError, OSError, RuntimeError) as err:
+    except SAMPLE_ERRORS as err:
         log.info("a batch of %d ran one by one: %s", len(chunk), err)
         return False
     share = (time.perf_counter() - t0) / (len(schedules) * len(chunk))
@@ -210,13 +219,33 @@ def _run_batch(
     return True
 
 
-def _one_by_one(loaded, prompt, schedules, tallies, sample, max_new, seed, info):  # type: ignore[no-untyped-def]
+def prompt_of(loaded: LoadedModel, bench: Benchmark, samples: Sequence[Sample]) -> Prompt:
+    """The model's inputs for ``samples``; an image that cannot be decoded, or that the processor refuses, is a
+    :class:`DatasetFormatError` naming the samples."""
+    images = [s.pil() for s in samples]
+    questions = [bench.prompt(s, loaded.adapter.family) for s in samples]
+    try:
+        return prepare(loaded, images, questions)
+    except ValueError as err:
+        raise DatasetFormatError(f"the processor refused sample {', '.join(s.id for s in samples)}: {err}") from None
+
+
+def _one_by_one(
+    loaded: LoadedModel,
+    prompt: Prompt,
+    schedules: Sequence[Schedule],
+    tallies: Sequence[_Tally],
+    sample: Sample,
+    max_new: int,
+    seed: int,
+    info: Mapping[int, torch.Tensor] | None,
+) -> list[Output | None]:
     """After a shared run failed: each schedule alone, so one bad schedule does not fail the others."""
     outs: list[Output | None] = []
     for schedule, tally in zip(schedules, tallies, strict=True):
         try:
             outs.append(run(loaded, prompt, schedule, max_new_tokens=max_new, seed=seed, information=info))
-        except (ValueError, OSError, RuntimeError) as err:
+        except SAMPLE_ERRORS as err:
             tally.failures.append(f"{sample.id}: {err}")
             outs.append(None)
     return outs

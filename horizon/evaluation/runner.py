@@ -83,7 +83,7 @@ class CaseRunner:
         return Record(
             case=case.id, model=case.model, benchmark=case.benchmark, schedule=str(schedule),
             device=device_slug(self.device), dtype=self.dtype, attn_implementation=self.attn, n=result.n,
-            failures=len(result.failures), metrics=dict(result.metrics),
+            failures=len(result.failures), failed_samples=list(result.failures[:10]), metrics=dict(result.metrics),
             average_visual_tokens=result.average_visual_tokens,
             **self._costs(loaded, case, result.text_tokens, result.visual_tokens_in),
             timing={"prefill_ms": result.prefill_ms, "decode_ms": result.decode_ms, "model_s": result.model_s,
@@ -103,7 +103,7 @@ class CaseRunner:
         return Record(
             case=case.id, model=case.model, benchmark=case.benchmark, schedule="information",
             device=device_slug(self.device), dtype=self.dtype, attn_implementation=self.attn, n=study.n,
-            failures=len(study.failures), metrics=study_metrics(study), average_visual_tokens=study.n_visual,
+            failures=len(study.failures), failed_samples=list(study.failures[:10]), metrics=study_metrics(study), average_visual_tokens=study.n_visual,
             versions=versions(), label="information", information=study.to_dict(),
         )  # fmt: skip
 

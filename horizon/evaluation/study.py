@@ -10,16 +10,15 @@ most informative tokens (Fig. 6/11), through :func:`evaluate_many` with the maps
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import torch
 
-from horizon.benchmarks.base import Benchmark, Sample
-from horizon.engine.run import prepare
+from horizon.benchmarks.base import Benchmark, DatasetFormatError, Sample
 from horizon.engine.sweep import select_many
-from horizon.evaluation.loop import evaluate_many
+from horizon.evaluation.loop import SAMPLE_ERRORS, evaluate_many, prompt_of
 from horizon.information.analysis import (
     HORIZON_RULE,
     WITHDRAW_RULE,
@@ -31,6 +30,7 @@ from horizon.information.analysis import (
 from horizon.information.answer import ANSWER_RULE, answer_text, answer_token
 from horizon.information.metric import MODES, InformationMap, check_layers, information_map
 from horizon.methods import METHODS
+from horizon.metrics import Metric
 from horizon.models.adapter import Prompt
 from horizon.models.loading import LoadedModel
 from horizon.schedule import Keep, Schedule, Stage
@@ -116,11 +116,14 @@ def run_study(
     for sample in samples:
         try:
             question = bench.prompt(sample, family)
-            prompt = prepare(loaded, [sample.pil()], [question])
-            y = answer_token(loaded.processor, question, answer_text(sample))
+            prompt = prompt_of(loaded, bench, [sample])
+            try:
+                y = answer_token(loaded.processor, question, answer_text(sample))
+            except ValueError as err:  # the gold answer gives no answer token
+                raise DatasetFormatError(str(err)) from None
             info = information_map(loaded, prompt, y, layers, mode=config.mode, chunk=config.chunk)
             _retained(loaded, prompt, info, config, kept)
-        except (ValueError, OSError, RuntimeError) as err:
+        except SAMPLE_ERRORS as err:
             failures.append(f"{sample.id}: {err}")
             continue
         maps[sample.id] = info
@@ -187,7 +190,14 @@ def _retained_table(kept: dict, config: StudyConfig, layers: Sequence[int]) -> d
     return table
 
 
-def _accuracies(loaded, bench, samples, layers, config, maps):  # type: ignore[no-untyped-def]
+def _accuracies(
+    loaded: LoadedModel,
+    bench: Benchmark,
+    samples: Sequence[Sample],
+    layers: Sequence[int],
+    config: StudyConfig,
+    maps: Mapping[str, InformationMap],
+) -> tuple[dict[int, float], float | None, dict[str, dict[int, float]]]:
     """Headline metric unpruned, with everything withdrawn at each layer, and with the oracle's selections."""
     schedules: list[Schedule] = [Schedule()]
     if config.withdraw:
@@ -214,6 +224,24 @@ def _accuracies(loaded, bench, samples, layers, config, maps):  # type: ignore[n
         if s is not None:
             oracle.setdefault(f"{keep:g}", {})[i] = s
     return withdraw, full, oracle
+
+
+def study_declarations(names: Iterable[str], headline: Metric) -> dict[str, Metric]:
+    """The kind of each number :func:`study_metrics` produces (``names``), declared where they are made: scores
+    on the benchmark's ``headline`` metric (``full:``, ``withdraw@K:``, ``oracle<keep>@K:``), horizon layers
+    (counts; -1 when not reached), information means, variances and retained sums (values)."""
+    out: dict[str, Metric] = {}
+    for name in names:
+        what, _, metric = name.partition(":")
+        if metric:
+            if metric != headline.name or not (what == "full" or what.startswith(("withdraw@", "oracle"))):
+                continue
+            out[name] = replace(headline, name=name)
+        elif name in ("horizon_layer", "withdraw_horizon"):
+            out[name] = Metric(name=name, kind="count", direction="none")
+        elif name.startswith(("info_mean@", "info_var@", "retained_")):
+            out[name] = Metric(name=name, kind="value", direction="none")
+    return out
 
 
 def study_metrics(study: Study) -> dict[str, float]:

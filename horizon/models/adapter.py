@@ -40,6 +40,10 @@ class Adapter(Protocol):
 
     def decoder(self, model: Any) -> Any: ...
 
+    def reset(self, model: Any) -> None:
+        """Forget what the model keeps between prompts (Qwen2.5-VL caches its rope deltas on the module)."""
+        ...
+
     def prepare(
         self,
         model: Any,

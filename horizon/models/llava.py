@@ -24,6 +24,9 @@ class LlavaAdapter:
     def model_class(self) -> Any:
         return LlavaForConditionalGeneration
 
+    def reset(self, model: Any) -> None:
+        """LLaVA keeps nothing between prompts."""
+
     def load_processor(self, path: Path) -> Any:
         processor = AutoProcessor.from_pretrained(path, local_files_only=True)
         if not hasattr(processor, "image_processor"):

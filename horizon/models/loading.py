@@ -24,6 +24,7 @@ from horizon.models.llava import LlavaAdapter
 from horizon.models.presets import MODELS, ModelPreset
 from horizon.models.qwen2_5_vl import QwenAdapter
 from horizon.models.tiny import cache_root, ensure_tiny
+from horizon.registry import Registry
 
 DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 ATTENTION = ("sdpa", "eager", "flash_attention_2")
@@ -35,12 +36,14 @@ class CheckpointNotFoundError(FileNotFoundError):
     """No local checkpoint for a preset; the message names every place looked and how to provide it."""
 
 
+ADAPTERS: Registry[Adapter] = Registry("model family")
+for _adapter in (LlavaAdapter(), QwenAdapter()):
+    ADAPTERS.add(_adapter.family, _adapter)
+
+
 def adapter_for(family: str) -> Adapter:
-    if family == "llava":
-        return LlavaAdapter()
-    if family == "qwen2_5_vl":
-        return QwenAdapter()
-    raise ValueError(f"unsupported model family {family!r} (supported: llava, qwen2_5_vl)")
+    """The registered adapter of ``family`` (an unknown family names the supported ones)."""
+    return ADAPTERS.get(family)
 
 
 def _is_checkpoint(folder: Path) -> bool:

@@ -53,6 +53,11 @@ class QwenAdapter:
     def model_class(self) -> Any:
         return Qwen2_5_VLForConditionalGeneration
 
+    def reset(self, model: Any) -> None:
+        """Qwen2.5-VL keeps the last prompt's M-RoPE deltas on ``model.model`` and would reuse them for the next
+        prompt's decoding positions: clear them before every prompt."""
+        model.model.rope_deltas = None
+
     def load_processor(self, path: Path) -> Any:
         processor: Any = None
         if torchvision_works():

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from horizon.report.cases import render_cases
 from horizon.report.information import render_horizons, render_information
 from horizon.report.organism import render_organisms
 from horizon.report.settings import render_settings, uses_paper_settings
-from horizon.report.tables import LAYOUTS, render, render_cases, render_table3
+from horizon.report.tables import LAYOUTS, render, render_table3
 from horizon.results import Record
 
 
@@ -52,7 +53,8 @@ def render_report(
         parts += [render_information(r.information, (information_figures or {}).get(r.case, ())) for r in studies]
     if figures:
         parts += ["## Layer sweeps", ""] + [f"![{name}]({name})" for name in figures] + [""]
-    parts += ["## All cases", "", render_cases(records), ""]
+    parts += ["## All cases", "", "Every metric of every case: `cases.csv` (one row per case and metric) and `cases.json` "
+              "(the records whole) beside this report.", "", render_cases(records), ""]
     return "\n".join(parts)
 
 

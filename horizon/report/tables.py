@@ -80,18 +80,6 @@ def render(layout: PaperTable, records: Sequence[Record], paper: Mapping[str, Ma
     return f"### {layout.title}\n\n{tabulate(table, headers=headers, tablefmt='github', disable_numparse=True)}\n\n{note}\n"
 
 
-def render_cases(records: Sequence[Record]) -> str:
-    """Every record as one row: case, samples, failures, metrics, visual tokens, analytic cost, timing."""
-    rows = []
-    for r in sorted(records, key=lambda r: (r.device, r.case)):
-        metrics = ", ".join(f"{k} {v:.4g}" for k, v in sorted(r.metrics.items()))
-        cost = f"{r.flops_t:.3g} T / {r.kv_mb:.1f} MB" if r.flops_t is not None and r.kv_mb is not None else "–"
-        timing = f"{r.timing.get('prefill_ms', 0):.1f} / {r.timing.get('decode_ms', 0):.1f}"
-        rows.append((r.case, r.device, r.n, r.failures, metrics, f"{r.average_visual_tokens:.1f}", cost, timing))
-    headers = ["case", "device", "n", "failed", "metrics", "visual tokens/layer", "FLOPs / KV", "prefill / decode ms"]
-    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
-
-
 TABLE3_ROWS = PAPER_TABLES["table3"].labels()
 
 

@@ -1,4 +1,4 @@
-"""Writing the session's report from the records under a folder (Markdown, figures)."""
+"""Writing the session's report from the records under a folder: report.md, its figures, cases.csv and cases.json."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from horizon.files import write_atomic
 
 def write_report(results: Path, out: Path, paper_root: Path, baselines: Path | None = None) -> tuple[Path, int]:
     """Render every record under ``results`` into ``out/report.md`` (with the regressions against ``baselines``
-    when given); returns the file and the record count."""
+    when given), and every case's numbers into ``out/cases.csv`` and ``out/cases.json``; returns the report and
+    the record count."""
+    from horizon.report.cases import cases_csv, cases_json
     from horizon.report.document import render_report
     from horizon.report.figures import plot_sweeps
     from horizon.report.information import plot_information
@@ -25,4 +27,6 @@ def write_report(results: Path, out: Path, paper_root: Path, baselines: Path | N
     regressions = None if baselines is None else find_regressions(records, baselines)
     write_atomic(path, render_report(records, paper, figures=figures, regressions=regressions,
                                      information_figures=info_figures))  # fmt: skip
+    write_atomic(out / "cases.csv", cases_csv(records))
+    write_atomic(out / "cases.json", cases_json(records))
     return path, len(records)

@@ -38,7 +38,11 @@ class InfoSpeed:
 
 
 def spread_layers(n_layers: int, count: int = 5) -> tuple[int, ...]:
-    """``count`` layers from 0 to L-1, evenly spread."""
+    """``count`` layers from 0 to L-1, evenly spread (one: layer 0)."""
+    if count < 1:
+        raise ValueError(f"layers to spread must be >= 1, got {count}")
+    if count == 1:
+        return (0,)
     return tuple(sorted({round(k * (n_layers - 1) / (count - 1)) for k in range(count)}))
 
 

@@ -5,13 +5,17 @@ Qwen2.5-VL-7B (~1000 visual tokens of 3584, 28 heads / 4 KV heads). A two-layer 
 built with random weights; a selection's time includes computing the view fields it reads (keys,
 last-query or rater attention, norms), as it does inside a run. Each row compares the selection with one
 decoder layer's forward over the same tokens, measured in the same run, and gives that layer's analytic
-FLOPs. SGL's row excludes the guide model's own run (it is a separate, smaller model).
+FLOPs. SGL's row excludes the guide model's own run (it is a separate, smaller model); the oracle's row
+excludes measuring the information it ranks by (an analysis run on the unpruned prefix, see ``horizon bench
+info``): both get random scores of the right shape. The tiny models' geometry (the token counts of the real
+model each mimics, at the tiny width) makes a quick run (``horizon bench methods --geometry tiny-llava``).
 """
 
 from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +24,17 @@ import torch
 from horizon.efficiency.flops import layer_flops
 from horizon.engine.views import LazyTokenView
 from horizon.methods import METHODS
+from horizon.methods.base import Method
 from horizon.models.presets import MODELS, ModelPreset
 from horizon.schedule import WITHDRAW_ALL_METHODS
 
-GEOMETRY = {"llava-1.5-7b": (35, 576, 60), "qwen2.5-vl-7b": (15, 1024, 30)}  # (before, visual, after) tokens
+GEOMETRY = {  # (before, visual, after) tokens
+    "llava-1.5-7b": (35, 576, 60),
+    "qwen2.5-vl-7b": (15, 1024, 30),
+    "tiny-llava": (35, 576, 60),
+    "tiny-qwen2.5-vl": (15, 1024, 30),
+}
+DEFAULT_GEOMETRY = ("llava-1.5-7b", "qwen2.5-vl-7b")  # what ``horizon bench methods`` times by default
 
 
 @dataclass(frozen=True)
@@ -67,7 +78,7 @@ def _decoder(preset: ModelPreset) -> Any:
         return Qwen2_5_VLTextModel(Qwen2_5_VLTextConfig(**common, rope_parameters=rope)).eval()
 
 
-def _median_ms(fn: Any, repeats: int) -> float:
+def _median_ms(fn: Callable[[], object], repeats: int) -> float:
     fn()  # warm-up
     times = []
     for _ in range(repeats):
@@ -80,6 +91,8 @@ def _median_ms(fn: Any, repeats: int) -> float:
 @torch.inference_mode()
 def bench_methods(model: str, *, keep_fraction: float = 0.25, repeats: int = 3) -> list[MethodTiming]:
     preset = MODELS.get(model)
+    if model not in GEOMETRY:
+        raise ValueError(f"bench methods has no token geometry for {model!r} (geometries: {', '.join(GEOMETRY)})")
     before, n_visual, after = GEOMETRY[model]
     S = before + n_visual + after
     dec = _decoder(preset)
@@ -91,6 +104,8 @@ def bench_methods(model: str, *, keep_fraction: float = 0.25, repeats: int = 3) 
     visual = torch.zeros(1, S, dtype=torch.bool)
     visual[0, before : before + n_visual] = True
     rows = torch.arange(before, before + n_visual)[None]
+    guide = torch.rand(1, n_visual, generator=g)  # SGL's guide importance, per original visual token
+    information = torch.rand(1, n_visual, generator=g)  # the oracle's information at this layer, likewise
 
     def view() -> LazyTokenView:
         return LazyTokenView(
@@ -106,14 +121,18 @@ def bench_methods(model: str, *, keep_fraction: float = 0.25, repeats: int = 3) 
             input_embeddings=h0,
             n_visual_original=n_visual,
             prompt_visual_mask=visual,
-            guide=torch.rand(1, n_visual, generator=g),
+            guide=guide,
+            information=information,
         )
 
     layer_ms = _median_ms(lambda: dec.layers[1](h1, attention_mask=None, position_embeddings=(cos, sin)), repeats)
     keep = int(keep_fraction * n_visual)
+
+    def selection(method: Method, k: int) -> Callable[[], object]:
+        return lambda: method.select(view(), k, [torch.Generator().manual_seed(0)])
+
     out = []
     for name, method in METHODS.items():
-        k = 0 if name in WITHDRAW_ALL_METHODS else keep
-        ms = _median_ms(lambda m=method, k=k: m.select(view(), k, [torch.Generator().manual_seed(0)]), repeats)
+        ms = _median_ms(selection(method, 0 if name in WITHDRAW_ALL_METHODS else keep), repeats)
         out.append(MethodTiming(model, name, S, ms, layer_ms, layer_flops(preset.arch, S) / 1e12))
     return out

@@ -1,23 +1,33 @@
-"""``horizon bench suite``: the harness's own overhead per case on the embedded default matrix.
+"""``horizon bench suite``: the harness's own overhead per case on the embedded default matrix, run as
+``pytest suite`` runs it.
 
-A case's wall time (prompting, running, scoring, writing its record, checking its baseline) against the
-time spent in the model's processor and the engine's ``run()`` (recorded as ``timing["model_s"]``);
-everything else is the harness's overhead. Models and data are loaded before timing, as each suite worker does once.
+The default cases (marker ``default``: the tiny models on fixture data, one sample per forward; the organisms
+on the first ``SUITE_ROWS`` held-out synth rows, 16 per forward) go through the same case runners as
+suite/conftest.py builds and the same sweep groups as suite/test_matrix.py passes (``CaseRunner.run(case,
+group)``: a group's first case runs the whole group in one pass). A case's wall time (prompting, running,
+scoring, writing its record, checking its baseline) is set against the time spent in the model's processor and
+the engine's ``run()`` (recorded as ``timing["model_s"]``, a group's time shared among its cases); everything
+else is the harness's overhead. Models and data are loaded before timing, as each suite worker does once. The
+information cases (``test_information``) are not timed: their records carry no model time.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from horizon.benchmarks.fixtures import write_all
+from horizon.benchmarks.fixtures import write_all, write_parquet
 from horizon.evaluation.check import check
 from horizon.evaluation.runner import CaseRunner
-from horizon.matrix import default_matrix
+from horizon.matrix import ORGANISMS, SUITE_ROWS, Case, all_cases, sweep_groups
 from horizon.models.loading import LoadedModel
 from horizon.results import write_record
+
+ORGANISM_BATCH = 16  # samples per forward in the organisms' sweep groups (suite/conftest.py)
 
 
 @dataclass(frozen=True)
@@ -31,18 +41,43 @@ class SuiteOverhead:
         return 1 - self.model_s / self.case_s
 
 
-def bench_suite(cache: Path, limit_cases: int | None = None) -> SuiteOverhead:
-    cases = default_matrix()[:limit_cases]
+def suite_runners(root: Path, cache: Path) -> tuple[CaseRunner, CaseRunner]:
+    """The default suite's two case runners, as suite/conftest.py builds them: the tiny models on the fixture
+    data (one sample per forward) and the organisms on the first ``SUITE_ROWS`` held-out synth rows (their
+    shipped weights, or $HORIZON_MODELS/<name>; ``ORGANISM_BATCH`` per forward); data written under ``root``."""
+    from horizon.benchmarks.synth import HELD_OUT_SEED, rows
+
+    tiny = CaseRunner({"HORIZON_DATA": str(write_all(root / "fixture-data"))}, {"HORIZON_CACHE": str(cache)},
+                      device="cpu")  # fmt: skip
+    held_out = root / "organism-data"
+    write_parquet("synth", held_out / "synth", rows(SUITE_ROWS, seed=HELD_OUT_SEED))
+    organism_models = {k: v for k, v in os.environ.items() if k == "HORIZON_MODELS"}
+    organism = CaseRunner({"HORIZON_DATA": str(held_out)}, organism_models, device="cpu", batch=ORGANISM_BATCH)
+    return tiny, organism
+
+
+def bench_suite(cache: Path, limit_cases: int | None = None, *, cases: Sequence[Case] | None = None) -> SuiteOverhead:
+    """The default cases (or ``cases``) in the suite's order, each through its runner with its sweep group; the
+    first ``limit_cases`` of them for a quick run (their sweep groups cut to the chosen cases)."""
+    everything = all_cases()
+    groups = sweep_groups(everything)  # as suite/test_matrix.py computes them: over every case
+    cases = list(cases if cases is not None else [c for c in everything if "default" in c.marks])[:limit_cases]
+    chosen = {c.id for c in cases}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        runner = CaseRunner({"HORIZON_DATA": str(write_all(root / "data"))}, {"HORIZON_CACHE": str(cache)})
+        tiny, organism = suite_runners(root, cache)
+
+        def runner(case: Case) -> CaseRunner:
+            return organism if case.model in ORGANISMS else tiny
+
         for c in cases:  # load models and samples outside the timing
-            runner.model(c.model)
-            runner.samples(c.benchmark)
+            runner(c).model(c.model)
+            runner(c).samples(c.benchmark)
         case_s = model_s = 0.0
         for case in cases:
+            group = [g for g in groups.get(case.id, ()) if g.id in chosen]
             t0 = time.perf_counter()
-            record = runner.run(case)
+            record = runner(case).run(case, group)
             write_record(root / "results", record)
             check(record, root / "baselines", "record")
             case_s += time.perf_counter() - t0

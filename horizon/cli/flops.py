@@ -8,7 +8,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("flops", help="analytic prefill FLOPs and KV-cache storage of a schedule (no weights)")
     p.add_argument("--model", help="a preset (its architecture numbers are used)")
     p.add_argument("--schedule", default="full")

@@ -6,13 +6,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
+from horizon.cli.options import _add_model_options
 from horizon.files import write_atomic
 
 
-def add_parser(sub: argparse._SubParsersAction, add_model_options) -> None:  # type: ignore[type-arg,no-untyped-def]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("info", help="visual-token information and the information horizon (the paper, Sec. 3-4)")
-    add_model_options(p)
+    _add_model_options(p)
     p.add_argument("--bench", required=True, help="a benchmark (horizon list benchmarks)")
     p.add_argument("--data", help="the benchmark's data folder or file (default: $HORIZON_DATA, then the HF cache)")
     p.add_argument("--samples", type=int, default=200, help="a seeded subset of N samples (the paper: 200 on MME)")
@@ -69,16 +71,18 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     bench = BENCHMARKS.get(args.bench)
     methods = tuple(m for m in args.methods.split(",") if m.strip())
-    config_args = dict(mode=args.mode, chunk=args.chunk, methods=methods, keeps=_floats(args.keeps, "--keeps"),
-                       oracle_keeps=_floats(args.oracle_keeps, "--oracle-keeps"), withdraw=not args.no_withdraw,
-                       seed=args.seed, max_new_tokens=args.max_new_tokens)  # fmt: skip
-    StudyConfig(**config_args)  # type: ignore[arg-type]  # bad options fail before any loading
+    config_args: dict[str, Any] = dict(
+        mode=args.mode, chunk=args.chunk, methods=methods, keeps=_floats(args.keeps, "--keeps"),
+        oracle_keeps=_floats(args.oracle_keeps, "--oracle-keeps"), withdraw=not args.no_withdraw,
+        seed=args.seed, max_new_tokens=args.max_new_tokens,
+    )  # fmt: skip
+    StudyConfig(**config_args)  # bad options fail before any loading
     if args.samples < 1:
         raise ValueError(f"--samples must be >= 1, got {args.samples}")
     samples, bad = load_samples(bench, path=args.data)
     chosen = subset(samples, args.samples, seed=args.seed)
     loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
-    config = StudyConfig(layers=parse_layers(args.layers, loaded.n_layers), **config_args)  # type: ignore[arg-type]
+    config = StudyConfig(layers=parse_layers(args.layers, loaded.n_layers), **config_args)
     with tqdm(total=len(chosen), desc=f"{loaded.name} · {bench.name}", unit="sample", file=sys.stderr) as bar:
         study = run_study(loaded, bench, chosen, config, progress=lambda _: bar.update())
     data = study.to_dict()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from horizon.organism.config import ORGANISMS, TrainConfig
 
     p = sub.add_parser("organism", help="the embedded model organisms: synthetic data and training")
@@ -49,10 +50,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def cmd_organism(args: argparse.Namespace) -> int:
-    if args.organism_command == "train":
-        return _train(args)
-    if args.organism_command == "ship":
-        return _ship(args)
+    return COMMANDS[args.organism_command](args)
+
+
+def _data(args: argparse.Namespace) -> int:
     from horizon.benchmarks.fixtures import write_parquet
     from horizon.benchmarks.synth import rows
 
@@ -97,3 +98,6 @@ def _ship(args: argparse.Namespace) -> int:
     print(f"{name} -> {dest}: held-out global {scores['accuracy_global']} fine {scores['accuracy_fine']} "
           f"(all {scores['accuracy']})")  # fmt: skip
     return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"data": _data, "train": _train, "ship": _ship}

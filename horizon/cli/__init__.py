@@ -1,0 +1,54 @@
+"""The ``horizon`` command: run one prompt under a schedule, list what exists, benchmark the engine."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from horizon.cli import bench, evaluate, flops, info, listing, organism, report, run
+from horizon.registry import UnknownNameError
+
+log = logging.getLogger(__name__)
+
+AddParser = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+Command = Callable[[argparse.Namespace], int]
+
+# command name -> (adds its parser, runs it); the order is ``horizon --help``'s
+COMMANDS: dict[str, tuple[AddParser, Command]] = {
+    "run": (run.add_parser, run.cmd_run),
+    "eval": (evaluate.add_parser, evaluate.cmd_eval),
+    "info": (info.add_parser, info.cmd_info),
+    "organism": (organism.add_parser, organism.cmd_organism),
+    "flops": (flops.add_parser, flops.cmd_flops),
+    "report": (report.add_parser, report.cmd_report),
+    "list": (listing.add_parser, listing.cmd_list),
+    "bench": (bench.add_parser, bench.cmd_bench),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="horizon", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add_parser, _ in COMMANDS.values():
+        add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _quiet_transformers()
+    try:
+        return COMMANDS[args.command][1](args)
+    except (ValueError, FileNotFoundError, UnknownNameError) as err:  # includes missing data, corrupt records
+        print(f"horizon: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _quiet_transformers() -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()

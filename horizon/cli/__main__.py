@@ -1,0 +1,5 @@
+"""``python -m horizon.cli``: the ``horizon`` command."""
+
+from horizon.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,121 @@
+"""``horizon bench``: speed benchmarks of horizon itself (engine, methods, suite, information maps)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from tabulate import tabulate
+
+from horizon.cli.options import names
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("bench", help="speed benchmarks of horizon itself")
+    p.add_argument("what", choices=list(BENCHES))
+    p.add_argument("--models", default="tiny-llava,tiny-qwen2.5-vl")
+    p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 15 engine, 3 methods)")
+    p.add_argument("--geometry", help="methods: models whose width and token counts are timed (default "
+                   "llava-1.5-7b,qwen2.5-vl-7b; tiny-llava,tiny-qwen2.5-vl: the same tokens at the tiny width)")  # fmt: skip
+    p.add_argument("--layers", type=int, default=5, help="info: layers spread over the depth (default 5)")
+    p.add_argument("--organisms", default="organism-llava,organism-qwen2.5-vl",
+                   help="suite: the organisms of the batched-evaluation lines ('' for none)")  # fmt: skip
+    p.add_argument(
+        "--rows", type=int, default=32, help="suite: held-out rows of the batched-evaluation lines (default 32)"
+    )
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    return BENCHES[args.what](args)
+
+
+def _engine(args: argparse.Namespace) -> int:
+    from horizon.models.loading import load_model
+    from horizon.speed.engine import bench_engine
+
+    rows = []
+    for name in names(args.models):
+        rows += bench_engine(load_model(name), repeats=args.repeats or 15)
+    table = [(r.model, r.schedule, f"{r.prefill_ms:.2f}", f"{r.time_ratio:.3f}", f"{r.flops_ratio:.3f}") for r in rows]
+    print(tabulate(table, headers=["model", "schedule", "prefill ms (median)", "time / stock", "FLOPs / stock"]))
+    print("\nFLOPs: analytic decoder prefill, formula dense-prefill (horizon/efficiency/flops.py).")
+    return 0
+
+
+def _methods(args: argparse.Namespace) -> int:
+    from horizon.speed.methods import DEFAULT_GEOMETRY, bench_methods
+
+    rows = []
+    for model in names(args.geometry) if args.geometry is not None else DEFAULT_GEOMETRY:
+        for t in bench_methods(model, repeats=args.repeats or 3):
+            rows.append(
+                (
+                    t.model,
+                    t.method,
+                    t.tokens,
+                    f"{t.selection_ms:.2f}",
+                    f"{t.layer_ms:.1f}",
+                    f"{t.share:.3f}",
+                    f"{t.layer_tflops:.3f}",
+                )
+            )
+    headers = ["geometry", "method", "tokens", "selection ms", "one layer ms", "selection / layer", "layer TFLOPs"]
+    print(tabulate(rows, headers=headers))
+    print("\nKeep 25% of the visual tokens; times are medians on this machine, random weights of the real width.")
+    return 0
+
+
+def _suite(args: argparse.Namespace) -> int:
+    from horizon.models.loading import load_model
+    from horizon.models.tiny import cache_root
+    from horizon.speed.suite import bench_batched, bench_suite, bench_sweep_reuse
+
+    if args.rows < 1:
+        raise ValueError(f"--rows must be >= 1, got {args.rows}")
+    r = bench_suite(cache_root(), limit_cases=args.repeats)
+    print(f"{r.cases} default cases: {r.case_s:.2f} s in all, {r.model_s:.2f} s in the model (processor and engine); "
+          f"harness overhead {100 * r.overhead:.1f}% (target: under 5%)")  # fmt: skip
+    for name in names(args.models):
+        w = bench_sweep_reuse(load_model(name))
+        print(f"{name}: layer sweep of {w.configurations} schedules (prefill + first token): "
+              f"{w.separate_s:.2f} s separately, {w.reused_s:.2f} s with prefix reuse: {w.speedup:.2f}x "
+              "(target: at least 2x)")  # fmt: skip
+    for name in names(args.organisms):
+        b = bench_batched(load_model(name), samples=args.rows)
+        print(f"{name}: sweep group of {b.schedules} schedules on {b.samples} synth-fine rows: {b.one_by_one_s:.2f} s "
+              f"one sample per forward, {b.batched_s:.2f} s {b.batch} per forward: {b.speedup:.2f}x; same answers: "
+              f"{b.same_answers}")  # fmt: skip
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from horizon.models.loading import load_model
+    from horizon.models.presets import MODELS
+    from horizon.speed.info import ASSUMED_UTILISATION, H100_BF16_DENSE_TFLOPS, bench_info, project_full_map
+
+    if args.layers < 1:
+        raise ValueError(f"--layers must be >= 1, got {args.layers}")
+    rows = []
+    for name in names(args.models):
+        r = bench_info(load_model(name), count=args.layers)
+        rows.append((r.model, ",".join(map(str, r.layers)), r.n_visual, f"{r.naive_s:.2f}", f"{r.batched_s:.3f}",
+                     f"{r.speedup:.1f}x", f"{r.max_abs_diff:.1e}"))  # fmt: skip
+    headers = ["model", "layers", "visual tokens", "naive s", "batched s", "naive / batched", "max |diff|"]
+    print(tabulate(rows, headers=headers, disable_numparse=True))
+    print("(target: at least 50x; both compute every visual token at the same layers)\n")
+    arch = MODELS.get("llava-1.5-7b").arch
+    for text in (60, 116):
+        p = project_full_map(arch, 576, text)
+        print(f"llava-1.5-7b full map (32 layers x 577 suffix runs, {text} text tokens): {p.batched_tflops:.0f} TFLOPs "
+              f"batched vs {p.naive_tflops:.0f} naive ({p.naive_tflops / p.batched_tflops:.1f}x); one H100 "
+              f"({H100_BF16_DENSE_TFLOPS:.0f} dense BF16 TFLOPs): {p.seconds_at_peak:.1f} s at peak, "
+              f"{p.seconds_assumed:.1f} s at an assumed {ASSUMED_UTILISATION:.0%} utilisation")  # fmt: skip
+    return 0
+
+
+BENCHES: dict[str, Callable[[argparse.Namespace], int]] = {
+    "engine": _engine,
+    "methods": _methods,
+    "suite": _suite,
+    "info": _info,
+}

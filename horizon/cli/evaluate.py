@@ -1,0 +1,66 @@
+"""``horizon eval``: a model on a benchmark from local data under a schedule."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tabulate import tabulate
+
+from horizon.cli.options import _add_model_options
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("eval", help="evaluate a model on a benchmark from local data under a schedule")
+    _add_model_options(p)
+    p.add_argument("--bench", required=True, help="a benchmark (horizon list benchmarks)")
+    p.add_argument("--data", help="the benchmark's data folder or file (default: $HORIZON_DATA, then the HF cache)")
+    p.add_argument("--schedule", default="full")
+    p.add_argument("--limit", type=int, help="a seeded subset of at most N samples (whole MME pairs / MMBench groups)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the subset and random selections")
+    p.add_argument("--max-new-tokens", type=int, help="default: the benchmark's")
+    p.add_argument("--batch", type=int, default=1, help="samples per forward (same answers; times shared per batch)")
+    p.add_argument("--json", type=Path, help="also write metrics and predictions to this JSON file")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from horizon.benchmarks.registry import BENCHMARKS
+    from horizon.benchmarks.samples import load_samples, subset
+    from horizon.engine.plan import check_methods
+    from horizon.evaluation.loop import evaluate
+    from horizon.models.loading import load_model
+    from horizon.paper_presets import resolve_schedule
+
+    bench = BENCHMARKS.get(args.bench)
+    schedule = resolve_schedule(args.schedule)
+    check_methods(schedule)
+    if args.batch < 1:
+        raise ValueError(f"--batch must be >= 1, got {args.batch}")
+    samples, bad = load_samples(bench, path=args.data)  # before loading a model: fail fast on missing data
+    chosen = subset(samples, args.limit, seed=args.seed)
+    loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
+    result = evaluate(
+        loaded, bench, chosen, schedule, seed=args.seed, max_new_tokens=args.max_new_tokens, batch=args.batch
+    )
+    print(
+        f"{bench.name} · {loaded.name} · {schedule} · {result.n} samples "
+        f"({len(result.failures)} failed, {len(bad)} unreadable rows) · {result.average_visual_tokens:.1f} visual tokens/layer"
+    )
+    print(tabulate(sorted(result.metrics.items()), headers=["metric", "value"], floatfmt=".2f"))
+    for failure in [*bad, *result.failures][:10]:
+        print(f"  skipped: {failure}")
+    if args.json:
+        record = {
+            "benchmark": bench.name,
+            "model": loaded.name,
+            "schedule": str(schedule),
+            "n": result.n,
+            "metrics": result.metrics,
+            "failures": list(result.failures),
+            "unreadable": bad,
+            "average_visual_tokens": result.average_visual_tokens,
+            "predictions": result.predictions,
+        }
+        args.json.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return 0

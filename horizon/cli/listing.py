@@ -1,0 +1,91 @@
+"""``horizon list``: the models, methods, paper presets or benchmarks that exist."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from tabulate import tabulate
+
+if TYPE_CHECKING:
+    from horizon.benchmarks.base import Benchmark
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("list", help="list models, methods, presets or benchmarks")
+    p.add_argument("what", choices=list(LISTS))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    LISTS[args.what]()
+    return 0
+
+
+def list_models() -> None:
+    from horizon.models.presets import MODELS
+
+    rows = [
+        (
+            p.name,
+            p.family,
+            p.repo_id or ("(shipped: horizon/organism/weights)" if p.bundled else "(embedded, built locally)"),
+            p.arch.layers,
+            p.arch.hidden,
+            p.arch.intermediate,
+            p.arch.heads,
+            p.arch.kv_heads,
+            p.arch.vocab,
+            p.visual_tokens or "dynamic",
+            f"{p.min_pixels}-{p.max_pixels}" if p.min_pixels else "",
+        )
+        for _, p in MODELS.items()
+    ]
+    cols = ["model", "family", "checkpoint", "layers", "hidden", "inter", "heads", "kv", "vocab", "visual", "pixels"]
+    print(tabulate(rows, headers=cols))
+
+
+def list_methods() -> None:
+    from horizon.methods import METHODS
+
+    rows = [
+        (
+            m.name,
+            ", ".join(sorted(m.needs)) or "nothing",
+            m.positions,
+            "yes" if m.flash_compatible else "no",
+            m.min_layer,
+            m.reference,
+        )
+        for _, m in METHODS.items()
+    ]
+    print(tabulate(rows, headers=["method", "needs", "positions", "flash-attn", "min layer", "reference"]))
+
+
+def headline_metric(bench: Benchmark) -> str:
+    """The name of a benchmark's headline metric (the one place that reads the spec's metric field)."""
+    return bench.headline
+
+
+def list_benchmarks() -> None:
+    from horizon.benchmarks.registry import BENCHMARKS
+
+    table = [
+        (b.name, b.dataset_id, b.config or "", b.split, headline_metric(b), b.max_new_tokens, b.notes)
+        for _, b in BENCHMARKS.items()
+    ]
+    print(tabulate(table, headers=["benchmark", "dataset", "config", "split", "metric", "max new tokens", "notes"]))
+
+
+def list_presets() -> None:
+    from horizon.paper_presets import PAPER_PRESETS
+
+    print(tabulate([(n, str(s)) for n, s in PAPER_PRESETS.items()], headers=["preset", "schedule"]))
+
+
+LISTS: dict[str, Callable[[], None]] = {
+    "models": list_models,
+    "methods": list_methods,
+    "presets": list_presets,
+    "benchmarks": list_benchmarks,
+}

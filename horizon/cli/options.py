@@ -1,0 +1,18 @@
+"""Option helpers shared by several ``horizon`` commands."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="a preset (horizon list models) or a checkpoint folder")
+    p.add_argument("--path", help="checkpoint folder for the preset (overrides $HORIZON_MODELS and the HF cache)")
+    p.add_argument("--dtype", default="float32", help="float32 | float16 | bfloat16 (default float32)")
+    p.add_argument("--attn", default="sdpa", help="sdpa | eager | flash_attention_2 (default sdpa)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (default cpu)")
+
+
+def names(text: str) -> list[str]:
+    """A comma-separated option ('a,b', '' for none) as a list of names."""
+    return [m for m in text.split(",") if m]
