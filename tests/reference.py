@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from horizon.engine.run import Output
+from horizon.engine.output import Output
 from horizon.models.adapter import Prompt
 from horizon.models.loading import LoadedModel
 

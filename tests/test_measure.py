@@ -14,7 +14,21 @@ def test_measure_on_cpu(tiny_model):
     loaded = tiny_model("tiny-llava")
     prompt = prepare(loaded, [demo_image()], ["What is written on the sign?"])
     m = measure(loaded, prompt, parse_schedule("random@2:0.5"), max_new_tokens=3, warmup=1, repeats=3)
-    assert m.repeats == 3 and m.memory_source == "rss" and m.peak_memory_mb > 100
+    assert m.repeats == 3 and m.memory_source == "rss (case)" and m.peak_memory_mb > 100
+    assert m.device_memory_mb is None  # NVML is a CUDA-only figure
     assert 0 < m.prefill_ms < m.e2e_ms and m.decode_ms_per_token > 0
     with pytest.raises(ValueError, match="repeats must be >= 1"):
         measure(loaded, prompt, parse_schedule("full"), repeats=0)
+
+
+def test_the_cpu_peak_is_the_cases_not_the_process_lifetimes():
+    import torch
+
+    from horizon.efficiency.measure import peak_rss_mb, reset_peak_rss
+
+    big = torch.ones(64 * 2**20 // 4)  # 64 MB, then freed: raises the lifetime peak
+    big += 1
+    del big
+    lifetime = peak_rss_mb()
+    assert reset_peak_rss()
+    assert peak_rss_mb() < lifetime - 32  # the reset forgets the freed 64 MB

@@ -30,6 +30,35 @@ from horizon.engine.views import LazyTokenView
 from horizon.methods import check_selection
 
 
+def causal_mask(decoder: Any, h: torch.Tensor, pad: torch.Tensor | None, cache: Any, layer: int) -> Any:
+    """The stock causal mask for rows ``h`` (B, S, D) at decoder layer ``layer`` over ``cache`` (padding ``pad``,
+    the 2-D mask of every key; None: no padding). Built per distinct key length, never from gapped position ids
+    (which would turn on packed-sequence masking)."""
+    return create_causal_mask(config=decoder.config, inputs_embeds=h, attention_mask=pad, past_key_values=cache,
+                              position_ids=None, layer_idx=layer)  # fmt: skip
+
+
+def decoder_layer(
+    decoder: Any, i: int, h: torch.Tensor, mask: Any, rope: tuple[torch.Tensor, torch.Tensor], cache: Any,
+    use_cache: bool = True, **kwargs: Any,
+) -> torch.Tensor:  # fmt: skip
+    """Stock decoder layer ``i`` on ``h`` (B, S, D) with the rope (cos, sin) of its rows, writing to ``cache``."""
+    return decoder.layers[i](h, attention_mask=mask, position_embeddings=rope, position_ids=None,
+                             past_key_values=cache, use_cache=use_cache, **kwargs)  # fmt: skip
+
+
+def decoder_span(
+    decoder: Any, h: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor], pad: torch.Tensor | None, cache: Any,
+    layers: range, use_cache: bool = True, **kwargs: Any,
+) -> torch.Tensor:  # fmt: skip
+    """Consecutive decoder ``layers`` whose caches hold the same rows: one mask, then each layer in turn. The
+    pruned prefill, cached decoding and the information metric's suffix runs all go through these functions."""
+    mask = causal_mask(decoder, h, pad, cache, layers.start)
+    for i in layers:
+        h = decoder_layer(decoder, i, h, mask, rope, cache, use_cache, **kwargs)
+    return h
+
+
 @dataclass
 class _Segment:
     """Consecutive layers holding the same prompt rows (one KV length, one position shift)."""
@@ -52,8 +81,10 @@ class Snapshot:
 
 
 class _RunState:
-    def __init__(self, plan: RunPlan) -> None:
+    def __init__(self, plan: RunPlan, snapshot_layers: frozenset[int] = frozenset()) -> None:
         self.plan = plan
+        self.snapshot_layers = snapshot_layers  # layers whose entering state the prefill keeps
+        self.snapshots: dict[int, Snapshot] = {}
         self.seen = 0
         self.trace = Trace(n_visual=plan.n_visual)
         self.segments: list[_Segment] = []
@@ -71,8 +102,6 @@ class PrunedDecoder:
         self.decoder = decoder
         self.mrope = mrope
         self._state: _RunState | None = None
-        self.snapshot_layers: frozenset[int] = frozenset()  # layers whose entering state a prefill keeps
-        self.snapshots: dict[int, Snapshot] = {}
         self._installed = False
 
     # -- installation -------------------------------------------------------------------------------
@@ -96,8 +125,13 @@ class PrunedDecoder:
         self.remove()
 
     # -- one run ------------------------------------------------------------------------------------
-    def begin(self, plan: RunPlan) -> None:
-        self._state = _RunState(plan)
+    def begin(self, plan: RunPlan, *, snapshot_layers: frozenset[int] = frozenset()) -> None:
+        """Start a run of ``plan``; its prefill keeps the state entering each of ``snapshot_layers``."""
+        self._state = _RunState(plan, snapshot_layers)
+
+    def snapshots(self) -> dict[int, Snapshot]:
+        """The states the active run's prefill kept (see :meth:`begin`)."""
+        return dict(self._require_state().snapshots)
 
     def finish(self) -> Trace:
         if self._state is None:
@@ -206,33 +240,18 @@ class PrunedDecoder:
             raise RuntimeError("the run's prompt padding mask is not set (prefill or resume sets it)")
         prompt_pad, mask = state.prompt_pad, None
         for i in range(start, len(dec.layers)):
-            if i in self.snapshot_layers:  # references only: later steps replace tensors, never mutate them
-                self.snapshots[i] = Snapshot(i, replace(seq), shift.clone(), prev_h, embeddings, n_visual)
+            if i in state.snapshot_layers:  # references only: later steps replace tensors, never mutate them
+                state.snapshots[i] = Snapshot(i, replace(seq), shift.clone(), prev_h, embeddings, n_visual)
             if i in stage_at or i == start:
                 if i in stage_at:
                     shift = self._apply_stage(state, stage_at[i], i, seq, prev_h, embeddings, shift)
                     n_visual = plan.counts[stage_at[i]] + trace.merged[-1]  # on the host: no device sync
                 state.segments.append(_Segment(i, seq.prompt_pad(prompt_pad), shift.clone()))
-                mask = create_causal_mask(
-                    config=dec.config,
-                    inputs_embeds=seq.h,
-                    attention_mask=seq.pad,
-                    past_key_values=cache,
-                    position_ids=None,
-                    layer_idx=i,
-                )
+                mask = causal_mask(dec, seq.h, seq.pad, cache, i)
             trace.visual_per_layer.append(n_visual)
             trace.tokens_per_layer.append(int(seq.h.shape[1]))
             prev_h = seq.h
-            seq.h = dec.layers[i](
-                seq.h,
-                attention_mask=mask,
-                position_embeddings=(seq.cos, seq.sin),
-                position_ids=None,
-                past_key_values=cache,
-                use_cache=use_cache,
-                **kwargs,
-            )
+            seq.h = decoder_layer(dec, i, seq.h, mask, (seq.cos, seq.sin), cache, use_cache, **kwargs)
         return seq.h
 
     def resume(self, plan: RunPlan, snapshot: Snapshot, cache: Any, prompt_pad: torch.Tensor) -> torch.Tensor:
@@ -358,22 +377,5 @@ class PrunedDecoder:
             pad = None
             if attention_mask is not None:
                 pad = torch.cat([seg.prompt_pad.to(attention_mask.dtype), attention_mask[:, P:]], 1)
-            mask = create_causal_mask(
-                config=dec.config,
-                inputs_embeds=h,
-                attention_mask=pad,
-                past_key_values=cache,
-                position_ids=None,
-                layer_idx=seg.start,
-            )
-            for layer in dec.layers[seg.start : end]:
-                h = layer(
-                    h,
-                    attention_mask=mask,
-                    position_embeddings=(cos, sin),
-                    position_ids=None,
-                    past_key_values=cache,
-                    use_cache=use_cache,
-                    **kwargs,
-                )
+            h = decoder_span(dec, h, (cos, sin), pad, cache, range(seg.start, end), use_cache, **kwargs)
         return h

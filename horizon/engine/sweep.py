@@ -9,16 +9,15 @@ and decodes greedily as :func:`horizon.engine.run.run` does. The outputs equal s
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
-from transformers.cache_utils import DynamicCache
 
+from horizon.engine.generation import Pass, stop_ids
 from horizon.engine.loop import PrunedDecoder, Snapshot
+from horizon.engine.output import Output, visual_indices
 from horizon.engine.plan import RunPlan
-from horizon.engine.run import Output, greedy, stop_ids, sync_device, visual_indices
 from horizon.models.adapter import Prompt
 from horizon.models.loading import LoadedModel
 from horizon.schedule import Schedule
@@ -37,65 +36,29 @@ def run_many(
 ) -> list[Output]:
     """One output per schedule, in order; the unpruned prefix is computed once. ``information`` feeds
     oracle stages (as in :func:`horizon.engine.run.run`)."""
-    model, adapter, dec = loaded.model, loaded.adapter, loaded.decoder
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
 
     def plan_of(schedule: Schedule) -> RunPlan:
-        return RunPlan.build(schedule, prompt.visual_mask, n_layers=loaded.n_layers, mrope=adapter.mrope, seed=seed,
-                             information=information)  # fmt: skip
+        return RunPlan.build(schedule, prompt.visual_mask, n_layers=loaded.n_layers, mrope=loaded.adapter.mrope,
+                             seed=seed, information=information)  # fmt: skip
 
     plans = [plan_of(s) for s in schedules]
     eos = stop_ids(loaded, stop_at_eos)
-    adapter.reset(model)
+    first = frozenset(p.schedule.stages[0].layer for p in plans if p.schedule.stages)
+    unpruned = [k for k, p in enumerate(plans) if not p.schedule.stages]
     results: dict[int, Output] = {}
-    with PrunedDecoder(dec, mrope=adapter.mrope) as pruner:
-        pruner.snapshot_layers = frozenset(p.schedule.stages[0].layer for p in plans if p.schedule.stages)
-        full = plan_of(Schedule())
-        pruner.begin(full)
-        sync_device(loaded.device)
-        t0 = time.perf_counter()
-        out = model(**prompt.inputs, use_cache=True, logits_to_keep=1)
-        sync_device(loaded.device)
-        full_s = time.perf_counter() - t0
-        prefix_kv = [(layer.keys, layer.values) for layer in out.past_key_values.layers]  # decoding replaces these
-        snapshots = dict(pruner.snapshots)
-        unpruned = [k for k, p in enumerate(plans) if not p.schedule.stages]
-        logits = out.logits[:, -1].float()
-        if unpruned:  # the prefix run is the unpruned schedule: decode it in place
-            results[unpruned[0]] = greedy(loaded, pruner, full, prompt, logits, out.past_key_values, max_new_tokens,
-                                          eos, full_s)  # fmt: skip
-        else:
-            pruner.finish()
+    with Pass(loaded, prompt, plan_of(Schedule()), eos=eos, snapshot_layers=first) as full:
+        full.prefill()
+        prefix_kv, snapshots = full.prefix_kv(), full.snapshots  # decoding replaces the cache's tensors
+        if unpruned:  # the prefix pass is the unpruned schedule: decode it in place
+            results.update(dict.fromkeys(unpruned, full.decode(max_new_tokens)))
     for k, plan in enumerate(plans):
-        if k in results:
-            continue
-        if not plan.schedule.stages:
-            results[k] = results[unpruned[0]]
-            continue
-        results[k] = _resume(
-            loaded, prompt, plan, snapshots[plan.schedule.stages[0].layer], prefix_kv, max_new_tokens, eos
-        )
+        if k not in results:
+            with Pass(loaded, prompt, plan, eos=eos) as one:
+                snapshot = snapshots[plan.schedule.stages[0].layer]
+                results[k] = one.resume(snapshot, prefix_kv).decode(max_new_tokens)
     return [results[k] for k in range(len(plans))]
-
-
-def _resume(
-    loaded: LoadedModel,
-    prompt: Prompt,
-    plan: RunPlan,
-    snapshot: Snapshot,
-    prefix_kv: list[tuple[torch.Tensor, torch.Tensor]],
-    max_new_tokens: int,
-    eos: torch.Tensor,
-) -> Output:
-    cache = DynamicCache(config=loaded.decoder.config)
-    for j in range(snapshot.layer):  # the shared prefix layers' keys and values
-        cache.layers[j].update(*prefix_kv[j])  # type: ignore[union-attr]
-    with PrunedDecoder(loaded.decoder, mrope=loaded.adapter.mrope) as pruner:
-        sync_device(loaded.device)
-        t0 = time.perf_counter()
-        h = pruner.resume(plan, snapshot, cache, prompt.inputs["attention_mask"])  # (B, S', D) normed
-        logits = loaded.model.lm_head(h[:, -1:])[:, -1].float()  # (B, V)
-        sync_device(loaded.device)
-        return greedy(loaded, pruner, plan, prompt, logits, cache, max_new_tokens, eos, time.perf_counter() - t0)
 
 
 @torch.inference_mode()
@@ -107,11 +70,11 @@ def unpruned_snapshots(
     plan = RunPlan.build(Schedule(), prompt.visual_mask, n_layers=loaded.n_layers, mrope=adapter.mrope, seed=0)
     adapter.reset(model)
     with PrunedDecoder(loaded.decoder, mrope=adapter.mrope) as pruner:
-        pruner.snapshot_layers = frozenset(layers)
-        pruner.begin(plan)
+        pruner.begin(plan, snapshot_layers=frozenset(layers))
         out = model(**prompt.inputs, use_cache=use_cache, logits_to_keep=1)
+        snapshots = pruner.snapshots()
         pruner.finish()
-    return out, dict(pruner.snapshots)
+    return out, snapshots
 
 
 @torch.inference_mode()

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 import torch
 
 from horizon.benchmarks.base import Benchmark, DatasetFormatError, Sample
+from horizon.engine.output import Output
 from horizon.engine.plan import PlanError
-from horizon.engine.run import Output, prepare, run
+from horizon.engine.run import prepare, run
 from horizon.engine.sweep import run_many
 from horizon.methods import METHODS
 from horizon.models.adapter import Prompt

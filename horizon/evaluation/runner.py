@@ -124,7 +124,8 @@ class CaseRunner:
             self._unpruned[key] = measure(loaded, prompt, Schedule(), max_new_tokens=max_new)
         full = self._unpruned[key]
         m = full if not case.resolved.stages else measure(loaded, prompt, case.resolved, max_new_tokens=max_new)
-        return {"measured_prefill_ms": m.prefill_ms, "e2e_ms": m.e2e_ms, "peak_memory_mb": m.peak_memory_mb,
+        nvml = {} if m.device_memory_mb is None else {"device_memory_mb": m.device_memory_mb}
+        return {"measured_prefill_ms": m.prefill_ms, "e2e_ms": m.e2e_ms, "peak_memory_mb": m.peak_memory_mb, **nvml,
                 "prefill_ratio": m.prefill_ms / full.prefill_ms, "latency_ratio": m.e2e_ms / full.e2e_ms}  # fmt: skip
 
     def _costs(self, loaded: LoadedModel, case: Case, text: float, n_visual: float) -> dict[str, Any]:

@@ -29,9 +29,8 @@ from functools import cached_property
 
 import torch
 from transformers.cache_utils import DynamicCache
-from transformers.masking_utils import create_causal_mask
 
-from horizon.engine.loop import Snapshot
+from horizon.engine.loop import Snapshot, decoder_span
 from horizon.engine.sweep import unpruned_snapshots
 from horizon.models.adapter import Prompt
 from horizon.models.loading import LoadedModel
@@ -204,17 +203,8 @@ def _run_rest(loaded: LoadedModel, rows: Rows, shared_pad: torch.Tensor, kv: KV,
     for j in range(start, len(dec.layers)):
         keys, values = kv[j]  # (1, KV, S, hd)
         cache.layers[j].update(keys[:, :, :n_pre].expand(b, -1, -1, -1), values[:, :, :n_pre].expand(b, -1, -1, -1))  # type: ignore[union-attr]
-    mask = create_causal_mask(
-        config=dec.config,
-        inputs_embeds=h,
-        attention_mask=torch.cat([shared_pad, row_pad], 1),
-        past_key_values=cache,
-        position_ids=None,
-        layer_idx=start,
-    )
-    for layer in dec.layers[start:]:
-        h = layer(h, attention_mask=mask, position_embeddings=(cos, sin), position_ids=None, past_key_values=cache,
-                  use_cache=True)  # fmt: skip
+    pad = torch.cat([shared_pad, row_pad], 1)
+    h = decoder_span(dec, h, (cos, sin), pad, cache, range(start, len(dec.layers)))  # the engine's layer loop
     logits = loaded.model.lm_head(dec.norm(h[:, -1]))  # (b, V)
     return logits.float().softmax(-1)[:, y]
 

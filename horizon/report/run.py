@@ -10,7 +10,7 @@ import transformers
 from tabulate import tabulate
 
 import horizon
-from horizon.engine.run import Output
+from horizon.engine.output import Output
 from horizon.models.loading import LoadedModel
 
 
