@@ -43,7 +43,7 @@ def test_keep_all_equals_stock_logits_exactly(tiny_model, name, attn, schedule):
             seed=0,
         )
         loaded.adapter.reset(model)
-        with PrunedDecoder(loaded.decoder, mrope=loaded.adapter.mrope) as pruner:
+        with PrunedDecoder.of(loaded) as pruner:
             pruner.begin(plan)
             pruned = model(**prompt.inputs, use_cache=False).logits
             pruner.finish()

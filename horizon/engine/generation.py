@@ -41,7 +41,7 @@ class Pass:
     ) -> None:
         self.loaded, self.prompt, self.plan, self.eos = loaded, prompt, plan, eos
         self.snapshot_layers = snapshot_layers
-        self._pruner = PrunedDecoder(loaded.decoder, mrope=loaded.adapter.mrope)
+        self._pruner = PrunedDecoder.of(loaded)
         self._cache: Any = None
         self._logits: torch.Tensor | None = None  # (B, V) float32 at the last prompt position
         self._prefill = Span(loaded.device)

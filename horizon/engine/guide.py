@@ -76,8 +76,7 @@ def _attention_received(
     pos = captured.get("position_ids")
     if pos is None:
         pos = torch.arange(T, device=h0.device).expand(B, T)
-    if pos.ndim == 3 and pos.shape[0] == 4:
-        pos = pos[1:]
+    pos = guide.adapter.rope_positions(pos)
     cos, sin = dec.rotary_emb(h0, pos)
     pad = attention_mask.bool()  # (B, T)
     visual = torch.zeros(B, T, dtype=torch.bool, device=h0.device)

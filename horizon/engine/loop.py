@@ -1,6 +1,6 @@
 """The pruned decoder loop, installed on one model instance's text decoder.
 
-``PrunedDecoder(decoder, mrope=...)`` replaces ``decoder.forward`` (an instance attribute, never the
+``PrunedDecoder(decoder, mrope=...)`` (for a loaded model: ``PrunedDecoder.of(loaded)``) replaces ``decoder.forward`` (an instance attribute, never the
 class) with a loop over the stock decoder layers that drops visual tokens at the stages of the active
 :class:`~horizon.engine.plan.RunPlan`. The stock outer model keeps doing the vision tower, feature
 scatter, Qwen's 3-D positions and the lm head. The transformers internals it relies on: docs/engine.md.
@@ -16,6 +16,7 @@ scatter, Qwen's 3-D positions and the lm head. The transformers internals it rel
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -95,14 +96,25 @@ class _RunState:
 class PrunedDecoder:
     """Installs the pruned loop on ``decoder`` (a LlamaModel or Qwen2_5_VLTextModel instance)."""
 
-    def __init__(self, decoder: Any, *, mrope: bool) -> None:
+    def __init__(
+        self, decoder: Any, *, mrope: bool, rope_positions: Callable[[torch.Tensor], torch.Tensor] | None = None
+    ) -> None:
+        """``rope_positions``: the family's reading of the position ids its outer model passes (the adapter's
+        :meth:`~horizon.models.adapter.Adapter.rope_positions`; default: as given)."""
         layer_types = getattr(decoder.config, "layer_types", None) or []
         if any(t != "full_attention" for t in layer_types):
             raise ValueError(f"sliding-window layers are not supported (layer_types={sorted(set(layer_types))})")
         self.decoder = decoder
         self.mrope = mrope
+        self._rope_positions = rope_positions
         self._state: _RunState | None = None
         self._installed = False
+
+    @classmethod
+    def of(cls, loaded: Any) -> PrunedDecoder:
+        """The pruned loop for a loaded model (its decoder, its family's positions)."""
+        adapter = loaded.adapter
+        return cls(loaded.decoder, mrope=adapter.mrope, rope_positions=adapter.rope_positions)
 
     # -- installation -------------------------------------------------------------------------------
     def install(self) -> PrunedDecoder:
@@ -192,9 +204,7 @@ class PrunedDecoder:
             return base + start
         if position_ids.ndim == 2:  # (B, S): one row, expanded to 3 for M-RoPE
             return position_ids[None].expand(3 if self.mrope else 1, B, S)
-        if position_ids.ndim == 3 and position_ids.shape[0] == 4:  # Qwen's [text; t; h; w]
-            return position_ids[1:]
-        return position_ids
+        return position_ids if self._rope_positions is None else self._rope_positions(position_ids)
 
     def _prefill(
         self,

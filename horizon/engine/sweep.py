@@ -69,7 +69,7 @@ def unpruned_snapshots(
     model, adapter = loaded.model, loaded.adapter
     plan = RunPlan.build(Schedule(), prompt.visual_mask, n_layers=loaded.n_layers, mrope=adapter.mrope, seed=0)
     adapter.reset(model)
-    with PrunedDecoder(loaded.decoder, mrope=adapter.mrope) as pruner:
+    with PrunedDecoder.of(loaded) as pruner:
         pruner.begin(plan, snapshot_layers=frozenset(layers))
         out = model(**prompt.inputs, use_cache=use_cache, logits_to_keep=1)
         snapshots = pruner.snapshots()
@@ -89,7 +89,7 @@ def select_many(
              for s in schedules]  # fmt: skip
     _, snapshots = unpruned_snapshots(loaded, prompt, {p.schedule.stages[0].layer for p in plans})
     out = []
-    with PrunedDecoder(loaded.decoder, mrope=loaded.adapter.mrope) as pruner:
+    with PrunedDecoder.of(loaded) as pruner:
         for plan in plans:
             kept = pruner.select_at(plan, snapshots[plan.schedule.stages[0].layer])  # (B, keep) prompt rows
             out.append(tuple(tuple(int(i) for i in row) for row in visual_indices(prompt.visual_mask, kept)))

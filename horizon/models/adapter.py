@@ -44,6 +44,11 @@ class Adapter(Protocol):
         """Forget what the model keeps between prompts (Qwen2.5-VL caches its rope deltas on the module)."""
         ...
 
+    def rope_positions(self, position_ids: torch.Tensor) -> torch.Tensor:
+        """The rope positions in the position ids the outer model hands its text decoder: (B, S) for 1-D RoPE,
+        (3, B, S) for M-RoPE (Qwen2.5-VL hands four rows, text positions first)."""
+        ...
+
     def prepare(
         self,
         model: Any,

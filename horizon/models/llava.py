@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
 from PIL import Image
 from transformers import AutoProcessor, LlavaForConditionalGeneration
 
@@ -26,6 +27,9 @@ class LlavaAdapter:
 
     def reset(self, model: Any) -> None:
         """LLaVA keeps nothing between prompts."""
+
+    def rope_positions(self, position_ids: torch.Tensor) -> torch.Tensor:
+        return position_ids
 
     def load_processor(self, path: Path) -> Any:
         processor = AutoProcessor.from_pretrained(path, local_files_only=True)

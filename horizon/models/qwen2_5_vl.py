@@ -58,6 +58,13 @@ class QwenAdapter:
         prompt's decoding positions: clear them before every prompt."""
         model.model.rope_deltas = None
 
+    def rope_positions(self, position_ids: torch.Tensor) -> torch.Tensor:
+        """Qwen2.5-VL's outer model passes [text; t; h; w] (4, B, S) to its decoder: the last three are the
+        M-RoPE positions."""
+        if position_ids.ndim == 3 and position_ids.shape[0] == 4:
+            return position_ids[1:]
+        return position_ids
+
     def load_processor(self, path: Path) -> Any:
         processor: Any = None
         if torchvision_works():
