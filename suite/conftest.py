@@ -30,21 +30,13 @@ class Suite:
 
 @pytest.fixture(scope="session")
 def suite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, horizon_cache: Path) -> Suite:
-    from horizon.benchmarks.fixtures import write_all, write_parquet
-    from horizon.benchmarks.synth import HELD_OUT_SEED, rows
-    from horizon.matrix import SUITE_ROWS
+    from horizon.evaluation.runner import default_runners
 
     opt = request.config.getoption
-    fixtures = write_all(tmp_path_factory.mktemp("fixture-data"))
     model_env = {k: v for k, v in os.environ.items() if k in ("HORIZON_MODELS", "HF_HUB_CACHE", "HF_HOME")}
     common = dict(device=opt("--device"), dtype=opt("--dtype"), attn=opt("--attn"))
-    tiny = CaseRunner({"HORIZON_DATA": str(fixtures)}, {"HORIZON_CACHE": str(horizon_cache)}, device="cpu")
-    # the organisms: the first SUITE_ROWS held-out synth rows; their shipped weights (or $HORIZON_MODELS/<name>)
-    held_out = tmp_path_factory.mktemp("organism-data")
-    write_parquet("synth", held_out / "synth", rows(SUITE_ROWS, seed=HELD_OUT_SEED))
-    organism_models = {k: v for k, v in os.environ.items() if k == "HORIZON_MODELS"}
-    # samples run 16 per forward in the organisms' sweep groups: the same answers (tests/test_benchmarks.py), ~5x faster
-    organism = CaseRunner({"HORIZON_DATA": str(held_out)}, organism_models, device="cpu", batch=16)
+    # the tiny models on fixture rows; the organisms on the first held-out synth rows, 16 samples per forward
+    tiny, organism = default_runners(tmp_path_factory.mktemp("default-data"), horizon_cache)
     real_data = {k: v for k, v in os.environ.items() if k in ("HORIZON_DATA", "HF_HOME", "HF_DATASETS_CACHE")}
     real = CaseRunner(real_data, model_env, batch=opt("--batch"), **common)
     mode = "update" if opt("--update-baselines") else "record" if opt("--record-baselines") else "compare"

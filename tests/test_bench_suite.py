@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from horizon.evaluation.runner import CaseRunner
+from horizon.evaluation.runner import ORGANISM_BATCH, CaseRunner
 from horizon.matrix import Case, organism_matrix, sweep_groups
 from horizon.models.loading import load_model
 from horizon.results import Record
-from horizon.speed.suite import ORGANISM_BATCH, bench_batched, bench_suite
+from horizon.speed.suite import bench_batched, bench_suite
 
 
 def test_bench_suite_runs_the_suites_runners_and_sweep_groups(monkeypatch: pytest.MonkeyPatch,

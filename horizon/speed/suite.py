@@ -13,21 +13,17 @@ information cases (``test_information``) are not timed: their records carry no m
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from horizon.benchmarks.fixtures import write_all, write_parquet
 from horizon.evaluation.check import check
-from horizon.evaluation.runner import CaseRunner
-from horizon.matrix import ORGANISMS, SUITE_ROWS, Case, all_cases, sweep_groups
+from horizon.evaluation.runner import CaseRunner, default_runners
+from horizon.matrix import ORGANISMS, Case, all_cases, sweep_groups
 from horizon.models.loading import LoadedModel
 from horizon.results import write_record
-
-ORGANISM_BATCH = 16  # samples per forward in the organisms' sweep groups (suite/conftest.py)
 
 
 @dataclass(frozen=True)
@@ -41,21 +37,6 @@ class SuiteOverhead:
         return 1 - self.model_s / self.case_s
 
 
-def suite_runners(root: Path, cache: Path) -> tuple[CaseRunner, CaseRunner]:
-    """The default suite's two case runners, as suite/conftest.py builds them: the tiny models on the fixture
-    data (one sample per forward) and the organisms on the first ``SUITE_ROWS`` held-out synth rows (their
-    shipped weights, or $HORIZON_MODELS/<name>; ``ORGANISM_BATCH`` per forward); data written under ``root``."""
-    from horizon.benchmarks.synth import HELD_OUT_SEED, rows
-
-    tiny = CaseRunner({"HORIZON_DATA": str(write_all(root / "fixture-data"))}, {"HORIZON_CACHE": str(cache)},
-                      device="cpu")  # fmt: skip
-    held_out = root / "organism-data"
-    write_parquet("synth", held_out / "synth", rows(SUITE_ROWS, seed=HELD_OUT_SEED))
-    organism_models = {k: v for k, v in os.environ.items() if k == "HORIZON_MODELS"}
-    organism = CaseRunner({"HORIZON_DATA": str(held_out)}, organism_models, device="cpu", batch=ORGANISM_BATCH)
-    return tiny, organism
-
-
 def bench_suite(cache: Path, limit_cases: int | None = None, *, cases: Sequence[Case] | None = None) -> SuiteOverhead:
     """The default cases (or ``cases``) in the suite's order, each through its runner with its sweep group; the
     first ``limit_cases`` of them for a quick run (their sweep groups cut to the chosen cases)."""
@@ -65,7 +46,7 @@ def bench_suite(cache: Path, limit_cases: int | None = None, *, cases: Sequence[
     chosen = {c.id for c in cases}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        tiny, organism = suite_runners(root, cache)
+        tiny, organism = default_runners(root, cache)
 
         def runner(case: Case) -> CaseRunner:
             return organism if case.model in ORGANISMS else tiny
