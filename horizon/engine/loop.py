@@ -228,23 +228,13 @@ class PrunedDecoder:
         rows = torch.arange(S, device=h.device).expand(B, S)
         seq = Sequence(h, cos, sin, pos, rows, plan.visual_mask.to(h.device), attention_mask)
         shift = torch.zeros(pos.shape[:2], dtype=pos.dtype, device=pos.device)  # (R, B)
-        return self._layers(state, seq, 0, None, h, shift, plan.n_visual, cache, use_cache, kwargs)
+        return self._layers(state, Snapshot(0, seq, shift, None, h, plan.n_visual), cache, use_cache, kwargs)
 
-    def _layers(
-        self,
-        state: _RunState,
-        seq: Sequence,
-        start: int,
-        prev_h: torch.Tensor | None,
-        embeddings: torch.Tensor,
-        shift: torch.Tensor,
-        n_visual: int,
-        cache: Any,
-        use_cache: bool,
-        kwargs: dict[str, Any],
-    ) -> torch.Tensor:
-        """Run decoder layers ``start..L-1`` on ``seq``, applying the plan's stages; returns the last hidden."""
+    def _layers(self, state: _RunState, at: Snapshot, cache: Any, use_cache: bool, kwargs: dict[str, Any]) -> torch.Tensor:
+        """Run decoder layers ``at.layer..L-1`` from the state ``at`` (its sequence is updated in place), applying
+        the plan's stages; returns the last hidden state."""
         dec, plan, trace = self.decoder, state.plan, state.trace
+        seq, start, prev_h, embeddings, shift, n_visual = at.seq, at.layer, at.prev_h, at.embeddings, at.shift, at.n_visual
         stage_at = {stage.layer: k for k, stage in enumerate(plan.schedule.stages)}
         if state.prompt_pad is None:
             raise RuntimeError("the run's prompt padding mask is not set (prefill or resume sets it)")
@@ -280,8 +270,7 @@ class PrunedDecoder:
             state.segments.append(_Segment(0, prompt_pad, torch.zeros_like(snapshot.shift)))
         state.trace.visual_per_layer += [plan.n_visual] * snapshot.layer
         state.trace.tokens_per_layer += [S] * snapshot.layer
-        h = self._layers(state, seq, snapshot.layer, snapshot.prev_h, snapshot.embeddings, snapshot.shift,
-                         snapshot.n_visual, cache, True, {})  # fmt: skip
+        h = self._layers(state, replace(snapshot, seq=seq), cache, True, {})
         state.seen = S
         state.next_pos = snapshot.seq.pos[..., -1:] + 1
         return self.decoder.norm(h)
