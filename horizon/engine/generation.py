@@ -17,9 +17,10 @@ from typing import Any
 import torch
 from transformers.cache_utils import DynamicCache
 
-from horizon.engine.loop import PrunedDecoder, Snapshot
+from horizon.engine.loop import PrunedDecoder
 from horizon.engine.output import Output, stage_records
 from horizon.engine.plan import RunPlan
+from horizon.engine.state import Snapshot
 from horizon.engine.timing import Span
 from horizon.models.adapter import Prompt
 from horizon.models.loading import LoadedModel

@@ -17,80 +17,19 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import torch
 from transformers.cache_utils import DynamicCache
-from transformers.masking_utils import create_causal_mask
 from transformers.modeling_outputs import BaseModelOutputWithPast
 
+from horizon.engine.layers import causal_mask, decoder_layer, decoder_span
 from horizon.engine.plan import PlanError, RunPlan, Trace
 from horizon.engine.sequence import Sequence
+from horizon.engine.state import RunState, Segment, Snapshot
 from horizon.engine.views import LazyTokenView
 from horizon.methods import check_selection
-
-
-def causal_mask(decoder: Any, h: torch.Tensor, pad: torch.Tensor | None, cache: Any, layer: int) -> Any:
-    """The stock causal mask for rows ``h`` (B, S, D) at decoder layer ``layer`` over ``cache`` (padding ``pad``,
-    the 2-D mask of every key; None: no padding). Built per distinct key length, never from gapped position ids
-    (which would turn on packed-sequence masking)."""
-    return create_causal_mask(config=decoder.config, inputs_embeds=h, attention_mask=pad, past_key_values=cache,
-                              position_ids=None, layer_idx=layer)  # fmt: skip
-
-
-def decoder_layer(
-    decoder: Any, i: int, h: torch.Tensor, mask: Any, rope: tuple[torch.Tensor, torch.Tensor], cache: Any,
-    use_cache: bool = True, **kwargs: Any,
-) -> torch.Tensor:  # fmt: skip
-    """Stock decoder layer ``i`` on ``h`` (B, S, D) with the rope (cos, sin) of its rows, writing to ``cache``."""
-    return decoder.layers[i](h, attention_mask=mask, position_embeddings=rope, position_ids=None,
-                             past_key_values=cache, use_cache=use_cache, **kwargs)  # fmt: skip
-
-
-def decoder_span(
-    decoder: Any, h: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor], pad: torch.Tensor | None, cache: Any,
-    layers: range, use_cache: bool = True, **kwargs: Any,
-) -> torch.Tensor:  # fmt: skip
-    """Consecutive decoder ``layers`` whose caches hold the same rows: one mask, then each layer in turn. The
-    pruned prefill, cached decoding and the information metric's suffix runs all go through these functions."""
-    mask = causal_mask(decoder, h, pad, cache, layers.start)
-    for i in layers:
-        h = decoder_layer(decoder, i, h, mask, rope, cache, use_cache, **kwargs)
-    return h
-
-
-@dataclass
-class _Segment:
-    """Consecutive layers holding the same prompt rows (one KV length, one position shift)."""
-
-    start: int
-    prompt_pad: torch.Tensor  # (B, S_i) the 2-D mask of the prompt rows in these layers' caches
-    shift: torch.Tensor  # (R, B) original position minus the position used
-
-
-@dataclass
-class Snapshot:
-    """The state entering layer ``layer`` of a prefill, for resuming other schedules from there."""
-
-    layer: int
-    seq: Sequence
-    shift: torch.Tensor
-    prev_h: torch.Tensor | None
-    embeddings: torch.Tensor
-    n_visual: int
-
-
-class _RunState:
-    def __init__(self, plan: RunPlan, snapshot_layers: frozenset[int] = frozenset()) -> None:
-        self.plan = plan
-        self.snapshot_layers = snapshot_layers  # layers whose entering state the prefill keeps
-        self.snapshots: dict[int, Snapshot] = {}
-        self.seen = 0
-        self.trace = Trace(n_visual=plan.n_visual)
-        self.segments: list[_Segment] = []
-        self.prompt_pad: torch.Tensor | None = None  # (B, S) the prompt's 2-D mask
-        self.next_pos: torch.Tensor | None = None  # (R, B, 1) next original position
 
 
 class PrunedDecoder:
@@ -107,7 +46,7 @@ class PrunedDecoder:
         self.decoder = decoder
         self.mrope = mrope
         self._rope_positions = rope_positions
-        self._state: _RunState | None = None
+        self._state: RunState | None = None
         self._installed = False
 
     @classmethod
@@ -139,7 +78,7 @@ class PrunedDecoder:
     # -- one run ------------------------------------------------------------------------------------
     def begin(self, plan: RunPlan, *, snapshot_layers: frozenset[int] = frozenset()) -> None:
         """Start a run of ``plan``; its prefill keeps the state entering each of ``snapshot_layers``."""
-        self._state = _RunState(plan, snapshot_layers)
+        self._state = RunState(plan, snapshot_layers)
 
     def snapshots(self) -> dict[int, Snapshot]:
         """The states the active run's prefill kept (see :meth:`begin`)."""
@@ -159,7 +98,7 @@ class PrunedDecoder:
         pos = state.next_pos + torch.arange(steps, device=state.next_pos.device)  # (R, B, steps)
         return pos if self.mrope else pos[0]
 
-    def _require_state(self) -> _RunState:
+    def _require_state(self) -> RunState:
         if self._state is None:
             raise RuntimeError("the pruned decoder has no active run: call begin(plan) first")
         return self._state
@@ -196,7 +135,7 @@ class PrunedDecoder:
         state.next_pos = pos[..., -1:] + 1
         return BaseModelOutputWithPast(last_hidden_state=dec.norm(h), past_key_values=past_key_values)
 
-    def _positions(self, state: _RunState, h: torch.Tensor, position_ids: torch.Tensor | None) -> torch.Tensor:
+    def _positions(self, state: RunState, h: torch.Tensor, position_ids: torch.Tensor | None) -> torch.Tensor:
         B, S, _ = h.shape
         if position_ids is None:
             start = 0 if state.next_pos is None else state.next_pos
@@ -208,7 +147,7 @@ class PrunedDecoder:
 
     def _prefill(
         self,
-        state: _RunState,
+        state: RunState,
         h: torch.Tensor,
         pos: torch.Tensor,
         attention_mask: torch.Tensor | None,
@@ -230,7 +169,7 @@ class PrunedDecoder:
         shift = torch.zeros(pos.shape[:2], dtype=pos.dtype, device=pos.device)  # (R, B)
         return self._layers(state, Snapshot(0, seq, shift, None, h, plan.n_visual), cache, use_cache, kwargs)
 
-    def _layers(self, state: _RunState, at: Snapshot, cache: Any, use_cache: bool, kwargs: dict[str, Any]) -> torch.Tensor:
+    def _layers(self, state: RunState, at: Snapshot, cache: Any, use_cache: bool, kwargs: dict[str, Any]) -> torch.Tensor:
         """Run decoder layers ``at.layer..L-1`` from the state ``at`` (its sequence is updated in place), applying
         the plan's stages; returns the last hidden state."""
         dec, plan, trace = self.decoder, state.plan, state.trace
@@ -246,7 +185,7 @@ class PrunedDecoder:
                 if i in stage_at:
                     shift = self._apply_stage(state, stage_at[i], i, seq, prev_h, embeddings, shift)
                     n_visual = plan.counts[stage_at[i]] + trace.merged[-1]  # on the host: no device sync
-                state.segments.append(_Segment(i, seq.prompt_pad(prompt_pad), shift.clone()))
+                state.segments.append(Segment(i, seq.prompt_pad(prompt_pad), shift.clone()))
                 mask = causal_mask(dec, seq.h, seq.pad, cache, i)
             trace.visual_per_layer.append(n_visual)
             trace.tokens_per_layer.append(int(seq.h.shape[1]))
@@ -260,14 +199,14 @@ class PrunedDecoder:
         the run active for decoding."""
         if plan.schedule.stages and plan.schedule.stages[0].layer < snapshot.layer:
             raise ValueError(f"{plan.schedule} prunes before the snapshot's layer {snapshot.layer}")
-        state = _RunState(plan)
+        state = RunState(plan)
         self._state = state
         seq = replace(snapshot.seq)
         B, S = seq.rows.shape
         state.prompt_pad = prompt_pad
         state.trace.prompt_len = S
         if snapshot.layer > 0:
-            state.segments.append(_Segment(0, prompt_pad, torch.zeros_like(snapshot.shift)))
+            state.segments.append(Segment(0, prompt_pad, torch.zeros_like(snapshot.shift)))
         state.trace.visual_per_layer += [plan.n_visual] * snapshot.layer
         state.trace.tokens_per_layer += [S] * snapshot.layer
         h = self._layers(state, replace(snapshot, seq=seq), cache, True, {})
@@ -281,14 +220,14 @@ class PrunedDecoder:
         stages = plan.schedule.stages
         if len(stages) != 1 or stages[0].layer != snapshot.layer:
             raise ValueError(f"select_at needs one stage at layer {snapshot.layer}, got {plan.schedule}")
-        state = _RunState(plan)
+        state = RunState(plan)
         self._apply_stage(state, 0, snapshot.layer, replace(snapshot.seq), snapshot.prev_h, snapshot.embeddings,
                           snapshot.shift)  # fmt: skip
         return state.trace.kept[0]
 
     def _apply_stage(
         self,
-        state: _RunState,
+        state: RunState,
         k: int,
         i: int,
         seq: Sequence,
@@ -338,7 +277,7 @@ class PrunedDecoder:
         steps = (pad.long().cumsum(-1) - 1).clamp(min=0)  # (B, S'); padding rows sit at 0
         return steps[None].expand(R, B, S).to(pos.dtype)
 
-    def _select(self, state: _RunState, k: int, view: LazyTokenView) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _select(self, state: RunState, k: int, view: LazyTokenView) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Kept rows of the current sequence (B, S') and merged tokens to insert (B, m, D) or None."""
         plan = state.plan
         method, keep = plan.methods[k], plan.counts[k]
@@ -360,7 +299,7 @@ class PrunedDecoder:
 
     def _decode(
         self,
-        state: _RunState,
+        state: RunState,
         h: torch.Tensor,
         pos: torch.Tensor,
         attention_mask: torch.Tensor | None,

@@ -15,9 +15,10 @@ from typing import Any
 import torch
 
 from horizon.engine.generation import Pass, stop_ids
-from horizon.engine.loop import PrunedDecoder, Snapshot
+from horizon.engine.loop import PrunedDecoder
 from horizon.engine.output import Output, visual_indices
 from horizon.engine.plan import RunPlan
+from horizon.engine.state import Snapshot
 from horizon.models.adapter import Prompt
 from horizon.models.loading import LoadedModel
 from horizon.schedule import Schedule

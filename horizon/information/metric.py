@@ -30,7 +30,8 @@ from functools import cached_property
 import torch
 from transformers.cache_utils import DynamicCache
 
-from horizon.engine.loop import Snapshot, decoder_span
+from horizon.engine.layers import decoder_span
+from horizon.engine.state import Snapshot
 from horizon.engine.sweep import unpruned_snapshots
 from horizon.models.adapter import Prompt
 from horizon.models.loading import LoadedModel

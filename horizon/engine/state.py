@@ -1,0 +1,44 @@
+"""The state of one pruned run inside the decoder loop: its segments of layers, the snapshots it keeps and what
+it has seen (horizon/engine/loop.py owns and updates it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from horizon.engine.plan import RunPlan, Trace
+from horizon.engine.sequence import Sequence
+
+
+@dataclass
+class Segment:
+    """Consecutive layers holding the same prompt rows (one KV length, one position shift)."""
+
+    start: int
+    prompt_pad: torch.Tensor  # (B, S_i) the 2-D mask of the prompt rows in these layers' caches
+    shift: torch.Tensor  # (R, B) original position minus the position used
+
+
+@dataclass
+class Snapshot:
+    """The state entering layer ``layer`` of a prefill, for resuming other schedules from there."""
+
+    layer: int
+    seq: Sequence
+    shift: torch.Tensor
+    prev_h: torch.Tensor | None
+    embeddings: torch.Tensor
+    n_visual: int
+
+
+class RunState:
+    def __init__(self, plan: RunPlan, snapshot_layers: frozenset[int] = frozenset()) -> None:
+        self.plan = plan
+        self.snapshot_layers = snapshot_layers  # layers whose entering state the prefill keeps
+        self.snapshots: dict[int, Snapshot] = {}
+        self.seen = 0
+        self.trace = Trace(n_visual=plan.n_visual)
+        self.segments: list[Segment] = []
+        self.prompt_pad: torch.Tensor | None = None  # (B, S) the prompt's 2-D mask
+        self.next_pos: torch.Tensor | None = None  # (R, B, 1) next original position
