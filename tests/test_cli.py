@@ -150,3 +150,14 @@ def test_report_from_records_of_many_machines(capsys, tmp_path):
 def test_bench_option_errors_exit_2(capsys, args, message):
     assert main(["bench", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["run", "eval"])
+def test_json_to_a_folder_or_a_missing_folder_is_refused_before_any_work(command, tmp_path, capsys):
+    from horizon.cli import main
+
+    extra = ["--bench", "synth"] if command == "eval" else []
+    for target, message in ((tmp_path, "is a folder: give a file path"), (tmp_path / "no" / "x.json", "does not exist")):
+        # a model that does not exist: the check must come before loading it (or any sample)
+        code = main([command, "--model", "no-such-model", *extra, "--json", str(target)])
+        assert code == 2 and message in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
@@ -16,3 +17,13 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
 def names(text: str) -> list[str]:
     """A comma-separated option ('a,b', '' for none) as a list of names."""
     return [m for m in text.split(",") if m]
+
+
+def check_output_file(path: Path | None, option: str = "--json") -> None:
+    """Refuse an output path that cannot be written as a file, before any work (a folder, a missing folder)."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise ValueError(f"{option} {str(path)!r} is a folder: give a file path, e.g. {str(path / 'out.json')!r}")
+    if not path.parent.is_dir():
+        raise ValueError(f"{option} {str(path)!r}: the folder {str(path.parent)!r} does not exist")
