@@ -161,3 +161,12 @@ def test_json_to_a_folder_or_a_missing_folder_is_refused_before_any_work(command
         # a model that does not exist: the check must come before loading it (or any sample)
         code = main([command, "--model", "no-such-model", *extra, "--json", str(target)])
         assert code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["run", "eval"])
+def test_max_new_tokens_zero_is_refused_the_same_way_by_run_and_eval(command, capsys):
+    from horizon.cli import main
+
+    extra = ["--bench", "synth"] if command == "eval" else []
+    assert main([command, "--model", "no-such-model", *extra, "--max-new-tokens", "0"]) == 2
+    assert "--max-new-tokens must be >= 1 (a count of generated tokens), got 0" in capsys.readouterr().err

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from horizon.cli.options import _add_model_options, check_output_file
+from horizon.cli.options import _add_model_options, check_max_new_tokens, check_output_file
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,6 +36,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     schedule = resolve_schedule(args.schedule)
     check_methods(schedule)
     check_output_file(args.json)
+    check_max_new_tokens(args.max_new_tokens)
     if args.batch < 1:
         raise ValueError(f"--batch must be >= 1, got {args.batch}")
     samples, bad = load_samples(bench, path=args.data)  # before loading a model: fail fast on missing data

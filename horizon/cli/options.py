@@ -27,3 +27,9 @@ def check_output_file(path: Path | None, option: str = "--json") -> None:
         raise ValueError(f"{option} {str(path)!r} is a folder: give a file path, e.g. {str(path / 'out.json')!r}")
     if not path.parent.is_dir():
         raise ValueError(f"{option} {str(path)!r}: the folder {str(path.parent)!r} does not exist")
+
+
+def check_max_new_tokens(value: int | None) -> None:
+    """``--max-new-tokens`` is a count of at least 1 token in every command (None: the command's default)."""
+    if value is not None and value < 1:
+        raise ValueError(f"--max-new-tokens must be >= 1 (a count of generated tokens), got {value}")

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from horizon.cli.options import _add_model_options, check_output_file
+from horizon.cli.options import _add_model_options, check_max_new_tokens, check_output_file
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,6 +33,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     schedule = resolve_schedule(args.schedule)
     check_methods(schedule)  # fail before loading a model
     check_output_file(args.json)
+    check_max_new_tokens(args.max_new_tokens)
     image = load_image(args.image) if args.image else demo_image()
     loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
     prompt = prepare(loaded, [image], [args.question])
