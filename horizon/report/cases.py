@@ -10,7 +10,7 @@ from dataclasses import asdict
 
 from tabulate import tabulate
 
-from horizon.benchmarks.registry import BENCHMARKS
+from horizon.report.tables import headline_metric
 from horizon.results import Record
 
 CSV_COLUMNS = ("case", "device", "model", "benchmark", "schedule", "label", "n", "failures", "metric", "value")
@@ -21,7 +21,7 @@ def _headline(r: Record) -> str:
     if r.schedule == "information":
         layer = r.metrics.get("horizon_layer")
         return f"horizon layer {layer:g} ({len(r.metrics)} numbers)" if layer is not None else f"{len(r.metrics)} numbers"
-    name = BENCHMARKS.get(r.benchmark).headline if r.benchmark in BENCHMARKS else "accuracy"
+    name = headline_metric(r).name
     value = r.metrics.get(name)
     return "–" if value is None else f"{name} {value:.4g}"
 
