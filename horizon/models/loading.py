@@ -10,16 +10,19 @@ preset's checkpoint is looked up, in order, at an explicit path, under ``$HORIZO
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 
 from horizon.models.adapter import Adapter
+from horizon.models.checkpoint import BadCheckpointError as BadCheckpointError  # re-exported for callers
+from horizon.models.checkpoint import check_checkpoint, find_damaged_weights
 from horizon.models.llava import LlavaAdapter
 from horizon.models.presets import MODELS, ModelPreset
 from horizon.models.qwen2_5_vl import QwenAdapter
@@ -29,7 +32,8 @@ from horizon.registry import Registry
 DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 ATTENTION = ("sdpa", "eager", "flash_attention_2")
 BUNDLED = Path(__file__).resolve().parents[1] / "organism" / "weights"  # the organisms' shipped checkpoints
-_MODEL_TYPES = {"llava": "llava", "qwen2_5_vl": "qwen2_5_vl"}
+DEVICES = "cpu, cuda, or cuda:N (N a GPU index: cuda:0, cuda:1, ...)"
+_DEVICE = re.compile(r"cpu|cuda(?::[0-9]+)?")
 
 
 class CheckpointNotFoundError(FileNotFoundError):
@@ -153,11 +157,23 @@ class LoadedModel:
         return len(self.decoder.layers)
 
 
+def check_device(device: str) -> None:
+    """``cpu``, ``cuda`` or ``cuda:N``; a pure string check (CUDA is not touched)."""
+    if not isinstance(device, str) or _DEVICE.fullmatch(device) is None:
+        raise ValueError(f"device {device!r} is not a device this harness runs on: give {DEVICES}")
+
+
 def check_options(dtype: str, attn_implementation: str, device: str) -> None:
+    """Refuse a bad dtype / attention implementation / device before any loading.
+
+    Side-effect free except that a ``cuda`` device asks ``torch.cuda.is_available()`` (which starts the CUDA
+    driver on a CUDA build; a pytest worker pins its GPU first). Everything else is string checks.
+    """
     if dtype not in DTYPES:
         raise ValueError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
     if attn_implementation not in ATTENTION:
         raise ValueError(f"attention implementation {attn_implementation!r} is not one of {', '.join(ATTENTION)}")
+    check_device(device)
     if attn_implementation == "flash_attention_2":
         if importlib.util.find_spec("flash_attn") is None:
             raise ValueError("flash_attention_2 needs the flash-attn package (pip install 'horizon[gpu]')")
@@ -165,8 +181,15 @@ def check_options(dtype: str, attn_implementation: str, device: str) -> None:
             raise ValueError(f"flash_attention_2 runs on CUDA only, not on device {device!r}")
         if dtype == "float32":
             raise ValueError("flash_attention_2 needs float16 or bfloat16, not float32")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but CUDA is not available here")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} asked for, but CUDA is not available here")
+        index = int(device.partition(":")[2] or 0)
+        count = torch.cuda.device_count()
+        if index >= count:
+            raise ValueError(
+                f"device {device!r} asked for, but this process sees {count} CUDA device(s): cuda:0 to cuda:{count - 1}"
+            )
 
 
 def load_model(
@@ -181,14 +204,13 @@ def load_model(
     """Load a preset or checkpoint folder offline (``local_files_only``)."""
     check_options(dtype, attn_implementation, device)
     preset, folder = resolve_checkpoint(model, path=path, env=env)
-    config = json.loads((folder / "config.json").read_text())
-    model_type = config.get("model_type")
-    if model_type not in _MODEL_TYPES:
-        raise ValueError(f"{folder}: model_type {model_type!r} is not supported (llava, qwen2_5_vl)")
-    adapter = adapter_for(_MODEL_TYPES[model_type])
-    net = adapter.model_class().from_pretrained(
-        folder, dtype=DTYPES[dtype], attn_implementation=attn_implementation, local_files_only=True
-    )
+    adapter = adapter_for(check_checkpoint(folder, preset))  # names a damaged file before the weights load
+    try:
+        net = adapter.model_class().from_pretrained(
+            folder, dtype=DTYPES[dtype], attn_implementation=attn_implementation, local_files_only=True
+        )
+    except SafetensorError as err:  # damage the header check cannot see
+        raise find_damaged_weights(folder, err, preset) from err
     net = net.eval().to(device)
     processor = adapter.load_processor(folder)
     name = preset.name if preset is not None else folder.name
