@@ -1,6 +1,10 @@
 """Root pytest configuration: options, markers, session fixtures, xdist GPU pinning, baseline merging.
 
-Thin on purpose: the logic lives in ``horizon`` (``horizon/evaluation/``, ``horizon/baselines.py``).
+Thin on purpose: the logic lives in ``horizon`` (``horizon/evaluation/``, ``horizon/baselines.py``). Every option
+is checked once, at configure, on the controller (a bad one is one usage error); relative folders are resolved from
+the rootdir (defaults) or the invocation folder (given ones), never from a worker's cwd. Each session has an id
+(``SESSION``, handed to xdist workers): its baseline shards carry it and only it merges them at its end, unless it
+was interrupted; other sessions' leftovers are reported, never merged.
 """
 
 from __future__ import annotations
@@ -34,17 +38,43 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="rewrite baselines with the obtained values (changed ones still fail)",
     )
     g.addoption("--record-baselines", action="store_true", help="record baselines for cases that have none")
-    g.addoption("--baselines", default="baselines", help="baseline folder (default: baselines)")
-    g.addoption("--results", default="results", help="folder for case records (default: results)")
-    g.addoption("--reports", default="reports", help="where the session's Markdown report is written")
+    g.addoption("--baselines", default=None, help="baseline folder (default: <rootdir>/baselines)")
+    g.addoption("--results", default=None, help="folder for case records (default: <rootdir>/results)")
+    g.addoption("--reports", default=None, help="where the session's report is written (default: <rootdir>/reports)")
     g.addoption("--shard", default=None, help="i/n: run only the i-th of n deterministic slices of the cases")
     g.addoption("--models", default=None, help="comma-separated model presets: run only their cases")
-    g.addoption("--device", default="cpu", help="cpu or cuda (xdist workers each pin one GPU)")
-    g.addoption("--dtype", default="float32", help="float32 | float16 | bfloat16")
-    g.addoption("--attn", default="sdpa", help="sdpa | eager | flash_attention_2")
+    g.addoption("--device", default="cpu", help="real-checkpoint cases: cpu, cuda or cuda:N (one GPU per xdist worker)")
+    g.addoption("--dtype", default="float32", help="real-checkpoint cases: float32 | float16 | bfloat16")
+    g.addoption("--attn", default="sdpa", help="real-checkpoint cases: sdpa | eager | flash_attention_2")
     g.addoption(
         "--batch", type=int, default=1, help="samples per forward in real models' sweep groups (same answers, faster)"
     )
+
+
+SESSION = pytest.StashKey[str]()  # this session's id (the controller's, on a worker)
+FOLDERS = ("baselines", "results", "reports")
+# the options that reach only the real-checkpoint cases: the default cases keep the settings of their baselines
+REAL_ONLY = {"device": "cpu", "dtype": "float32", "attn": "sdpa", "batch": 1}
+FINISH = pytest.StashKey[list[str]]()  # what the session end has to say (merge problems, stale files)
+
+
+class CasesRan:
+    """Counts the suite's cases that ran, and the real-checkpoint ones among them (suite/test_matrix.py marks
+    their reports), on the controller: the session end writes a report only after a case ran."""
+
+    def __init__(self) -> None:
+        self.ran = 0
+        self.real = 0
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call" or report.skipped:
+            return
+        kinds = dict(report.user_properties).get("horizon_case")
+        self.ran += kinds is not None
+        self.real += kinds == "real"
+
+
+RAN = pytest.StashKey[CasesRan]()
 
 
 def _shard(value: str | None) -> tuple[int, int] | None:
@@ -85,6 +115,24 @@ def _check_markexpr(expr: str) -> None:
             raise pytest.UsageError(f"-m {expr!r}: unknown marker {word!r} (markers: {', '.join(MARKERS)})")
 
 
+def _resolve_folders(config: pytest.Config) -> None:
+    """``--baselines/--results/--reports`` as absolute paths: a default under the rootdir, a given relative path
+    under the folder pytest was invoked from (so ``pytest <repo>/suite`` from elsewhere uses the repo's)."""
+    for name in FOLDERS:
+        value = getattr(config.option, name)
+        path = config.rootpath / name if value is None else config.invocation_params.dir / Path(value)
+        setattr(config.option, name, str(path.resolve()))
+
+
+def _check_model_options(config: pytest.Config) -> None:
+    from horizon.models.loading import check_options
+
+    try:
+        check_options(config.getoption("--dtype"), config.getoption("--attn"), config.getoption("--device"))
+    except ValueError as err:
+        raise pytest.UsageError(f"{err} (options --device/--dtype/--attn)") from None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
@@ -95,6 +143,17 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--batch must be >= 1, got {config.getoption('--batch')}")
     if config.getoption("--update-baselines") and config.getoption("--record-baselines"):
         raise pytest.UsageError("give --update-baselines or --record-baselines, not both")
+    _resolve_folders(config)
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        from horizon.baselines import new_session
+
+        _check_model_options(config)  # on the controller only: a worker must not start CUDA before pinning
+        config.stash[SESSION] = new_session()
+        config.stash[RAN] = CasesRan()
+        config.pluginmanager.register(config.stash[RAN], "horizon-cases-ran")
+    else:
+        config.stash[SESSION] = workerinput["horizon_session"]
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     if workers > 1:  # share the CPU cores between xdist workers instead of oversubscribing them
@@ -106,6 +165,22 @@ def pytest_configure(config: pytest.Config) -> None:
         if gpus:
             visible = os.environ.get("CUDA_VISIBLE_DEVICES", ",".join(map(str, range(gpus)))).split(",")
             os.environ["CUDA_VISIBLE_DEVICES"] = visible[int(worker.removeprefix("gw")) % gpus].strip()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: object) -> None:
+    """xdist: hand the controller's session id to a worker, so its shards are this session's."""
+    node.workerinput["horizon_session"] = node.config.stash[SESSION]  # type: ignore[attr-defined]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    given = {k: config.getoption(k) for k in REAL_ONLY}
+    settings = " ".join(f"--{k} {v}" for k, v in given.items())
+    return [
+        f"horizon: session {config.stash[SESSION]}; baselines {config.getoption('--baselines')}",
+        f"horizon: {settings} apply to the real-checkpoint cases; the default cases (tiny models, organisms) run "
+        "on cpu float32 sdpa, batch as recorded in their baselines",
+    ]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -126,19 +201,53 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     config.hook.pytest_deselected(items=deselected)
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hasattr(session.config, "workerinput"):
-        return  # a worker: the controller merges everyone's shards
-    root = Path(session.config.getoption("--baselines"))
-    if root.is_dir():
-        from horizon.baselines import merge_all_shards
+        return  # a worker: the controller merges the session's shards
+    from horizon.baselines import merge_session, stale_files
 
-        merge_all_shards(root)
-    results = Path(session.config.getoption("--results"))
-    if results.is_dir() and any(results.rglob("*.json")):
+    config = session.config
+    root = Path(config.getoption("--baselines"))
+    said: list[str] = []
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        left = len(stale_files(root)) if root.is_dir() else 0
+        said.append(f"interrupted: no baseline was changed ({left} shard/temporary files left in {root}; "
+                    "`horizon baselines --clean` removes them)")  # fmt: skip
+    else:
+        _, problems = merge_session(root, config.stash[SESSION], replace_damaged=config.getoption("--update-baselines"))
+        said += problems
+        if problems:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        stale = stale_files(root, config.stash[SESSION])
+        if stale:
+            said.append(f"{len(stale)} stale files from interrupted sessions under {root} (never merged; "
+                        f"`horizon baselines --clean` removes them): " + ", ".join(str(p.relative_to(root)) for p in stale[:5])
+                        + (" ..." if len(stale) > 5 else ""))  # fmt: skip
+    results = Path(config.getoption("--results"))
+    if config.stash[RAN].ran and results.is_dir() and any(results.rglob("*.json")):
         from horizon.report.write import write_report
 
-        write_report(results, Path(session.config.getoption("--reports")), root / "paper", root)
+        path, _ = write_report(results, Path(config.getoption("--reports")), root / "paper", root)
+        said.append(f"report: {path}")
+    real = [k for k, default in REAL_ONLY.items() if config.getoption(k) != default]
+    if real and not config.stash[RAN].real:
+        said.append(f"{', '.join('--' + k for k in real)} reached no case this session: only real-checkpoint "
+                    "cases take them, and none ran")  # fmt: skip
+    config.stash[FINISH] = said
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    lines = config.stash.get(FINISH, [])
+    if lines:
+        terminalreporter.section("horizon")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def horizon_session(request: pytest.FixtureRequest) -> str:
+    """This session's id (the same on every xdist worker): the name its baseline shards carry."""
+    return request.config.stash[SESSION]
 
 
 @pytest.fixture(scope="session")

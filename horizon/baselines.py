@@ -12,13 +12,16 @@ time ratio to the unpruned run of the same session gets ``ratio_rel``; any other
 information values) gets ``rel``. Both directions count: a better number also means the baseline no longer
 describes the code. A changed sample count, more failed samples, a NaN and an undeclared metric fail too. Writes are
 atomic (a temp file in the same folder, then ``os.replace``), keys sorted, floats rounded, one trailing
-newline; under pytest-xdist each worker writes its own shard and the controller merges them.
+newline; each pytest session writes shards named by its id (each xdist worker its own) and merges only those at its end.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -199,28 +202,106 @@ def load(path: Path) -> BaselineFile:
         raise BaselineError(f"{path}: cannot read ({err})") from None
 
 
-def shard_path(path: Path, worker: str) -> Path:
-    """Where an xdist worker writes its part of ``path``."""
-    return path.with_name(f"{path.stem}.shard-{worker}.json")
+# A shard is ``<benchmark>.shard-<session>-<worker>.json`` beside its file: one pytest session (an id made at
+# configure, handed to its xdist workers) writes them and only that session merges them, at its end. A session
+# killed before its end leaves them behind: they are *stale*, never merged by a later session, reported by every
+# later one and removed by ``horizon baselines --clean``. ``.<name>.<random>.tmp`` files are write_atomic's.
+SHARD = ".shard-"
+_SHARD_NAME = re.compile(r"(?P<stem>.+)\.shard-(?P<owner>[^/]+)\.json")
+_SESSION = re.compile(r"(?P<pid>\d+)x[0-9a-f]+")
 
 
-def merge_shards(path: Path, base: BaselineFile) -> BaselineFile:
-    """Fold every worker shard of ``path`` into ``base``, write the result atomically, remove the shards."""
-    merged = base
-    shards = sorted(path.parent.glob(f"{path.stem}.shard-*.json"))
-    for shard in shards:
-        for case, c in load(shard).cases.items():
-            merged = merged.with_case(case, c.n, c.metrics, c.failures)
-    write_atomic(path, dumps(merged))
-    for shard in shards:
-        shard.unlink()
-    return merged
+def new_session() -> str:
+    """An id for one pytest session's shards: its process id (so a live session's files are kept) and a nonce."""
+    return f"{os.getpid()}x{secrets.token_hex(4)}"
 
 
-def merge_all_shards(root: Path) -> list[Path]:
-    """Fold every shard under ``root`` into its file (the session end, on the xdist controller)."""
-    targets = {p.with_name(p.name.split(".shard-")[0] + ".json") for p in root.rglob("*.shard-*.json")}
-    for target in sorted(targets):
-        base = load(target) if target.exists() else load(sorted(target.parent.glob(f"{target.stem}.shard-*.json"))[0])
-        merge_shards(target, base)
-    return sorted(targets)
+def shard_path(path: Path, owner: str) -> Path:
+    """Where ``owner`` (``<session>-<worker>``) writes its part of ``path``."""
+    if not owner or "/" in owner or owner.startswith("-"):
+        raise ValueError(f"shard owner {owner!r}: expected '<session>-<worker>'")
+    return path.with_name(f"{path.stem}{SHARD}{owner}.json")
+
+
+def shard_target(shard: Path) -> Path:
+    """The baseline file a shard belongs to."""
+    m = _SHARD_NAME.fullmatch(shard.name)
+    if m is None:
+        raise ValueError(f"{shard}: not a shard file name (<benchmark>{SHARD}<session>-<worker>.json)")
+    return shard.with_name(m["stem"] + ".json")
+
+
+def session_shards(root: Path, session: str) -> list[Path]:
+    return sorted(root.rglob(f"*{SHARD}{session}-*.json")) if root.is_dir() else []
+
+
+def merge_session(root: Path, session: str, *, replace_damaged: bool) -> tuple[list[Path], list[str]]:
+    """Fold ``session``'s shards under ``root`` into their files (atomically) and remove them; nobody else's.
+
+    Returns the files written and the problems (a damaged file is replaced only with ``replace_damaged``, i.e.
+    ``--update-baselines``, or when it is a ``.obtained.json`` review file; otherwise it and its shards are left
+    as they are and named)."""
+    by_target: dict[Path, list[Path]] = {}
+    for shard in session_shards(root, session):
+        by_target.setdefault(shard_target(shard), []).append(shard)
+    written: list[Path] = []
+    problems: list[str] = []
+    for target, shards in sorted(by_target.items()):
+        try:
+            parts = [load(s) for s in shards]
+        except BaselineError as err:
+            problems.append(f"{err}: a shard of this session is damaged; {target} is left as it was")
+            continue
+        base = None
+        if target.exists():
+            try:
+                base = load(target)
+            except BaselineError as err:
+                if not (replace_damaged or target.name.endswith(".obtained.json")):
+                    problems.append(f"{err}; not merged (only --update-baselines replaces a damaged file)")
+                    continue
+        merged = base if base is not None else replace(parts[0], cases={})
+        for part in parts:
+            for case, c in part.cases.items():
+                merged = merged.with_case(case, c.n, c.metrics, c.failures)
+        write_atomic(target, dumps(merged))
+        for shard in shards:
+            shard.unlink()
+        written.append(target)
+    return written, problems
+
+
+def stale_files(root: Path, session: str | None = None) -> list[Path]:
+    """Shards of other sessions than ``session`` and leftover temporary files under ``root``."""
+    if not root.is_dir():
+        return []
+    shards = [p for p in root.rglob(f"*{SHARD}*.json") if session is None or f"{SHARD}{session}-" not in p.name]
+    return sorted([*shards, *root.rglob(".*.tmp")])
+
+
+def live(path: Path) -> bool:
+    """Whether ``path`` is a shard of a session whose process is still running on this machine."""
+    m = _SHARD_NAME.fullmatch(path.name)
+    session = None if m is None else _SESSION.match(m["owner"])
+    if session is None:
+        return False
+    try:
+        os.kill(int(session["pid"]), 0)
+    except (ProcessLookupError, ValueError, OverflowError):
+        return False
+    except PermissionError:
+        return True
+    return int(session["pid"]) != os.getpid()
+
+
+def clean(root: Path, *, force: bool = False) -> tuple[list[Path], list[Path]]:
+    """Remove stale shards and temporary files under ``root``: (removed, kept because their session still runs)."""
+    removed: list[Path] = []
+    kept: list[Path] = []
+    for path in stale_files(root):
+        if not force and live(path):
+            kept.append(path)
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed, kept

@@ -21,6 +21,7 @@ class Suite:
     baselines: Path
     results: Path
     mode: str
+    owner: str  # this session and worker: the name of the baseline shards this process writes
 
     def runner(self, case: Case | InfoCase) -> CaseRunner:
         if case.model in ORGANISMS:
@@ -29,7 +30,8 @@ class Suite:
 
 
 @pytest.fixture(scope="session")
-def suite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, horizon_cache: Path) -> Suite:
+def suite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, horizon_cache: Path,
+          horizon_session: str) -> Suite:  # fmt: skip
     from horizon.evaluation.runner import default_runners
 
     opt = request.config.getoption
@@ -40,4 +42,5 @@ def suite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     real_data = {k: v for k, v in os.environ.items() if k in ("HORIZON_DATA", "HF_HOME", "HF_DATASETS_CACHE")}
     real = CaseRunner(real_data, model_env, batch=opt("--batch"), **common)
     mode = "update" if opt("--update-baselines") else "record" if opt("--record-baselines") else "compare"
-    return Suite(tiny, organism, real, Path(opt("--baselines")), Path(opt("--results")), mode)
+    owner = f"{horizon_session}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    return Suite(tiny, organism, real, Path(opt("--baselines")), Path(opt("--results")), mode, owner)

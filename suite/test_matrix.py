@@ -27,22 +27,25 @@ def _param(case: Case | InfoCase):  # type: ignore[no-untyped-def]
     return pytest.param(case, id=case.id, marks=marks)
 
 
-def _run_and_check(suite, produce: Callable[[], Record]) -> None:  # type: ignore[no-untyped-def]
+def _run_and_check(suite, case, produce: Callable[[], Record], properties) -> None:  # type: ignore[no-untyped-def]
+    # read by the root conftest: a report after a case ran; --device/--dtype/--attn that reached no real case
+    properties.append(("horizon_case", "real" if suite.runner(case) is suite.real else "default"))
     try:
         record = produce()
     except Unavailable as err:
         pytest.skip(str(err))
     write_record(suite.results, record)
-    problems = check(record, suite.baselines, suite.mode)
+    problems = check(record, suite.baselines, suite.mode, owner=suite.owner)
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
 
 
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
-def test_case(case: Case, suite) -> None:  # type: ignore[no-untyped-def]
-    _run_and_check(suite, lambda: suite.runner(case).run(case, GROUPS.get(case.id, ())))
+def test_case(case: Case, suite, request) -> None:  # type: ignore[no-untyped-def]
+    run = lambda: suite.runner(case).run(case, GROUPS.get(case.id, ()))  # noqa: E731
+    _run_and_check(suite, case, run, request.node.user_properties)
 
 
 @pytest.mark.parametrize("case", [_param(c) for c in information_matrix()])
-def test_information(case: InfoCase, suite) -> None:  # type: ignore[no-untyped-def]
-    _run_and_check(suite, lambda: suite.runner(case).run_information(case))
+def test_information(case: InfoCase, suite, request) -> None:  # type: ignore[no-untyped-def]
+    _run_and_check(suite, case, lambda: suite.runner(case).run_information(case), request.node.user_properties)

@@ -17,8 +17,9 @@ from horizon.baselines import (
     dumps,
     load,
     loads,
-    merge_shards,
+    merge_session,
     shard_path,
+    stale_files,
 )
 from horizon.files import write_atomic
 from horizon.metrics import Metric, percent, table
@@ -119,16 +120,17 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
     assert path.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["b.json"]
 
 
-def test_worker_shards_merge_into_one_file(tmp_path):
+def test_a_sessions_worker_shards_merge_into_one_file_and_nobody_elses(tmp_path):
     path = tmp_path / "mme.json"
-    base = BaselineFile("cpu", "tiny-llava", "mme").with_case("keep", 1, {"total": 1.0})
-    for worker, case in (("gw0", "a"), ("gw1", "b")):
-        write_atomic(
-            shard_path(path, worker), dumps(BaselineFile("cpu", "tiny-llava", "mme").with_case(case, 4, {"total": 2.0}))
-        )
-    merged = merge_shards(path, base)
-    assert set(merged.cases) == {"keep", "a", "b"} and load(path) == merged
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mme.json"]
+    write_atomic(path, dumps(BaselineFile("cpu", "tiny-llava", "mme").with_case("keep", 1, {"total": 1.0})))
+    for owner, case in (("111xaa-gw0", "a"), ("111xaa-gw1", "b"), ("222xbb-gw0", "stale")):
+        shard = BaselineFile("cpu", "tiny-llava", "mme").with_case(case, 4, {"total": 2.0})
+        write_atomic(shard_path(path, owner), dumps(shard))
+    written, problems = merge_session(tmp_path, "111xaa", replace_damaged=False)
+    assert written == [path] and problems == []
+    assert set(load(path).cases) == {"keep", "a", "b"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mme.json", "mme.shard-222xbb-gw0.json"]
+    assert stale_files(tmp_path, "111xaa") == [tmp_path / "mme.shard-222xbb-gw0.json"]
 
 
 def test_an_atomic_write_has_the_permissions_of_an_ordinary_one(tmp_path):

@@ -162,6 +162,18 @@ def test_report(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert "tiny-llava" in (tmp_path / "reports" / "report.md").read_text()
 
 
+@smoke("baselines")
+def test_baselines(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(Path(__file__).parents[1] / "baselines", tmp_path / "b")
+    (tmp_path / "b" / "cpu" / "tiny-llava" / "gqa.shard-999999999x00-gw0.json").write_text("{}")  # a killed session's
+    out = cli(capsys, "baselines", "--baselines", str(tmp_path / "b"))
+    assert " 0 damaged" in out and "stale: " in out and "gqa.shard-999999999x00-gw0.json" in out
+    out = cli(capsys, "baselines", "--baselines", str(tmp_path / "b"), "--clean")
+    assert "removed: " in out and not list((tmp_path / "b").rglob("*.shard-*"))
+
+
 @smoke("list", "models")
 def test_list_models(capsys: pytest.CaptureFixture[str]) -> None:
     from horizon.models.presets import MODELS

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from horizon.baselines import BaselineError, load, merge_all_shards
+from horizon.baselines import load, merge_session
 from horizon.evaluation.check import check
 from horizon.results import Record
 
 ROOT = Path(__file__).parents[1]
 CASE = "tiny-llava-gqa-random@2:0.5"
+SESSION = "1x00"  # a session id as horizon.baselines.new_session makes them
+OWNER = f"{SESSION}-main"
 
 
 def _suite(tmp: Path, horizon_cache: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -52,21 +54,26 @@ def _record(**metrics: float) -> Record:
 
 
 def test_a_worse_method_fails_with_case_metric_baseline_obtained_tolerance(tmp_path):
-    check(_record(accuracy=60.0), tmp_path, "record")
-    merge_all_shards(tmp_path)
-    problems = check(_record(accuracy=40.0), tmp_path, "compare")
+    check(_record(accuracy=60.0), tmp_path, "record", owner=OWNER)
+    merge_session(tmp_path, SESSION, replace_damaged=False)
+    problems = check(_record(accuracy=40.0), tmp_path, "compare", owner=OWNER)
     assert problems == ["m-b-s: accuracy = 40, lower than the baseline 60 by more than the tolerance ±14.7"]
-    assert check(_record(accuracy=58.0), tmp_path, "compare") == []
+    assert check(_record(accuracy=58.0), tmp_path, "compare", owner=OWNER) == []
 
 
 def test_corrupt_baseline_and_bad_mode(tmp_path):
     path = tmp_path / "cpu" / "m" / "gqa.json"
     path.parent.mkdir(parents=True)
     path.write_text("{oops")
-    with pytest.raises(BaselineError, match=str(path)):
-        check(_record(accuracy=1.0), tmp_path, "compare")
+    for mode in ("compare", "record"):  # the case fails naming the file; nothing is raised, nothing written
+        (problem,) = check(_record(accuracy=1.0), tmp_path, mode, owner=OWNER)
+        assert str(path) in problem and "not valid JSON" in problem and "--update-baselines" in problem
+    assert sorted(p.name for p in path.parent.iterdir()) == ["gqa.json"]
+    assert check(_record(accuracy=1.0), tmp_path, "update", owner=OWNER) == []  # update replaces it
+    assert merge_session(tmp_path, SESSION, replace_damaged=True) == ([path], [])
+    assert load(path).cases["m-b-s"].metrics["accuracy"] == 1.0
     with pytest.raises(ValueError, match="baseline mode 'fix'"):
-        check(_record(accuracy=1.0), tmp_path, "fix")
+        check(_record(accuracy=1.0), tmp_path, "fix", owner=OWNER)
 
 
 def test_efficiency_cases_keep_time_ratios_to_the_unpruned_run(tmp_path, horizon_cache):
@@ -95,9 +102,9 @@ def test_a_planted_failure_fails_its_case_and_an_engine_error_is_not_counted(tmp
     case = Case("tiny-llava", "gqa", "random@2:0.5", ("default",), max_new_tokens=2, label="random")
     honest = runner.run(case)
     assert honest.failures == 0
-    check(honest, tmp_path / "b", "record")
-    merge_all_shards(tmp_path / "b")
-    assert check(runner.run(case), tmp_path / "b", "compare") == []
+    check(honest, tmp_path / "b", "record", owner=OWNER)
+    merge_session(tmp_path / "b", SESSION, replace_damaged=False)
+    assert check(runner.run(case), tmp_path / "b", "compare", owner=OWNER) == []
 
     decode = Sample.pil
     broken = set(sorted(_ids(runner, case))[:1])
@@ -110,7 +117,7 @@ def test_a_planted_failure_fails_its_case_and_an_engine_error_is_not_counted(tmp
     monkeypatch.setattr(Sample, "pil", failing_pil)
     planted = runner.run(case)
     assert planted.failures == 1 and planted.n == honest.n - 1
-    problems = "\n".join(check(planted, tmp_path / "b", "compare"))
+    problems = "\n".join(check(planted, tmp_path / "b", "compare", owner=OWNER))
     assert f"ran on {honest.n - 1} samples, the baseline on {honest.n}" in problems
     assert "1 samples failed, the baseline had 0" in problems and "(planted)" in problems
 

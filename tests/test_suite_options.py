@@ -32,9 +32,27 @@ def test_bad_options_are_usage_errors():
         (["-m", "papper"], "unknown marker 'papper'"),
         (["--shard", "3/2"], "--shard '3/2': write i/n with 1 <= i <= n"),
         (["--update-baselines", "--record-baselines"], "not both"),
+        (["--dtype", "float8"], "dtype 'float8' is not one of float32, float16, bfloat16"),
+        (["--attn", "flash"], "attention implementation 'flash' is not one of"),
+        (["--device", "gpu"], "'gpu'"),
+        (["--batch", "0"], "--batch must be >= 1"),
     ):
         done = _collect(*args)
         assert done.returncode == 4 and message in done.stderr, (args, done.stderr[-500:])
+
+
+def test_a_cuda_device_without_cuda_is_one_usage_error_and_the_header_says_what_the_options_reach():
+    import torch
+
+    done = _collect("--device", "cuda")
+    if torch.cuda.is_available():
+        assert done.returncode == 0
+    else:
+        assert done.returncode == 4 and "CUDA is not available here" in done.stderr, done.stderr[-500:]
+    header = subprocess.run([sys.executable, "-m", "pytest", "suite/test_matrix.py", "--collect-only", "-p",
+                             "no:cacheprovider", "-k", "nothing-matches-this", "--dtype", "bfloat16"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert "--dtype bfloat16" in header.stdout and "apply to the real-checkpoint cases" in header.stdout
 
 
 def test_models_and_shards_select_deterministically():

@@ -2,17 +2,28 @@
 
 ``check`` compares a record with ``baselines/<device>/<model>/<benchmark>.json``: compare (a mismatch or a
 missing baseline fails), record (missing cases are recorded, existing ones compared), update (the file takes
-the obtained values; a changed value still fails so a person reviews it). Every write goes through a
-per-process shard merged at the end of the session (xdist-safe, atomic; :func:`horizon.baselines.merge_all_shards`).
+the obtained values; a changed value still fails so a person reviews it). Every write goes through a shard
+owned by the session and its worker (``owner``), merged at the end of that session only (xdist-safe, atomic;
+:func:`horizon.baselines.merge_session`). Compare mode writes nothing (a case's obtained values are in its record under
+``results/``); update mode also keeps the changed cases in ``<benchmark>.obtained.json`` for review. A damaged baseline file fails
+the cases that need it with its name (and update mode replaces it); it never stops the session.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from horizon.baselines import BaselineFile, CaseBaseline, Tolerance, compare, dumps, load, shard_path
+from horizon.baselines import (
+    BaselineError,
+    BaselineFile,
+    CaseBaseline,
+    Tolerance,
+    compare,
+    dumps,
+    load,
+    shard_path,
+)
 from horizon.benchmarks.registry import BENCHMARKS
 from horizon.evaluation.study import study_declarations
 from horizon.files import write_atomic
@@ -59,40 +70,49 @@ def baseline_path(root: Path, record: Record) -> Path:
     return root / record.device / record.model / f"{record.benchmark}.json"
 
 
-def worker_id() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
-
-
-def check(record: Record, root: Path, mode: str) -> list[str]:
-    """Problems with ``record`` against its baseline (empty: pass); writes shards for record/update."""
+def check(record: Record, root: Path, mode: str, *, owner: str) -> list[str]:
+    """Problems with ``record`` against its baseline (empty: pass); record/update write ``owner``'s shards."""
     if mode not in MODES:
         raise ValueError(f"baseline mode {mode!r} is not one of {', '.join(MODES)}")
     path = baseline_path(root, record)
     obtained = baseline_metrics(record)
-    current = load(path) if path.exists() else BaselineFile(record.device, record.model, record.benchmark)
+    fresh = BaselineFile(record.device, record.model, record.benchmark)
+    try:
+        current = load(path) if path.exists() else fresh
+    except BaselineError as err:
+        if mode != "update":
+            return [f"{record.case}: {err}; replace the file with `pytest suite --update-baselines` (run every "
+                    f"case it holds) or restore it with `git checkout {path}`"]  # fmt: skip
+        current = fresh  # the damaged file is replaced by this session's values
     expected = current.cases.get(record.case)
     if expected is None:
         if mode == "compare":
             return [f"{record.case}: no baseline in {path}; record it with `pytest suite --record-baselines`"]
-        _write_shard(path, current, record, obtained)
+        _write_shard(path, current, record, obtained, owner)
         return []
     problems = problems_of(record, expected, current.tolerance)
-    if problems:
-        _write_shard(path.with_name(f"{path.stem}.obtained.json"), current, record, obtained)
-        if mode == "update":
-            _write_shard(path, current, record, obtained)
+    if problems and mode == "update":
+        _write_shard(path, current, record, obtained, owner)
+        _write_shard(path.with_name(f"{path.stem}.obtained.json"), current, record, obtained, owner)
     return problems
 
 
 def find_regressions(records: Sequence[Record], root: Path) -> list[str]:
-    """Every record's problems against its baseline under ``root`` (read only; nothing is written)."""
+    """Every record's problems against its baseline under ``root`` (read only; nothing is written); a damaged
+    baseline file is a problem of each record that needs it."""
     problems: list[str] = []
-    cache: dict[Path, BaselineFile | None] = {}
+    cache: dict[Path, BaselineFile | str | None] = {}
     for record in records:
         path = baseline_path(root, record)
         if path not in cache:
-            cache[path] = load(path) if path.exists() else None
+            try:
+                cache[path] = load(path) if path.exists() else None
+            except BaselineError as err:
+                cache[path] = str(err)
         current = cache[path]
+        if isinstance(current, str):
+            problems.append(f"{record.case}: {current}")
+            continue
         expected = None if current is None else current.cases.get(record.case)
         if current is None or expected is None:
             problems.append(f"{record.case}: no baseline in {path}")
@@ -101,8 +121,8 @@ def find_regressions(records: Sequence[Record], root: Path) -> list[str]:
     return problems
 
 
-def _write_shard(path: Path, current: BaselineFile, record: Record, obtained: dict[str, float]) -> None:
-    shard = shard_path(path, worker_id())
+def _write_shard(path: Path, current: BaselineFile, record: Record, obtained: dict[str, float], owner: str) -> None:
+    shard = shard_path(path, owner)
     existing = load(shard) if shard.exists() else BaselineFile(current.device, current.model, current.benchmark,
                                                                 current.tolerance)  # fmt: skip
     write_atomic(shard, dumps(existing.with_case(record.case, record.n, obtained, record.failures)))

@@ -60,7 +60,7 @@ def bench_suite(cache: Path, limit_cases: int | None = None, *, cases: Sequence[
             t0 = time.perf_counter()
             record = runner(case).run(case, group)
             write_record(root / "results", record)
-            check(record, root / "baselines", "record")
+            check(record, root / "baselines", "record", owner="bench")
             case_s += time.perf_counter() - t0
             model_s += record.timing["model_s"]
     return SuiteOverhead(len(cases), case_s, model_s)

@@ -1,0 +1,122 @@
+"""Interrupted and damaged baseline sessions, end to end through the real suite (subprocesses): a session killed
+with -9 is never finished by a later one, Ctrl-C changes no baseline, a damaged baseline file is one clear failure
+with the report still written, and only ``horizon baselines --clean`` removes the leftovers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from horizon.baselines import SHARD, load
+
+ROOT = Path(__file__).parents[1]
+QWEN_MME = "tiny-qwen2.5-vl and mme"  # four cases, one model, one baseline file
+GQA = "suite/test_matrix.py::test_case[tiny-llava-gqa-random@2:0.5]"
+
+
+def _env(tmp: Path, horizon_cache: Path) -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HORIZON_CACHE": str(horizon_cache),
+            "HF_HUB_OFFLINE": "1", "HOME": str(tmp)}  # fmt: skip
+
+
+def _cmd(tmp: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider", "--baselines", str(tmp / "b"),
+            "--results", str(tmp / "results"), "--reports", str(tmp / "reports")]  # fmt: skip
+
+
+def _suite(tmp: Path, horizon_cache: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(_cmd(tmp, *args), cwd=cwd, capture_output=True, text=True, timeout=900,
+                          env=_env(tmp, horizon_cache))  # fmt: skip
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _interrupt(tmp: Path, horizon_cache: Path, sig: signal.Signals, *args: str) -> None:
+    """Start a recording session and send it ``sig`` once its first shard is on disk."""
+    proc = subprocess.Popen(_cmd(tmp, *args), cwd=ROOT, env=_env(tmp, horizon_cache), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 600
+    try:
+        while not any(SHARD in p.name for p in (tmp / "b").rglob("*.json")):
+            assert proc.poll() is None, "the session ended before it wrote a shard"
+            assert time.monotonic() < deadline, "no shard after 600 s"
+            time.sleep(0.2)
+        if sig == signal.SIGKILL:
+            os.killpg(proc.pid, sig)  # the session and everything it started, at once
+        else:
+            proc.send_signal(sig)  # Ctrl-C reaches pytest itself
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_a_killed_update_is_never_finished_by_a_later_plain_run(tmp_path, horizon_cache):
+    shutil.copytree(ROOT / "baselines" / "cpu" / "tiny-qwen2.5-vl", tmp_path / "b" / "cpu" / "tiny-qwen2.5-vl")
+    mme = tmp_path / "b" / "cpu" / "tiny-qwen2.5-vl" / "mme.json"
+    data = json.loads(mme.read_text())
+    for case in data["cases"].values():  # every case now disagrees: --update-baselines writes a shard for each
+        case["metrics"]["visual_tokens"] += 50.0
+    mme.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    _interrupt(tmp_path, horizon_cache, signal.SIGKILL, "suite", "-k", QWEN_MME, "--update-baselines")
+    before = _snapshot(tmp_path / "b")
+    assert any(SHARD in name for name in before), "the killed session left its shards"
+    plain = _suite(tmp_path, horizon_cache, "suite", "-k", QWEN_MME)
+    assert _snapshot(tmp_path / "b") == before  # not a byte changed: the stale shards were not merged
+    assert plain.returncode == 1 and "than the baseline" in plain.stdout  # the planted values still disagree
+    assert "stale files from interrupted sessions" in plain.stdout and "horizon baselines --clean" in plain.stdout
+    listed = subprocess.run([sys.executable, "-m", "horizon.cli", "baselines", "--baselines", str(tmp_path / "b")],
+                            capture_output=True, text=True, env=_env(tmp_path, horizon_cache), check=False)  # fmt: skip
+    assert listed.returncode == 0 and "stale: " in listed.stdout and SHARD in listed.stdout
+    assert _snapshot(tmp_path / "b") == before  # listing removes nothing
+    cleaned = subprocess.run([sys.executable, "-m", "horizon.cli", "baselines", "--baselines", str(tmp_path / "b"),
+                              "--clean"], capture_output=True, text=True, env=_env(tmp_path, horizon_cache), check=False)  # fmt: skip
+    assert cleaned.returncode == 0 and "removed: " in cleaned.stdout
+    after = _snapshot(tmp_path / "b")
+    assert not any(SHARD in name or name.endswith(".tmp") for name in after)
+    assert after == {k: v for k, v in before.items() if SHARD not in k and not k.endswith(".tmp")}
+
+
+def test_an_interrupted_recording_creates_no_baseline_and_ctrl_c_changes_nothing(tmp_path, horizon_cache):
+    _interrupt(tmp_path, horizon_cache, signal.SIGINT, "suite", "-k", QWEN_MME, "--record-baselines")
+    left = _snapshot(tmp_path / "b")
+    assert left and all(SHARD in name for name in left)  # Ctrl-C: the session did not merge its part
+    plain = _suite(tmp_path, horizon_cache, GQA)
+    assert plain.returncode == 1 and "no baseline" in plain.stdout
+    assert _snapshot(tmp_path / "b") == left  # a plain run wrote nothing and merged nothing
+
+
+def test_a_truncated_baseline_is_one_clear_failure_and_the_report_is_written(tmp_path, horizon_cache):
+    folder = tmp_path / "b" / "cpu" / "tiny-llava"
+    shutil.copytree(ROOT / "baselines" / "cpu" / "tiny-llava", folder)
+    (folder / "mme.json").write_text((folder / "mme.json").read_text()[:200])  # cut mid-file
+    mme = "suite/test_matrix.py::test_case[tiny-llava-mme-random@2:0.5]"
+    run = _suite(tmp_path, horizon_cache, GQA, mme)
+    assert run.returncode == 1 and "1 failed, 1 passed" in run.stdout  # the gqa case never needed mme.json
+    assert f"{folder / 'mme.json'}: not valid JSON" in run.stdout and "Traceback" not in run.stdout + run.stderr
+    report = (tmp_path / "reports" / "report.md").read_text()
+    assert "mme.json: not valid JSON" in report  # the report names it among the regressions
+    update = _suite(tmp_path, horizon_cache, mme, "--update-baselines")
+    assert update.returncode == 0, update.stdout
+    assert set(load(folder / "mme.json").cases) == {"tiny-llava-mme-random@2:0.5"}
+    assert _suite(tmp_path, horizon_cache, mme).returncode == 0
+
+
+def test_folders_come_from_the_rootdir_not_the_working_directory(tmp_path, horizon_cache):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    cmd = [sys.executable, "-m", "pytest", str(ROOT / GQA), "-q", "-p",
+           "no:cacheprovider", "--results", str(tmp_path / "results"), "--reports", str(tmp_path / "reports")]  # fmt: skip
+    run = subprocess.run(cmd, cwd=elsewhere, capture_output=True, text=True, timeout=900,
+                         env=_env(tmp_path, horizon_cache))  # fmt: skip
+    assert run.returncode == 0, run.stdout  # compared with the repository's own baselines, found from here
+    assert list(elsewhere.iterdir()) == []  # and nothing was written where the command was typed
