@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +16,10 @@ from horizon.registry import Registry
 
 SINGLE_WORD = "\nAnswer the question using a single word or phrase."
 LETTER = "\nAnswer with the option's letter from the given choices directly."
+# The largest image a sample may hold, in pixels: PIL's own decompression-bomb threshold (which only warns below
+# twice as many). The models see a few hundred thousand pixels at most (LLaVA-1.5 336x336, Qwen2.5-VL ~1.6M); a
+# larger image is refused per sample before it is decoded, instead of being decoded into gigabytes.
+MAX_IMAGE_PIXELS = 89_478_485
 
 
 class DatasetFormatError(ValueError):
@@ -32,12 +38,35 @@ class Sample:
     fields: Mapping[str, Any] = field(default_factory=dict)  # category, choices, hint, options, ...
 
     def pil(self) -> Image.Image:
-        """The decoded image; one that cannot be decoded is a :class:`DatasetFormatError` naming the sample."""
+        """The decoded image; one that cannot be decoded, or that is over :data:`MAX_IMAGE_PIXELS`, is a
+        :class:`DatasetFormatError` naming the sample."""
         try:
-            with Image.open(io.BytesIO(self.image)) as img:
-                return img.convert("RGB")
-        except (OSError, Image.DecompressionBombError) as err:
+            with warnings.catch_warnings():  # the size is checked here, before anything is decoded
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                img = Image.open(io.BytesIO(self.image))
+        except Image.DecompressionBombError as err:  # PIL refuses it from the header alone
+            found = re.search(r"\((\d+) pixels\)", str(err))
+            size = f"has {int(found[1]):,} pixels" if found else f"is too large ({err})"
+            raise DatasetFormatError(
+                f"sample {self.id}: its image {size}, over the limit of {_limit()}; store it downscaled"
+            ) from None
+        except (OSError, SyntaxError, ValueError, EOFError) as err:
             raise DatasetFormatError(f"sample {self.id}: its image cannot be decoded ({err})") from None
+        with img:
+            width, height = img.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise DatasetFormatError(
+                    f"sample {self.id}: its image is {width}x{height} ({width * height:,} pixels), over the limit "
+                    f"of {_limit()}; store it downscaled"
+                )
+            try:
+                return img.convert("RGB")
+            except (OSError, SyntaxError, ValueError, EOFError) as err:
+                raise DatasetFormatError(f"sample {self.id}: its image cannot be decoded ({err})") from None
+
+
+def _limit() -> str:
+    return f"{MAX_IMAGE_PIXELS:,} pixels (horizon.benchmarks.base.MAX_IMAGE_PIXELS)"
 
 
 @dataclass(frozen=True)
@@ -74,6 +103,7 @@ class Benchmark:
     until: tuple[str, ...] = ("\n\n",)  # stop strings the answer is cut at (lmms-eval's default: a blank line)
     generate: Callable[[], list[dict[str, Any]]] | None = None  # rows made here when no local data is found (synth)
     group_size: int = 0  # > 0: scored on whole groups of this size only (MME's image pairs: 2); others are left out
+    ids: str = "the row number"  # where sample ids come from (each must be distinct: predictions are keyed by them)
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.strip().lower() or " " in self.name:
@@ -117,24 +147,44 @@ BENCHMARKS: Registry[Benchmark] = Registry("benchmark")
 
 def image_bytes(cell: Any, column: str = "image") -> bytes:
     """Image bytes from a datasets Image cell ({'bytes', 'path'}) or raw bytes."""
+    path = cell.get("path") if isinstance(cell, dict) else None
     if isinstance(cell, dict):
         cell = cell.get("bytes")
     if not isinstance(cell, (bytes, bytearray)) or not cell:
+        if path:
+            raise DatasetFormatError(
+                f"column {column!r} holds only a path ({path!r}), not the encoded image: horizon reads images "
+                "stored in the data files (datasets' Dataset.save_to_disk or push_to_hub embed them)"
+            )
         raise DatasetFormatError(f"column {column!r} holds no encoded image bytes (got {type(cell).__name__})")
     return bytes(cell)
 
 
+def _cell(row: Mapping[str, Any], column: str) -> Any:
+    if column not in row:
+        raise DatasetFormatError(f"column {column!r} is missing (the row has {', '.join(map(repr, row))})")
+    return row[column]
+
+
 def text(row: Mapping[str, Any], column: str) -> str:
-    value = row[column]
+    value = _cell(row, column)
     if not isinstance(value, str):
         raise DatasetFormatError(f"column {column!r} must be text, got {type(value).__name__} {value!r:.40}")
     return value
 
 
 def text_list(row: Mapping[str, Any], column: str) -> list[str]:
-    value = row[column]
+    value = _cell(row, column)
     if isinstance(value, str) or not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
         raise DatasetFormatError(f"column {column!r} must be a list of text answers, got {value!r:.60}")
     if not value:
         raise DatasetFormatError(f"column {column!r} is an empty list of answers")
     return list(value)
+
+
+def ident(row: Mapping[str, Any], column: str) -> str:
+    """A sample id from ``column``: text or an integer, never empty (an id names the sample's prediction)."""
+    value = _cell(row, column)
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value).strip() == "":
+        raise DatasetFormatError(f"column {column!r} must be a non-empty id (text or an integer), got {value!r:.40}")
+    return str(value)

@@ -91,7 +91,7 @@ def find_data(bench: Benchmark, *, path: str | Path | None = None, env: Mapping[
         found = _split_files(folder, bench.split) if folder.is_dir() else None
         if found is not None:
             return DataFiles(bench.name, found.files, found.kind)
-        looked.append(str(folder))
+        looked.append(f"{folder} ({why})" if (why := unusable(folder)) else str(folder))
     if path is None and not env.get("HORIZON_DATA"):
         looked.insert(0, "$HORIZON_DATA (not set)")
     config = f", config {bench.config!r}" if bench.config else ""
@@ -100,6 +100,17 @@ def find_data(bench: Benchmark, *, path: str | Path | None = None, env: Mapping[
         f"{config}, split {bench.split!r} on a machine with network access (e.g. datasets.load_dataset(...)"
         f".save_to_disk(...) or its parquet files) and put it in $HORIZON_DATA/{bench.name}, or pass its path."
     )
+
+
+def unusable(folder: Path) -> str:
+    """Why ``folder``, which exists but holds no data for :func:`find_data`, is not read ('' if it does not exist)."""
+    if folder.is_dir():
+        names = sorted(p.name for p in folder.iterdir())
+        shown = f": it has {', '.join(names[:5])}{', ...' if len(names) > 5 else ''}" if names else ""
+        return f"{'empty' if not names else 'no .parquet or .arrow files'}{shown}"
+    if folder.exists():
+        return "not a folder, nor a .parquet or .arrow file"
+    return ""
 
 
 def read_rows(data: DataFiles, columns: tuple[str, ...]) -> Iterator[tuple[Path, int, dict[str, Any]]]:

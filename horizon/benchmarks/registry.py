@@ -20,14 +20,15 @@ from horizon.benchmarks.base import (
     DatasetFormatError,
     ImageSource,
     Sample,
+    ident,
     image_bytes,
     text,
     text_list,
 )
 from horizon.benchmarks.exact import exact_match
 from horizon.benchmarks.mmbench import MMBenchItem, circular_group, score_mmbench
-from horizon.benchmarks.mme import MMEItem, score_mme
-from horizon.benchmarks.ocrbench import OCRBenchItem, score_ocrbench
+from horizon.benchmarks.mme import COGNITION, PERCEPTION, MMEItem, score_mme
+from horizon.benchmarks.ocrbench import CATEGORIES, OCRBenchItem, score_ocrbench
 from horizon.benchmarks.pope import score_pope
 from horizon.benchmarks.scienceqa import LETTERS, score_scienceqa_item
 from horizon.benchmarks.textvqa import vqa_accuracy
@@ -45,8 +46,13 @@ def _mme_sample(row: Mapping[str, Any], i: int) -> Sample:
     answer = text(row, "answer")
     if answer.strip().lower() not in ("yes", "no"):
         raise DatasetFormatError(f"column 'answer' must be Yes or No, got {answer!r}")
-    qid = str(row["question_id"])
-    fields = {"category": text(row, "category")}
+    qid = ident(row, "question_id")
+    category = text(row, "category")
+    if category not in PERCEPTION + COGNITION:
+        raise DatasetFormatError(
+            f"column 'category' {category!r} is not an MME category ({', '.join(PERCEPTION + COGNITION)})"
+        )
+    fields = {"category": category}
     return Sample(f"{qid}#{i}", image_bytes(row["image"]), text(row, "question"), answer, qid, fields)
 
 
@@ -65,9 +71,11 @@ def _pope_sample(row: Mapping[str, Any], i: int) -> Sample:
     answer = text(row, "answer")
     if answer.strip().lower() not in ("yes", "no"):
         raise DatasetFormatError(f"column 'answer' must be yes or no, got {answer!r}")
-    qid = str(row["question_id"])
-    fields = {"category": str(row.get("category", ""))}
-    return Sample(qid, image_bytes(row["image"]), text(row, "question"), answer, qid, fields)
+    qid = ident(row, "question_id")
+    category = row.get("category")
+    category = "" if category is None else str(category)
+    sid = f"{category}/{qid}" if category else qid  # question ids restart in each subset (adversarial, popular, random)
+    return Sample(sid, image_bytes(row["image"]), text(row, "question"), answer, sid, {"category": category})
 
 
 def _pope_prompt(s: Sample, family: str) -> str:
@@ -83,6 +91,8 @@ def _pope_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, fl
 # -- ScienceQA-IMG ----------------------------------------------------------------------------------
 def _sqa_sample(row: Mapping[str, Any], i: int) -> Sample:
     choices = text_list(row, "choices")
+    if len(choices) > len(LETTERS) or len(choices) < 2:
+        raise DatasetFormatError(f"column 'choices' holds {len(choices)} choices; a question needs 2..{len(LETTERS)}")
     answer = row["answer"]
     if not isinstance(answer, int) or not 0 <= answer < len(choices):
         raise DatasetFormatError(f"column 'answer' must be a choice index 0..{len(choices) - 1}, got {answer!r}")
@@ -103,9 +113,11 @@ def _sqa_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, flo
 
 # -- TextVQA (with or without LLaVA-1.5's OCR reference tokens) ---------------------------------------
 def _textvqa_sample(row: Mapping[str, Any], i: int) -> Sample:
-    qid = str(row["question_id"])
+    qid = ident(row, "question_id")
     tokens = row.get("ocr_tokens") or []
-    fields = {"ocr_tokens": [str(t) for t in tokens]}
+    if isinstance(tokens, str) or not isinstance(tokens, Sequence) or not all(isinstance(t, str) for t in tokens):
+        raise DatasetFormatError(f"column 'ocr_tokens' must be a list of text tokens, got {tokens!r:.60}")
+    fields = {"ocr_tokens": list(tokens)}
     return Sample(qid, image_bytes(row["image"]), text(row, "question"), text_list(row, "answers"), qid, fields)
 
 
@@ -186,7 +198,9 @@ def _ocrvqa_expand(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     if not isinstance(questions, list) or not isinstance(answers, list) or len(questions) != len(answers):
         raise DatasetFormatError("OCR-VQA rows need 'question'/'answer', or equal-length 'questions'/'answers' lists")
     base = {k: v for k, v in row.items() if k not in ("questions", "answers")}
-    return [{**base, "question": q, "answer": a, "question_id": f"{row.get('image_id', '')}-{k}"}
+    image = row.get("image_id")  # without it, ids are the row numbers (see _plain_sample)
+    ids = [{} if image is None else {"question_id": f"{image}-{k}"} for k in range(len(questions))]
+    return [{**base, "question": q, "answer": a, **ids[k]}
             for k, (q, a) in enumerate(zip(questions, answers, strict=True))]  # fmt: skip
 
 
@@ -194,7 +208,12 @@ def _ocrvqa_expand(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def _ocrbench_sample(row: Mapping[str, Any], i: int) -> Sample:
     answers = row["answer"]
     answers = [answers] if isinstance(answers, str) else text_list(row, "answer")
-    fields = {"question_type": text(row, "question_type"), "dataset": text(row, "dataset")}
+    kind = text(row, "question_type")
+    if kind not in CATEGORIES:
+        raise DatasetFormatError(
+            f"column 'question_type' {kind!r} is not an OCRBench category ({', '.join(CATEGORIES)})"
+        )
+    fields = {"question_type": kind, "dataset": text(row, "dataset")}
     return Sample(str(i), image_bytes(row["image"]), text(row, "question"), answers, str(i), fields)
 
 
@@ -279,61 +298,70 @@ SPECS = (
     Benchmark(name="mme", dataset_id="lmms-lab/MME", split="test",
               columns=("question_id", "image", "question", "answer", "category"), max_new_tokens=16,
               metrics=MME_METRICS, headline="total", to_sample=_mme_sample, prompt=_mme_prompt, score=_mme_score,
-              notes="perception + cognition (max 2800)", group_size=2),
+              notes="perception + cognition (max 2800)", group_size=2,
+              ids="column 'question_id' (the image) and the row number"),
     Benchmark(name="scienceqa-img", dataset_id="lmms-lab/ScienceQA", config="ScienceQA-IMG", split="test",
               columns=("image", "question", "choices", "answer"), max_new_tokens=16, metrics=ACCURACY,
               headline="accuracy", to_sample=_sqa_sample, prompt=_sqa_prompt, score=_sqa_score),
     Benchmark(name="pope", dataset_id="lmms-lab/POPE", split="test",
               columns=("question_id", "image", "question", "answer"), max_new_tokens=128, metrics=POPE_METRICS,
-              headline="f1", to_sample=_pope_sample, prompt=_pope_prompt, score=_pope_score),
+              headline="f1", to_sample=_pope_sample, prompt=_pope_prompt, score=_pope_score,
+              ids="columns 'category' and 'question_id'"),
     Benchmark(name="textvqa", dataset_id="lmms-lab/textvqa", split="validation", columns=TEXTVQA_COLUMNS,
               max_new_tokens=128, metrics=ACCURACY, headline="accuracy", to_sample=_textvqa_sample,
               prompt=_textvqa_prompt(False), score=_vqa_score, notes="no OCR tokens in the prompt",
-              until=("ASSISTANT:",)),
+              until=("ASSISTANT:",), ids="column 'question_id'"),
     Benchmark(name="textvqa-ocr", dataset_id="lmms-lab/textvqa", split="validation",
               columns=(*TEXTVQA_COLUMNS, "ocr_tokens"), max_new_tokens=128, metrics=ACCURACY, headline="accuracy",
               to_sample=_textvqa_sample, prompt=_textvqa_prompt(True), score=_vqa_score,
-              notes="LLaVA-1.5's 'Reference OCR token' line in the prompt", until=("ASSISTANT:",)),
+              notes="LLaVA-1.5's 'Reference OCR token' line in the prompt", until=("ASSISTANT:",),
+              ids="column 'question_id'"),
     Benchmark(name="mmbench-en", dataset_id="lmms-lab/MMBench", config="en", split="dev", columns=MMBENCH_COLUMNS,
               max_new_tokens=1024, metrics=(percent("circular_accuracy"),), headline="circular_accuracy",
               to_sample=_mmbench_sample, prompt=_mmbench_prompt("There are several options:", LETTER, True),
-              score=_mmbench_score),
+              score=_mmbench_score, ids="column 'index'"),
     Benchmark(name="mmbench-cn", dataset_id="lmms-lab/MMBench", config="cn", split="dev", columns=MMBENCH_COLUMNS,
               max_new_tokens=256, metrics=(percent("circular_accuracy"),), headline="circular_accuracy",
               to_sample=_mmbench_sample,
               # lmms-eval's cn_utils reads mmbench.yaml, so its CN prompts carry the English options line too
-              prompt=_mmbench_prompt("There are several options:", MMBENCH_CN_LETTER, False), score=_mmbench_score),
+              prompt=_mmbench_prompt("There are several options:", MMBENCH_CN_LETTER, False), score=_mmbench_score,
+              ids="column 'index'"),
     Benchmark(name="gqa", dataset_id="lmms-lab/GQA", config="testdev_balanced_instructions", split="testdev",
               columns=("question", "answer"), max_new_tokens=16, metrics=ACCURACY, headline="accuracy",
               to_sample=_plain_sample(("id", "question_id"), "answer", False), prompt=_single_word,
               score=_exact_score,
               notes="questions joined on imageId with the testdev_balanced_images table, unless rows carry images",
-              images=ImageSource("gqa-images", "testdev_balanced_images", "id", "imageId")),
+              images=ImageSource("gqa-images", "testdev_balanced_images", "id", "imageId"),
+              ids="column 'id' (else 'question_id', else the row number)"),
     Benchmark(name="docvqa", dataset_id="lmms-lab/DocVQA", config="DocVQA", split="validation",
               columns=DOCVQA_COLUMNS, max_new_tokens=32, metrics=(percent("anls"),), headline="anls",
-              to_sample=_plain_sample(("questionId",), "answers", True), prompt=_single_word, score=_anls_score),
+              to_sample=_plain_sample(("questionId",), "answers", True), prompt=_single_word, score=_anls_score,
+              ids="column 'questionId'"),
     Benchmark(name="infovqa", dataset_id="lmms-lab/DocVQA", config="InfographicVQA", split="validation",
               columns=DOCVQA_COLUMNS, max_new_tokens=32, metrics=(percent("anls"),), headline="anls",
-              to_sample=_plain_sample(("questionId",), "answers", True), prompt=_single_word, score=_anls_score),
+              to_sample=_plain_sample(("questionId",), "answers", True), prompt=_single_word, score=_anls_score,
+              ids="column 'questionId'"),
     Benchmark(name="ocrbench", dataset_id="echo840/OCRBench", split="test",
               columns=("dataset", "image", "question", "question_type", "answer"), max_new_tokens=128,
               metrics=(percent("accuracy"), Metric(name="correct", kind="count")), headline="accuracy",
               to_sample=_ocrbench_sample, prompt=_ocrbench_prompt, score=_ocrbench_score),
     Benchmark(name="ocr-vqa", dataset_id="howard-hou/OCR-VQA", split="test", columns=("image",), max_new_tokens=16,
-              metrics=ACCURACY, headline="accuracy", to_sample=_plain_sample(("question_id", "image_id"), "answer", False),
+              metrics=ACCURACY, headline="accuracy", to_sample=_plain_sample(("question_id",), "answer", False),
               prompt=_single_word, score=_exact_score,
               notes="rows with question/answer, or per-image questions/answers lists; no lmms-eval task exists",
-              expand=_ocrvqa_expand),
+              expand=_ocrvqa_expand,
+              ids="column 'question_id' (question lists: 'image_id' and the position), else the row number"),
     Benchmark(name="synth", dataset_id="horizon/synth", split="test", columns=SYNTH_COLUMNS, max_new_tokens=2,
               metrics=SYNTH_METRICS, headline="accuracy", to_sample=_synth_sample, prompt=_synth_prompt,
               score=_synth_score,
               notes="generated from a seed: horizon organism data (global and fine-grained tasks); without local data, "
-                    "the 600 held-out rows of seed 0", until=("\n",), generate=_synth_generate),
+                    "the 600 held-out rows of seed 0", until=("\n",), generate=_synth_generate,
+              ids="column 'id'"),
     *(Benchmark(name=f"synth-{fam}", dataset_id="horizon/synth", split="test", columns=SYNTH_COLUMNS,
                 max_new_tokens=2, metrics=SYNTH_METRICS, headline="accuracy", to_sample=_synth_sample,
                 prompt=_synth_prompt, score=_synth_score,
                 notes=f"the {fam} tasks of the synth data (same folder): {', '.join(tasks)}", until=("\n",),
-                expand=_synth_family(fam), generate=_synth_generate)
+                expand=_synth_family(fam), generate=_synth_generate, ids="column 'id'")
       for fam, tasks in (("global", synth.GLOBAL_TASKS), ("fine", synth.FINE_TASKS))),
 )  # fmt: skip
 

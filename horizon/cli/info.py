@@ -80,7 +80,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.samples < 1:
         raise ValueError(f"--samples must be >= 1, got {args.samples}")
     samples, bad = load_samples(bench, path=args.data)
-    chosen = subset(samples, args.samples, seed=args.seed)
+    chosen = subset(samples, args.samples, seed=args.seed, what="--samples")  # nothing selected: an error
     loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
     config = StudyConfig(layers=parse_layers(args.layers, loaded.n_layers), **config_args)
     with tqdm(total=len(chosen), desc=f"{loaded.name} · {bench.name}", unit="sample", file=sys.stderr) as bar:

@@ -30,6 +30,13 @@ log = logging.getLogger(__name__)
 SAMPLE_ERRORS = (DatasetFormatError, PlanError)
 
 
+class NoSampleRanError(RuntimeError, ValueError):
+    """No sample could be run (every one failed, each for the reason listed): the result has nothing to score.
+
+    A RuntimeError as it always was, and a ValueError so that the command line reports it in one line (most often
+    the data: every image unreadable or too large; or a schedule no prompt can satisfy)."""
+
+
 @dataclass(frozen=True)
 class EvalResult:
     benchmark: str
@@ -64,8 +71,10 @@ def evaluate(
 def checked(result: EvalResult) -> EvalResult:
     """``result`` if any sample ran; otherwise the error of the first failure."""
     if result.n == 0:
-        raise RuntimeError(
-            f"every sample of {result.benchmark} failed under {result.schedule}; first: {result.failures[:1]}"
+        first = result.failures[0] if result.failures else "none recorded"
+        raise NoSampleRanError(
+            f"every sample of {result.benchmark} failed under {result.schedule} ({len(result.failures)} failures); "
+            f"first: {first}"
         )
     return result
 
@@ -134,13 +143,15 @@ def evaluate_many(
     equally among its samples. Schedules with oracle stages always run one by one."""
     if batch < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")
+    pending = list(samples)
+    if not pending:
+        raise ValueError(f"no samples of {bench.name} to evaluate: the subset is empty")
     tallies = [_Tally() for _ in schedules]
     max_new = max_new_tokens or bench.max_new_tokens
     oracle_layers = sorted(
         {st.layer for s in schedules for st in s.stages if "information" in METHODS.get(st.method).needs}
     )
     provider = information or oracle_information_for(loaded, bench)
-    pending = list(samples)
     if batch > 1 and not oracle_layers:
         chunks, pending = [pending[k : k + batch] for k in range(0, len(pending), batch)], []
         for chunk in chunks:
@@ -252,7 +263,9 @@ def _one_by_one(
     return outs
 
 
-def _score_whole_groups(bench: Benchmark, done: list[Sample], preds: list[str], failures: list[str]) -> dict[str, float]:
+def _score_whole_groups(
+    bench: Benchmark, done: list[Sample], preds: list[str], failures: list[str]
+) -> dict[str, float]:
     """A benchmark scored on whole groups (MME's image pairs): a group with a failed member is left out (and
     counted among failures)."""
     counts: dict[str, int] = defaultdict(int)

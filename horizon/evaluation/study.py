@@ -18,7 +18,7 @@ import torch
 
 from horizon.benchmarks.base import Benchmark, DatasetFormatError, Sample
 from horizon.engine.sweep import select_many
-from horizon.evaluation.loop import SAMPLE_ERRORS, evaluate_many, prompt_of
+from horizon.evaluation.loop import SAMPLE_ERRORS, NoSampleRanError, evaluate_many, prompt_of
 from horizon.information.analysis import (
     HORIZON_RULE,
     WITHDRAW_RULE,
@@ -108,6 +108,8 @@ def run_study(
     config: StudyConfig,
     progress: Callable[[str], None] | None = None,
 ) -> Study:
+    if not samples:
+        raise ValueError(f"no samples of {bench.name} to study: the subset is empty")
     layers = config.resolved_layers(loaded.n_layers)
     family = loaded.adapter.family
     maps: dict[str, InformationMap] = {}
@@ -130,7 +132,9 @@ def run_study(
         if progress is not None:
             progress(sample.id)
     if not maps:
-        raise RuntimeError(f"no sample of {bench.name} could be measured; first failure: {failures[:1]}")
+        raise NoSampleRanError(
+            f"no sample of {bench.name} could be measured ({len(failures)} failures); first: {failures[0]}"
+        )
     done = [s for s in samples if s.id in maps]
     stats = layer_statistics(list(maps.values()))
     withdraw, full, oracle = _accuracies(loaded, bench, done, layers, config, maps)
