@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from horizon.benchmarks import base
+from horizon import images
 from horizon.benchmarks.base import DatasetFormatError, Sample
 from horizon.benchmarks.fixtures import BLUE, RED, png, rows, write_parquet
 from horizon.benchmarks.local import DataNotFoundError, find_data
@@ -209,17 +209,24 @@ def test_every_sample_failing_is_one_error_line_naming_the_first_failure():
 
 # -- 4. huge and broken images --------------------------------------------------------------------------------------
 def test_an_image_over_the_size_limit_is_refused_from_its_header(monkeypatch):
-    limit = "over the limit of 89,478,485 pixels (horizon.benchmarks.base.MAX_IMAGE_PIXELS); store it downscaled"
+    limit = "over the limit of 89,478,485 pixels (horizon.images.MAX_IMAGE_PIXELS); store it downscaled"
     for size, told in ((20000, "has 400,000,000 pixels"), (12000, "is 12000x12000 (144,000,000 pixels)")):
         with pytest.raises(DatasetFormatError) as err:  # over PIL's own error threshold / over its warning only
             Sample("s1", png_header(size, size), "q", "a", "s1").pil()
         assert str(err.value) == f"sample s1: its image {told}, {limit}"
-    monkeypatch.setattr(base, "MAX_IMAGE_PIXELS", 10_000)
+    monkeypatch.setattr(images, "MAX_IMAGE_PIXELS", 10_000)
     with pytest.raises(DatasetFormatError, match=r"sample s2: its image is 224x168 \(37,632 pixels\), over the limit "
                                                  r"of 10,000 pixels"):  # fmt: skip
         Sample("s2", RED["bytes"], "q", "a", "s2").pil()
-    monkeypatch.setattr(base, "MAX_IMAGE_PIXELS", 224 * 168)
+    monkeypatch.setattr(images, "MAX_IMAGE_PIXELS", 224 * 168)
     assert Sample("s3", RED["bytes"], "q", "a", "s3").pil().size == (224, 168)  # at the limit: decoded
+
+
+def test_horizon_run_refuses_a_huge_image_file_the_same_way(tmp_path):
+    path = tmp_path / "huge.png"
+    path.write_bytes(png_header(20000, 20000))
+    with pytest.raises(ValueError, match=rf"image '{path}': its image has 400,000,000 pixels, over the limit"):
+        images.load_image(path)
 
 
 def test_a_broken_image_is_a_sample_error_whatever_pil_raises():

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import io
-import re
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image
 
+from horizon.images import ImageError, decode
 from horizon.metrics import Metric, kind_of, table
 from horizon.registry import Registry
 
 SINGLE_WORD = "\nAnswer the question using a single word or phrase."
 LETTER = "\nAnswer with the option's letter from the given choices directly."
-# The largest image a sample may hold, in pixels: PIL's own decompression-bomb threshold (which only warns below
-# twice as many). The models see a few hundred thousand pixels at most (LLaVA-1.5 336x336, Qwen2.5-VL ~1.6M); a
-# larger image is refused per sample before it is decoded, instead of being decoded into gigabytes.
-MAX_IMAGE_PIXELS = 89_478_485
-
-
 class DatasetFormatError(ValueError):
     """A local dataset does not have the layout its benchmark expects (names the file and column)."""
 
@@ -38,35 +30,12 @@ class Sample:
     fields: Mapping[str, Any] = field(default_factory=dict)  # category, choices, hint, options, ...
 
     def pil(self) -> Image.Image:
-        """The decoded image; one that cannot be decoded, or that is over :data:`MAX_IMAGE_PIXELS`, is a
-        :class:`DatasetFormatError` naming the sample."""
+        """The decoded image; one that cannot be decoded, or that is over
+        :data:`horizon.images.MAX_IMAGE_PIXELS`, is a :class:`DatasetFormatError` naming the sample."""
         try:
-            with warnings.catch_warnings():  # the size is checked here, before anything is decoded
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                img = Image.open(io.BytesIO(self.image))
-        except Image.DecompressionBombError as err:  # PIL refuses it from the header alone
-            found = re.search(r"\((\d+) pixels\)", str(err))
-            size = f"has {int(found[1]):,} pixels" if found else f"is too large ({err})"
-            raise DatasetFormatError(
-                f"sample {self.id}: its image {size}, over the limit of {_limit()}; store it downscaled"
-            ) from None
-        except (OSError, SyntaxError, ValueError, EOFError) as err:
-            raise DatasetFormatError(f"sample {self.id}: its image cannot be decoded ({err})") from None
-        with img:
-            width, height = img.size
-            if width * height > MAX_IMAGE_PIXELS:
-                raise DatasetFormatError(
-                    f"sample {self.id}: its image is {width}x{height} ({width * height:,} pixels), over the limit "
-                    f"of {_limit()}; store it downscaled"
-                )
-            try:
-                return img.convert("RGB")
-            except (OSError, SyntaxError, ValueError, EOFError) as err:
-                raise DatasetFormatError(f"sample {self.id}: its image cannot be decoded ({err})") from None
-
-
-def _limit() -> str:
-    return f"{MAX_IMAGE_PIXELS:,} pixels (horizon.benchmarks.base.MAX_IMAGE_PIXELS)"
+            return decode(self.image, f"sample {self.id}")
+        except ImageError as err:
+            raise DatasetFormatError(str(err)) from None
 
 
 @dataclass(frozen=True)
