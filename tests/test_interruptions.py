@@ -120,3 +120,13 @@ def test_folders_come_from_the_rootdir_not_the_working_directory(tmp_path, horiz
                          env=_env(tmp_path, horizon_cache))  # fmt: skip
     assert run.returncode == 0, run.stdout  # compared with the repository's own baselines, found from here
     assert list(elsewhere.iterdir()) == []  # and nothing was written where the command was typed
+
+
+def test_xdist_workers_write_the_sessions_shards_and_the_controller_merges_them(tmp_path, horizon_cache):
+    cases = [GQA, "suite/test_matrix.py::test_case[tiny-qwen2.5-vl-gqa-random@2:0.5]"]  # two models: two workers
+    recorded = _suite(tmp_path, horizon_cache, *cases, "-n", "2", "--record-baselines")
+    assert recorded.returncode == 0, recorded.stdout
+    files = _snapshot(tmp_path / "b")
+    assert sorted(files) == ["cpu/tiny-llava/gqa.json", "cpu/tiny-qwen2.5-vl/gqa.json"]  # merged, no shard left
+    assert _suite(tmp_path, horizon_cache, *cases, "-n", "2").returncode == 0
+    assert _snapshot(tmp_path / "b") == files
