@@ -227,8 +227,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if config.stash[RAN].ran and results.is_dir() and any(results.rglob("*.json")):
         from horizon.report.write import write_report
 
-        path, _ = write_report(results, Path(config.getoption("--reports")), root / "paper", root)
-        said.append(f"report: {path}")
+        try:
+            path, _ = write_report(results, Path(config.getoption("--reports")), root / "paper", root)
+            said.append(f"report: {path}")
+        except ValueError as err:  # a damaged record or paper table, named: the session fails, it does not crash
+            said.append(f"report not written: {err}")
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
     real = [k for k, default in REAL_ONLY.items() if config.getoption(k) != default]
     if real and not config.stash[RAN].real:
         said.append(f"{', '.join('--' + k for k in real)} reached no case this session: only real-checkpoint "

@@ -47,10 +47,19 @@ class Record:
     def from_json(cls, text: str, source: str) -> Record:
         try:
             data = json.loads(text)
-            if data.pop("schema_version", None) != SCHEMA_VERSION:
-                raise RecordError(f"{source}: record schema_version is not {SCHEMA_VERSION}")
+        except json.JSONDecodeError as err:
+            raise RecordError(f"{source}: not a horizon record ({err})") from None
+        if not isinstance(data, dict):
+            shown = json.dumps(data)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            kind = {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}.get(type(data), "null")
+            raise RecordError(f"{source}: not a horizon record (a JSON {kind}, {shown}, where a record "
+                              "is a JSON object written by `horizon eval --json` or the suite)")  # fmt: skip
+        if data.pop("schema_version", None) != SCHEMA_VERSION:
+            raise RecordError(f"{source}: record schema_version is not {SCHEMA_VERSION}")
+        try:
             return cls(**data)
-        except (json.JSONDecodeError, TypeError) as err:
+        except TypeError as err:
             raise RecordError(f"{source}: not a horizon record ({err})") from None
 
 
@@ -70,7 +79,11 @@ def read_records(folder: Path) -> list[Record]:
     for path in sorted(folder.rglob("*.json")):
         if path.name.startswith("."):
             continue
-        r = Record.from_json(path.read_text(), str(path))
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as err:  # a folder named *.json, a binary file
+            raise RecordError(f"{path}: not a horizon record (cannot be read as JSON text: {err})") from None
+        r = Record.from_json(text, str(path))
         records[(r.device, r.case)] = r
     return [records[k] for k in sorted(records)]
 

@@ -7,6 +7,12 @@ Conventions (the paper's; docs/methods.md):
 * ``keep`` is a fraction of the *original* visual-token count (``0.44``), or an absolute count (``#64``),
   even for a later stage. A stage selects among the tokens that survived the stages before it.
 * A method that withdraws every visual token (VTW) is written without a keep: ``vtw@26``.
+* A keep of zero (``random@2:#0``, ``random@2:0``) is legal: no visual token survives from that layer on, the
+  same tokens as ``vtw@2`` (a keep sweep's end point). The ``horizon`` commands say so when they run one; a
+  method that needs a survivor (SparseVLM) refuses it when it runs.
+* ``full`` (or ``none``) is the unpruned model. :func:`parse_schedule` reads an empty string as ``full`` too,
+  but the ``horizon`` commands refuse an empty ``--schedule`` (an unset shell variable is likelier than a wish
+  for the unpruned model): write ``full``.
 * ``/original`` or ``/reindex`` after a stage overrides the method's rope-position convention.
 
 Examples: ``dart@2:0.44+random@20:0.07``, ``vtw@21``, ``fastv@3:#64``, ``pdrop@8:0.5/reindex``.
@@ -122,11 +128,13 @@ class Schedule:
             alive = n
         return tuple(counts)
 
-    def check_depth(self, n_layers: int) -> None:
+    def check_depth(self, n_layers: int, model: str | None = None) -> None:
+        """Every stage prunes inside a decoder of ``n_layers`` layers (0..n_layers-1); ``model`` names it."""
         for stage in self.stages:
             if stage.layer >= n_layers:
                 raise ValueError(
                     f"{stage} prunes at layer {stage.layer}, past the model's depth: layers are 0..{n_layers - 1}"
+                    + (f" ({model} has {n_layers} decoder layers)" if model else "")
                 )
 
     def tokens_per_layer(self, n_layers: int, n_visual: int) -> tuple[int, ...]:
@@ -178,7 +186,9 @@ def parse_stage(text: str) -> Stage:
 def parse_schedule(text: str) -> Schedule:
     """Parse ``method@layer:keep+...``; ``full``/``none``/empty is the unpruned model.
 
-    Named presets (``paper:...``) are resolved by :func:`horizon.paper_presets.resolve_schedule`.
+    Named presets (``paper:...``) are resolved by :func:`horizon.paper_presets.resolve_schedule`. The
+    ``horizon`` commands refuse an empty ``--schedule`` before calling this (:func:`horizon.cli.options.schedule_option`);
+    a keep of zero parses (no visual token survives, as VTW), see the module docstring.
     """
     text = text.strip()
     if text in ("", "full", "none"):

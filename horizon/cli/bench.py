@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from tabulate import tabulate
 
-from horizon.cli.options import names
+from horizon.cli.options import check_at_least, check_model_name, names
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,6 +26,21 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    # every option is checked here, before any model loads
+    check_at_least(args.repeats, "--repeats", 1, "timed repeats" if args.what != "suite" else "default cases timed")
+    check_at_least(args.layers, "--layers", 1, "layers spread over the depth")
+    check_at_least(args.rows, "--rows", 1, "held-out rows of the batched-evaluation lines")
+    if args.what in ("engine", "info") and not names(args.models):
+        raise ValueError(f"--models {args.models!r} names no model: give presets, e.g. 'tiny-llava,tiny-qwen2.5-vl'")
+    if args.what == "methods" and args.geometry is not None and not names(args.geometry):
+        raise ValueError(f"--geometry {args.geometry!r} names no model: give presets, e.g. 'llava-1.5-7b'")
+    for name in names(args.models) + names(args.organisms):
+        check_model_name(name, "--models" if name in names(args.models) else "--organisms")
+    if args.geometry is not None:
+        from horizon.models.presets import MODELS
+
+        for name in names(args.geometry):
+            MODELS.get(name)  # the geometry is a preset's architecture: an unknown name lists the presets
     return BENCHES[args.what](args)
 
 
@@ -70,8 +85,6 @@ def _suite(args: argparse.Namespace) -> int:
     from horizon.models.tiny import cache_root
     from horizon.speed.suite import bench_batched, bench_suite, bench_sweep_reuse
 
-    if args.rows < 1:
-        raise ValueError(f"--rows must be >= 1, got {args.rows}")
     r = bench_suite(cache_root(), limit_cases=args.repeats)
     print(f"{r.cases} default cases: {r.case_s:.2f} s in all, {r.model_s:.2f} s in the model (processor and engine); "
           f"harness overhead {100 * r.overhead:.1f}% (target: under 5%)")  # fmt: skip
@@ -93,8 +106,6 @@ def _info(args: argparse.Namespace) -> int:
     from horizon.models.presets import MODELS
     from horizon.speed.info import ASSUMED_UTILISATION, H100_BF16_DENSE_TFLOPS, bench_info, project_full_map
 
-    if args.layers < 1:
-        raise ValueError(f"--layers must be >= 1, got {args.layers}")
     rows = []
     for name in names(args.models):
         r = bench_info(load_model(name), count=args.layers)

@@ -8,7 +8,17 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from horizon.cli.options import _add_model_options, check_max_new_tokens, check_output_file
+from horizon.cli.options import (
+    _add_model_options,
+    check_at_least,
+    check_max_new_tokens,
+    check_options_early,
+    check_output_file,
+    check_schedule_before_loading,
+    check_schedule_on,
+    check_seed,
+    schedule_option,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,18 +40,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from horizon.engine.plan import check_methods
     from horizon.evaluation.loop import evaluate
     from horizon.models.loading import load_model
-    from horizon.paper_presets import resolve_schedule
 
+    # every option is checked here, before samples or the model load
     bench = BENCHMARKS.get(args.bench)
-    schedule = resolve_schedule(args.schedule)
-    check_methods(schedule)
+    schedule = schedule_option(args.schedule)
+    guided = [
+        str(s) for s, m in zip(schedule.stages, check_methods(schedule), strict=True) if "guide_importance" in m.needs
+    ]
+    if guided:
+        raise ValueError(
+            f"{', '.join(guided)} needs a guide model's token importance, which horizon eval does not compute: run "
+            f"SGL on one prompt with `horizon run --schedule {str(schedule)!r} --guide MODEL`"
+        )
+    check_options_early(args)
     check_output_file(args.json)
     check_max_new_tokens(args.max_new_tokens)
-    if args.batch < 1:
-        raise ValueError(f"--batch must be >= 1, got {args.batch}")
+    check_seed(args.seed)
+    check_at_least(args.limit, "--limit", 1, "a number of samples")
+    check_at_least(args.batch, "--batch", 1, "samples per forward")
+    check_schedule_before_loading(schedule, args.model, args.path)
     samples, bad = load_samples(bench, path=args.data)  # before loading a model: fail fast on missing data
-    chosen = subset(samples, args.limit, seed=args.seed)
+    chosen = subset(samples, args.limit, seed=args.seed, what="--limit")
     loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
+    check_schedule_on(schedule, loaded)  # once, before any sample runs
     result = evaluate(
         loaded, bench, chosen, schedule, seed=args.seed, max_new_tokens=args.max_new_tokens, batch=args.batch
     )

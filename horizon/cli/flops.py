@@ -7,24 +7,28 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from horizon.cli.options import check_at_least, schedule_option
+
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("flops", help="analytic prefill FLOPs and KV-cache storage of a schedule (no weights)")
     p.add_argument("--model", help="a preset (its architecture numbers are used)")
-    p.add_argument("--schedule", default="full")
+    p.add_argument("--schedule", help="e.g. 'random@2:0.5+vtw@26' or a preset 'paper:...' (default full)")
     p.add_argument("--text-tokens", type=int, help="non-visual prompt tokens (e.g. 116 for TextVQA)")
     p.add_argument("--table3", action="store_true", help="every row of the paper's Table 3 beside its published values")
     p.add_argument("--paper", type=Path, default=Path("baselines/paper"), help="the paper's tables (for --table3)")
     p.add_argument("--visual-tokens", type=int, help="visual tokens (default: the preset's fixed count)")
-    p.add_argument("--kv-bytes", type=int, default=2, help="bytes per cached value (2 = fp16/bf16)")
+    p.add_argument("--kv-bytes", type=int, help="bytes per cached value, >= 1 (default 2 = fp16/bf16; 1 = 8-bit)")
 
 
 def cmd_flops(args: argparse.Namespace) -> int:
     from horizon.efficiency.flops import FORMULA_NAME, kv_cache_bytes, prefill_flops
     from horizon.models.presets import MODELS
-    from horizon.paper_presets import resolve_schedule
     from horizon.report.run import layer_ranges
 
+    check_at_least(args.text_tokens, "--text-tokens", 1, "non-visual prompt tokens")
+    check_at_least(args.visual_tokens, "--visual-tokens", 0, "visual tokens")
+    check_at_least(args.kv_bytes, "--kv-bytes", 1, "bytes per cached value: 2 for fp16/bf16, 1 for 8-bit")
     if args.table3:
         return _print_table3(args)
     if args.model is None or args.text_tokens is None:
@@ -33,20 +37,20 @@ def cmd_flops(args: argparse.Namespace) -> int:
     n_visual = args.visual_tokens if args.visual_tokens is not None else preset.visual_tokens
     if n_visual is None:
         raise ValueError(f"{preset.name} has no fixed visual-token count: give --visual-tokens")
-    if args.text_tokens < 1 or n_visual < 0:
-        raise ValueError(f"--text-tokens must be >= 1 and --visual-tokens >= 0 (got {args.text_tokens}, {n_visual})")
-    schedule = resolve_schedule(args.schedule)
+    schedule = schedule_option("full" if args.schedule is None else args.schedule)
+    schedule.check_depth(preset.arch.layers, preset.name)
+    kv_bytes = 2 if args.kv_bytes is None else args.kv_bytes
     visual = schedule.tokens_per_layer(preset.arch.layers, n_visual)
     tokens = [args.text_tokens + v for v in visual]
     full = [args.text_tokens + n_visual] * preset.arch.layers
     flops, full_flops = prefill_flops(preset.arch, tokens), prefill_flops(preset.arch, full)
-    kv, full_kv = (kv_cache_bytes(preset.arch, t, args.kv_bytes) / 2**20 for t in (tokens, full))
+    kv, full_kv = (kv_cache_bytes(preset.arch, t, kv_bytes) / 2**20 for t in (tokens, full))
     print(f"{preset.name} · {schedule} · {args.text_tokens} text + {n_visual} visual tokens")
     print(f"visual tokens per layer: {layer_ranges(visual)} (average {sum(visual) / len(visual):.1f})")
     rows = [("prefill FLOPs (T)", f"{flops / 1e12:.2f}", f"{full_flops / 1e12:.2f}", f"{flops / full_flops:.3f}"),
             ("KV cache (MB)", f"{kv:.1f}", f"{full_kv:.1f}", f"{kv / full_kv:.3f}")]  # fmt: skip
     print(tabulate(rows, headers=["", "schedule", "unpruned", "ratio"], disable_numparse=True))
-    print(f"\nFLOPs: {FORMULA_NAME}; KV: 2·n·kv_heads·head_dim·{args.kv_bytes} bytes per layer, MB = 2^20 bytes.")
+    print(f"\nFLOPs: {FORMULA_NAME}; KV: 2·n·kv_heads·head_dim·{kv_bytes} bytes per layer, MB = 2^20 bytes.")
     return 0
 
 
@@ -58,6 +62,13 @@ def _print_table3(args: argparse.Namespace) -> int:
 
     if args.model not in (None, TABLE3_MODEL):
         raise ValueError(f"--table3 is LLaVA-1.5-7B's table; got --model {args.model!r}")
+    given = [o for o, v in (("--schedule", args.schedule), ("--visual-tokens", args.visual_tokens),
+                            ("--kv-bytes", args.kv_bytes)) if v is not None]  # fmt: skip
+    if given:
+        raise ValueError(
+            f"--table3 prints the paper's fixed rows (its schedules, 576 visual tokens, fp16 values): "
+            f"{', '.join(given)} does not apply; leave it out, or drop --table3 to compute one schedule"
+        )
     text = TABLE3_TEXT_TOKENS if args.text_tokens is None else args.text_tokens
     arch, paper = MODELS.get(TABLE3_MODEL).arch, load_paper(args.paper, "table3")
     if not paper:

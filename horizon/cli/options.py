@@ -1,9 +1,18 @@
-"""Option helpers shared by several ``horizon`` commands."""
+"""Option helpers shared by several ``horizon`` commands: each refuses a bad value before any work (model load,
+evaluation) with a message naming the option, the value and what is allowed, or says out loud (``note``) what
+a legal but surprising value means."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from horizon.models.loading import LoadedModel
+    from horizon.models.presets import ModelPreset
+    from horizon.schedule import Schedule
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
@@ -19,6 +28,11 @@ def names(text: str) -> list[str]:
     return [m for m in text.split(",") if m]
 
 
+def note(message: str) -> None:
+    """Say out loud (on stderr) what a legal but surprising input means; the command goes on."""
+    print(f"horizon: note: {message}", file=sys.stderr)
+
+
 def check_output_file(path: Path | None, option: str = "--json") -> None:
     """Refuse an output path that cannot be written as a file, before any work (a folder, a missing folder)."""
     if path is None:
@@ -29,7 +43,110 @@ def check_output_file(path: Path | None, option: str = "--json") -> None:
         raise ValueError(f"{option} {str(path)!r}: the folder {str(path.parent)!r} does not exist")
 
 
+def check_output_folder(path: Path, option: str = "--out") -> None:
+    """Refuse an output folder that cannot be one (an existing file, or a file on the way to it); a missing folder
+    is made by the command."""
+    for folder in (path, *path.parents):
+        if folder.exists() and not folder.is_dir():
+            where = "is a file" if folder == path else f"is inside {str(folder)!r}, which is a file"
+            raise ValueError(f"{option} {str(path)!r} {where}: give a folder (it is created if missing)")
+
+
 def check_max_new_tokens(value: int | None) -> None:
     """``--max-new-tokens`` is a count of at least 1 token in every command (None: the command's default)."""
     if value is not None and value < 1:
         raise ValueError(f"--max-new-tokens must be >= 1 (a count of generated tokens), got {value}")
+
+
+def check_at_least(value: int | None, option: str, minimum: int, what: str) -> None:
+    """An integer option of at least ``minimum`` (None: the command's default); ``what`` says what it counts."""
+    if value is not None and value < minimum:
+        raise ValueError(f"{option} must be >= {minimum} ({what}), got {value}")
+
+
+def check_seed(value: int) -> None:
+    """``--seed`` seeds torch generators (and the subset), which take a whole number >= 0."""
+    if value < 0:
+        raise ValueError(f"--seed must be a whole number >= 0 (it seeds the random selections), got {value}")
+
+
+def check_model_name(model: str, option: str = "--model") -> None:
+    """A preset name or a checkpoint folder (a folder with config.json), checked without loading anything."""
+    from horizon.models.presets import MODELS
+
+    if model in MODELS or (Path(model).expanduser() / "config.json").is_file():
+        return
+    raise ValueError(f"{option}: {MODELS.unknown_message(model)}; or give a checkpoint folder (with config.json)")
+
+
+def schedule_option(text: str, option: str = "--schedule") -> Schedule:
+    """``--schedule`` as a Schedule with known methods; an empty value is refused (``full`` is the unpruned
+    model: an empty string is likelier an unset shell variable)."""
+    from horizon.engine.plan import check_methods
+    from horizon.paper_presets import resolve_schedule
+
+    if not text.strip():
+        raise ValueError(
+            f"{option} is empty: give a schedule such as 'random@2:0.5' or a preset (horizon list presets), "
+            "or 'full' for the unpruned model"
+        )
+    schedule = resolve_schedule(text)
+    check_methods(schedule)
+    return schedule
+
+
+def preset_of(model: str) -> ModelPreset | None:
+    """The preset ``--model`` names (None for a checkpoint folder), as loading resolves it."""
+    from horizon.models.presets import MODELS
+
+    return MODELS.get(model) if model in MODELS else None
+
+
+def check_schedule_before_loading(schedule: Schedule, model: str, path: str | None) -> None:
+    """``--model`` (a preset or a checkpoint folder), then ``schedule`` against a preset's architecture before its
+    weights load (nothing for a checkpoint folder or an explicit ``--path``: :func:`check_schedule_on` checks
+    those once loaded), and say what a keep of zero means. Call it after the commands' other option checks."""
+    from horizon.engine.plan import check_schedule
+    from horizon.models.loading import adapter_for
+
+    if path is None:
+        check_model_name(model)
+    preset = preset_of(model)
+    if preset is not None and path is None:
+        mrope = adapter_for(preset.family).mrope
+        check_schedule(
+            schedule, n_layers=preset.arch.layers, mrope=mrope, model=preset.name, n_visual=preset.visual_tokens
+        )
+    note_zero_keeps(schedule, preset.visual_tokens if preset is not None else None)
+
+
+def check_schedule_on(schedule: Schedule, loaded: LoadedModel) -> None:
+    """Check ``schedule`` once against the loaded model (its real depth and rope), before any sample runs."""
+    from horizon.engine.plan import check_schedule
+
+    n_visual = loaded.preset.visual_tokens if loaded.preset is not None else None
+    check_schedule(schedule, n_layers=loaded.n_layers, mrope=loaded.adapter.mrope, model=loaded.name, n_visual=n_visual)
+
+
+def note_zero_keeps(schedule: Schedule, n_visual: int | None) -> None:
+    """A stage that keeps no visual token is legal (a keep sweep's end point); say what it means."""
+    from horizon.schedule import WITHDRAW_ALL_METHODS
+
+    for stage in schedule.stages:
+        if stage.method in WITHDRAW_ALL_METHODS:
+            return
+        zero = stage.keep.count(n_visual) == 0 if n_visual is not None else stage.keep.value == 0
+        if zero:
+            rounds = f" ({stage.keep} of {n_visual} rounds to 0)" if stage.keep.value != 0 else ""
+            note(
+                f"{stage} keeps 0 visual tokens{rounds}: from layer {stage.layer} on the model sees no visual "
+                f"token, as vtw@{stage.layer} (withdraw all) does"
+            )
+            return
+
+
+def check_options_early(args: argparse.Namespace) -> None:
+    """``--dtype``, ``--attn`` and ``--device`` of :func:`_add_model_options`, before any work."""
+    from horizon.models.loading import check_options
+
+    check_options(args.dtype, args.attn, args.device)

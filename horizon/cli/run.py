@@ -5,8 +5,26 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from horizon.cli.options import _add_model_options, check_max_new_tokens, check_output_file
+from horizon.cli.options import (
+    _add_model_options,
+    check_at_least,
+    check_max_new_tokens,
+    check_model_name,
+    check_options_early,
+    check_output_file,
+    check_schedule_before_loading,
+    check_schedule_on,
+    check_seed,
+    note,
+    preset_of,
+    schedule_option,
+)
+
+if TYPE_CHECKING:
+    from horizon.methods import Method
+    from horizon.schedule import Schedule
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,20 +46,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     from horizon.engine.run import prepare, run
     from horizon.images import demo_image, load_image
     from horizon.models.loading import load_model
-    from horizon.paper_presets import resolve_schedule
 
-    schedule = resolve_schedule(args.schedule)
-    check_methods(schedule)  # fail before loading a model
+    # every option is checked here, before the model loads
+    schedule = schedule_option(args.schedule)
+    methods = check_methods(schedule)
+    oracle = [str(s) for s, m in zip(schedule.stages, methods, strict=True) if "information" in m.needs]
+    if oracle:
+        raise ValueError(
+            f"{', '.join(oracle)} ranks visual tokens by their information, measured with each sample's gold answer, "
+            f"and horizon run has no answer: run it on a benchmark with `horizon eval --bench BENCH --schedule "
+            f"{str(schedule)!r}` (horizon list benchmarks)"
+        )
+    check_options_early(args)
     check_output_file(args.json)
     check_max_new_tokens(args.max_new_tokens)
+    check_seed(args.seed)
+    check_at_least(args.top_k, "--top-k", 1, "first-token probabilities to show")
+    check_schedule_before_loading(schedule, args.model, args.path)
+    guide_name = _guide_name(args, schedule, methods)
     image = load_image(args.image) if args.image else demo_image()
     loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
+    check_schedule_on(schedule, loaded)
     prompt = prepare(loaded, [image], [args.question])
     guide = None
-    if any("guide_importance" in m.needs for m in check_methods(schedule)):
-        guide_name = args.guide or (loaded.preset.guide if loaded.preset is not None else None)
-        if not guide_name:
-            raise ValueError(f"schedule {schedule} has an SGL stage: give its guide model with --guide MODEL")
+    if guide_name is not None:
         from horizon.engine.guide import guide_importance
 
         guide_model = load_model(
@@ -51,7 +79,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = run(loaded, prompt, schedule, max_new_tokens=args.max_new_tokens, seed=args.seed, guide_importance=guide)
     from horizon.report.run import render_run, run_record
 
-    print(render_run(out, loaded, top_k=args.top_k))
+    top_k = args.top_k
+    vocab = int(out.first_token_probs.shape[-1])
+    if top_k > vocab:
+        note(f"--top-k {top_k} is more than {loaded.name}'s vocabulary of {vocab} tokens: showing all {vocab}")
+        top_k = vocab
+    print(render_run(out, loaded, top_k=top_k))
     if args.json:
-        args.json.write_text(json.dumps(run_record(out, loaded, top_k=args.top_k), indent=2) + "\n")
+        args.json.write_text(json.dumps(run_record(out, loaded, top_k=top_k), indent=2) + "\n")
     return 0
+
+
+def _guide_name(args: argparse.Namespace, schedule: Schedule, methods: tuple[Method, ...]) -> str | None:
+    """The guide model of the schedule's SGL stages (``--guide``, else the preset's default guide), checked before
+    anything loads; None when no stage needs one (an unused ``--guide`` is said out loud)."""
+    if not any("guide_importance" in m.needs for m in methods):
+        if args.guide is not None or args.guide_path is not None:
+            note(f"--guide/--guide-path are not used: schedule {schedule} has no sgl stage")
+        return None
+    preset = preset_of(args.model)
+    name: str | None = args.guide or (preset.guide if preset is not None else None)
+    if not name:
+        raise ValueError(f"schedule {schedule} has an SGL stage: give its guide model with --guide MODEL")
+    if args.guide_path is None:
+        check_model_name(name, "--guide")
+    return name

@@ -40,6 +40,8 @@ def prefill_flops(arch: Architecture, tokens_per_layer: Sequence[int]) -> float:
 
 def kv_cache_bytes(arch: Architecture, tokens_per_layer: Sequence[int], bytes_per_value: int = 2) -> float:
     """KV-cache bytes after prefill (keys and values of every layer's own length)."""
+    if isinstance(bytes_per_value, bool) or bytes_per_value <= 0:
+        raise ValueError(f"bytes per cached value must be > 0 (2 for fp16/bf16), got {bytes_per_value!r}")
     if len(tokens_per_layer) != arch.layers:
         raise ValueError(f"got {len(tokens_per_layer)} layer counts for a {arch.layers}-layer decoder")
     return float(sum(2 * n * arch.kv_heads * arch.head_dim * bytes_per_value for n in tokens_per_layer))

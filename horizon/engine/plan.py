@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import torch
 
 from horizon.methods import METHODS, Method
-from horizon.schedule import Positions, Schedule
+from horizon.schedule import Positions, Schedule, Stage
 
 
 class PlanError(ValueError):
@@ -20,6 +20,44 @@ class PlanError(ValueError):
 def check_methods(schedule: Schedule) -> tuple[Method, ...]:
     """The registered method of each stage; raises with a suggestion for an unknown name."""
     return tuple(METHODS.get(stage.method) for stage in schedule.stages)
+
+
+def check_schedule(
+    schedule: Schedule, *, n_layers: int, mrope: bool, model: str | None = None, n_visual: int | None = None
+) -> tuple[Method, ...]:
+    """What one model decides about ``schedule`` before any prompt, checked once (the CLI calls it before
+    loading samples, :meth:`RunPlan.build` for every prompt): known methods, every stage inside the decoder's
+    layers ``0..n_layers-1`` and at or after its method's first layer, a position convention the model's rope
+    has, and, for a model with a fixed visual-token count ``n_visual`` (LLaVA), keeps that count can meet.
+    ``model`` names the model in the messages. Returns the stages' methods."""
+    methods = check_methods(schedule)
+    schedule.check_depth(n_layers, model)
+    for stage, method in zip(schedule.stages, methods, strict=True):
+        if stage.layer < method.min_layer:
+            raise ValueError(
+                f"{stage}: {method.name} reads the layer before the pruning layer, "
+                f"so it prunes at layer >= {method.min_layer}"
+            )
+        stage_positions(stage, method, mrope)
+    if n_visual is not None:
+        try:
+            schedule.counts(n_visual)
+        except ValueError as err:
+            raise ValueError(f"{err} ({model or 'the model'} sees {n_visual} visual tokens per image)") from None
+    return methods
+
+
+def stage_positions(stage: Stage, method: Method, mrope: bool) -> Positions:
+    """The rope-position convention ``stage`` runs under; a re-indexed one on M-RoPE (Qwen) is refused."""
+    # a method's re-indexing convention is LLaVA's (1-D RoPE); on Qwen every port keeps the
+    # original M-RoPE positions unless a stage asks for /reindex explicitly (refused below)
+    pos = stage.positions or ("original" if mrope else method.positions)
+    if pos == "reindex" and mrope:
+        raise ValueError(
+            f"{stage}: re-indexed positions are defined for 1-D RoPE (LLaVA) only; Qwen2.5-VL "
+            "keeps its original 3-D M-RoPE positions (write /original or drop the option)"
+        )
+    return pos
 
 
 @dataclass(frozen=True)
@@ -60,28 +98,12 @@ class RunPlan:
         if schedule.stages and bool(visual_mask[:, -1].any()):
             raise PlanError("the last prompt token is visual; the prompt must end with text")
         n_visual = int(per_row[0])
-        schedule.check_depth(n_layers)
+        methods = check_schedule(schedule, n_layers=n_layers, mrope=mrope)
         try:
             counts = schedule.counts(n_visual)
         except ValueError as err:  # this prompt has fewer visual tokens than the schedule keeps
             raise PlanError(str(err)) from None
-        methods = check_methods(schedule)
-        positions: list[Positions] = []
-        for stage, method in zip(schedule.stages, methods, strict=True):
-            if stage.layer < method.min_layer:
-                raise ValueError(
-                    f"{stage}: {method.name} reads the layer before the pruning layer, "
-                    f"so it prunes at layer >= {method.min_layer}"
-                )
-            # a method's re-indexing convention is LLaVA's (1-D RoPE); on Qwen every port keeps the
-            # original M-RoPE positions unless a stage asks for /reindex explicitly (refused below)
-            pos = stage.positions or ("original" if mrope else method.positions)
-            if pos == "reindex" and mrope:
-                raise ValueError(
-                    f"{stage}: re-indexed positions are defined for 1-D RoPE (LLaVA) only; Qwen2.5-VL "
-                    "keeps its original 3-D M-RoPE positions (write /original or drop the option)"
-                )
-            positions.append(pos)
+        positions = [stage_positions(s, m, mrope) for s, m in zip(schedule.stages, methods, strict=True)]
         needs_guide = [str(s) for s, m in zip(schedule.stages, methods, strict=True) if "guide_importance" in m.needs]
         if needs_guide and guide_importance is None:
             raise ValueError(

@@ -48,8 +48,18 @@ def relative(row: Mapping[str, float], full: Mapping[str, float], columns: Seque
 
 
 def load_paper(root: Path, name: str) -> dict[str, dict[str, float]]:
+    """The published rows of paper table ``name`` under ``root`` (``{}`` when it is not there); a damaged file
+    is a ValueError naming it."""
     path = root / f"{name}.json"
-    return json.loads(path.read_text())["rows"] if path.exists() else {}
+    if not path.exists():
+        return {}
+    try:
+        rows = json.loads(path.read_text())["rows"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ValueError(f"{path}: not one of the paper's tables (a JSON object with 'rows'): {err!r}") from None
+    if not isinstance(rows, dict) or not all(isinstance(v, dict) for v in rows.values()):
+        raise ValueError(f"{path}: 'rows' must be a JSON object of rows (each an object of cells)")
+    return rows
 
 
 def _cell(ours: float | None, paper: float | None, digits: int = 1) -> str:

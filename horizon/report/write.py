@@ -30,3 +30,4 @@ def write_report(results: Path, out: Path, paper_root: Path, baselines: Path | N
     write_atomic(out / "cases.csv", cases_csv(records))
     write_atomic(out / "cases.json", cases_json(records))
     return path, len(records)
+
