@@ -299,3 +299,10 @@ def test_bad_model_options_are_refused_before_loading(capsys, forbid, command, o
 )
 def test_bench_refuses_bad_options_before_loading(capsys, forbid, args, message):
     assert message in refused(capsys, *args)
+
+
+def test_a_keep_a_method_refuses_is_refused_before_loading_and_not_noted(capsys, forbid):
+    code = main([*EVAL, "--schedule", "sparsevlm@3:0"])
+    err = capsys.readouterr().err
+    assert code == 2 and "sparsevlm@3:0: sparsevlm keeps at least 1 visual token(s); use vtw@3 to drop them all" in err
+    assert "note:" not in err  # no "keeps 0 visual tokens" note before the refusal

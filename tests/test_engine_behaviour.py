@@ -94,7 +94,7 @@ def test_bad_input_errors(tiny_model):
         run(loaded, prompt, parse_schedule("full"), max_new_tokens=0)
     with pytest.raises(TypeError, match="must be a Schedule"):
         run(loaded, prompt, "random@2:0.5")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="sparsevlm keeps at least one visual token"):
+    with pytest.raises(ValueError, match=r"sparsevlm@3:0: sparsevlm keeps at least 1 visual token\(s\); use vtw@3"):
         run(loaded, prompt, parse_schedule("sparsevlm@3:0"))
     with pytest.raises(ValueError, match="seed must be an int >= 0 or one per sample"):
         run(loaded, prompt, parse_schedule("random@2:0.5"), seed=[1, 2])

@@ -39,6 +39,10 @@ def check_schedule(
                 f"so it prunes at layer >= {method.min_layer}"
             )
         stage_positions(stage, method, mrope)
+        kept = stage.keep.count(n_visual) if n_visual is not None else None
+        if (stage.keep.value == 0 or kept == 0) and method.min_keep > 0:
+            raise ValueError(f"{stage}: {method.name} keeps at least {method.min_keep} visual token(s); "
+                             f"use vtw@{stage.layer} to drop them all")  # fmt: skip
     if n_visual is not None:
         try:
             schedule.counts(n_visual)

@@ -40,6 +40,7 @@ class Method:
     flash_compatible: bool
     reference: str
     min_layer: int = 0  # methods reading the previous layer (prev_*) need layer >= 1
+    min_keep: int = 0  # the fewest visual tokens a stage of it may keep (SparseVLM recycles into one: 1)
 
     def __post_init__(self) -> None:
         unknown = self.needs - VIEW_FIELDS
@@ -62,13 +63,14 @@ def register_method(
     flash_compatible: bool = True,
     reference: str,
     min_layer: int = 0,
+    min_keep: int = 0,
 ) -> Callable[[SelectFn], SelectFn]:
     """Register ``fn`` as method ``name``; returns ``fn`` unchanged."""
 
     def deco(fn: SelectFn) -> SelectFn:
         METHODS.add(
             name,
-            Method(name, fn, frozenset(needs), positions, flash_compatible, reference, min_layer),
+            Method(name, fn, frozenset(needs), positions, flash_compatible, reference, min_layer, min_keep),
         )
         return fn
 

@@ -76,6 +76,7 @@ def _rater_rows(view: TokenView, b: int) -> torch.Tensor:
     positions="reindex",
     flash_compatible=False,
     min_layer=1,
+    min_keep=1,
     reference="Zhang et al., SparseVLM, ICML 2025 (github.com/Gumpest/SparseVLMs)",
 )
 def select_sparsevlm(view: TokenView, keep: int, generators: Sequence[torch.Generator]) -> Selection:
