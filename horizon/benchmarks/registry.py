@@ -31,6 +31,15 @@ from horizon.benchmarks.mme import COGNITION, PERCEPTION, MMEItem, score_mme
 from horizon.benchmarks.ocrbench import CATEGORIES, OCRBenchItem, score_ocrbench
 from horizon.benchmarks.pope import score_pope
 from horizon.benchmarks.scienceqa import LETTERS, score_scienceqa_item
+from horizon.benchmarks.synth_spec import (
+    SYNTH_COLUMNS,
+    SYNTH_METRICS,
+    synth_family,
+    synth_generate,
+    synth_prompt,
+    synth_sample,
+    synth_score,
+)
 from horizon.benchmarks.textvqa import vqa_accuracy
 from horizon.metrics import Metric, percent
 
@@ -230,54 +239,6 @@ def _ocrbench_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str
     return {"accuracy": 100 * r.accuracy, "correct": float(r.correct)}
 
 
-# -- synth (generated here from a seed, horizon/benchmarks/synth.py) ---------------------------------------
-def _synth_sample(row: Mapping[str, Any], i: int) -> Sample:
-    task = text(row, "task")
-    try:
-        fam = synth.family(task)
-    except ValueError as err:
-        raise DatasetFormatError(f"column 'task': {err}") from None
-    sid = text(row, "id")
-    fields = {"task": task, "family": fam}
-    return Sample(sid, image_bytes(row["image"]), text(row, "question"), text(row, "answer"), sid, fields)
-
-
-def _synth_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
-    """Exact match (case and punctuation ignored): overall, per family (global / fine) and per task."""
-    hits: dict[str, list[float]] = {}
-    for s, p in zip(samples, preds, strict=True):
-        ok = float(one_word(p) == one_word(s.target))
-        for key in ("accuracy", f"accuracy_{s.fields['family']}", f"accuracy_{s.fields['task']}"):
-            hits.setdefault(key, []).append(ok)
-    return {k: 100 * _mean(v) for k, v in sorted(hits.items())}
-
-
-def _synth_prompt(sample: Sample, family: str) -> str:
-    return sample.question + synth.PROMPT_SUFFIX
-
-
-def _synth_generate() -> list[dict[str, Any]]:
-    """The held-out rows the organisms are scored on (no local data needed: a pure function of the seed)."""
-    return synth.rows(synth.HELD_OUT_ROWS, seed=synth.HELD_OUT_SEED)
-
-
-def _synth_family(fam: str) -> Callable[[Mapping[str, Any]], list[Mapping[str, Any]]]:
-    """Keep only the rows of one task family (``synth-global`` / ``synth-fine`` read the ``synth`` data)."""
-
-    def keep(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-        try:
-            return [row] if synth.family(text(row, "task")) == fam else []
-        except ValueError as err:
-            raise DatasetFormatError(f"column 'task': {err}") from None
-
-    return keep
-
-
-def one_word(text_: str) -> str:
-    words = text_.strip().lower().replace(".", " ").replace(",", " ").split()
-    return words[0] if words else ""
-
-
 ACCURACY = (percent("accuracy"),)
 MME_METRICS = (
     Metric(name="total", kind="score", maximum=2800.0),  # perception (max 2000) + cognition (max 800)
@@ -285,14 +246,9 @@ MME_METRICS = (
     Metric(name="cognition", kind="score", maximum=800.0),
 )
 POPE_METRICS = (*(percent(m) for m in ("accuracy", "f1", "precision", "recall")), percent("yes_ratio", "none"))
-SYNTH_METRICS = tuple(
-    percent(name)
-    for name in ("accuracy", *(f"accuracy_{f}" for f in synth.FAMILIES), *(f"accuracy_{t}" for t in synth.TASKS))
-)
 TEXTVQA_COLUMNS = ("question_id", "image", "question", "answers")
 MMBENCH_COLUMNS = ("index", "image", "question", "answer", "A", "B")
 DOCVQA_COLUMNS = ("questionId", "image", "question", "answers")
-SYNTH_COLUMNS = ("id", "image", "question", "answer", "task")
 
 SPECS = (
     Benchmark(name="mme", dataset_id="lmms-lab/MME", split="test",
@@ -352,16 +308,16 @@ SPECS = (
               expand=_ocrvqa_expand,
               ids="column 'question_id' (question lists: 'image_id' and the position), else the row number"),
     Benchmark(name="synth", dataset_id="horizon/synth", split="test", columns=SYNTH_COLUMNS, max_new_tokens=2,
-              metrics=SYNTH_METRICS, headline="accuracy", to_sample=_synth_sample, prompt=_synth_prompt,
-              score=_synth_score,
+              metrics=SYNTH_METRICS, headline="accuracy", to_sample=synth_sample, prompt=synth_prompt,
+              score=synth_score,
               notes="generated from a seed: horizon organism data (global and fine-grained tasks); without local data, "
-                    "the 600 held-out rows of seed 0", until=("\n",), generate=_synth_generate,
+                    "the 600 held-out rows of seed 0", until=("\n",), generate=synth_generate,
               ids="column 'id'"),
     *(Benchmark(name=f"synth-{fam}", dataset_id="horizon/synth", split="test", columns=SYNTH_COLUMNS,
-                max_new_tokens=2, metrics=SYNTH_METRICS, headline="accuracy", to_sample=_synth_sample,
-                prompt=_synth_prompt, score=_synth_score,
+                max_new_tokens=2, metrics=SYNTH_METRICS, headline="accuracy", to_sample=synth_sample,
+                prompt=synth_prompt, score=synth_score,
                 notes=f"the {fam} tasks of the synth data (same folder): {', '.join(tasks)}", until=("\n",),
-                expand=_synth_family(fam), generate=_synth_generate, ids="column 'id'")
+                expand=synth_family(fam), generate=synth_generate, ids="column 'id'")
       for fam, tasks in (("global", synth.GLOBAL_TASKS), ("fine", synth.FINE_TASKS))),
 )  # fmt: skip
 

@@ -45,8 +45,8 @@ def by_objects(predictions: Mapping[str, str], n: int = HELD_OUT_ROWS, seed: int
     digits for cell digit): rows [task, objects, samples, accuracy %, % of the errors that name another object
     of the scene]. A model that answers about *some* object instead of the named cell is right about 1/k of
     the time with k objects, and its errors name the other objects."""
-    from horizon.benchmarks.registry import one_word
     from horizon.benchmarks.synth import FINE_TASKS, row_scene, rows
+    from horizon.benchmarks.synth_spec import one_word
 
     tally: dict[tuple[str, int], list[int]] = {}  # (task, k) -> [n, hits, errors naming another object]
     for i, row in enumerate(rows(n, seed=seed)):
