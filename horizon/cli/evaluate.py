@@ -37,16 +37,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def cmd_eval(args: argparse.Namespace) -> int:
     from horizon.benchmarks.registry import BENCHMARKS
     from horizon.benchmarks.samples import load_samples, subset
-    from horizon.engine.plan import check_methods
+    from horizon.engine.plan import stages_needing
     from horizon.evaluation.loop import evaluate
     from horizon.models.loading import load_model
 
     # every option is checked here, before samples or the model load
     bench = BENCHMARKS.get(args.bench)
     schedule = schedule_option(args.schedule)
-    guided = [
-        str(s) for s, m in zip(schedule.stages, check_methods(schedule), strict=True) if "guide_importance" in m.needs
-    ]
+    guided = stages_needing(schedule, "guide_importance")
     if guided:
         raise ValueError(
             f"{', '.join(guided)} needs a guide model's token importance, which horizon eval does not compute: run "

@@ -23,7 +23,6 @@ from horizon.cli.options import (
 )
 
 if TYPE_CHECKING:
-    from horizon.methods import Method
     from horizon.schedule import Schedule
 
 
@@ -42,15 +41,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from horizon.engine.plan import check_methods
+    from horizon.engine.plan import stages_needing
     from horizon.engine.run import prepare, run
     from horizon.images import demo_image, load_image
     from horizon.models.loading import load_model
 
     # every option is checked here, before the model loads
     schedule = schedule_option(args.schedule)
-    methods = check_methods(schedule)
-    oracle = [str(s) for s, m in zip(schedule.stages, methods, strict=True) if "information" in m.needs]
+    oracle = stages_needing(schedule, "information")
     if oracle:
         raise ValueError(
             f"{', '.join(oracle)} ranks visual tokens by their information, measured with each sample's gold answer, "
@@ -63,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_seed(args.seed)
     check_at_least(args.top_k, "--top-k", 1, "first-token probabilities to show")
     check_schedule_before_loading(schedule, args.model, args.path)
-    guide_name = _guide_name(args, schedule, methods)
+    guide_name = _guide_name(args, schedule)
     image = load_image(args.image) if args.image else demo_image()
     loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
     check_schedule_on(schedule, loaded)
@@ -90,10 +88,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _guide_name(args: argparse.Namespace, schedule: Schedule, methods: tuple[Method, ...]) -> str | None:
+def _guide_name(args: argparse.Namespace, schedule: Schedule) -> str | None:
     """The guide model of the schedule's SGL stages (``--guide``, else the preset's default guide), checked before
     anything loads; None when no stage needs one (an unused ``--guide`` is said out loud)."""
-    if not any("guide_importance" in m.needs for m in methods):
+    from horizon.engine.plan import stages_needing
+
+    if not stages_needing(schedule, "guide_importance"):
         if args.guide is not None or args.guide_path is not None:
             note(f"--guide/--guide-path are not used: schedule {schedule} has no sgl stage")
         return None

@@ -22,6 +22,11 @@ def check_methods(schedule: Schedule) -> tuple[Method, ...]:
     return tuple(METHODS.get(stage.method) for stage in schedule.stages)
 
 
+def stages_needing(schedule: Schedule, need: str) -> list[str]:
+    """The stages of ``schedule`` whose method needs view field ``need`` (e.g. ``guide_importance``)."""
+    return [str(s) for s, m in zip(schedule.stages, check_methods(schedule), strict=True) if need in m.needs]
+
+
 def check_schedule(
     schedule: Schedule, *, n_layers: int, mrope: bool, model: str | None = None, n_visual: int | None = None
 ) -> tuple[Method, ...]:
@@ -108,7 +113,7 @@ class RunPlan:
         except ValueError as err:  # this prompt has fewer visual tokens than the schedule keeps
             raise PlanError(str(err)) from None
         positions = [stage_positions(s, m, mrope) for s, m in zip(schedule.stages, methods, strict=True)]
-        needs_guide = [str(s) for s, m in zip(schedule.stages, methods, strict=True) if "guide_importance" in m.needs]
+        needs_guide = stages_needing(schedule, "guide_importance")
         if needs_guide and guide_importance is None:
             raise ValueError(
                 f"{', '.join(needs_guide)} needs a guide model: compute horizon.engine.guide.guide_importance("
