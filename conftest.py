@@ -46,6 +46,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--device", default="cpu", help="real-checkpoint cases: cpu, cuda or cuda:N (one GPU per xdist worker)")
     g.addoption("--dtype", default="float32", help="real-checkpoint cases: float32 | float16 | bfloat16")
     g.addoption("--attn", default="sdpa", help="real-checkpoint cases: sdpa | eager | flash_attention_2")
+    g.addoption("--protocol", default=None,
+                help="run every case under this protocol: paper | lmms-eval (default: each case's own; docs/protocol.md)")
     g.addoption(
         "--batch", type=int, default=1, help="samples per forward in real models' sweep groups (same answers, faster)"
     )
@@ -108,6 +110,15 @@ def _models(value: str | None) -> set[str] | None:
     return names
 
 
+def _protocol(value: str | None) -> None:
+    if value is None:
+        return
+    from horizon.protocol import PROTOCOLS
+
+    if value not in PROTOCOLS:
+        raise pytest.UsageError(f"--protocol: {PROTOCOLS.unknown_message(value)}")
+
+
 def _check_markexpr(expr: str) -> None:
     builtin = {"and", "or", "not", "skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings"}
     for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr):
@@ -138,6 +149,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {text}")
     _shard(config.getoption("--shard"))
     _models(config.getoption("--models"))
+    _protocol(config.getoption("--protocol"))
     _check_markexpr(config.getoption("markexpr") or "")
     if config.getoption("--batch") < 1:
         raise pytest.UsageError(f"--batch must be >= 1, got {config.getoption('--batch')}")

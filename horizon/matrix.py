@@ -9,14 +9,17 @@ of Figures 1, 2 and 10, and the withdraw-all sweep of Figure 9.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from horizon.paper_presets import resolve_schedule
 from horizon.paper_tables import PAPER_TABLES
+from horizon.protocol import DEFAULT_PROTOCOL, PAPER_PROTOCOL, PROTOCOLS
 from horizon.schedule import Schedule
 
 if TYPE_CHECKING:
     from horizon.evaluation.study import StudyConfig
+
+CaseT = TypeVar("CaseT", "Case", "InfoCase")
 
 
 @dataclass(frozen=True)
@@ -29,14 +32,28 @@ class Case:
     seed: int = 0
     max_new_tokens: int | None = None  # None: the benchmark's own
     label: str = ""  # report row: "full", "dart+random", "random", ...
+    protocol: str = DEFAULT_PROTOCOL  # horizon/protocol.py: prompts, scorers, preset form, seeds
+
+    def __post_init__(self) -> None:
+        PROTOCOLS.get(self.protocol)  # an unknown protocol names the known ones
 
     @property
     def resolved(self) -> Schedule:
-        return resolve_schedule(self.schedule)
+        """The schedule that runs: a paper preset in the form its protocol takes (released or transcribed)."""
+        return resolve_schedule(self.schedule, PROTOCOLS.get(self.protocol).presets)
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """The seeds this case runs: its protocol's count for a schedule with a random stage, else just ``seed``."""
+        from horizon.methods.base import stochastic
+
+        return PROTOCOLS.get(self.protocol).seeds_for(stochastic(self.resolved), self.seed)
 
     @property
     def id(self) -> str:
-        return f"{self.model}-{self.benchmark}-{self.resolved}"
+        """``<model>-<benchmark>-<schedule>``, then ``-<protocol>`` for any but the default protocol."""
+        base = f"{self.model}-{self.benchmark}-{self.resolved}"
+        return base if self.protocol == DEFAULT_PROTOCOL else f"{base}-{self.protocol}"
 
     @property
     def table(self) -> str:
@@ -118,10 +135,20 @@ def _organism_label(schedule: str) -> str:
     return "+".join(stages)
 
 
+def paper_protocol(model: str) -> str:
+    """The protocol a paper case of ``model`` runs under: the authors' (``paper``) for a family their release
+    covers (LLaVA-1.5), lmms-eval's for the others (Qwen2.5-VL: no released code)."""
+    from horizon.models.presets import MODELS
+
+    families = PROTOCOLS.get(PAPER_PROTOCOL).families
+    return PAPER_PROTOCOL if not families or MODELS.get(model).family in families else DEFAULT_PROTOCOL
+
+
 def paper_table(name: str) -> list[Case]:
     """Every cell of one of the paper's Tables 1-3 (horizon/paper_tables.py) as a case labelled with its row."""
     table = PAPER_TABLES[name]
-    return [Case(table.model, b, schedule, table.marks, label=label) for b in table.columns
+    protocol = paper_protocol(table.model)
+    return [Case(table.model, b, schedule, table.marks, label=label, protocol=protocol) for b in table.columns
             for label, schedule in table.rows()]  # fmt: skip
 
 
@@ -129,7 +156,7 @@ def layer_sweep(model: str, benchmarks: tuple[str, ...], keep: float, layers: in
     """Each method alone at every layer, pruning to ``keep`` (Figures 1, 2, 10)."""
     marks = ("sweep", "gpu", "nightly")
     return [
-        Case(model, b, f"{m}@{layer}:{keep:g}", marks, label=m)
+        Case(model, b, f"{m}@{layer}:{keep:g}", marks, label=m, protocol=paper_protocol(model))
         for b in benchmarks
         for m in SWEEP_METHODS
         for layer in range(1, layers)
@@ -139,7 +166,16 @@ def layer_sweep(model: str, benchmarks: tuple[str, ...], keep: float, layers: in
 def withdraw_sweep(model: str, layers: int) -> list[Case]:
     """All visual tokens withdrawn at each layer (Figure 9)."""
     marks = ("sweep", "gpu", "nightly")
-    return [Case(model, b, f"vtw@{layer}", marks, label="vtw") for b in FIG9_BENCHMARKS for layer in range(layers)]
+    protocol = paper_protocol(model)
+    benchmarks = [paper_benchmark(b, protocol) for b in FIG9_BENCHMARKS]
+    return [Case(model, b, f"vtw@{layer}", marks, label="vtw", protocol=protocol)
+            for b in benchmarks for layer in range(layers)]  # fmt: skip
+
+
+def paper_benchmark(name: str, protocol: str) -> str:
+    """The benchmark a paper case runs under ``protocol``: LLaVA's TextVQA has the OCR-token prompt
+    (``llava_textvqa_val_v051_ocr.jsonl`` in the authors' scripts), so ``textvqa`` is ``textvqa-ocr`` there."""
+    return "textvqa-ocr" if protocol == PAPER_PROTOCOL and name == "textvqa" else name
 
 
 def sweep_groups(cases: list[Case]) -> dict[str, list[Case]]:
@@ -148,7 +184,7 @@ def sweep_groups(cases: list[Case]) -> dict[str, list[Case]]:
     groups: dict[tuple[object, ...], list[Case]] = {}
     for c in cases:
         if "sweep" in c.marks:
-            groups.setdefault((c.model, c.benchmark, c.limit, c.seed, c.max_new_tokens), []).append(c)
+            groups.setdefault((c.model, c.benchmark, c.limit, c.seeds, c.max_new_tokens, c.protocol), []).append(c)
     return {c.id: group for group in groups.values() for c in group}
 
 
@@ -166,10 +202,15 @@ class InfoCase:
     oracle_keeps: tuple[float, ...] = (0.25, 0.125)
     seed: int = 0
     max_new_tokens: int | None = None
+    protocol: str = DEFAULT_PROTOCOL
+
+    def __post_init__(self) -> None:
+        PROTOCOLS.get(self.protocol)
 
     @property
     def id(self) -> str:
-        return f"{self.model}-{self.benchmark}-information"
+        base = f"{self.model}-{self.benchmark}-information"
+        return base if self.protocol == DEFAULT_PROTOCOL else f"{base}-{self.protocol}"
 
     def config(self) -> StudyConfig:
         from horizon.evaluation.study import StudyConfig
@@ -193,11 +234,35 @@ def information_matrix() -> list[InfoCase]:
               for model in ORGANISMS for bench in SYNTH_FAMILIES]  # fmt: skip
     real = ("information", "gpu", "nightly")
     # Fig. 5, 6, 7, 8 (LLaVA-1.5-7B, 200 MME samples; TextVQA for Fig. 6b/8b)
-    cases += [InfoCase("llava-1.5-7b", b, real, 200) for b in ("mme", "textvqa")]
+    llava = paper_protocol("llava-1.5-7b")
+    cases += [InfoCase("llava-1.5-7b", paper_benchmark(b, llava), real, 200, protocol=llava) for b in ("mme", "textvqa")]
     # Fig. 11 and 12 (Qwen2.5-VL-7B, 1000 samples; 50/75 % pruning for Fig. 12, 25-87.5 % for Fig. 11)
     cases += [InfoCase("qwen2.5-vl-7b", b, real, 1000, keeps=(0.5, 0.25), oracle_keeps=(0.75, 0.5, 0.25, 0.125))
               for b in ("mme", "textvqa")]  # fmt: skip
     return cases
+
+
+def under_protocol(cases: list[CaseT], protocol: str | None) -> list[CaseT]:
+    """``cases`` with every one run under ``protocol`` (None: each its own), without duplicate ids."""
+    if protocol is None:
+        return cases
+    PROTOCOLS.get(protocol)
+    out: dict[str, CaseT] = {}
+    for case in cases:
+        moved = replace(case, protocol=protocol)
+        out.setdefault(moved.id, moved)
+    return list(out.values())
+
+
+def protocol_refusal(case: Case | InfoCase) -> str | None:
+    """Why ``case``'s protocol cannot run its model (a family the protocol does not define), else None."""
+    from horizon.models.presets import MODELS
+
+    try:
+        PROTOCOLS.get(case.protocol).check_family(MODELS.get(case.model).family, case.model)
+    except ValueError as err:
+        return str(err)
+    return None
 
 
 def all_cases() -> list[Case]:

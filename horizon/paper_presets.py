@@ -1,8 +1,15 @@
-"""The paper's pruning settings as named schedules (supplementary Tables 4 and 5).
+"""The paper's pruning settings as named schedules (supplementary Tables 4 and 5, and the released scripts).
 
 Names are ``paper:<model>-<budget>:<method>``, e.g. ``paper:qwen-50:dart+random``. Layers are 0-indexed
-with "prune at K" semantics; keep ratios are fractions of the original visual count. Source:
-the paper's supplementary Tables 4 and 5 (docs/methods.md).
+with "prune at K" semantics; keep ratios are fractions of the original visual count. Each name has up to three
+forms (a protocol picks one, horizon/protocol.py):
+
+* *transcribed*: the paper's supplementary Tables 4 and 5 as printed (rounded fractions; docs/methods.md);
+* *derived*: Table 2 rows whose settings the paper does not give, worked out here (below);
+* *released*: the authors' scripts (``scripts/v1_5/eval/allbench_*.sh`` of YahongWang1/Information-Horizon@75909b2,
+  lines 13-16; docs/protocol.md): exact token counts, re-indexed positions (their multi-stage path re-indexes
+  after each pruning and shifts the decode positions to match), DART as its code visits pivots (``dart-set``).
+  Only the eight LLaVA-1.5 hybrid settings at 192 and 64 tokens exist in the release.
 """
 
 from __future__ import annotations
@@ -59,11 +66,33 @@ _DERIVED: dict[str, str] = {
     "paper:llava-64:vtw": "vtw@4",
 }
 
+# The released scripts' settings ("first_layer first_save second_layer second_save" in allbench_*.sh, l.13-16):
+# DART+Random "2 252 20 38" / "1 60 20 27"; DART+VTW "2 260 21 0" / "1 60 26 0"; DivPrune+Random "0 284 20 38" /
+# "0 96 20 10"; DivPrune+VTW "0 284 20 0" / "0 98 21 0" (Table 5 prints VTW at 21 for the 192 one: 177.5 tokens)
+_RELEASED: dict[str, str] = {
+    "paper:llava-192:dart+random": "dart-set@2:#252/reindex+random@20:#38/reindex",
+    "paper:llava-64:dart+random": "dart-set@1:#60/reindex+random@20:#27/reindex",
+    "paper:llava-192:dart+vtw": "dart-set@2:#260/reindex+vtw@21/reindex",
+    "paper:llava-64:dart+vtw": "dart-set@1:#60/reindex+vtw@26/reindex",
+    "paper:llava-192:divprune+random": "divprune@0:#284/reindex+random@20:#38/reindex",
+    "paper:llava-64:divprune+random": "divprune@0:#96/reindex+random@20:#10/reindex",
+    "paper:llava-192:divprune+vtw": "divprune@0:#284/reindex+vtw@20/reindex",
+    "paper:llava-64:divprune+vtw": "divprune@0:#98/reindex+vtw@21/reindex",
+}
+if not set(_RELEASED) <= set(_TABLES):
+    raise AssertionError(f"released settings without a table row: {sorted(set(_RELEASED) - set(_TABLES))}")
+
 TABLE_SETTINGS = frozenset(_TABLES)  # transcribed from Tables 4 and 5
 DERIVED_SETTINGS = frozenset(_DERIVED)
+RELEASED_SETTINGS = frozenset(_RELEASED)
 
 for _name, _text in {**_TABLES, **_DERIVED}.items():
     PAPER_PRESETS.add(_name, parse_schedule(_text))
+RELEASED_PRESETS: Registry[Schedule] = Registry("released preset")
+for _name, _text in _RELEASED.items():
+    RELEASED_PRESETS.add(_name, parse_schedule(_text))
+
+PRESET_FORMS = ("transcribed", "released")
 
 # The budget each table states, and the geometry it assumes: (layers, visual tokens, budget tokens)
 PAPER_BUDGETS: dict[str, tuple[int, int, float]] = {
@@ -73,9 +102,23 @@ PAPER_BUDGETS: dict[str, tuple[int, int, float]] = {
 }
 
 
-def resolve_schedule(text: str) -> Schedule:
-    """A schedule from its syntax or from a preset name (``paper:...``)."""
+def resolve_schedule(text: str, form: str = "transcribed") -> Schedule:
+    """A schedule from its syntax or from a preset name (``paper:...``); ``form`` "released" takes a preset's
+    released form where the authors' scripts have one (the table's otherwise)."""
+    if form not in PRESET_FORMS:
+        raise ValueError(f"preset form {form!r} is not one of {', '.join(PRESET_FORMS)}")
     text = text.strip()
     if text.startswith("paper:"):
+        if form == "released" and text in RELEASED_PRESETS:
+            return RELEASED_PRESETS.get(text)
         return PAPER_PRESETS.get(text)
     return parse_schedule(text)
+
+
+def provenance(text: str, form: str = "transcribed") -> str:
+    """Where a schedule comes from: "released" (the authors' scripts), "transcribed" (Tables 4/5), "derived"
+    (worked out here for a row the paper gives no setting for) or "" (not a paper preset)."""
+    text = text.strip()
+    if form == "released" and text in RELEASED_SETTINGS:
+        return "released"
+    return "transcribed" if text in TABLE_SETTINGS else "derived" if text in DERIVED_SETTINGS else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,18 @@ class Record:
     label: str = ""  # the row name in reports, e.g. "DART+Random"
     information: dict[str, Any] = field(default_factory=dict)  # an information case's study (horizon.information)
     failed_samples: list[str] = field(default_factory=list)  # the first failures, "sample id: error" (at most 10)
+    protocol: str = "lmms-eval"  # the conventions it ran under (horizon/protocol.py)
+    seeds: list[int] = field(default_factory=lambda: [0])  # one run per seed; ``metrics`` is their mean
+    seed_metrics: list[dict[str, float]] = field(default_factory=list)  # each seed's metrics, when more than one
+    provenance: str = ""  # a paper preset's: "released", "transcribed" or "derived" (horizon/paper_presets.py)
+
+    @property
+    def spread(self) -> dict[str, float]:
+        """Each metric's standard deviation over the seeds (sample; empty with one seed)."""
+        if len(self.seed_metrics) < 2:
+            return {}
+        return {k: statistics.stdev(m[k] for m in self.seed_metrics) for k in self.metrics if
+                all(k in m for m in self.seed_metrics)}  # fmt: skip
 
     def to_json(self) -> str:
         return json.dumps({"schema_version": SCHEMA_VERSION, **asdict(self)}, indent=2, sort_keys=True) + "\n"

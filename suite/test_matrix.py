@@ -10,21 +10,37 @@ select as expected; ``--dist loadgroup`` keeps one model per worker. Information
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 import pytest
 
 from horizon.evaluation.check import check
 from horizon.evaluation.runner import Unavailable
-from horizon.matrix import Case, InfoCase, all_cases, information_matrix, sweep_groups
+from horizon.matrix import Case, InfoCase, all_cases, information_matrix, protocol_refusal, sweep_groups, under_protocol
 from horizon.results import Record, write_record
 
-CASES = all_cases()
-GROUPS = sweep_groups(CASES)  # sweep cases sharing a prefix run as one pass per worker
+
+@cache
+def _matrix(protocol: str | None) -> tuple[list[Case], dict[str, list[Case]], list[InfoCase]]:
+    """The cases (each under its own protocol, or all under ``--protocol``), their sweep groups (cases sharing a
+    prefix run as one pass per worker) and the information cases."""
+    cases = under_protocol(all_cases(), protocol)
+    return cases, sweep_groups(cases), under_protocol(information_matrix(), protocol)
 
 
 def _param(case: Case | InfoCase):  # type: ignore[no-untyped-def]
     marks = [getattr(pytest.mark, m) for m in case.marks] + [pytest.mark.xdist_group(case.model)]
+    refusal = protocol_refusal(case)
+    if refusal is not None:  # only under --protocol: the matrix gives each case a protocol its model has
+        marks.append(pytest.mark.skip(reason=refusal))
     return pytest.param(case, id=case.id, marks=marks)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    cases, _, info = _matrix(metafunc.config.getoption("--protocol"))
+    chosen = {"test_case": cases, "test_information": info}.get(metafunc.function.__name__)
+    if chosen is not None:
+        metafunc.parametrize("case", [_param(c) for c in chosen])
 
 
 def _run_and_check(suite, case, produce: Callable[[], Record], properties) -> None:  # type: ignore[no-untyped-def]
@@ -40,12 +56,11 @@ def _run_and_check(suite, case, produce: Callable[[], Record], properties) -> No
         pytest.fail("\n".join(problems), pytrace=False)
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_case(case: Case, suite, request) -> None:  # type: ignore[no-untyped-def]
-    run = lambda: suite.runner(case).run(case, GROUPS.get(case.id, ()))  # noqa: E731
+    groups = _matrix(request.config.getoption("--protocol"))[1]
+    run = lambda: suite.runner(case).run(case, groups.get(case.id, ()))  # noqa: E731
     _run_and_check(suite, case, run, request.node.user_properties)
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in information_matrix()])
 def test_information(case: InfoCase, suite, request) -> None:  # type: ignore[no-untyped-def]
     _run_and_check(suite, case, lambda: suite.runner(case).run_information(case), request.node.user_properties)

@@ -48,7 +48,7 @@ def test_render_table2_from_records():
 def test_table3_shows_costs_times_and_paper_values():
     from horizon.report.tables import render_table3
 
-    r = Record(case="c", model="llava-1.5-7b", benchmark="textvqa", schedule="s", device="h100", dtype="float16",
+    r = Record(case="c", model="llava-1.5-7b", benchmark="textvqa-ocr", schedule="s", device="h100", dtype="float16",
                attn_implementation="sdpa", n=50, failures=0, metrics={"accuracy": 56.0}, average_visual_tokens=193.3,
                flops_t=4.07, kv_mb=154.7, timing={"measured_prefill_ms": 60.0, "e2e_ms": 150.0},
                label="192:dart+random")  # fmt: skip
@@ -116,15 +116,15 @@ def test_horizons_from_withdraw_sweeps_and_information_cases():
 
     from horizon.report.information import render_horizons
 
-    full = _record("textvqa", "full", 58.0)
+    full = _record("textvqa-ocr", "full", 58.0)
     full = replace(full, schedule="full", n=5000)
-    sweep = [replace(_record("textvqa", "vtw", acc), case=f"c{k}", schedule=f"vtw@{k}")
+    sweep = [replace(_record("textvqa-ocr", "vtw", acc), case=f"c{k}", schedule=f"vtw@{k}")
              for k, acc in ((8, 20.0), (16, 40.0), (24, 57.5), (28, 58.2))]  # fmt: skip
     info = replace(_record("mme", "information", 0.0), information={"horizon": 16, "withdraw_horizon": None})
     text = render_horizons([full, *sweep, info])
     rows = {line.split("|")[2].strip(): line for line in text.splitlines() if line.startswith("| llava")}
-    assert rows["textvqa"].split("|")[5].strip() == "24"  # 57.5 >= 58 - max(1, 2 * 0.70)
-    assert "≈24" in rows["textvqa"]
+    assert rows["textvqa-ocr"].split("|")[5].strip() == "24"  # 57.5 >= 58 - max(1, 2 * 0.70)
+    assert "≈24" in rows["textvqa-ocr"]
     assert rows["mme"].split("|")[3].strip() == "16" and rows["mme"].split("|")[4].strip() == "none"
 
 

@@ -36,6 +36,7 @@ def test_bad_options_are_usage_errors():
         (["--attn", "flash"], "attention implementation 'flash' is not one of"),
         (["--device", "gpu"], "'gpu'"),
         (["--batch", "0"], "--batch must be >= 1"),
+        (["--protocol", "papr"], "--protocol: unknown protocol 'papr'; did you mean 'paper'?"),
     ):
         done = _collect(*args)
         assert done.returncode == 4 and message in done.stderr, (args, done.stderr[-500:])
@@ -66,3 +67,15 @@ def test_models_and_shards_select_deterministically():
     assert parts[0] == ids(_collect("--shard", "1/3"))  # the same slice every time
     paper = ids(_collect("-m", "paper and not sweep", "-k", "qwen and dart"))  # 7 benchmarks x 3 DART rows
     assert len(paper) == 7 * 3 and all("qwen2.5-vl-7b" in x and "dart" in x for x in paper)
+
+
+def test_protocol_option_moves_every_case_and_skips_the_families_it_does_not_define():
+    done = _collect("--protocol", "paper", "-k", "tiny and pope-full", "-rs")
+    ids = [x for x in done.stdout.splitlines() if "::" in x]
+    assert ids == ["suite/test_matrix.py::test_case[tiny-llava-pope-full-paper]",
+                   "suite/test_matrix.py::test_case[tiny-qwen2.5-vl-pope-full-paper]"], done.stdout[-800:]  # fmt: skip
+    ran = subprocess.run([sys.executable, "-m", "pytest", "suite/test_matrix.py", "-q", "-p", "no:cacheprovider",
+                          "--protocol", "paper", "-k", "tiny-qwen2.5-vl-pope-full", "-rs",
+                          "--results", "/tmp/horizon-protocol-results"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert "1 skipped" in ran.stdout and "defined for llava models only" in ran.stdout, ran.stdout[-800:]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PIL import Image
@@ -49,6 +49,26 @@ class ImageSource:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Variant:
+    """How a benchmark runs under one protocol (horizon/protocol.py) where that protocol differs from the spec's own
+    settings (lmms-eval's): a prompt, a scorer, a generation length, stop strings. ``source`` names the file and
+    commit each convention was read from (docs/protocol.md)."""
+
+    source: str
+    prompt: Callable[[Sample, str], str] | None = None
+    score: Callable[[Sequence[Sample], Sequence[str]], dict[str, float]] | None = None
+    max_new_tokens: int | None = None
+    until: tuple[str, ...] | None = None
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.source.strip():
+            raise ValueError("a benchmark variant must name its source (file and commit)")
+        if self.max_new_tokens is not None and self.max_new_tokens < 1:
+            raise ValueError(f"a variant's max_new_tokens must be >= 1, got {self.max_new_tokens}")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Benchmark:
     """One benchmark: where its data is, how a row becomes a sample, how the model is asked, how answers score.
 
@@ -73,6 +93,8 @@ class Benchmark:
     generate: Callable[[], list[dict[str, Any]]] | None = None  # rows made here when no local data is found (synth)
     group_size: int = 0  # > 0: scored on whole groups of this size only (MME's image pairs: 2); others are left out
     ids: str = "the row number"  # where sample ids come from (each must be distinct: predictions are keyed by them)
+    variants: Mapping[str, Variant] = field(default_factory=dict)  # protocol name -> what differs under it
+    protocol: str = "lmms-eval"  # the protocol this spec's prompt/score/lengths follow (see under())
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.strip().lower() or " " in self.name:
@@ -88,6 +110,23 @@ class Benchmark:
             raise ValueError(
                 f"benchmark {self.name!r}: headline metric {self.headline!r} is not declared in {', '.join(names)}"
             )
+
+    def under(self, protocol: str) -> Benchmark:
+        """This benchmark as ``protocol`` runs it: its variant's prompt, scorer, generation length and stop strings
+        in place of the spec's own; the spec itself when the protocol defines no variant for it (the metric names
+        never change, so a report reads either)."""
+        variant = self.variants.get(protocol)
+        if variant is None:
+            return self if protocol == self.protocol else replace(self, protocol=protocol)
+        return replace(
+            self,
+            prompt=variant.prompt or self.prompt,
+            score=variant.score or self.score,
+            max_new_tokens=variant.max_new_tokens or self.max_new_tokens,
+            until=self.until if variant.until is None else variant.until,
+            notes=variant.notes or self.notes,
+            protocol=protocol,
+        )
 
     @property
     def declared(self) -> dict[str, Metric]:

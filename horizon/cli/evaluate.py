@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from pathlib import Path
 
 from tabulate import tabulate
@@ -17,6 +18,7 @@ from horizon.cli.options import (
     check_schedule_before_loading,
     check_schedule_on,
     check_seed,
+    protocol_option,
     schedule_option,
 )
 
@@ -27,6 +29,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--bench", required=True, help="a benchmark (horizon list benchmarks)")
     p.add_argument("--data", help="the benchmark's data folder or file (default: $HORIZON_DATA, then the HF cache)")
     p.add_argument("--schedule", default="full")
+    p.add_argument("--protocol", default="lmms-eval",
+                   help="lmms-eval (default) | paper: the authors' LLaVA-1.5 pipeline (prompts, scorers, presets, seeds; "
+                        "docs/protocol.md)")
     p.add_argument("--limit", type=int, help="a seeded subset of at most N samples (whole MME pairs / MMBench groups)")
     p.add_argument("--seed", type=int, default=0, help="seeds the subset and random selections")
     p.add_argument("--max-new-tokens", type=int, help="default: the benchmark's")
@@ -39,11 +44,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from horizon.benchmarks.samples import load_samples, subset
     from horizon.engine.plan import stages_needing
     from horizon.evaluation.loop import evaluate
+    from horizon.methods.base import stochastic
     from horizon.models.loading import load_model
 
     # every option is checked here, before samples or the model load
-    bench = BENCHMARKS.get(args.bench)
-    schedule = schedule_option(args.schedule)
+    protocol = protocol_option(args.protocol, args.model, args.path)
+    bench = BENCHMARKS.get(args.bench).under(protocol.name)
+    schedule = schedule_option(args.schedule, form=protocol.presets)
     guided = stages_needing(schedule, "guide_importance")
     if guided:
         raise ValueError(
@@ -61,14 +68,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
     chosen = subset(samples, args.limit, seed=args.seed, what="--limit")
     loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
     check_schedule_on(schedule, loaded)  # once, before any sample runs
-    result = evaluate(
-        loaded, bench, chosen, schedule, seed=args.seed, max_new_tokens=args.max_new_tokens, batch=args.batch
-    )
+    protocol.check_family(loaded.adapter.family, loaded.name)
+    seeds = protocol.seeds_for(stochastic(schedule), args.seed)
+    results = [evaluate(loaded, bench, chosen, schedule, seed=seed, max_new_tokens=args.max_new_tokens,
+                        batch=args.batch) for seed in seeds]  # fmt: skip
+    result = results[0]
+    metrics = {k: statistics.fmean(r.metrics[k] for r in results) for k in result.metrics}
     print(
-        f"{bench.name} · {loaded.name} · {schedule} · {result.n} samples "
+        f"{bench.name} · {loaded.name} · {schedule} · protocol {protocol.name} · {result.n} samples "
         f"({len(result.failures)} failed, {len(bad)} unreadable rows) · {result.average_visual_tokens:.1f} visual tokens/layer"
     )
-    print(tabulate(sorted(result.metrics.items()), headers=["metric", "value"], floatfmt=".2f"))
+    if len(seeds) > 1:  # a random stage under a protocol that repeats it: the mean, each seed, the spread
+        rows = [[k, v, statistics.stdev(r.metrics[k] for r in results), *(r.metrics[k] for r in results)]
+                for k, v in sorted(metrics.items())]  # fmt: skip
+        print(tabulate(rows, headers=["metric", f"mean of {len(seeds)} seeds", "sd", *(f"seed {s}" for s in seeds)],
+                       floatfmt=".2f"))  # fmt: skip
+    else:
+        print(tabulate(sorted(metrics.items()), headers=["metric", "value"], floatfmt=".2f"))
     for failure in [*bad, *result.failures][:10]:
         print(f"  skipped: {failure}")
     if args.json:
@@ -76,8 +92,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
             "benchmark": bench.name,
             "model": loaded.name,
             "schedule": str(schedule),
+            "protocol": protocol.name,
+            "seeds": list(seeds),
             "n": result.n,
-            "metrics": result.metrics,
+            "metrics": metrics,
+            "seed_metrics": [r.metrics for r in results] if len(results) > 1 else [],
             "failures": list(result.failures),
             "unreadable": bad,
             "average_visual_tokens": result.average_visual_tokens,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from horizon.models.loading import LoadedModel
     from horizon.models.presets import ModelPreset
+    from horizon.protocol import Protocol
     from horizon.schedule import Schedule
 
 
@@ -79,9 +80,22 @@ def check_model_name(model: str, option: str = "--model") -> None:
     raise ValueError(f"{option}: {MODELS.unknown_message(model)}; or give a checkpoint folder (with config.json)")
 
 
-def schedule_option(text: str, option: str = "--schedule") -> Schedule:
-    """``--schedule`` as a Schedule with known methods; an empty value is refused (``full`` is the unpruned
-    model: an empty string is likelier an unset shell variable)."""
+def protocol_option(name: str, model: str, path: str | None) -> Protocol:
+    """``--protocol`` as a Protocol, refused (before loading) for a preset of a family it does not define."""
+    from horizon.protocol import PROTOCOLS
+
+    if name not in PROTOCOLS:
+        raise ValueError(f"--protocol: {PROTOCOLS.unknown_message(name)}")
+    chosen = PROTOCOLS.get(name)
+    preset = preset_of(model)
+    if preset is not None and path is None:
+        chosen.check_family(preset.family, preset.name)
+    return chosen
+
+
+def schedule_option(text: str, option: str = "--schedule", form: str = "transcribed") -> Schedule:
+    """``--schedule`` as a Schedule with known methods (a paper preset in ``form``, its protocol's); an empty value
+    is refused (``full`` is the unpruned model: an empty string is likelier an unset shell variable)."""
     from horizon.engine.plan import check_methods
     from horizon.paper_presets import resolve_schedule
 
@@ -90,7 +104,7 @@ def schedule_option(text: str, option: str = "--schedule") -> Schedule:
             f"{option} is empty: give a schedule such as 'random@2:0.5' or a preset (horizon list presets), "
             "or 'full' for the unpruned model"
         )
-    schedule = resolve_schedule(text)
+    schedule = resolve_schedule(text, form)
     check_methods(schedule)
     return schedule
 

@@ -19,6 +19,7 @@ from horizon.cli.options import (
     check_seed,
     note,
     preset_of,
+    protocol_option,
     schedule_option,
 )
 
@@ -33,6 +34,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--question", default="What is written on the sign?")
     p.add_argument("--schedule", default="full", help="e.g. 'random@2:0.5+vtw@26' or a preset 'paper:...'")
     p.add_argument("--seed", type=int, default=0, help="seed of the generator random selections draw from")
+    p.add_argument("--protocol", default="lmms-eval",
+                   help="lmms-eval (default: the checkpoint's chat template) | paper (LLaVA's vicuna_v1 conversation, "
+                        "the released form of paper presets; docs/protocol.md)")
     p.add_argument("--max-new-tokens", type=int, default=16)
     p.add_argument("--top-k", type=int, default=5, help="first-token probabilities to show")
     p.add_argument("--json", type=Path, help="also write the whole record to this JSON file")
@@ -47,7 +51,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from horizon.models.loading import load_model
 
     # every option is checked here, before the model loads
-    schedule = schedule_option(args.schedule)
+    protocol = protocol_option(args.protocol, args.model, args.path)
+    schedule = schedule_option(args.schedule, form=protocol.presets)
     oracle = stages_needing(schedule, "information")
     if oracle:
         raise ValueError(
@@ -65,7 +70,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     image = load_image(args.image) if args.image else demo_image()
     loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
     check_schedule_on(schedule, loaded)
-    prompt = prepare(loaded, [image], [args.question])
+    protocol.check_family(loaded.adapter.family, loaded.name)
+    prompt = prepare(loaded, [image], [args.question], conversation=protocol.conversation)
     guide = None
     if guide_name is not None:
         from horizon.engine.guide import guide_importance

@@ -17,19 +17,29 @@ from horizon.engine.generation import Pass, stop_ids
 from horizon.engine.output import Output
 from horizon.engine.plan import RunPlan
 from horizon.models.adapter import Prompt
+from horizon.models.conversation import conversation_fn
 from horizon.models.loading import LoadedModel
 from horizon.schedule import Schedule
 
 
-def prepare(loaded: LoadedModel, images: Sequence[Image.Image], questions: Sequence[str]) -> Prompt:
-    """Processor inputs for (image, question) pairs, moved to the model's device and dtype."""
+def prepare(
+    loaded: LoadedModel,
+    images: Sequence[Image.Image],
+    questions: Sequence[str],
+    *,
+    conversation: str = "chat-template",
+) -> Prompt:
+    """Processor inputs for (image, question) pairs, moved to the model's device and dtype; ``conversation`` names
+    the wrapper around each question (horizon/models/conversation.py: the checkpoint's chat template, or
+    LLaVA's ``vicuna_v1``)."""
     if len(images) != len(questions):
         raise ValueError(f"{len(images)} images but {len(questions)} questions")
     preset = loaded.preset
     pixels = None
     if preset is not None and preset.min_pixels is not None and preset.max_pixels is not None:
         pixels = (preset.min_pixels, preset.max_pixels)
-    prompt = loaded.adapter.prepare(loaded.model, loaded.processor, images, questions, pixels=pixels)
+    wrap = conversation_fn(conversation)
+    prompt = loaded.adapter.prepare(loaded.model, loaded.processor, images, questions, pixels=pixels, conversation=wrap)
     dtype = next(loaded.model.parameters()).dtype
     inputs = {
         k: v.to(loaded.device, dtype) if v.is_floating_point() else v.to(loaded.device)

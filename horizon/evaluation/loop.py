@@ -19,6 +19,7 @@ from horizon.engine.sweep import run_many
 from horizon.methods import METHODS
 from horizon.models.adapter import Prompt
 from horizon.models.loading import LoadedModel
+from horizon.protocol import PROTOCOLS
 from horizon.schedule import Schedule
 
 log = logging.getLogger(__name__)
@@ -232,12 +233,14 @@ def _run_batch(
 
 
 def prompt_of(loaded: LoadedModel, bench: Benchmark, samples: Sequence[Sample]) -> Prompt:
-    """The model's inputs for ``samples``; an image that cannot be decoded, or that the processor refuses, is a
+    """The model's inputs for ``samples``, in the conversation of the protocol ``bench`` runs under
+    (:meth:`~horizon.benchmarks.base.Benchmark.under`); an image that cannot be decoded, or that the processor refuses, is a
     :class:`DatasetFormatError` naming the samples."""
     images = [s.pil() for s in samples]
     questions = [bench.prompt(s, loaded.adapter.family) for s in samples]
+    conversation = PROTOCOLS.get(bench.protocol).conversation
     try:
-        return prepare(loaded, images, questions)
+        return prepare(loaded, images, questions, conversation=conversation)
     except ValueError as err:
         raise DatasetFormatError(f"the processor refused sample {', '.join(s.id for s in samples)}: {err}") from None
 

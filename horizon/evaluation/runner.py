@@ -8,19 +8,22 @@ turns into a skip. Checking the record against its baseline is :mod:`horizon.eva
 from __future__ import annotations
 
 import os
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from horizon.benchmarks.base import Sample
+from horizon.benchmarks.base import Benchmark, Sample
 from horizon.benchmarks.local import DataNotFoundError
 from horizon.benchmarks.registry import BENCHMARKS
 from horizon.benchmarks.samples import load_samples, subset
 from horizon.efficiency.flops import FORMULA_NAME, kv_cache_bytes, prefill_flops
-from horizon.evaluation.loop import EvalResult, checked, evaluate, evaluate_many
+from horizon.evaluation.loop import EvalResult, checked, evaluate, evaluate_many, prompt_of
 from horizon.matrix import Case, InfoCase
 from horizon.models.loading import CheckpointNotFoundError, LoadedModel, load_model
+from horizon.paper_presets import provenance
+from horizon.protocol import PROTOCOLS
 from horizon.results import Record, versions
 
 
@@ -47,7 +50,7 @@ class CaseRunner:
     batch: int = 1  # samples per forward in sweep groups (accuracy only: efficiency cases time one sample alone)
     _models: dict[str, LoadedModel] = field(default_factory=dict)
     _samples: dict[str, list[Sample]] = field(default_factory=dict)
-    _grouped: dict[str, EvalResult] = field(default_factory=dict)  # case id -> result of its sweep group
+    _grouped: dict[tuple[str, int], EvalResult] = field(default_factory=dict)  # (case id, seed) -> its group's result
     _unpruned: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # the unpruned model's measurement
 
     def model(self, name: str) -> LoadedModel:
@@ -69,57 +72,67 @@ class CaseRunner:
         return self._samples[bench]
 
     def run(self, case: Case, group: Sequence[Case] = ()) -> Record:
-        """Run ``case``; with its sweep ``group``, the whole group runs in one pass on first use (prefix reuse)."""
-        bench = BENCHMARKS.get(case.benchmark)
-        samples = subset(self.samples(case.benchmark), case.limit, seed=case.seed)
+        """Run ``case`` under its protocol, once per seed (``metrics``: their mean; each seed's kept); with its sweep
+        ``group``, the whole group runs in one pass per seed on first use (prefix reuse)."""
         loaded = self.model(case.model)
+        PROTOCOLS.get(case.protocol).check_family(loaded.adapter.family, case.model)
+        bench = BENCHMARKS.get(case.benchmark).under(case.protocol)
+        samples = subset(self.samples(case.benchmark), case.limit, seed=case.seed)
         schedule = case.resolved
-        if len(group) > 1 and case.id not in self._grouped:
-            results = evaluate_many(loaded, bench, samples, [c.resolved for c in group], seed=case.seed,
-                                    max_new_tokens=case.max_new_tokens, batch=self.batch)  # fmt: skip
-            self._grouped.update({c.id: r for c, r in zip(group, results, strict=True)})
-        if case.id in self._grouped:
-            result = checked(self._grouped.pop(case.id))
-        else:
-            result = evaluate(loaded, bench, samples, schedule, seed=case.seed, max_new_tokens=case.max_new_tokens)
+        results = []
+        for seed in case.seeds:
+            if len(group) > 1 and (case.id, seed) not in self._grouped:
+                outs = evaluate_many(loaded, bench, samples, [c.resolved for c in group], seed=seed,
+                                     max_new_tokens=case.max_new_tokens, batch=self.batch)  # fmt: skip
+                self._grouped.update({(c.id, seed): r for c, r in zip(group, outs, strict=True)})
+            if (case.id, seed) in self._grouped:
+                results.append(checked(self._grouped.pop((case.id, seed))))
+            else:
+                results.append(evaluate(loaded, bench, samples, schedule, seed=seed,
+                                        max_new_tokens=case.max_new_tokens))  # fmt: skip
+        result = results[0]
+        failures = list(dict.fromkeys(f for r in results for f in r.failures))
+        metrics = {k: statistics.fmean(r.metrics[k] for r in results) for k in result.metrics}
         return Record(
             case=case.id, model=case.model, benchmark=case.benchmark, schedule=str(schedule),
             device=device_slug(self.device), dtype=self.dtype, attn_implementation=self.attn, n=result.n,
-            failures=len(result.failures), failed_samples=list(result.failures[:10]), metrics=dict(result.metrics),
-            average_visual_tokens=result.average_visual_tokens,
+            failures=max(len(r.failures) for r in results), failed_samples=failures[:10], metrics=metrics,
+            average_visual_tokens=statistics.fmean(r.average_visual_tokens for r in results),
             **self._costs(loaded, case, result.text_tokens, result.visual_tokens_in),
             timing={"prefill_ms": result.prefill_ms, "decode_ms": result.decode_ms, "model_s": result.model_s,
-                    **self._measure(case, samples)},  # fmt: skip
+                    **self._measure(case, bench, samples)},  # fmt: skip
             versions=versions(),
-            label=case.label,
+            label=case.label, protocol=case.protocol, seeds=list(case.seeds),
+            seed_metrics=[dict(r.metrics) for r in results] if len(results) > 1 else [],
+            provenance=provenance(case.schedule, PROTOCOLS.get(case.protocol).presets),
         )  # fmt: skip
 
     def run_information(self, case: InfoCase) -> Record:
         """An information study (marker ``information``): its numbers as metrics, the whole study attached."""
         from horizon.evaluation.study import run_study, study_metrics
 
-        bench = BENCHMARKS.get(case.benchmark)
-        samples = subset(self.samples(case.benchmark), case.limit, seed=case.seed)
         loaded = self.model(case.model)
+        PROTOCOLS.get(case.protocol).check_family(loaded.adapter.family, case.model)
+        bench = BENCHMARKS.get(case.benchmark).under(case.protocol)
+        samples = subset(self.samples(case.benchmark), case.limit, seed=case.seed)
         study = run_study(loaded, bench, samples, case.config())
         return Record(
             case=case.id, model=case.model, benchmark=case.benchmark, schedule="information",
             device=device_slug(self.device), dtype=self.dtype, attn_implementation=self.attn, n=study.n,
             failures=len(study.failures), failed_samples=list(study.failures[:10]), metrics=study_metrics(study), average_visual_tokens=study.n_visual,
-            versions=versions(), label="information", information=study.to_dict(),
+            versions=versions(), label="information", information=study.to_dict(), protocol=case.protocol,
         )  # fmt: skip
 
-    def _measure(self, case: Case, samples: list[Sample]) -> dict[str, float]:
+    def _measure(self, case: Case, bench: Benchmark, samples: list[Sample]) -> dict[str, float]:
         """Efficiency cases: latency and memory on the first sample (warm-up, median of 5 runs), and the same
         against the unpruned model measured in this session on the same prompt (the ratios baselines keep)."""
         if "efficiency" not in case.marks or not samples:
             return {}
         from horizon.efficiency.measure import measure
-        from horizon.engine.run import prepare
         from horizon.schedule import Schedule
 
-        loaded, bench = self.model(case.model), BENCHMARKS.get(case.benchmark)
-        prompt = prepare(loaded, [samples[0].pil()], [bench.prompt(samples[0], loaded.adapter.family)])
+        loaded = self.model(case.model)
+        prompt = prompt_of(loaded, bench, samples[:1])
         max_new = case.max_new_tokens or bench.max_new_tokens
         key = (case.model, case.benchmark, samples[0].id, max_new)
         if key not in self._unpruned:

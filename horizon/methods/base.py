@@ -17,7 +17,7 @@ import torch
 
 from horizon.methods.view import VIEW_FIELDS, TokenView
 from horizon.registry import Registry
-from horizon.schedule import POSITIONS, Positions
+from horizon.schedule import POSITIONS, Positions, Schedule
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class Method:
     reference: str
     min_layer: int = 0  # methods reading the previous layer (prev_*) need layer >= 1
     min_keep: int = 0  # the fewest visual tokens a stage of it may keep (SparseVLM recycles into one: 1)
+    stochastic: bool = False  # draws from the generators (Random): its results depend on the seed
 
     def __post_init__(self) -> None:
         unknown = self.needs - VIEW_FIELDS
@@ -64,17 +65,23 @@ def register_method(
     reference: str,
     min_layer: int = 0,
     min_keep: int = 0,
+    stochastic: bool = False,
 ) -> Callable[[SelectFn], SelectFn]:
     """Register ``fn`` as method ``name``; returns ``fn`` unchanged."""
 
     def deco(fn: SelectFn) -> SelectFn:
         METHODS.add(
             name,
-            Method(name, fn, frozenset(needs), positions, flash_compatible, reference, min_layer, min_keep),
+            Method(name, fn, frozenset(needs), positions, flash_compatible, reference, min_layer, min_keep, stochastic),
         )
         return fn
 
     return deco
+
+
+def stochastic(schedule: Schedule) -> bool:
+    """Whether ``schedule`` has a stage whose method draws from the generators (its results depend on the seed)."""
+    return any(METHODS.get(st.method).stochastic for st in schedule.stages)
 
 
 def check_selection(method: str, result: torch.Tensor | Selection, batch: int, keep: int, n_visual: int) -> Selection:

@@ -18,6 +18,7 @@ from horizon.methods.view import TokenView
 
 @register_method(
     "random",
+    stochastic=True,
     positions="original",
     flash_compatible=True,
     reference="Wang et al., All You Need Are Random Visual Tokens? (github.com/YahongWang1/Information-Horizon)",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -57,13 +57,19 @@ class Adapter(Protocol):
         questions: Sequence[str],
         *,
         pixels: tuple[int, int] | None = None,
-    ) -> Prompt: ...
+        conversation: Callable[[str], str] | None = None,
+    ) -> Prompt:
+        """``conversation`` wraps each question into the prompt text (None: the checkpoint's chat template)."""
+        ...
 
 
-def chat_prompt(processor: Any, question: str) -> str:
-    """The family's chat template around one image and one question, with the generation prompt."""
-    conversation = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
-    return str(processor.apply_chat_template(conversation, add_generation_prompt=True))
+def chat_prompt(processor: Any, question: str, conversation: Callable[[str], str] | None = None) -> str:
+    """The family's chat template around one image and one question, with the generation prompt; or
+    ``conversation(question)`` when given (a wrapper that places the image itself, horizon/models/conversation.py)."""
+    if conversation is not None:
+        return conversation(question)
+    turns = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
+    return str(processor.apply_chat_template(turns, add_generation_prompt=True))
 
 
 def visual_rows(input_ids: torch.Tensor, image_token_id: int) -> torch.Tensor:

@@ -7,7 +7,7 @@ checkpoint's chat template ("USER: <image>\\n{question} ASSISTANT:").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +49,9 @@ class LlavaAdapter:
         questions: Sequence[str],
         *,
         pixels: tuple[int, int] | None = None,
+        conversation: Callable[[str], str] | None = None,
     ) -> Prompt:
-        texts = tuple(chat_prompt(processor, q) for q in questions)
+        texts = tuple(chat_prompt(processor, q, conversation) for q in questions)
         inputs = dict(processor(images=list(images), text=list(texts), return_tensors="pt", padding=True))
         mask = visual_rows(inputs["input_ids"], model.config.image_token_id)
         # positions skip left padding, as generate() computes them

@@ -13,7 +13,7 @@ With a working torchvision the stock processor is used.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,8 +90,9 @@ class QwenAdapter:
         questions: Sequence[str],
         *,
         pixels: tuple[int, int] | None = None,
+        conversation: Callable[[str], str] | None = None,
     ) -> Prompt:
-        texts = tuple(chat_prompt(processor, q) for q in questions)
+        texts = tuple(chat_prompt(processor, q, conversation) for q in questions)
         extra: dict[str, Any] = {}
         if pixels is not None:
             extra["size"] = {"shortest_edge": pixels[0], "longest_edge": pixels[1]}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from horizon.paper_tables import PAPER_TABLES
 from horizon.report.cases import render_cases
 from horizon.report.information import render_horizons, render_information
 from horizon.report.organism import render_organisms
 from horizon.report.settings import render_settings, uses_paper_settings
-from horizon.report.tables import LAYOUTS, render, render_table3
+from horizon.report.tables import LAYOUTS, protocols, render, render_table3
 from horizon.results import Record
 
 
@@ -39,9 +40,11 @@ def render_report(
     if organisms:
         parts.append(organisms)
     for name, layout in LAYOUTS.items():
-        if any(r.model == layout.model for r in records):
-            parts.append(render(layout, records, paper.get(name, {})))
-    if any(r.model == "llava-1.5-7b" and r.benchmark == "textvqa" for r in records):
+        for protocol in protocols(records, layout.model):  # never two protocols in one table
+            chosen = [r for r in records if r.protocol == protocol]
+            parts.append(render(layout, chosen, paper.get(name, {})))
+    table3 = PAPER_TABLES["table3"]
+    if any(r.model == table3.model and r.benchmark == table3.columns[0] for r in records):
         parts.append(render_table3(records, paper.get("table3", {})))
     if uses_paper_settings(r.schedule for r in records):
         parts.append(render_settings())

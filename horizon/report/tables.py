@@ -20,7 +20,8 @@ from horizon.metrics import Metric
 from horizon.paper_tables import PAPER_TABLES, PaperTable
 from horizon.results import Record
 
-HEADERS = {"mme": "MME", "scienceqa-img": "SQA", "pope": "POPE", "textvqa": "VQA^T", "mmbench-en": "MMB",
+HEADERS = {"mme": "MME", "scienceqa-img": "SQA", "pope": "POPE", "textvqa": "VQA^T", "textvqa-ocr": "VQA^T",
+           "mmbench-en": "MMB",
            "gqa": "GQA", "mmbench-cn": "MMB-CN", "infovqa": "InfoVQA", "docvqa": "DocVQA", "ocrbench": "OCRBench"}  # fmt: skip
 
 
@@ -62,32 +63,57 @@ def load_paper(root: Path, name: str) -> dict[str, dict[str, float]]:
     return rows
 
 
-def _cell(ours: float | None, paper: float | None, digits: int = 1) -> str:
+def _cell(ours: float | None, paper: float | None, digits: int = 1, spread: float | None = None) -> str:
     if ours is None:
         return "–" if paper is None else f"– ({paper:g})"
-    return f"{ours:.{digits}f}" if paper is None else f"{ours:.{digits}f} ({paper:g}, {ours - paper:+.{digits}f})"
+    mine = f"{ours:.{digits}f}" + ("" if spread is None else f"±{spread:.{digits}f}")
+    return mine if paper is None else f"{mine} ({paper:g}, {ours - paper:+.{digits}f})"
+
+
+def protocols(records: Sequence[Record], model: str) -> list[str]:
+    """The protocols ``model``'s records ran under, sorted: the report renders one table per protocol."""
+    return sorted({r.protocol for r in records if r.model == model})
 
 
 def render(layout: PaperTable, records: Sequence[Record], paper: Mapping[str, Mapping[str, float]]) -> str:
-    """The Markdown table of ``layout`` from ``records`` (one model), with paper values where present."""
+    """The Markdown table of ``layout`` from ``records`` (one model, one protocol), with paper values where present.
+    A row ran with several seeds shows their mean ± standard deviation; a row's label names where its setting comes
+    from (released scripts, transcribed from Tables 4/5, or derived) when it is a paper preset."""
     cells: dict[str, dict[str, float]] = {}
+    spreads: dict[str, dict[str, float]] = {}
+    origin: dict[str, set[str]] = {}
+    found = protocols(records, layout.model)
+    if len(found) > 1:
+        raise ValueError(f"{layout.name}: records of {layout.model} under several protocols ({', '.join(found)}); "
+                         "render one protocol at a time")  # fmt: skip
     for r in records:
         if r.model == layout.model and r.benchmark in layout.columns and r.label:
             cells.setdefault(r.label, {})[r.benchmark] = score(r)
+            spread = r.spread.get(headline_metric(r).name)
+            if spread is not None:
+                spreads.setdefault(r.label, {})[r.benchmark] = spread
+            if r.provenance:
+                origin.setdefault(r.label, set()).add(r.provenance)
     full = cells.get("full", {})
     labels = layout.labels()
     headers = ["Method"] + [HEADERS[c] for c in layout.columns] + (["Acc."] if layout.acc_column else []) + ["Rel."]
     table = []
     for label in labels:
         ours, theirs = cells.get(label, {}), paper.get(label, {})
-        row = [label] + [_cell(ours.get(c), theirs.get(c)) for c in layout.columns]
+        marks = ", ".join(sorted(origin.get(label, ())))
+        row = [label + (f" ({marks})" if marks else "")]
+        row += [_cell(ours.get(c), theirs.get(c), spread=spreads.get(label, {}).get(c)) for c in layout.columns]
         complete = all(c in ours for c in layout.columns) and all(c in full for c in layout.columns)
         if layout.acc_column:
             row.append(f"{accuracy(ours, layout.columns):.1f}" if complete else "–")
         row.append(f"{relative(ours, full, layout.columns):.1f}" if complete else "–")
         table.append(row)
-    note = "Cells: reproduced (paper, difference); – where nothing was run."
-    return f"### {layout.title}\n\n{tabulate(table, headers=headers, tablefmt='github', disable_numparse=True)}\n\n{note}\n"
+    note = "Cells: reproduced (paper, difference); – where nothing was run; ±: the standard deviation over seeds."
+    if found:
+        note += f" Protocol: {found[0]} (docs/protocol.md)."
+    title = layout.title + (f" (protocol {found[0]})" if found else "")
+    body = tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)
+    return f"### {title}\n\n{body}\n\n{note}\n"
 
 
 TABLE3_ROWS = PAPER_TABLES["table3"].labels()
@@ -95,7 +121,8 @@ TABLE3_ROWS = PAPER_TABLES["table3"].labels()
 
 def render_table3(records: Sequence[Record], paper: Mapping[str, Mapping[str, float]]) -> str:
     """Table 3 (LLaVA-1.5-7B on TextVQA): tokens, FLOPs, KV storage, prefill time, latency, accuracy."""
-    by_label = {r.label: r for r in records if r.model == "llava-1.5-7b" and r.benchmark == "textvqa"}
+    table3 = PAPER_TABLES["table3"]
+    by_label = {r.label: r for r in records if r.model == table3.model and r.benchmark == table3.columns[0]}
     rows = []
     for label in TABLE3_ROWS:
         r, p = by_label.get(label), paper.get(label, {})
