@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+import torch
 
 from horizon.benchmarks.registry import BENCHMARKS
 from horizon.matrix import Case, all_cases, information_matrix, paper_table, protocol_refusal, under_protocol
@@ -177,3 +178,61 @@ def test_records_keep_protocol_seeds_and_each_seeds_metrics():
     back = Record.from_json(r.to_json(), "r.json")
     assert back == r and back.spread == {"f1": 1.0}
     assert replace(r, seed_metrics=[]).spread == {}
+
+
+def _rec(label: str, protocol: str, mme: float, seeds: list[dict[str, float]] | None = None) -> Record:
+    return Record(case=f"{label}-{protocol}", model="llava-1.5-7b", benchmark="mme", schedule="s", device="h100",
+                  dtype="float16", attn_implementation="sdpa", n=10, failures=0, metrics={"total": mme},
+                  average_visual_tokens=192.0, label=label, protocol=protocol, seed_metrics=seeds or [],
+                  seeds=list(range(len(seeds or [0]))), provenance="released" if "+" in label else "")  # fmt: skip
+
+
+def test_the_report_renders_one_table_per_protocol_with_seed_spread_and_provenance():
+    from horizon.report.document import render_report
+    from horizon.report.tables import LAYOUTS, render
+
+    spread = [{"total": 1800.0}, {"total": 1810.0}, {"total": 1820.0}]
+    records = [_rec("full", "paper", 1862.0), _rec("192:dart+random", "paper", 1810.0, spread),
+               _rec("full", "lmms-eval", 1850.0)]  # fmt: skip
+    with pytest.raises(ValueError, match="several protocols \\(lmms-eval, paper\\)"):
+        render(LAYOUTS["table2"], records, {})
+    paper = render(LAYOUTS["table2"], records[:2], {})
+    assert "(protocol paper)" in paper.splitlines()[0]
+    row = next(line for line in paper.splitlines() if line.startswith("| 192:dart+random"))
+    assert row.startswith("| 192:dart+random (released)") and "1810.0±10.0" in row
+    text = render_report(records, {})
+    assert "Table 2: LLaVA-1.5-7B (protocol lmms-eval)" in text and "Table 2: LLaVA-1.5-7B (protocol paper)" in text
+
+
+@pytest.mark.parametrize("preset", sorted(RELEASED_SETTINGS))
+def test_released_presets_equal_the_independent_reference_with_reindexed_and_shifted_positions(tiny_model, preset):
+    """The released settings on tiny LLaVA (576 visual tokens, 32 layers): counts exact, and prefill plus cached
+    decoding equal the reference, whose re-indexed layers see contiguous positions among their kept tokens and
+    decode at the kept length + t (the release's shifted decode positions, modeling_llama_self.py l.485, l.513)."""
+    from horizon.engine.run import prepare, run
+    from horizon.images import demo_image
+    from tests.reference import reference_logits
+
+    loaded = tiny_model("tiny-llava")
+    prompt = prepare(loaded, [demo_image()], ["What is written on the sign? Answer briefly."], conversation="vicuna_v1")
+    schedule = RELEASED_PRESETS.get(preset)
+    out = run(loaded, prompt, schedule, max_new_tokens=3, stop_at_eos=False)
+    assert out.visual_per_layer == schedule.tokens_per_layer(loaded.n_layers, prompt.n_visual)
+    assert sum(out.visual_per_layer) / loaded.n_layers == RELEASED_AVERAGES[preset]
+    ref = reference_logits(loaded, prompt, out, steps=3, mrope=False)
+    for got, want in zip(out.step_logits, ref, strict=True):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_the_paper_protocol_prompts_through_vicuna_v1_and_refuses_qwen(tiny_model):
+    from horizon.benchmarks.fixtures import rows
+    from horizon.evaluation.loop import prompt_of
+
+    bench = BENCHMARKS.get("pope")
+    sample = bench.to_sample(rows("pope")[0], 0)
+    llava = tiny_model("tiny-llava")
+    paper = prompt_of(llava, bench.under("paper"), [sample])
+    assert paper.texts[0] == vicuna_v1(bench.under("paper").prompt(sample, "llava"))
+    default = prompt_of(llava, bench, [sample])
+    assert default.texts[0].startswith("USER: ") and "A chat between" not in default.texts[0]
+    assert paper.n_visual == default.n_visual == 576

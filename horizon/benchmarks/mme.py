@@ -5,13 +5,14 @@ an answer is parsed to yes / no / other; per category, ``acc`` is the share of c
 the share of images whose two answers are both correct; a category scores ``100·(acc + acc+)`` (0–200).
 Perception is the sum over its 10 categories (max 2000), cognition over its 4 (max 800); the paper
 reports their total. Every image must have exactly its two questions: a subset that splits a pair is an
-error here (lmms-eval asserts too), so subsets are drawn by image.
+error here (lmms-eval asserts too), so subsets are drawn by image. The ``paper`` protocol parses answers as the
+release's pipeline does (:func:`parse_yes_no_llava`); the scoring is the same.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 PERCEPTION = (
@@ -29,6 +30,34 @@ def parse_yes_no(prediction: str) -> str:
         return "yes" if text == "y" else "no"
     head = text[:4]
     return "yes" if "yes" in head else "no" if "no" in head else "other"
+
+
+def convert_answer_to_mme(prediction: str) -> str:
+    """LLaVA's ``convert_answer_to_mme.py`` (run by the release's allbench scripts inside playground/data/eval/MME;
+    not in the release itself): ``pred = answer['text'].strip().lower()``; one starting with "yes" becomes "Yes",
+    one starting with "no" becomes "No", any other is left lower-cased. Read from the copy at
+    EasonAI-5589/MME@97a1c6f ``convert_answer_to_mme.py`` l.60-64 (other copies, e.g. zjunlp/Deco@a3ccc15
+    eval_tool/convert_answer_to_mme.py, pass the text unchanged; :func:`parse_pred_ans` then reads both alike,
+    since a text starting with yes/no has it in its first 4 characters)."""
+    pred = prediction.strip().lower()
+    return "Yes" if pred.startswith("yes") else "No" if pred.startswith("no") else pred
+
+
+def parse_pred_ans(pred_ans: str) -> str:
+    """The MME authors' ``eval_tool/calculation.py`` ``parse_pred_ans`` (copy at zjunlp/Deco@a3ccc15 l.27-41), on
+    the lower-cased answer: exactly "yes" / "no" -> itself; else "yes" in its first 4 characters -> "yes", elif
+    "no" in them -> "no", else "other"."""
+    if pred_ans in ("yes", "no"):
+        return pred_ans
+    prefix = pred_ans[:4]
+    return "yes" if "yes" in prefix else "no" if "no" in prefix else "other"
+
+
+def parse_yes_no_llava(prediction: str) -> str:
+    """'yes', 'no' or 'other' as the release's MME pipeline reads an answer: :func:`convert_answer_to_mme`, then
+    calculation.py lower-cases it (~l.120) and applies :func:`parse_pred_ans`. Unlike :func:`parse_yes_no`, a lone
+    "y" / "n" is "other" and periods are not removed first ("y." and "...yes" are "other")."""
+    return parse_pred_ans(convert_answer_to_mme(prediction).lower())
 
 
 @dataclass(frozen=True)
@@ -50,12 +79,13 @@ class MMEScore:
         return self.perception + self.cognition
 
 
-def score_mme(items: Iterable[MMEItem]) -> MMEScore:
+def score_mme(items: Iterable[MMEItem], parse: Callable[[str], str] = parse_yes_no) -> MMEScore:
+    """Per-category ``100·(acc + acc+)``, summed into perception and cognition; ``parse`` reads each answer."""
     by_image: dict[tuple[str, str], list[bool]] = defaultdict(list)
     for item in items:
         if item.category not in PERCEPTION and item.category not in COGNITION:
             raise ValueError(f"MME category {item.category!r} is not one of {PERCEPTION + COGNITION}")
-        by_image[(item.category, item.image)].append(parse_yes_no(item.prediction) == item.answer.strip().lower())
+        by_image[(item.category, item.image)].append(parse(item.prediction) == item.answer.strip().lower())
     per_category: dict[str, list[list[bool]]] = defaultdict(list)
     for (category, image), results in sorted(by_image.items()):
         if len(results) != 2:

@@ -4,7 +4,8 @@ Answer extraction is POPE's own (``evaluate.py`` of the POPE repository, also LL
 keep the first sentence, drop commas, and the answer is "no" if the words "No", "no" or "not" occur,
 "yes" otherwise. Metrics with "yes" as the positive class: accuracy, precision, recall, F1 and the
 yes-ratio **of the predictions** (lmms-eval's ``pope_aggregate_yes_ratio`` reads the ground truth instead,
-which is always about 0.5 on POPE; tests/test_scorers.py shows the difference).
+which is always about 0.5 on POPE; tests/test_scorers.py shows the difference). The ``paper`` protocol scores
+each split apart and averages them (:func:`score_pope_splits`).
 """
 
 from __future__ import annotations
@@ -48,3 +49,28 @@ def score_pope(predictions: Sequence[str], answers: Sequence[str]) -> POPEScore:
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return POPEScore((tp + tn) / len(pred), precision, recall, f1, sum(pred) / len(pred))
+
+
+def score_pope_splits(predictions: Sequence[str], answers: Sequence[str], splits: Sequence[str]) -> POPEScore:
+    """The release's POPE score (``paper`` protocol): ``llava/eval/eval_pope.py`` of
+    YahongWang1/Information-Horizon@75909b2 scores each split (``coco_pope_{adversarial,popular,random}.json``,
+    ``category = file[10:-5]``, l.77-84) on its own with the extraction and metrics above (``eval_pope``, l.5-63),
+    then prints ``avg_f1 = sum(f1_scores) / len(f1_scores)`` (l.87-90), the paper's "Average F1": the unweighted
+    mean of the per-split F1s. horizon takes the same unweighted mean of every metric (the release prints only
+    the per-split accuracy, precision, recall and yes-ratio), so with one split present it is the pooled score.
+
+    Splits are the samples' ``category`` (an empty one is a split of its own). Where a split has no "yes"
+    prediction (or no "yes" label) the release divides by zero; here that precision (recall) is 0."""
+    if not len(predictions) == len(answers) == len(splits) or not answers:
+        raise ValueError(
+            f"{len(predictions)} predictions, {len(answers)} answers, {len(splits)} splits; need equal, non-zero counts"
+        )
+    per_split = []
+    for split in sorted(set(splits)):
+        rows = [i for i, s in enumerate(splits) if s == split]
+        per_split.append(score_pope([predictions[i] for i in rows], [answers[i] for i in rows]))
+
+    def mean(metric: str) -> float:
+        return sum(getattr(s, metric) for s in per_split) / len(per_split)
+
+    return POPEScore(mean("accuracy"), mean("precision"), mean("recall"), mean("f1"), mean("yes_ratio"))

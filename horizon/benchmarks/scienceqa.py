@@ -3,11 +3,13 @@
 Scoring: the letter is extracted by the rules of ``choices.extract_choice`` (a lone letter, "(B)", "C.",
 or the one option whose text the answer contains) and compared with the answer letter; accuracy is the
 mean (lmms-eval ``sqa_process_results`` accepts a bare letter or ``X.``; LLaVA's script falls back to a
-random letter, which we never do).
+random letter, which we never do). The ``paper`` protocol parses as LLaVA's ``eval_science_qa.py`` does
+(:func:`parse_scienceqa_llava`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from horizon.benchmarks.choices import extract_choice
@@ -27,3 +29,32 @@ def score_scienceqa_item(prediction: str, choices: Sequence[str], answer: int) -
     if not 0 <= answer < len(choices):
         raise ValueError(f"ScienceQA answer index {answer} is outside 0..{len(choices) - 1}")
     return float(extract_choice(prediction, options) == LETTERS[answer])
+
+
+LLAVA_OPTIONS = ("A", "B", "C", "D", "E")  # eval_science_qa.py's --options default (membership, not substring)
+_ANSWER_IS = re.compile(r"The answer is ([A-Z]).")
+
+
+def parse_scienceqa_llava(prediction: str) -> str:
+    """The option letter LLaVA's ``llava/eval/eval_science_qa.py`` reads (haotian-liu/LLaVA@c121f04 l.65-75; the
+    release's scripts run their copy, which its index does not hold, so upstream's is read), or "FAILED": the whole answer is one of A-E; else it is
+    at least 3 characters, starts with one and then ". "; else ``re.findall(r'The answer is ([A-Z]).')`` finds
+    exactly one letter (the "." matches any character, so the letter must not end the answer)."""
+    if prediction in LLAVA_OPTIONS:
+        return prediction
+    if len(prediction) >= 3 and prediction[0] in LLAVA_OPTIONS and prediction[1:3] == ". ":
+        return prediction[0]
+    found = _ANSWER_IS.findall(prediction)
+    return found[0] if len(found) == 1 else "FAILED"
+
+
+def score_scienceqa_llava(prediction: str, choices: Sequence[str], answer: int) -> float:
+    """1.0 if :func:`parse_scienceqa_llava` names choice ``answer`` (0-based): ``get_pred_idx`` (l.28-36) maps a
+    letter among the first ``len(choices)`` options to its index and anything else to -1 (wrong, never random).
+    The mean over the image questions is the script's ``IMG-Accuracy`` (l.99-105), the number the paper reports
+    (model_vqa_science.py skips the text-only questions)."""
+    option_letters(choices)  # refuses a question with too few or too many choices
+    if not 0 <= answer < len(choices):
+        raise ValueError(f"ScienceQA answer index {answer} is outside 0..{len(choices) - 1}")
+    letter = parse_scienceqa_llava(prediction)
+    return float(letter in LLAVA_OPTIONS[: len(choices)] and LLAVA_OPTIONS.index(letter) == answer)

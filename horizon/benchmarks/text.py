@@ -4,7 +4,9 @@ The VQA normaliser follows the official VQA / EvalAI answer processing (facebook
 ``EvalAIAnswerProcessor``, used by lmms-eval's TextVQA scorer): lower-case, drop commas and question marks,
 split possessive ``'s``, strip or space out punctuation, drop periods not inside numbers, map number words
 to digits, drop articles, and restore the standard contractions. The lookup tables are the standard VQA
-evaluation tables.
+evaluation tables. mmf's processor passes ``re.UNICODE`` (= 32) as the *count* of its period ``sub``
+(``PERIOD_STRIP.sub("", out_text, re.UNICODE)``), so it removes at most 32 periods; ``max_periods`` reproduces
+that where a protocol asks for it (the default, 0, removes them all).
 """
 
 from __future__ import annotations
@@ -74,14 +76,14 @@ _PUNCTUATION = [
 ]
 
 
-def _punctuation(text: str) -> str:
+def _punctuation(text: str, max_periods: int = 0) -> str:
     out = text
     for p in _PUNCTUATION:
         if (p + " " in text or " " + p in text) or _COMMA_STRIP.search(text) is not None:
             out = out.replace(p, "")
         else:
             out = out.replace(p, " ")
-    return _PERIOD_STRIP.sub("", out)
+    return _PERIOD_STRIP.sub("", out, count=max_periods)
 
 
 def _digits_articles(text: str) -> str:
@@ -90,11 +92,11 @@ def _digits_articles(text: str) -> str:
     return " ".join(_CONTRACTIONS.get(w, w) for w in words)
 
 
-def normalize_vqa_answer(answer: str) -> str:
-    """The EvalAI / VQA answer normalisation."""
+def normalize_vqa_answer(answer: str, *, max_periods: int = 0) -> str:
+    """The EvalAI / VQA answer normalisation (``max_periods`` > 0: at most that many periods removed)."""
     text = answer.lower().replace(",", "").replace("?", "").replace("'s", " 's").strip()
     text = text.replace("\n", " ").replace("\t", " ").strip()
-    return _digits_articles(_punctuation(text))
+    return _digits_articles(_punctuation(text, max_periods))
 
 
 def levenshtein(a: str, b: str) -> int:

@@ -86,11 +86,13 @@ def _print_table3(args: argparse.Namespace) -> int:
         row += [f"{table5.paper_flops_t}", f"{table5.paper_kv_mb}"]
         rows.append(row)
     headers = ["row", "Table 5 schedule", "avg visual", "FLOPs T (vs paper)", "KV MB (vs paper)",
-               "published accounting", "FLOPs T", "KV MB", "paper FLOPs", "paper KV"]  # fmt: skip
+               "released scripts / published accounting", "FLOPs T", "KV MB", "paper FLOPs", "paper KV"]  # fmt: skip
     print(f"Table 3 · {TABLE3_MODEL} · {text} text + 576 visual tokens\n")
     print(tabulate(rows, headers=headers, disable_numparse=True))
     print(
-        f"\nFLOPs: {FORMULA_NAME}; KV: fp16, MB = 2^20 bytes. The FastV and DART rows come from those methods' own "
-        "accounting (FastV full through layer 3; DART 4 + 8*ceil((r*576-4)/8) tokens), see horizon/efficiency/table3.py."
+        f"\nFLOPs: {FORMULA_NAME}; KV: fp16, MB = 2^20 bytes. Hybrid rows: the released scripts' counts (the paper "
+        "protocol's presets). FastV and DART rows have no script: the counts their published numbers imply (FastV full "
+        "through layer 3; DART 4 + 8*ceil((r*576-4)/8) tokens, not DART's code's 4 + 8*floor(r*576/8)); see "
+        "horizon/efficiency/table3.py."
     )
     return 0

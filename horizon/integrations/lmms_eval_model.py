@@ -1,7 +1,9 @@
 """The lmms-eval model classes: horizon's pruned engine behind lmms-eval's ``generate_until``.
 
 ``model_args``: ``pretrained`` (a horizon preset or a checkpoint folder), ``schedule`` (syntax or a
-``paper:`` preset; default ``full``), ``dtype``, ``attn_implementation``, ``device``, ``seed``. Each request
+``paper:`` preset; default ``full``), ``dtype``, ``attn_implementation``, ``device``, ``seed``. The plugin always runs
+the ``lmms-eval`` protocol (horizon/protocol.py): lmms-eval's own prompts and scorers, the checkpoint's chat
+template, a paper preset in its transcribed (Tables 4/5) form. Each request
 runs one image and its prompt through :func:`horizon.engine.run.run`; the answer is cut at the request's
 ``until`` strings, and the sample's token counts report the prompt tokens, the answer tokens and the
 average visual tokens per decoder layer (``visual_tokens``), so kept visual tokens are logged per sample.
@@ -18,6 +20,9 @@ from lmms_eval.api.model import lmms
 from horizon.engine.run import prepare, run
 from horizon.models.loading import load_model
 from horizon.paper_presets import resolve_schedule
+from horizon.protocol import DEFAULT_PROTOCOL, PROTOCOLS
+
+PROTOCOL = DEFAULT_PROTOCOL  # lmms-eval owns the prompts and the scoring; horizon prunes
 
 
 @dataclass
@@ -59,7 +64,7 @@ class _HorizonModel(lmms):  # type: ignore[misc]
             raise ValueError(
                 f"{pretrained} is a {self.loaded.adapter.family} model; this entry point is for {self.family}"
             )
-        self.schedule = resolve_schedule(schedule)
+        self.schedule = resolve_schedule(schedule, PROTOCOLS.get(PROTOCOL).presets)
         self.seed = int(seed)
 
     def generate_until(self, requests: list[Any]) -> list[GenerationResult]:
@@ -69,7 +74,7 @@ class _HorizonModel(lmms):  # type: ignore[misc]
             images = doc_to_visual(self.task_dict[task][split][doc_id])
             if len(images) != 1:
                 raise ValueError(f"{task} doc {doc_id}: horizon runs one image per prompt, got {len(images)}")
-            prompt = prepare(self.loaded, [images[0].convert("RGB")], [ctx])
+            prompt = prepare(self.loaded, [images[0].convert("RGB")], [ctx], conversation=PROTOCOLS.get(PROTOCOL).conversation)
             max_new = int(gen_kwargs.get("max_new_tokens", 16))
             out = run(self.loaded, prompt, self.schedule, max_new_tokens=max_new, seed=self.seed)
             counts = PrunedTokenCounts(out.prompt_len, len(out.token_ids[0]), None, out.average_visual_tokens)

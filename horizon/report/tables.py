@@ -137,6 +137,7 @@ def render_table3(records: Sequence[Record], paper: Mapping[str, Mapping[str, fl
     body = tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
     note = ("FLOPs and storage are analytic (dense-prefill formula, fp16 KV) at the case's mean prompt length; "
             "times are medians on the recording device, comparable to the paper's A6000 only as ratios. The paper's "
-            "FastV and DART rows follow those methods' own token accounting (FastV full through layer 3, DART "
-            "4 + 8*ceil((r*576-4)/8) tokens): `horizon flops --table3` shows both.")  # fmt: skip
+            "FastV and DART rows imply other token counts than Table 5's (FastV full through layer 3, DART "
+            "4 + 8*ceil((r*576-4)/8) tokens, not DART's code's 4 + 8*floor(r*576/8)), and its hybrid rows the released "
+            "scripts' counts: `horizon flops --table3` shows both.")  # fmt: skip
     return f"### Table 3: efficiency, LLaVA-1.5-7B on TextVQA\n\n{body}\n\n{note}\n"
