@@ -306,3 +306,12 @@ def test_a_keep_a_method_refuses_is_refused_before_loading_and_not_noted(capsys,
     err = capsys.readouterr().err
     assert code == 2 and "sparsevlm@3:0: sparsevlm keeps at least 1 visual token(s); use vtw@3 to drop them all" in err
     assert "note:" not in err  # no "keeps 0 visual tokens" note before the refusal
+
+
+@pytest.mark.parametrize("command", ["eval", "run"])
+def test_a_protocol_is_checked_before_loading(capsys, forbid, command):
+    base = (command, "--model", "tiny-qwen2.5-vl") + (("--bench", "mme") if command == "eval" else ())
+    err = refused(capsys, *base, "--protocol", "paper")
+    assert "protocol 'paper' is defined for llava models only" in err and "--protocol lmms-eval" in err
+    err = refused(capsys, *base, "--protocol", "papers")
+    assert "--protocol: unknown protocol 'papers'; did you mean 'paper'?" in err

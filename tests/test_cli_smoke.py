@@ -79,7 +79,17 @@ def test_run(capsys: pytest.CaptureFixture[str], cache_env: None) -> None:
 @smoke("eval")
 def test_eval(capsys: pytest.CaptureFixture[str], mme_data: Path) -> None:
     out = cli(capsys, "eval", "--model", "tiny-llava", "--bench", "mme", "--limit", "2", "--max-new-tokens", "1")
-    assert "mme · tiny-llava · full · 2 samples (0 failed" in out and "total" in out
+    assert "mme · tiny-llava · full · protocol lmms-eval · 2 samples (0 failed" in out and "total" in out
+    paper = cli(capsys, "eval", "--model", "tiny-llava", "--bench", "mme", "--limit", "2", "--max-new-tokens", "1",
+                "--protocol", "paper", "--schedule", "paper:llava-64:dart+random")  # fmt: skip
+    assert "dart-set@1:#60/reindex+random@20:#27/reindex · protocol paper · 2 samples" in paper
+    assert "mean of 3 seeds" in paper and "seed 2" in paper
+
+
+@smoke("list", "protocols")
+def test_list_protocols(capsys: pytest.CaptureFixture[str]) -> None:
+    out = cli(capsys, "list", "protocols")
+    assert "lmms-eval" in out and "vicuna_v1" in out and "docs/protocol.md" in out
 
 
 @smoke("info")

@@ -19,6 +19,11 @@ from horizon.schedule import WITHDRAW_ALL_METHODS, Keep, Schedule, Stage
 MODELS = ["tiny-llava", "tiny-qwen2.5-vl"]
 
 
+def _meetable(method: str, keep: Keep, n_visual: int) -> Keep:
+    """``keep`` as the nearest count the method meets (dart-set: 4 + 8·⌊k/8⌋; most methods: any)."""
+    return Keep(METHODS.get(method).meetable(keep.count(n_visual), n_visual), absolute=True)
+
+
 def _run(loaded, method: str, keep: Keep, seed: int = 0, layer: int | None = None):
     m = METHODS.get(method)
     layer = max(m.min_layer, 2) if layer is None else layer
@@ -30,6 +35,8 @@ def _run(loaded, method: str, keep: Keep, seed: int = 0, layer: int | None = Non
     information = None
     if "information" in m.needs:  # the oracle: the model's own information for a fixed answer token
         information = oracle_information(loaded, prompt, answer_token(loaded.processor, question, "STOP"), [layer])
+    if method not in WITHDRAW_ALL_METHODS:
+        keep = _meetable(method, keep, prompt.n_visual)
     schedule = Schedule((Stage(method, layer, keep),))
     return run(loaded, prompt, schedule, max_new_tokens=1, seed=seed, guide_importance=guide, information=information)
 
@@ -41,7 +48,7 @@ def test_exact_count_sorted_unique(tiny_model, name, method):
     keep = Keep(0) if method in WITHDRAW_ALL_METHODS else Keep(0.3)
     out = _run(loaded, method, keep)
     (stage,) = out.stages
-    want = keep.count(out.n_visual)
+    want = METHODS.get(method).meetable(keep.count(out.n_visual), out.n_visual)
     for row in stage.kept_index:
         assert len(row) == want == stage.kept
         assert list(row) == sorted(set(row)) and all(0 <= i < out.n_visual for i in row)
@@ -63,6 +70,16 @@ def test_deterministic_for_a_seed(tiny_model, method):
     a, b = _run(loaded, method, keep, seed=7), _run(loaded, method, keep, seed=7)
     assert a.stages[0].kept_index == b.stages[0].kept_index
     assert torch.equal(a.first_token_probs, b.first_token_probs)
+
+
+def test_a_method_meets_any_keep_unless_it_says_which_it_meets():
+    from horizon.methods.dart import released_keep
+
+    for name in METHODS.names():
+        m = METHODS.get(name)
+        assert (m.keeps is None) == (name != "dart-set"), name
+        assert [m.meetable(k, 576) for k in (0, 173, 576)] == ([0, 173, 576] if m.keeps is None else [0, 172, 576])
+    assert [released_keep(k, 576) for k in (3, 4, 11, 12, 60, 253, 575)] == [0, 4, 4, 12, 60, 252, 572]
 
 
 def test_random_depends_on_seed_and_is_uniform_over_survivors(tiny_model):

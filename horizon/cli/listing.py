@@ -1,4 +1,4 @@
-"""``horizon list``: the models, methods, paper presets or benchmarks that exist."""
+"""``horizon list``: the models, methods, paper presets, benchmarks or protocols that exist."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("list", help="list models, methods, presets or benchmarks")
+    p = sub.add_parser("list", help="list models, methods, presets, benchmarks or protocols")
     p.add_argument("what", choices=list(LISTS))
 
 
@@ -78,9 +78,20 @@ def list_benchmarks() -> None:
 
 
 def list_presets() -> None:
-    from horizon.paper_presets import PAPER_PRESETS
+    from horizon.paper_presets import PAPER_PRESETS, RELEASED_PRESETS, provenance
 
-    print(tabulate([(n, str(s)) for n, s in PAPER_PRESETS.items()], headers=["preset", "schedule"]))
+    rows = [(n, str(s), provenance(n), str(RELEASED_PRESETS.get(n)) if n in RELEASED_PRESETS else "")
+            for n, s in PAPER_PRESETS.items()]  # fmt: skip
+    print(tabulate(rows, headers=["preset", "schedule (lmms-eval protocol)", "from", "released (paper protocol)"]))
+
+
+def list_protocols() -> None:
+    from horizon.protocol import PROTOCOLS
+
+    rows = [(p.name, p.conversation, ", ".join(p.families) or "all", p.presets, p.seeds, p.summary)
+            for _, p in PROTOCOLS.items()]  # fmt: skip
+    print(tabulate(rows, headers=["protocol", "conversation", "families", "presets", "seeds", "conventions"]))
+    print("\nEvery convention, its source and horizon's deviations: docs/protocol.md")
 
 
 LISTS: dict[str, Callable[[], None]] = {
@@ -88,4 +99,5 @@ LISTS: dict[str, Callable[[], None]] = {
     "methods": list_methods,
     "presets": list_presets,
     "benchmarks": list_benchmarks,
+    "protocols": list_protocols,
 }

@@ -42,6 +42,11 @@ class Method:
     min_layer: int = 0  # methods reading the previous layer (prev_*) need layer >= 1
     min_keep: int = 0  # the fewest visual tokens a stage of it may keep (SparseVLM recycles into one: 1)
     stochastic: bool = False  # draws from the generators (Random): its results depend on the seed
+    keeps: Callable[[int, int], int] | None = None  # (wanted, n_visual) -> the nearest keep it meets; None: any
+
+    def meetable(self, keep: int, n_visual: int) -> int:
+        """The keep nearest to ``keep`` (of ``n_visual``) that a stage of this method can meet (most: any keep)."""
+        return keep if self.keeps is None else self.keeps(keep, n_visual)
 
     def __post_init__(self) -> None:
         unknown = self.needs - VIEW_FIELDS
@@ -66,13 +71,15 @@ def register_method(
     min_layer: int = 0,
     min_keep: int = 0,
     stochastic: bool = False,
+    keeps: Callable[[int, int], int] | None = None,
 ) -> Callable[[SelectFn], SelectFn]:
     """Register ``fn`` as method ``name``; returns ``fn`` unchanged."""
 
     def deco(fn: SelectFn) -> SelectFn:
         METHODS.add(
             name,
-            Method(name, fn, frozenset(needs), positions, flash_compatible, reference, min_layer, min_keep, stochastic),
+            Method(name, fn, frozenset(needs), positions, flash_compatible, reference, min_layer, min_keep, stochastic,
+                   keeps),
         )
         return fn
 

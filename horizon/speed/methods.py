@@ -133,6 +133,6 @@ def bench_methods(model: str, *, keep_fraction: float = 0.25, repeats: int = 3) 
 
     out = []
     for name, method in METHODS.items():
-        ms = _median_ms(selection(method, 0 if name in WITHDRAW_ALL_METHODS else keep), repeats)
+        ms = _median_ms(selection(method, 0 if name in WITHDRAW_ALL_METHODS else method.meetable(keep, n_visual)), repeats)
         out.append(MethodTiming(model, name, S, ms, layer_ms, layer_flops(preset.arch, S) / 1e12))
     return out
