@@ -192,6 +192,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"horizon: session {config.stash[SESSION]}; baselines {config.getoption('--baselines')}",
         f"horizon: {settings} apply to the real-checkpoint cases; the default cases (tiny models, organisms) run "
         "on cpu float32 sdpa, batch as recorded in their baselines",
+        "horizon: protocol " + (f"{config.getoption('--protocol')} for every case (--protocol)"
+                                if config.getoption("--protocol") else "of each case (LLaVA-1.5 paper cases: paper; "
+                                "the others: lmms-eval; docs/protocol.md)"),
     ]
 
 
