@@ -213,10 +213,15 @@ class InfoCase:
         return base if self.protocol == DEFAULT_PROTOCOL else f"{base}-{self.protocol}"
 
     def config(self) -> StudyConfig:
+        """The study as this case's protocol measures it: its window and answer rule (the paper's: 2x2 windows, the
+        release's y; horizon/protocol.py)."""
         from horizon.evaluation.study import StudyConfig
+        from horizon.information.answer import rule_for
 
+        protocol = PROTOCOLS.get(self.protocol)
         return StudyConfig(layers=self.layers, methods=self.methods, keeps=self.keeps, oracle_keeps=self.oracle_keeps,
-                           seed=self.seed, max_new_tokens=self.max_new_tokens)  # fmt: skip
+                           seed=self.seed, max_new_tokens=self.max_new_tokens, window=protocol.window,
+                           answer_rule=rule_for(protocol.answer_rule, self.benchmark))  # fmt: skip
 
 
 def information_matrix() -> list[InfoCase]:
@@ -234,8 +239,10 @@ def information_matrix() -> list[InfoCase]:
               for model in ORGANISMS for bench in SYNTH_FAMILIES]  # fmt: skip
     real = ("information", "gpu", "nightly")
     # Fig. 5, 6, 7, 8 (LLaVA-1.5-7B, 200 MME samples; TextVQA for Fig. 6b/8b)
+    # under the paper protocol: 2x2 windows, the release's y, its info-guided keeps 72/144/288/432 of 576 (info_prune)
     llava = paper_protocol("llava-1.5-7b")
-    cases += [InfoCase("llava-1.5-7b", paper_benchmark(b, llava), real, 200, protocol=llava) for b in ("mme", "textvqa")]
+    cases += [InfoCase("llava-1.5-7b", paper_benchmark(b, llava), real, 200, protocol=llava,
+                       oracle_keeps=(0.125, 0.25, 0.5, 0.75)) for b in ("mme", "textvqa")]  # fmt: skip
     # Fig. 11 and 12 (Qwen2.5-VL-7B, 1000 samples; 50/75 % pruning for Fig. 12, 25-87.5 % for Fig. 11)
     cases += [InfoCase("qwen2.5-vl-7b", b, real, 1000, keeps=(0.5, 0.25), oracle_keeps=(0.75, 0.5, 0.25, 0.125))
               for b in ("mme", "textvqa")]  # fmt: skip

@@ -31,6 +31,8 @@ class Protocol:
     families: tuple[str, ...]  # the model families it defines; () = every family
     presets: str  # "released": a paper preset's released form where it has one; "transcribed": the tables'
     seeds: int  # runs of a schedule that has a random stage (reported as mean and spread)
+    window: int = 1  # the information metric's square windows (horizon/information/metric.py); the release: 2
+    answer_rule: str = "frequent"  # which reference answer gives the metric's y (horizon/information/answer.py)
 
     def __post_init__(self) -> None:
         if self.conversation not in CONVERSATIONS:
@@ -39,6 +41,8 @@ class Protocol:
             raise ValueError(f"protocol {self.name!r}: presets {self.presets!r} is not one of {PRESET_FORMS}")
         if self.seeds < 1:
             raise ValueError(f"protocol {self.name!r}: seeds must be >= 1, got {self.seeds}")
+        if self.window < 1:
+            raise ValueError(f"protocol {self.name!r}: window must be >= 1, got {self.window}")
 
     def seeds_for(self, stochastic: bool, seed: int = 0) -> tuple[int, ...]:
         """The seeds a schedule runs under: ``seeds`` of them from ``seed`` when it has a random stage, else one."""
@@ -67,7 +71,7 @@ PROTOCOLS.add(PAPER_PROTOCOL, Protocol(
     name=PAPER_PROTOCOL,
     summary="the authors' released LLaVA-1.5 pipeline",
     source="YahongWang1/Information-Horizon@75909b2936a13d7214e83514f0bc0cb9cc91139e (docs/protocol.md)",
-    conversation="vicuna_v1", families=("llava",), presets="released", seeds=3,
+    conversation="vicuna_v1", families=("llava",), presets="released", seeds=3, window=2, answer_rule="paper",
 ))  # fmt: skip
 
 

@@ -91,7 +91,7 @@ def test_eval_on_fixture_data(capsys, cache_env, tmp_path, monkeypatch):
     code = main(["eval", "--model", "tiny-llava", "--bench", "mme", "--schedule", "dart@2:0.29", "--limit", "2",
                  "--max-new-tokens", "2", "--json", str(out_json)])  # fmt: skip
     out = capsys.readouterr().out
-    assert code == 0 and "mme · tiny-llava · dart@2:0.29 · 2 samples" in out and "total" in out
+    assert code == 0 and "mme · tiny-llava · dart@2:0.29 · protocol lmms-eval · 2 samples" in out and "total" in out
     data = json.loads(out_json.read_text())
     assert data["n"] == 2 and set(data["metrics"]) == {"total", "perception", "cognition"}
 

@@ -137,6 +137,12 @@ def test_paper_cases_run_the_authors_protocol_where_the_release_covers_the_model
     assert "textvqa" in PAPER_TABLES["table1"].columns  # Qwen: lmms-eval's TextVQA
     for info in information_matrix():
         assert info.protocol == (PAPER_PROTOCOL if info.model == "llava-1.5-7b" else DEFAULT_PROTOCOL), info.id
+        config = info.config()
+        if info.model == "llava-1.5-7b":  # the release's cal_info runs: 2x2 windows, its y; info_prune's keeps
+            assert (config.window, config.answer_rule) == (2, "paper") and info.benchmark in ("mme", "textvqa-ocr")
+            assert sorted(round(k * 576) for k in config.oracle_keeps) == [72, 144, 288, 432]
+        else:
+            assert (config.window, config.answer_rule) == (1, "frequent"), info.id
     released = {c.label: c for c in paper_table("table2") if c.benchmark == "mme"}
     assert str(released["192:dart+random"].resolved) == "dart-set@2:#252/reindex+random@20:#38/reindex"
     assert str(released["192:fastv"].resolved) == str(PAPER_PRESETS.get("paper:llava-192:fastv"))

@@ -22,6 +22,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--layers", default="all", help="'all', a list '0,4,8' or a range '0-15' (0 = before the LLM)")
     p.add_argument("--mode", default="remove", help="remove (physical, default) | zero (the paper's literal Eq. 2-3)")
     p.add_argument("--chunk", type=int, help="suffix runs per batch (default: 8192 tokens' worth)")
+    p.add_argument("--protocol", default="lmms-eval",
+                   help="lmms-eval (default) | paper: the authors' LLaVA pipeline (vicuna_v1 prompts, 2x2 windows, "
+                        "the release's y; docs/protocol.md)")  # fmt: skip
+    p.add_argument("--window", type=int, default=None,
+                   help="keep s x s windows of the visual grid together (default: the protocol's; 1 = each token, "
+                        "the paper's release: 2)")  # fmt: skip
+    p.add_argument("--answer-rule", default=None,
+                   help="which reference gives y: frequent | paper (the release's, TextVQA and MME); default: the "
+                        "protocol's (paper: paper where defined)")  # fmt: skip
     p.add_argument("--methods", default="random,divprune,fastv,sparsevlm,dart",
                    help="methods whose retained information is measured ('' for none)")  # fmt: skip
     p.add_argument(
@@ -65,23 +74,29 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     from horizon.benchmarks.registry import BENCHMARKS
     from horizon.benchmarks.samples import load_samples, subset
+    from horizon.cli.options import protocol_option
     from horizon.evaluation.study import StudyConfig, run_study
+    from horizon.information.answer import rule_for
     from horizon.models.loading import load_model
     from horizon.report.information import plot_information, render_information
 
-    bench = BENCHMARKS.get(args.bench)
+    protocol = protocol_option(args.protocol, args.model, args.path)
+    bench = BENCHMARKS.get(args.bench).under(protocol.name)
+    window = protocol.window if args.window is None else args.window
+    rule = rule_for(protocol.answer_rule, bench.name) if args.answer_rule is None else args.answer_rule
     methods = tuple(m for m in args.methods.split(",") if m.strip())
     config_args: dict[str, Any] = dict(
         mode=args.mode, chunk=args.chunk, methods=methods, keeps=_floats(args.keeps, "--keeps"),
         oracle_keeps=_floats(args.oracle_keeps, "--oracle-keeps"), withdraw=not args.no_withdraw,
-        seed=args.seed, max_new_tokens=args.max_new_tokens,
+        seed=args.seed, max_new_tokens=args.max_new_tokens, window=window, answer_rule=rule,
     )  # fmt: skip
-    StudyConfig(**config_args)  # bad options fail before any loading
+    StudyConfig(**config_args).check_benchmark(bench.name)  # bad options fail before any loading
     if args.samples < 1:
         raise ValueError(f"--samples must be >= 1, got {args.samples}")
     samples, bad = load_samples(bench, path=args.data)
     chosen = subset(samples, args.samples, seed=args.seed, what="--samples")  # nothing selected: an error
     loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
+    protocol.check_family(loaded.adapter.family, loaded.name)
     config = StudyConfig(layers=parse_layers(args.layers, loaded.n_layers), **config_args)
     with tqdm(total=len(chosen), desc=f"{loaded.name} · {bench.name}", unit="sample", file=sys.stderr) as bar:
         study = run_study(loaded, bench, chosen, config, progress=lambda _: bar.update())

@@ -5,6 +5,10 @@ Per sample: the information map at the chosen layers (:func:`information_map`); 
 method keeps at each layer and ratio (its selection on the unpruned prefix, ``select_many``). Over the
 samples: accuracy when every visual token is withdrawn at each layer (Fig. 8/9) and when the oracle keeps the
 most informative tokens (Fig. 6/11), through :func:`evaluate_many` with the maps already measured.
+
+``window`` s > 1 measures s x s windows of the visual grid, as the authors' release does (s = 2), and the oracle
+then keeps whole windows (:func:`oracle_scores`); ``answer_rule`` ``paper`` takes y as the release does
+(TextVQA and MME only, :mod:`horizon.information.answer`).
 """
 
 from __future__ import annotations
@@ -27,8 +31,16 @@ from horizon.information.analysis import (
     retained,
     withdraw_horizon,
 )
-from horizon.information.answer import ANSWER_RULE, answer_text, answer_token
-from horizon.information.metric import MODES, InformationMap, check_layers, information_map
+from horizon.information.answer import ANSWER_RULES, answer_text, answer_token, check_answer_rule
+from horizon.information.metric import (
+    MODES,
+    InformationMap,
+    check_layers,
+    information_map,
+    oracle_scores,
+    visual_grid,
+    windows,
+)
 from horizon.methods import METHODS
 from horizon.metrics import Metric
 from horizon.models.adapter import Prompt
@@ -52,8 +64,14 @@ class StudyConfig:
     seed: int = 0
     max_new_tokens: int | None = None  # None: the benchmark's own
     map_layers: int = 3  # layers whose token maps are kept for Fig. 7b
+    window: int = 1  # side of the square windows measured together (the paper's release: 2)
+    answer_rule: str = "frequent"  # which reference answer gives y (horizon.information.answer.ANSWER_RULES)
 
     def __post_init__(self) -> None:
+        if isinstance(self.window, bool) or not isinstance(self.window, int) or self.window < 1:
+            raise ValueError(f"window {self.window!r} must be a whole number >= 1 (the side of a square of tokens)")
+        if self.answer_rule not in ANSWER_RULES:
+            raise ValueError(f"answer rule {self.answer_rule!r} is not one of {', '.join(ANSWER_RULES)}")
         if self.mode not in MODES:
             raise ValueError(f"information mode {self.mode!r} is not one of {', '.join(MODES)}")
         if self.chunk is not None and self.chunk < 1:
@@ -67,6 +85,10 @@ class StudyConfig:
 
     def resolved_layers(self, n_layers: int) -> tuple[int, ...]:
         return check_layers(range(n_layers) if self.layers is None else self.layers, n_layers)
+
+    def check_benchmark(self, benchmark: str) -> None:
+        """The answer rule holds for ``benchmark`` (the paper's is defined for TextVQA and MME only)."""
+        check_answer_rule(self.answer_rule, benchmark)
 
 
 @dataclass(frozen=True)
@@ -95,6 +117,8 @@ class Study:
     n_visual: float  # mean visual tokens of the measured prompts
     failures: tuple[str, ...] = ()
     rules: dict[str, str] = field(default_factory=dict)
+    window: int = 1  # each token's value is its window's (window x window tokens kept together)
+    answer_rule: str = "frequent"
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON holds it (layer keys become strings): what records, files and reports carry."""
@@ -110,6 +134,7 @@ def run_study(
 ) -> Study:
     if not samples:
         raise ValueError(f"no samples of {bench.name} to study: the subset is empty")
+    config.check_benchmark(bench.name)
     layers = config.resolved_layers(loaded.n_layers)
     family = loaded.adapter.family
     maps: dict[str, InformationMap] = {}
@@ -120,10 +145,12 @@ def run_study(
             question = bench.prompt(sample, family)
             prompt = prompt_of(loaded, bench, [sample])
             try:
-                y = answer_token(loaded.processor, question, answer_text(sample))
-            except ValueError as err:  # the gold answer gives no answer token
+                y = answer_token(loaded.processor, question, answer_text(sample, config.answer_rule, bench.name))
+                windows(visual_grid(prompt), prompt.n_visual, config.window)  # Qwen's grid follows the image
+            except ValueError as err:  # no answer token, or a window that does not tile this sample's grid
                 raise DatasetFormatError(str(err)) from None
-            info = information_map(loaded, prompt, y, layers, mode=config.mode, chunk=config.chunk)
+            info = information_map(loaded, prompt, y, layers, mode=config.mode, chunk=config.chunk,
+                                   window=config.window)  # fmt: skip
             _retained(loaded, prompt, info, config, kept)
         except SAMPLE_ERRORS as err:
             failures.append(f"{sample.id}: {err}")
@@ -155,10 +182,19 @@ def run_study(
         withdraw=withdraw, full=full, withdraw_horizon=w_horizon, oracle=oracle, maps=mean_maps,
         example={i: [float(x) for x in first.at(i)] for i in shown}, grid=first.grid,
         n_visual=sum(m.p_keep.shape[1] for m in maps.values()) / len(maps), failures=tuple(failures),
-        rules={"answer": ANSWER_RULE, "horizon": HORIZON_RULE, "withdraw": WITHDRAW_RULE,
-               "removal": "physical removal, original positions" if config.mode == "remove"
-               else "the paper's literal zeroing of hidden states (Eq. 2-3)"},
+        rules={"answer": ANSWER_RULES[config.answer_rule], "horizon": HORIZON_RULE, "withdraw": WITHDRAW_RULE,
+               "removal": _removal_rule(config)},
+        window=config.window, answer_rule=config.answer_rule,
     )  # fmt: skip
+
+
+def _removal_rule(config: StudyConfig) -> str:
+    how = ("physical removal, original positions" if config.mode == "remove"
+           else "the paper's literal zeroing of hidden states (Eq. 2-3)")  # fmt: skip
+    if config.window == 1:
+        return how
+    s = config.window
+    return f"{how}; {s}x{s} windows of the visual grid kept together, each token valued by its window"
 
 
 def _map_layers(layers: Sequence[int], count: int) -> tuple[int, ...]:
@@ -212,7 +248,7 @@ def _accuracies(
         return {}, None, {}
 
     def provide(sample: Sample, prompt: Prompt, wanted: Sequence[int]) -> Mapping[int, torch.Tensor]:
-        return {i: maps[sample.id].at(i)[None] for i in wanted}
+        return {i: oracle_scores(maps[sample.id], i)[None] for i in wanted}  # window > 1: whole windows first
 
     results = evaluate_many(loaded, bench, samples, schedules, seed=config.seed, information=provide,
                             max_new_tokens=config.max_new_tokens)  # fmt: skip
