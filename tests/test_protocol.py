@@ -242,3 +242,20 @@ def test_the_paper_protocol_prompts_through_vicuna_v1_and_refuses_qwen(tiny_mode
     default = prompt_of(llava, bench, [sample])
     assert default.texts[0].startswith("USER: ") and "A chat between" not in default.texts[0]
     assert paper.n_visual == default.n_visual == 576
+
+
+def test_the_oracle_under_the_paper_protocol_keeps_whole_windows(tiny_model):
+    from horizon.benchmarks.fixtures import rows
+    from horizon.engine.run import run
+    from horizon.evaluation.loop import oracle_information_for, prompt_of
+    from horizon.schedule import parse_schedule
+
+    llava = tiny_model("tiny-llava")
+    bench = BENCHMARKS.get("mme").under("paper")
+    sample = bench.to_sample(rows("mme")[0], 0)
+    prompt = prompt_of(llava, bench, [sample])
+    info = oracle_information_for(llava, bench)(sample, prompt, [8])
+    out = run(llava, prompt, parse_schedule("oracle@8:#144"), max_new_tokens=1, information=info)
+    kept = set(out.stages[0].kept_index[0])
+    windows = {(i // 24 // 2, i % 24 // 2) for i in kept}
+    assert len(kept) == 144 and len(windows) == 36  # 36 whole 2x2 windows of the 24x24 grid

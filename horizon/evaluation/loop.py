@@ -188,16 +188,21 @@ InformationFn = Callable[[Sample, Prompt, Sequence[int]], Mapping[int, torch.Ten
 
 
 def oracle_information_for(loaded: LoadedModel, bench: Benchmark) -> InformationFn:
-    """Information of a sample's visual tokens at some layers, for its gold answer's first token."""
+    """Information of a sample's visual tokens at some layers, for its gold answer's first token, as the protocol
+    ``bench`` runs under measures it (its window and answer rule: the paper's 2x2 windows and the release's y)."""
     from horizon.information import answer_text, answer_token, oracle_information
+    from horizon.information.answer import rule_for
+
+    protocol = PROTOCOLS.get(bench.protocol)
+    rule = rule_for(protocol.answer_rule, bench.name)
 
     def provide(sample: Sample, prompt: Prompt, layers: Sequence[int]) -> Mapping[int, torch.Tensor]:
         question = bench.prompt(sample, loaded.adapter.family)
         try:
-            y = answer_token(loaded.processor, question, answer_text(sample))
-        except ValueError as err:  # the sample's gold answer gives no answer token
+            y = answer_token(loaded.processor, question, answer_text(sample, rule, bench.name))
+            return oracle_information(loaded, prompt, y, layers, window=protocol.window)
+        except ValueError as err:  # the gold answer gives no answer token, or the window does not tile the image
             raise DatasetFormatError(str(err)) from None
-        return oracle_information(loaded, prompt, y, layers)
 
     return provide
 
