@@ -221,7 +221,38 @@ def count_differing(n: int = 24, keep: int = 60, layer: int = 2) -> tuple[int, i
     return differ, n, swapped / n
 
 
+def organism_answers_differing(rows_n: int) -> list[str]:
+    """dart@2:#K against dart-set@2:#K on organism-llava (its 144 visual tokens), on the first ``rows_n`` held-out
+    synth rows: how many one-word answers change, per task family and keep."""
+    from pathlib import Path
+    from tempfile import TemporaryDirectory
+
+    from horizon.benchmarks.fixtures import write_parquet
+    from horizon.benchmarks.registry import BENCHMARKS
+    from horizon.benchmarks.samples import load_samples
+    from horizon.benchmarks.synth import HELD_OUT_SEED, rows
+    from horizon.evaluation.loop import evaluate_many
+    from horizon.models.loading import load_model
+    from horizon.paper_presets import resolve_schedule
+
+    lines = []
+    loaded = load_model("organism-llava")
+    with TemporaryDirectory() as tmp:
+        write_parquet("synth", Path(tmp) / "synth", rows(rows_n, seed=HELD_OUT_SEED))
+        for family in ("synth-global", "synth-fine"):
+            bench = BENCHMARKS.get(family)
+            samples = load_samples(bench, env={"HORIZON_DATA": tmp})[0]
+            for keep in (36, 60):
+                a, b = evaluate_many(loaded, bench, samples, [resolve_schedule(f"dart@2:#{keep}"),
+                                     resolve_schedule(f"dart-set@2:#{keep}")], max_new_tokens=1, batch=16)  # fmt: skip
+                diff = sum(a.predictions[k] != b.predictions[k] for k in a.predictions)
+                lines.append(f"organism-llava {family} keep {keep}: {diff}/{a.n} answers differ; accuracy dart "
+                             f"{a.metrics['accuracy']:.2f}, dart-set {b.metrics['accuracy']:.2f}")  # fmt: skip
+    return lines
+
+
 if __name__ == "__main__":
+    # python -m tests.test_dart_released [N prompts] [organism rows]
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 24
     for keep in (60, 252):
         d, total, mean = count_differing(n, keep)
@@ -229,3 +260,5 @@ if __name__ == "__main__":
             f"keep {keep}: {d} of {total} prompts keep different tokens under dart@2:#{keep} and dart-set@2:#{keep}"
             f" (on average {mean:.1f} of the {keep} kept tokens differ)"
         )
+    if len(sys.argv) > 2:
+        print("\n".join(organism_answers_differing(int(sys.argv[2]))))
