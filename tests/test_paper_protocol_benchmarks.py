@@ -224,10 +224,14 @@ def test_m4c_equals_horizon_vqa_accuracy(prediction: str, answers: list[str]):
     assert m4c_accuracy(prediction, answers) == vqa_accuracy(prediction, answers)
 
 
-def test_m4c_strips_at_most_32_periods():
-    # EvalAIAnswerProcessor passes re.UNICODE (32) as the count of its period sub (m4c_evaluator.py l.195)
+def test_m4c_and_lmms_eval_strip_at_most_32_periods():
+    # EvalAIAnswerProcessor passes re.UNICODE (32) as the count of its period sub (m4c_evaluator.py l.195; the
+    # same line in lmms-eval 0.7.3's tasks/_task_utils/vqa_eval_metric.py l.190)
+    from horizon.benchmarks.text import normalize_vqa_answer
+
     answers = ["x"] * 10
     assert vqa_accuracy("x" + "." * 32, answers) == m4c_accuracy("x" + "." * 32, answers) == 1.0
-    assert vqa_accuracy("x" + "." * 33, answers) == 1.0 and m4c_accuracy("x" + "." * 33, answers) == 0.0
+    assert vqa_accuracy("x" + "." * 33, answers) == m4c_accuracy("x" + "." * 33, answers) == 0.0
+    assert normalize_vqa_answer("x" + "." * 33) == "x." and normalize_vqa_answer("x" + "." * 33, max_periods=0) == "x"
     bench: Benchmark = BENCHMARKS.get("textvqa-ocr")
     assert bench.under(PAPER).score(samples("textvqa-ocr"), ["stop", "acme"]) == {"accuracy": 100.0}

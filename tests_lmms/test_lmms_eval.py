@@ -48,7 +48,8 @@ def test_mme_matches():
 
 
 @pytest.mark.parametrize(
-    "prediction", ["Stop", "stop sign", "the stop", "Two", "2", "coca-cola", "It's 3.5!", "don't", "go", "1,000"]
+    "prediction", ["Stop", "stop sign", "the stop", "Two", "2", "coca-cola", "It's 3.5!", "don't", "go", "1,000",
+                   "stop" + "." * 32, "stop" + "." * 33]  # its processor strips at most 32 periods
 )
 def test_textvqa_matches(prediction):
     from lmms_eval.tasks.textvqa.utils import textvqa_process_results
@@ -199,3 +200,15 @@ def test_prompts_equal_lmms_eval(name, tmp_path):
     samples, _ = load_samples(bench, env={"HORIZON_DATA": str(tmp_path)})
     for sample, row in zip(samples, rows(name), strict=True):
         assert bench.prompt(sample, "llava") == _their_prompt(name, dict(row))
+
+
+def test_mme_prompt_matches():
+    from lmms_eval.tasks.mme import utils as mme
+
+    from horizon.benchmarks.base import Sample
+    from horizon.benchmarks.registry import BENCHMARKS
+
+    kwargs = {"pre_prompt": "", "post_prompt": "\nAnswer the question using a single word or phrase."}
+    for question in ("Is it red? Please answer yes or no.", "  Is it red?  Please answer yes or no. ", "Is it red?"):
+        sample = Sample("1", b"", question, "Yes", "1", {"category": "color"})
+        assert BENCHMARKS.get("mme").prompt(sample, "llava") == mme.mme_doc_to_text({"question": question}, kwargs)

@@ -73,7 +73,7 @@ def _mme_sample(row: Mapping[str, Any], i: int) -> Sample:
 
 
 def _mme_prompt(s: Sample, family: str) -> str:
-    return s.question.replace(" Please answer yes or no.", "") + SINGLE_WORD
+    return s.question.strip().replace(" Please answer yes or no.", "") + SINGLE_WORD  # lmms-eval mme_doc_to_text
 
 
 def _mme_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:

@@ -5,8 +5,9 @@ The VQA normaliser follows the official VQA / EvalAI answer processing (facebook
 split possessive ``'s``, strip or space out punctuation, drop periods not inside numbers, map number words
 to digits, drop articles, and restore the standard contractions. The lookup tables are the standard VQA
 evaluation tables. mmf's processor passes ``re.UNICODE`` (= 32) as the *count* of its period ``sub``
-(``PERIOD_STRIP.sub("", out_text, re.UNICODE)``), so it removes at most 32 periods; ``max_periods`` reproduces
-that where a protocol asks for it (the default, 0, removes them all).
+(``PERIOD_STRIP.sub("", out_text, re.UNICODE)``), so it removes at most 32 periods; so do lmms-eval 0.7.3's copy
+(``tasks/_task_utils/vqa_eval_metric.py`` l.190) and the release's ``m4c_evaluator.py`` (l.195), and so does
+horizon (``EVALAI_MAX_PERIODS``; ``max_periods=0`` removes them all).
 """
 
 from __future__ import annotations
@@ -76,7 +77,10 @@ _PUNCTUATION = [
 ]
 
 
-def _punctuation(text: str, max_periods: int = 0) -> str:
+EVALAI_MAX_PERIODS = 32  # re.UNICODE, passed as the count of the processor's PERIOD_STRIP.sub
+
+
+def _punctuation(text: str, max_periods: int = EVALAI_MAX_PERIODS) -> str:
     out = text
     for p in _PUNCTUATION:
         if (p + " " in text or " " + p in text) or _COMMA_STRIP.search(text) is not None:
@@ -92,8 +96,8 @@ def _digits_articles(text: str) -> str:
     return " ".join(_CONTRACTIONS.get(w, w) for w in words)
 
 
-def normalize_vqa_answer(answer: str, *, max_periods: int = 0) -> str:
-    """The EvalAI / VQA answer normalisation (``max_periods`` > 0: at most that many periods removed)."""
+def normalize_vqa_answer(answer: str, *, max_periods: int = EVALAI_MAX_PERIODS) -> str:
+    """The EvalAI / VQA answer normalisation; at most ``max_periods`` periods removed (0: all of them)."""
     text = answer.lower().replace(",", "").replace("?", "").replace("'s", " 's").strip()
     text = text.replace("\n", " ").replace("\t", " ").strip()
     return _digits_articles(_punctuation(text, max_periods))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from horizon.benchmarks.text import normalize_vqa_answer
+from horizon.benchmarks.text import EVALAI_MAX_PERIODS, normalize_vqa_answer
 
 
 def vqa_accuracy(prediction: str, answers: Sequence[str]) -> float:
@@ -26,7 +26,7 @@ def vqa_accuracy(prediction: str, answers: Sequence[str]) -> float:
     return sum(scores) / len(scores)
 
 
-M4C_MAX_PERIODS = 32  # re.UNICODE, passed as the count of EvalAIAnswerProcessor's PERIOD_STRIP.sub (see text.py)
+M4C_MAX_PERIODS = EVALAI_MAX_PERIODS  # re.UNICODE, passed as the count of EvalAIAnswerProcessor's PERIOD_STRIP.sub
 
 
 def m4c_accuracy(prediction: str, answers: Sequence[str]) -> float:
@@ -36,8 +36,8 @@ def m4c_accuracy(prediction: str, answers: Sequence[str]) -> float:
     each distinct answer scores the mean over the ten leave-one-out subsets of ``min(1, matches / 3)``; the
     prediction gets its answer's score, or 0.
 
-    Equal to :func:`vqa_accuracy` except where a text has more than 32 periods to strip (the processor's
-    ``sub(..., re.UNICODE)`` count, l.195). m4c asserts exactly 10 answers; this takes any non-zero number."""
+    Equal to :func:`vqa_accuracy` (both strip at most 32 periods, the processor's ``sub(..., re.UNICODE)`` count,
+    l.195, as lmms-eval's copy does; tests/test_paper_protocol_benchmarks.py). m4c asserts exactly 10 answers; this takes any non-zero number."""
     if not answers:
         raise ValueError("VQA accuracy needs at least one ground-truth answer")
     gold = list(enumerate(normalize_vqa_answer(a, max_periods=M4C_MAX_PERIODS) for a in answers))
