@@ -12,8 +12,10 @@ release's pipeline does (:func:`parse_yes_no_llava`); the scoring is the same.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+
+from horizon.benchmarks.base import Sample
 
 PERCEPTION = (
     "existence", "count", "position", "color", "posters", "celebrity", "scene", "landmark", "artwork", "OCR",
@@ -99,3 +101,12 @@ def score_mme(items: Iterable[MMEItem], parse: Callable[[str], str] = parse_yes_
     perception = sum(v for k, v in categories.items() if k in PERCEPTION)
     cognition = sum(v for k, v in categories.items() if k in COGNITION)
     return MMEScore(categories, perception, cognition)
+
+
+def mme_metrics(
+    samples: Sequence[Sample], predictions: Sequence[str], parse: Callable[[str], str] = parse_yes_no
+) -> dict[str, float]:
+    """The MME spec's metrics (total, perception, cognition) of samples (group = the image) and their answers."""
+    items = [MMEItem(s.group, s.fields["category"], s.target, p) for s, p in zip(samples, predictions, strict=True)]
+    r = score_mme(items, parse)
+    return {"total": r.total, "perception": r.perception, "cognition": r.cognition}

@@ -30,6 +30,11 @@ class POPEScore:
     f1: float
     yes_ratio: float
 
+    def percent(self) -> dict[str, float]:
+        """The metrics as the POPE spec declares them (percentages)."""
+        return {"accuracy": 100 * self.accuracy, "f1": 100 * self.f1, "precision": 100 * self.precision,
+                "recall": 100 * self.recall, "yes_ratio": 100 * self.yes_ratio}  # fmt: skip
+
 
 def score_pope(predictions: Sequence[str], answers: Sequence[str]) -> POPEScore:
     if len(predictions) != len(answers) or not answers:

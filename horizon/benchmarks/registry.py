@@ -24,18 +24,26 @@ from horizon.benchmarks.base import (
     DatasetFormatError,
     ImageSource,
     Sample,
-    Variant,
     ident,
     image_bytes,
     text,
     text_list,
 )
 from horizon.benchmarks.exact import exact_match
-from horizon.benchmarks.mmbench import MMBenchItem, circular_group, llava_question, score_mmbench
-from horizon.benchmarks.mme import COGNITION, PERCEPTION, MMEItem, parse_yes_no_llava, score_mme
+from horizon.benchmarks.mmbench import MMBenchItem, circular_group, score_mmbench
+from horizon.benchmarks.mme import COGNITION, PERCEPTION, mme_metrics
 from horizon.benchmarks.ocrbench import CATEGORIES, OCRBenchItem, score_ocrbench
-from horizon.benchmarks.pope import POPEScore, score_pope, score_pope_splits
-from horizon.benchmarks.scienceqa import LETTERS, score_scienceqa_item, score_scienceqa_llava
+from horizon.benchmarks.paper_spec import (
+    PAPER_MMBENCH_CN,
+    PAPER_MMBENCH_EN,
+    PAPER_MME,
+    PAPER_POPE,
+    PAPER_SQA,
+    PAPER_TEXTVQA,
+    PAPER_TEXTVQA_OCR,
+)
+from horizon.benchmarks.pope import score_pope
+from horizon.benchmarks.scienceqa import LETTERS, score_scienceqa_item, sqa_question
 from horizon.benchmarks.synth_spec import (
     SYNTH_COLUMNS,
     SYNTH_METRICS,
@@ -45,12 +53,11 @@ from horizon.benchmarks.synth_spec import (
     synth_sample,
     synth_score,
 )
-from horizon.benchmarks.textvqa import m4c_accuracy, vqa_accuracy
+from horizon.benchmarks.textvqa import vqa_accuracy
 from horizon.metrics import Metric, percent
 from horizon.protocol import PAPER_PROTOCOL
 
 MMBENCH_CN_LETTER = "\n请直接使用所提供的选项字母作为答案回答。"
-LLAVA_CN_LETTER = "\n请直接回答选项字母。"  # model_vqa_mmbench.py --lang cn (the paper protocol)
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -76,12 +83,6 @@ def _mme_prompt(s: Sample, family: str) -> str:
     return s.question.strip().replace(" Please answer yes or no.", "") + SINGLE_WORD  # lmms-eval mme_doc_to_text
 
 
-def _mme_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
-    items = [MMEItem(s.group, s.fields["category"], s.target, p) for s, p in zip(samples, preds, strict=True)]
-    r = score_mme(items)
-    return {"total": r.total, "perception": r.perception, "cognition": r.cognition}
-
-
 # -- POPE -------------------------------------------------------------------------------------------
 def _pope_sample(row: Mapping[str, Any], i: int) -> Sample:
     answer = text(row, "answer")
@@ -98,13 +99,8 @@ def _pope_prompt(s: Sample, family: str) -> str:
     return s.question.strip() + SINGLE_WORD
 
 
-def _pope_metrics(r: POPEScore) -> dict[str, float]:
-    return {"accuracy": 100 * r.accuracy, "f1": 100 * r.f1, "precision": 100 * r.precision,
-            "recall": 100 * r.recall, "yes_ratio": 100 * r.yes_ratio}  # fmt: skip
-
-
 def _pope_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
-    return _pope_metrics(score_pope(preds, [s.target for s in samples]))
+    return score_pope(preds, [s.target for s in samples]).percent()
 
 
 # -- ScienceQA-IMG ----------------------------------------------------------------------------------
@@ -119,14 +115,8 @@ def _sqa_sample(row: Mapping[str, Any], i: int) -> Sample:
     return Sample(str(i), image_bytes(row["image"]), text(row, "question"), answer, str(i), fields)
 
 
-def _sqa_question(s: Sample) -> str:
-    context = f"Context: {s.fields['hint']}\n" if s.fields["hint"] else ""
-    options = "\n".join(f"{LETTERS[k]}. {c}" for k, c in enumerate(s.fields["choices"]))
-    return f"{context}{s.question}\n{options}"
-
-
 def _sqa_prompt(s: Sample, family: str) -> str:
-    return _sqa_question(s) + LETTER
+    return sqa_question(s.question, s.fields["hint"], s.fields["choices"]) + LETTER
 
 
 def _sqa_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
@@ -253,103 +243,6 @@ def _ocrbench_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str
     return {"accuracy": 100 * r.accuracy, "correct": float(r.correct)}
 
 
-# -- the ``paper`` protocol: the authors' release (docs/protocol.md) ----------------------------------
-RELEASE = "YahongWang1/Information-Horizon@75909b2936a13d7214e83514f0bc0cb9cc91139e"
-LLAVA = "haotian-liu/LLaVA@c121f0432da27facab705978f83c4ada465e46fd"
-LOADER = f"{RELEASE} llava/eval/model_vqa_loader.py (qs = line['text'], max_new_tokens default 128, .strip())"
-
-
-def _mme_paper_prompt(s: Sample, family: str) -> str:
-    """llava_mme.jsonl's text (a data file in LLaVA's eval.zip; not in the release): the MME question without
-    "Please answer yes or no." + SINGLE_WORD. Read from LLaVA's convert_answer_to_mme.py (copies at
-    EasonAI-5589/MME@97a1c6f and zjunlp/Deco@a3ccc15): it strips SINGLE_WORD and appends " Please answer yes or
-    no." (with one space, else two) when the prompt lacks it, which only a prompt without it needs. Whether the
-    file strips the space left before a double-spaced "  Please" is not known; stripped here, as lmms-eval."""
-    return s.question.replace("Please answer yes or no.", "").strip() + SINGLE_WORD
-
-
-def _mme_paper_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
-    items = [MMEItem(s.group, s.fields["category"], s.target, p) for s, p in zip(samples, preds, strict=True)]
-    r = score_mme(items, parse_yes_no_llava)
-    return {"total": r.total, "perception": r.perception, "cognition": r.cognition}
-
-
-def _pope_paper_prompt(s: Sample, family: str) -> str:
-    """llava_pope_test.jsonl's text (data, not in the release or its index): the POPE question + SINGLE_WORD,
-    LLaVA-1.5's short-answer format, as lmms-eval's pope task (unconfirmed from the file itself)."""
-    return s.question + SINGLE_WORD
-
-
-def _pope_paper_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
-    splits = [str(s.fields.get("category", "")) for s in samples]
-    return _pope_metrics(score_pope_splits(preds, [s.target for s in samples], splits))
-
-
-def _textvqa_paper_prompt(s: Sample, family: str) -> str:
-    """llava_textvqa_val_v051_ocr.jsonl's text (data, not in the release): "{Question}\\nReference OCR token:
-    {t1}, {t2}, ...\\n" + the single-word instruction, the format eval_textvqa.py's prompt_processor parses
-    (LLaVA@c121f04 l.17-31). The question's first letter is upper-cased: LLaVA's documented lines read "What is
-    the brand of this camera?" where TextVQA's own question is lower-case (str.capitalize, as lmms-eval; whether
-    LLaVA also lower-cases the rest is not known). The OCR line is kept when there are no tokens: the release's
-    LLaVA-1.6 rewrite (model_vqa_loader.py) takes line [3] of every prompt, so every prompt has the line."""
-    return f"{s.question.capitalize()}\nReference OCR token: {', '.join(s.fields['ocr_tokens'])}{SINGLE_WORD}"
-
-
-def _m4c_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
-    return {"accuracy": 100 * _mean([m4c_accuracy(p, s.target) for s, p in zip(samples, preds, strict=True)])}
-
-
-def _sqa_paper_prompt(s: Sample, family: str) -> str:
-    """llava_test_CQM-A.json's question (data, not in the release): "Context: {hint}\\n" when there is a hint, the
-    question, then "\\n{letter}. {choice}" per choice, as LLaVA-format copies of the file show; then
-    model_vqa_science.py strips it (l.~64) and, with --single-pred-prompt, adds LETTER (~l.83-84)."""
-    return _sqa_question(s).strip() + LETTER
-
-
-def _sqa_paper_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
-    acc = [score_scienceqa_llava(p, s.fields["choices"], s.target) for s, p in zip(samples, preds, strict=True)]
-    return {"accuracy": 100 * _mean(acc)}
-
-
-def _mmbench_paper_prompt(suffix: str) -> Callable[[Sample, str], str]:
-    def prompt(s: Sample, family: str) -> str:
-        return llava_question(s.question, s.fields["hint"], s.fields["options"]) + suffix
-
-    return prompt
-
-
-PAPER_MME = Variant(
-    source=f"{LOADER}; llava_mme.jsonl via LLaVA's convert_answer_to_mme.py; MME eval_tool/calculation.py",
-    prompt=_mme_paper_prompt, score=_mme_paper_score, max_new_tokens=128, until=(),
-    notes="perception + cognition (max 2800), answers read by LLaVA's converter and MME's calculation.py",
-)  # fmt: skip
-PAPER_POPE = Variant(
-    source=f"{LOADER}; llava_pope_test.jsonl; {RELEASE} llava/eval/eval_pope.py",
-    prompt=_pope_paper_prompt, score=_pope_paper_score, max_new_tokens=128, until=(),
-    notes="every metric the unweighted mean over the splits (the release's 'Average F1')",
-)  # fmt: skip
-TEXTVQA_PAPER_SOURCE = f"{LOADER}; {RELEASE} llava/eval/m4c_evaluator.py via {LLAVA} llava/eval/eval_textvqa.py"
-PAPER_TEXTVQA = Variant(
-    source=TEXTVQA_PAPER_SOURCE, score=_m4c_score, max_new_tokens=128, until=(),
-    notes="no OCR tokens in the prompt (the release has only the OCR question file: run textvqa-ocr for it)",
-)  # fmt: skip
-PAPER_TEXTVQA_OCR = Variant(
-    source=f"{TEXTVQA_PAPER_SOURCE}; llava_textvqa_val_v051_ocr.jsonl", prompt=_textvqa_paper_prompt,
-    score=_m4c_score, max_new_tokens=128, until=(), notes="LLaVA-1.5's 'Reference OCR token' question file",
-)  # fmt: skip
-PAPER_SQA = Variant(
-    source=f"{RELEASE} llava/eval/model_vqa_science.py (--single-pred-prompt, max_new_tokens=1024); "
-           f"llava_test_CQM-A.json; {LLAVA} llava/eval/eval_science_qa.py (IMG-Accuracy)",
-    prompt=_sqa_paper_prompt, score=_sqa_paper_score, max_new_tokens=1024, until=(),
-    notes="LLaVA's letter parsing (a bare letter, 'X. ', or 'The answer is X.'; else wrong)",
-)  # fmt: skip
-MMBENCH_PAPER_SOURCE = f"{RELEASE} llava/eval/model_vqa_mmbench.py (--single-pred-prompt, max_new_tokens=1024)"
-MMBENCH_PAPER_NOTES = (
-    "LLaVA's question; scored by horizon's circular rules: the release has no MMBench scorer "
-    "(scripts/convert_mmbench_for_submission.py writes the upload file only)"
-)
-
-
 ACCURACY = (percent("accuracy"),)
 MME_METRICS = (
     Metric(name="total", kind="score", maximum=2800.0),  # perception (max 2000) + cognition (max 800)
@@ -364,7 +257,7 @@ DOCVQA_COLUMNS = ("questionId", "image", "question", "answers")
 SPECS = (
     Benchmark(name="mme", dataset_id="lmms-lab/MME", split="test",
               columns=("question_id", "image", "question", "answer", "category"), max_new_tokens=16,
-              metrics=MME_METRICS, headline="total", to_sample=_mme_sample, prompt=_mme_prompt, score=_mme_score,
+              metrics=MME_METRICS, headline="total", to_sample=_mme_sample, prompt=_mme_prompt, score=mme_metrics,
               notes="perception + cognition (max 2800)", group_size=2,
               ids="column 'question_id' (the image) and the row number", variants={PAPER_PROTOCOL: PAPER_MME}),
     Benchmark(name="scienceqa-img", dataset_id="lmms-lab/ScienceQA", config="ScienceQA-IMG", split="test",
@@ -388,18 +281,14 @@ SPECS = (
               max_new_tokens=1024, metrics=(percent("circular_accuracy"),), headline="circular_accuracy",
               to_sample=_mmbench_sample, prompt=_mmbench_prompt("There are several options:", LETTER, True),
               score=_mmbench_score, ids="column 'index'",
-              variants={PAPER_PROTOCOL: Variant(source=f"{MMBENCH_PAPER_SOURCE}, --lang en",
-                                                prompt=_mmbench_paper_prompt(LETTER), max_new_tokens=1024,
-                                                until=(), notes=MMBENCH_PAPER_NOTES)}),
+              variants={PAPER_PROTOCOL: PAPER_MMBENCH_EN}),
     Benchmark(name="mmbench-cn", dataset_id="lmms-lab/MMBench", config="cn", split="dev", columns=MMBENCH_COLUMNS,
               max_new_tokens=256, metrics=(percent("circular_accuracy"),), headline="circular_accuracy",
               to_sample=_mmbench_sample,
               # lmms-eval's cn_utils reads mmbench.yaml, so its CN prompts carry the English options line too
               prompt=_mmbench_prompt("There are several options:", MMBENCH_CN_LETTER, False), score=_mmbench_score,
               ids="column 'index'",
-              variants={PAPER_PROTOCOL: Variant(source=f"{MMBENCH_PAPER_SOURCE}, --lang cn",
-                                                prompt=_mmbench_paper_prompt(LLAVA_CN_LETTER), max_new_tokens=1024,
-                                                until=(), notes=MMBENCH_PAPER_NOTES)}),
+              variants={PAPER_PROTOCOL: PAPER_MMBENCH_CN}),
     Benchmark(name="gqa", dataset_id="lmms-lab/GQA", config="testdev_balanced_instructions", split="testdev",
               columns=("question", "answer"), max_new_tokens=16, metrics=ACCURACY, headline="accuracy",
               to_sample=_plain_sample(("id", "question_id"), "answer", False), prompt=_single_word,

@@ -23,6 +23,13 @@ def option_letters(choices: Sequence[str]) -> dict[str, str]:
     return {LETTERS[i]: c for i, c in enumerate(choices)}
 
 
+def sqa_question(question: str, hint: str, choices: Sequence[str]) -> str:
+    """"Context: {hint}\n" when there is a hint, the question, then "\n{letter}. {choice}" per choice."""
+    context = f"Context: {hint}\n" if hint else ""
+    options = "\n".join(f"{LETTERS[k]}. {c}" for k, c in enumerate(choices))
+    return f"{context}{question}\n{options}"
+
+
 def score_scienceqa_item(prediction: str, choices: Sequence[str], answer: int) -> float:
     """1.0 if the prediction picks choice ``answer`` (0-based), else 0.0."""
     options = option_letters(choices)

@@ -78,6 +78,15 @@ def greedy_least_similar(
     return torch.cat(chosen).sort().values
 
 
+def key_norms_and_units(view: TokenView) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, S) L1 norm of each token's layer K-1 post-rope key (all KV heads concatenated), and (B, S, D) the
+    hidden states through the final norm as unit vectors: what DART's pivots and similarities read."""
+    keys = view.prev_keys  # (B, KV, S, hd)
+    B, _, S, _ = keys.shape
+    norms = keys.transpose(1, 2).reshape(B, S, -1).float().abs().sum(-1)
+    return norms, F.normalize(view.normed_hidden.float(), dim=-1)
+
+
 @register_method(
     "dart",
     needs=frozenset({"prev_keys", "normed_hidden", "spans"}),
@@ -94,12 +103,9 @@ def select_dart(view: TokenView, keep: int, generators: Sequence[torch.Generator
             f"DART keeps its {IMAGE_PIVOTS} image pivots: it needs at least {IMAGE_PIVOTS} surviving visual "
             f"tokens and keep >= {IMAGE_PIVOTS} (got {view.n_visual} surviving, keep {keep}); use vtw to drop all"
         )
-    keys = view.prev_keys  # (B, KV, S, hd)
-    B, _, S, _ = keys.shape
-    norms = keys.transpose(1, 2).reshape(B, S, -1).float().abs().sum(-1)  # (B, S) L1 norm per token
-    x = F.normalize(view.normed_hidden.float(), dim=-1)  # (B, S, D)
+    norms, x = key_norms_and_units(view)
     out = []
-    for b in range(B):
+    for b in range(view.batch):
         vrows = view.visual_rows[b]
         image_pivots = pivot_order(norms[b, vrows], IMAGE_PIVOTS)  # indices into 0..Nv-1
         text_rows = view.text_after_visual(b)
@@ -160,12 +166,9 @@ def select_dart_set(view: TokenView, keep: int, generators: Sequence[torch.Gener
         raise _released_keep_error(keep, Nv)
     if bool((view.visual_index < 0).any()):
         raise ValueError("dart-set orders its pivots by prompt position, which merged tokens (from recycling) lack")
-    keys = view.prev_keys  # (B, KV, S, hd)
-    B, _, S, _ = keys.shape
-    norms = keys.transpose(1, 2).reshape(B, S, -1).float().abs().sum(-1)  # (B, S) L1 norm per token
-    x = F.normalize(view.normed_hidden.float(), dim=-1)  # (B, S, D)
+    norms, x = key_norms_and_units(view)
     out = []
-    for b in range(B):
+    for b in range(view.batch):
         vrows = view.visual_rows[b]
         text_rows = view.text_after_visual(b)
         if text_rows.numel() < TEXT_PIVOTS:
