@@ -27,6 +27,8 @@ MARKERS = {
     "sweep": "layer sweeps (Figures 1, 2, 9, 10)",
     "efficiency": "latency, memory and FLOPs cases (Table 3)",
     "information": "visual-token information cases",
+    "stand_in_sample": "a deterministic sample of the real-checkpoint cases touching every paper table, figure, "
+    "benchmark, method and preset (horizon/stand_ins.py; CI runs it with --stand-ins)",
 }
 
 
@@ -48,6 +50,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--attn", default="sdpa", help="real-checkpoint cases: sdpa | eager | flash_attention_2")
     g.addoption("--protocol", default=None,
                 help="run every case under this protocol: paper | lmms-eval (default: each case's own; docs/protocol.md)")
+    g.addoption("--stand-ins", action="store_true",
+                help="run each real-checkpoint case on its stand-in (random weights of the same depth and visual "
+                     "geometry, fixture rows): checks the plumbing and a machine's configuration, measures nothing; "
+                     "records in <results>/stand-in, baselines in <baselines>/stand-in, report in reports/stand-in "
+                     "(docs/stand-ins.md)")
     g.addoption(
         "--batch", type=int, default=1, help="samples per forward in real models' sweep groups (same answers, faster)"
     )
@@ -61,19 +68,24 @@ FINISH = pytest.StashKey[list[str]]()  # what the session end has to say (merge 
 
 
 class CasesRan:
-    """Counts the suite's cases that ran, and the real-checkpoint ones among them (suite/test_matrix.py marks
-    their reports), on the controller: the session end writes a report only after a case ran."""
+    """Counts the suite's cases that ran, and the real-checkpoint ones among them (stand-ins included: they take the
+    same options; suite/test_matrix.py marks their reports), on the controller: the session end writes a report only
+    after a case ran, and checks the paper tables whose every case ran."""
 
     def __init__(self) -> None:
         self.ran = 0
         self.real = 0
+        self.ids: set[str] = set()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call" or report.skipped:
             return
-        kinds = dict(report.user_properties).get("horizon_case")
+        props = dict(report.user_properties)
+        kinds = props.get("horizon_case")
         self.ran += kinds is not None
-        self.real += kinds == "real"
+        self.real += kinds in ("real", "stand-in")
+        if kinds is not None:
+            self.ids.add(str(props.get("horizon_id")))
 
 
 RAN = pytest.StashKey[CasesRan]()
@@ -131,7 +143,10 @@ def _resolve_folders(config: pytest.Config) -> None:
     under the folder pytest was invoked from (so ``pytest <repo>/suite`` from elsewhere uses the repo's)."""
     for name in FOLDERS:
         value = getattr(config.option, name)
-        path = config.rootpath / name if value is None else config.invocation_params.dir / Path(value)
+        default = config.rootpath / name
+        if name == "reports" and config.getoption("--stand-ins"):  # a stand-in session's report never replaces the real one
+            default = default / "stand-in"
+        path = default if value is None else config.invocation_params.dir / Path(value)
         setattr(config.option, name, str(path.resolve()))
 
 
@@ -195,14 +210,26 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         "horizon: protocol " + (f"{config.getoption('--protocol')} for every case (--protocol)"
                                 if config.getoption("--protocol") else "of each case (LLaVA-1.5 paper cases: paper; "
                                 "the others: lmms-eval; docs/protocol.md)"),
-    ]
+    ] + (["horizon: --stand-ins: each real-checkpoint case runs on its stand-in (random weights, fixture rows; its "
+          "numbers carry no meaning); the embedded default's cases are deselected; docs/stand-ins.md"]
+         if config.getoption("--stand-ins") else [])  # fmt: skip
+
+
+def _case_of(item: pytest.Item) -> object:
+    """The matrix case an item runs (suite/test_matrix.py), else None."""
+    return getattr(getattr(item, "callspec", None), "params", {}).get("case")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--stand-ins"):  # only the real checkpoints' cases have stand-ins
+        from horizon.stand_ins import has_stand_in
+
+        chosen = [i for i in items if _case_of(i) is None or has_stand_in(_case_of(i))]  # type: ignore[arg-type]
+        config.hook.pytest_deselected(items=[i for i in items if i not in chosen])
+        items[:] = chosen
     models = _models(config.getoption("--models"))
     if models is not None:
-        chosen = [i for i in items if getattr(getattr(i, "callspec", None), "params", {}).get("case") is None
-                  or i.callspec.params["case"].model in models]  # fmt: skip
+        chosen = [i for i in items if _case_of(i) is None or _case_of(i).model in models]  # type: ignore[attr-defined]
         config.hook.pytest_deselected(items=[i for i in items if i not in chosen])
         items[:] = chosen
     shard = _shard(config.getoption("--shard"))
@@ -243,8 +270,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         from horizon.report.write import write_report
 
         try:
-            path, _ = write_report(results, Path(config.getoption("--reports")), root / "paper", root)
+            stand_ins = bool(config.getoption("--stand-ins"))
+            path, _ = write_report(results, Path(config.getoption("--reports")), root / "paper", root,
+                                   stand_ins=stand_ins)  # fmt: skip
             said.append(f"report: {path}")
+            tables, empty = _paper_tables(results, config.stash[RAN].ids, stand_ins, config.getoption("--protocol"))
+            said += [tables] if tables else []
+            if empty:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
         except ValueError as err:  # a damaged record or paper table, named: the session fails, it does not crash
             said.append(f"report not written: {err}")
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -253,6 +286,28 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         said.append(f"{', '.join('--' + k for k in real)} reached no case this session: only real-checkpoint "
                     "cases take them, and none ran")  # fmt: skip
     config.stash[FINISH] = said
+
+
+def _paper_tables(results: Path, ran: set[str], stand_ins: bool, protocol: str | None) -> tuple[str, bool]:
+    """For every paper table whose every case ran this session: whether the session's records leave a cell of it empty
+    (a case whose label or benchmark is not its layout's does), said in a line; ('', False) when no table ran whole."""
+    from horizon.matrix import paper_table, under_protocol
+    from horizon.paper_tables import PAPER_TABLES
+    from horizon.report.tables import missing_cells, missing_table3
+    from horizon.results import read_records
+
+    complete = [name for name in PAPER_TABLES if {c.id for c in under_protocol(paper_table(name), protocol)} <= ran]
+    if not complete:
+        return "", False
+    records = [r for r in read_records(results) if bool(r.stand_in) == stand_ins and r.case in ran]
+    found = []
+    for name in complete:
+        empty = missing_table3(records) if name == "table3" else missing_cells(PAPER_TABLES[name], records)
+        found += [f"{name}: {cell}" for cell in empty]
+    if not found:
+        return f"paper tables complete: {', '.join(complete)} (every case ran; no empty cell)", False
+    return (f"{len(found)} empty cells in paper tables whose every case ran (a label or benchmark that is not its "
+            "layout's?): " + "; ".join(found[:8]) + (" ..." if len(found) > 8 else "")), True
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:

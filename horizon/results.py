@@ -44,6 +44,7 @@ class Record:
     seeds: list[int] = field(default_factory=lambda: [0])  # one run per seed; ``metrics`` is their mean
     seed_metrics: list[dict[str, float]] = field(default_factory=list)  # each seed's metrics, when more than one
     provenance: str = ""  # a paper preset's: "released", "transcribed" or "derived" (horizon/paper_presets.py)
+    stand_in: str = ""  # the stand-in model that ran in place of ``model`` (random weights: its numbers mean nothing)
 
     @property
     def spread(self) -> dict[str, float]:
@@ -80,15 +81,21 @@ def record_filename(case: str) -> str:
     return re.sub(r"[^A-Za-z0-9._@+#:=-]", "_", case).replace(":", "_") + ".json"
 
 
+STAND_IN_FOLDER = "stand-in"  # stand-in records, results and baselines live apart from real ones (docs/stand-ins.md)
+
+
 def write_record(folder: Path, record: Record) -> Path:
-    path = folder / record.device / record_filename(record.case)
+    """``record`` under ``folder/<device>/`` (a stand-in's under ``folder/stand-in/<device>/``), atomically."""
+    kind = (STAND_IN_FOLDER,) if record.stand_in else ()
+    path = folder.joinpath(*kind, record.device, record_filename(record.case))
     write_atomic(path, record.to_json())
     return path
 
 
 def read_records(folder: Path) -> list[Record]:
-    """Every record under ``folder`` (recursively), sorted by case id; from many machines merged as one."""
-    records: dict[tuple[str, str], Record] = {}
+    """Every record under ``folder`` (recursively), sorted by case id; from many machines merged as one (a stand-in
+    record and a real one of the same case are two records)."""
+    records: dict[tuple[bool, str, str], Record] = {}
     for path in sorted(folder.rglob("*.json")):
         if path.name.startswith("."):
             continue
@@ -97,7 +104,7 @@ def read_records(folder: Path) -> list[Record]:
         except (OSError, UnicodeDecodeError) as err:  # a folder named *.json, a binary file
             raise RecordError(f"{path}: not a horizon record (cannot be read as JSON text: {err})") from None
         r = Record.from_json(text, str(path))
-        records[(r.device, r.case)] = r
+        records[(bool(r.stand_in), r.device, r.case)] = r
     return [records[k] for k in sorted(records)]
 
 

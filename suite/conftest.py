@@ -1,5 +1,5 @@
 """Suite fixtures: case runners per worker for the tiny models (fixture data), the organisms (held-out synth rows,
-shipped weights) and real runs."""
+shipped weights), real runs and stand-ins (``--stand-ins``: each real checkpoint's stand-in on fixture data)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,17 @@ import pytest
 
 from horizon.evaluation.runner import CaseRunner
 from horizon.matrix import ORGANISMS, TINY, Case, InfoCase
+from horizon.stand_ins import has_stand_in
+
+SELECTED = pytest.StashKey[set[str]]()  # the ids of the matrix cases this session runs (after -k, -m, --shard ...)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the selected cases' ids: a sweep group runs only its selected cases in its one pass (``-k`` picking one
+    layer of a sweep runs that layer, not the whole figure)."""
+    cases = (getattr(getattr(i, "callspec", None), "params", {}).get("case") for i in items)
+    config.stash[SELECTED] = {c.id for c in cases if c is not None}
 
 
 @dataclass
@@ -18,15 +29,19 @@ class Suite:
     tiny: CaseRunner
     organism: CaseRunner
     real: CaseRunner
+    stand_in: CaseRunner | None  # under --stand-ins: real checkpoints' cases run here
     baselines: Path
     results: Path
     mode: str
     owner: str  # this session and worker: the name of the baseline shards this process writes
+    compare_stand_ins: bool = True  # False: stand-ins run at other settings than their baselines' (not compared)
 
     def runner(self, case: Case | InfoCase) -> CaseRunner:
         if case.model in ORGANISMS:
             return self.organism
-        return self.tiny if case.model in TINY else self.real
+        if case.model in TINY:
+            return self.tiny
+        return self.stand_in if self.stand_in is not None and has_stand_in(case) else self.real
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +56,16 @@ def suite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     tiny, organism = default_runners(tmp_path_factory.mktemp("default-data"), horizon_cache)
     real_data = {k: v for k, v in os.environ.items() if k in ("HORIZON_DATA", "HF_HOME", "HF_DATASETS_CACHE")}
     real = CaseRunner(real_data, model_env, batch=opt("--batch"), **common)
+    stand_in = None
+    if opt("--stand-ins"):  # the tiny models' fixture rows; built into the same cache; the real cases' settings
+        fixtures = {"HORIZON_DATA": tiny.data_env["HORIZON_DATA"]}
+        stand_in = CaseRunner(fixtures, {"HORIZON_CACHE": str(horizon_cache)}, batch=opt("--batch"), stand_ins=True,
+                              **common)  # fmt: skip
     mode = "update" if opt("--update-baselines") else "record" if opt("--record-baselines") else "compare"
     owner = f"{horizon_session}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    return Suite(tiny, organism, real, Path(opt("--baselines")), Path(opt("--results")), mode, owner)
+    recorded = all(opt(f"--{k}") == v for k, v in STAND_IN_SETTINGS.items())
+    return Suite(tiny, organism, real, stand_in, Path(opt("--baselines")), Path(opt("--results")), mode, owner,
+                 compare_stand_ins=recorded)  # fmt: skip
+
+
+STAND_IN_SETTINGS = {"device": "cpu", "dtype": "float32", "attn": "sdpa", "batch": 1}  # what baselines/stand-in holds

@@ -1,7 +1,8 @@
 """Every case of the matrix (horizon/matrix.py): run, write its record, compare with its baseline.
 
 ``pytest suite`` runs the embedded default on CPU; real-checkpoint cases skip with the reason (how to
-provide the weights or data) unless they are on disk. ``-m paper``, ``-m sweep``, ``-k "qwen and dart"``
+provide the weights or data) unless they are on disk; ``--stand-ins`` runs them on their stand-ins instead
+(docs/stand-ins.md), ``-m stand_in_sample`` the CI's sample of them. ``-m paper``, ``-m sweep``, ``-k "qwen and dart"``
 select as expected; ``--dist loadgroup`` keeps one model per worker. Information cases (marker
 ``information``, ``pytest suite -m information -k "qwen and textvqa"``) run a study per model and benchmark
 (horizon/information/study.py) and keep the whole study in the record for the report.
@@ -18,18 +19,24 @@ from horizon.evaluation.check import check
 from horizon.evaluation.runner import Unavailable
 from horizon.matrix import Case, InfoCase, all_cases, information_matrix, protocol_refusal, sweep_groups, under_protocol
 from horizon.results import Record, write_record
+from horizon.stand_ins import sample
+
+from .conftest import SELECTED
 
 
 @cache
-def _matrix(protocol: str | None) -> tuple[list[Case], dict[str, list[Case]], list[InfoCase]]:
+def _matrix(protocol: str | None) -> tuple[list[Case], dict[str, list[Case]], list[InfoCase], frozenset[str]]:
     """The cases (each under its own protocol, or all under ``--protocol``), their sweep groups (cases sharing a
-    prefix run as one pass per worker) and the information cases."""
+    prefix run as one pass per worker), the information cases and the stand-in sample's ids."""
     cases = under_protocol(all_cases(), protocol)
-    return cases, sweep_groups(cases), under_protocol(information_matrix(), protocol)
+    info = under_protocol(information_matrix(), protocol)
+    return cases, sweep_groups(cases), info, frozenset(sample(cases, info))
 
 
-def _param(case: Case | InfoCase):  # type: ignore[no-untyped-def]
+def _param(case: Case | InfoCase, sampled: frozenset[str]):  # type: ignore[no-untyped-def]
     marks = [getattr(pytest.mark, m) for m in case.marks] + [pytest.mark.xdist_group(case.model)]
+    if case.id in sampled:
+        marks.append(pytest.mark.stand_in_sample)
     refusal = protocol_refusal(case)
     if refusal is not None:  # only under --protocol: the matrix gives each case a protocol its model has
         marks.append(pytest.mark.skip(reason=refusal))
@@ -37,20 +44,25 @@ def _param(case: Case | InfoCase):  # type: ignore[no-untyped-def]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    cases, _, info = _matrix(metafunc.config.getoption("--protocol"))
+    cases, _, info, sampled = _matrix(metafunc.config.getoption("--protocol"))
     chosen = {"test_case": cases, "test_information": info}.get(metafunc.function.__name__)
     if chosen is not None:
-        metafunc.parametrize("case", [_param(c) for c in chosen])
+        metafunc.parametrize("case", [_param(c, sampled) for c in chosen])
 
 
 def _run_and_check(suite, case, produce: Callable[[], Record], properties) -> None:  # type: ignore[no-untyped-def]
-    # read by the root conftest: a report after a case ran; --device/--dtype/--attn that reached no real case
-    properties.append(("horizon_case", "real" if suite.runner(case) is suite.real else "default"))
+    # read by the root conftest: a report after a case ran; --device/--dtype/--attn that reached no real case; the
+    # paper tables whose every case ran
+    runner = suite.runner(case)
+    kind = "stand-in" if runner is suite.stand_in else "real" if runner is suite.real else "default"
+    properties += [("horizon_case", kind), ("horizon_id", case.id)]
     try:
         record = produce()
     except Unavailable as err:
         pytest.skip(str(err))
     write_record(suite.results, record)
+    if kind == "stand-in" and not suite.compare_stand_ins:  # ran without error: at other settings, that is the check
+        return
     problems = check(record, suite.baselines, suite.mode, owner=suite.owner)
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
@@ -58,7 +70,9 @@ def _run_and_check(suite, case, produce: Callable[[], Record], properties) -> No
 
 def test_case(case: Case, suite, request) -> None:  # type: ignore[no-untyped-def]
     groups = _matrix(request.config.getoption("--protocol"))[1]
-    run = lambda: suite.runner(case).run(case, groups.get(case.id, ()))  # noqa: E731
+    selected = request.config.stash.get(SELECTED, set())
+    group = [c for c in groups.get(case.id, ()) if c.id in selected]  # only the selected cases of its sweep pass
+    run = lambda: suite.runner(case).run(case, group)  # noqa: E731
     _run_and_check(suite, case, run, request.node.user_properties)
 
 

@@ -11,6 +11,7 @@ from tabulate import tabulate
 
 from horizon.cli.options import (
     _add_model_options,
+    add_stand_in_option,
     check_at_least,
     check_max_new_tokens,
     check_options_early,
@@ -20,6 +21,8 @@ from horizon.cli.options import (
     check_seed,
     protocol_option,
     schedule_option,
+    stand_in_model,
+    stand_in_samples,
 )
 
 
@@ -28,6 +31,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     _add_model_options(p)
     p.add_argument("--bench", required=True, help="a benchmark (horizon list benchmarks)")
     p.add_argument("--data", help="the benchmark's data folder or file (default: $HORIZON_DATA, then the HF cache)")
+    add_stand_in_option(p)
     p.add_argument("--schedule", default="full")
     p.add_argument("--protocol", default="lmms-eval",
                    help="lmms-eval (default) | paper: the authors' LLaVA-1.5 pipeline (prompts, scorers, presets, seeds; "
@@ -46,8 +50,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from horizon.evaluation.loop import evaluate
     from horizon.methods.base import stochastic
     from horizon.models.loading import load_model
+    from horizon.models.presets import STAND_IN_NEW_TOKENS
 
     # every option is checked here, before samples or the model load
+    if args.stand_ins:
+        args.model = stand_in_model(args.model, args.path)
+        args.max_new_tokens = args.max_new_tokens or STAND_IN_NEW_TOKENS
     protocol = protocol_option(args.protocol, args.model, args.path)
     bench = BENCHMARKS.get(args.bench).under(protocol.name)
     schedule = schedule_option(args.schedule, form=protocol.presets)
@@ -64,7 +72,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     check_at_least(args.limit, "--limit", 1, "a number of samples")
     check_at_least(args.batch, "--batch", 1, "samples per forward")
     check_schedule_before_loading(schedule, args.model, args.path)
-    samples, bad = load_samples(bench, path=args.data)  # before loading a model: fail fast on missing data
+    # before loading a model: fail fast on missing data
+    samples, bad = stand_in_samples(bench) if args.stand_ins and not args.data else load_samples(bench, path=args.data)
     chosen = subset(samples, args.limit, seed=args.seed, what="--limit")
     loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
     check_schedule_on(schedule, loaded)  # once, before any sample runs
@@ -91,6 +100,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         record = {
             "benchmark": bench.name,
             "model": loaded.name,
+            "stand_in": bool(args.stand_ins),
             "schedule": str(schedule),
             "protocol": protocol.name,
             "seeds": list(seeds),

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from horizon.cli.options import _add_model_options
+from horizon.cli.options import _add_model_options, add_stand_in_option
 from horizon.files import write_atomic
 
 
@@ -17,6 +17,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     _add_model_options(p)
     p.add_argument("--bench", required=True, help="a benchmark (horizon list benchmarks)")
     p.add_argument("--data", help="the benchmark's data folder or file (default: $HORIZON_DATA, then the HF cache)")
+    add_stand_in_option(p)
     p.add_argument("--samples", type=int, default=200, help="a seeded subset of N samples (the paper: 200 on MME)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--layers", default="all", help="'all', a list '0,4,8' or a range '0-15' (0 = before the LLM)")
@@ -74,12 +75,14 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     from horizon.benchmarks.registry import BENCHMARKS
     from horizon.benchmarks.samples import load_samples, subset
-    from horizon.cli.options import protocol_option
+    from horizon.cli.options import protocol_option, stand_in_model, stand_in_samples
     from horizon.evaluation.study import StudyConfig, run_study
     from horizon.information.answer import rule_for
     from horizon.models.loading import load_model
     from horizon.report.information import plot_information, render_information
 
+    if args.stand_ins:
+        args.model = stand_in_model(args.model, args.path)
     protocol = protocol_option(args.protocol, args.model, args.path)
     bench = BENCHMARKS.get(args.bench).under(protocol.name)
     window = protocol.window if args.window is None else args.window
@@ -93,7 +96,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     StudyConfig(**config_args).check_benchmark(bench.name)  # bad options fail before any loading
     if args.samples < 1:
         raise ValueError(f"--samples must be >= 1, got {args.samples}")
-    samples, bad = load_samples(bench, path=args.data)
+    samples, bad = stand_in_samples(bench) if args.stand_ins and not args.data else load_samples(bench, path=args.data)
     chosen = subset(samples, args.samples, seed=args.seed, what="--samples")  # nothing selected: an error
     loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
     protocol.check_family(loaded.adapter.family, loaded.name)

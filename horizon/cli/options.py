@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from horizon.benchmarks.base import Benchmark, Sample
     from horizon.models.loading import LoadedModel
     from horizon.models.presets import ModelPreset
     from horizon.protocol import Protocol
@@ -164,3 +165,37 @@ def check_options_early(args: argparse.Namespace) -> None:
     from horizon.models.loading import check_options
 
     check_options(args.dtype, args.attn, args.device)
+
+
+def add_stand_in_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stand-ins", action="store_true",
+                   help="run --model's stand-in (random weights of its depth and visual geometry, built locally) on "
+                        "the benchmark's fixture rows unless --data is given: checks a machine and the plumbing, "
+                        "measures nothing (docs/stand-ins.md)")  # fmt: skip
+
+
+def stand_in_model(model: str, path: str | None) -> str:
+    """The stand-in preset that runs for ``--model`` under ``--stand-ins`` (refusing a model that has none)."""
+    from horizon.models.presets import MODELS, stand_in_name
+
+    real = [name for name, p in MODELS.items() if p.real]
+    if model not in MODELS or not MODELS.get(model).real:
+        raise ValueError(f"--stand-ins: {model!r} is not a real checkpoint preset; stand-ins exist for {', '.join(real)}")
+    if path is not None:
+        raise ValueError("--stand-ins builds the stand-in locally: --path (a checkpoint folder) has no use with it")
+    note(f"--stand-ins: {stand_in_name(model)} runs in place of {model}: random weights, its numbers carry no meaning")
+    return stand_in_name(model)
+
+
+def stand_in_samples(bench: Benchmark) -> tuple[list[Sample], list[str]]:
+    """``bench``'s fixture rows (horizon/benchmarks/fixtures.py) as samples, read through its real loader from a
+    scratch folder: a stand-in's data when no --data is given."""
+    import tempfile
+
+    from horizon.benchmarks.fixtures import write_parquet
+    from horizon.benchmarks.samples import load_samples
+
+    note(f"--stand-ins: {bench.name}'s fixture rows (no --data given)")
+    with tempfile.TemporaryDirectory(prefix="horizon-stand-in-") as root:
+        path = write_parquet(bench.name, Path(root) / bench.name, split=bench.split)
+        return load_samples(bench, path=str(path.parent))

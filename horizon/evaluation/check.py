@@ -28,7 +28,7 @@ from horizon.benchmarks.registry import BENCHMARKS
 from horizon.evaluation.study import study_declarations
 from horizon.files import write_atomic
 from horizon.metrics import Metric, table
-from horizon.results import Record
+from horizon.results import STAND_IN_FOLDER, Record
 
 MODES = ("compare", "record", "update")
 # the numbers a baseline keeps beside the benchmark's own (declared here, where baseline_metrics adds them)
@@ -44,7 +44,8 @@ RECORD_METRICS = table(
 def baseline_metrics(record: Record) -> dict[str, float]:
     """What a baseline holds for a case: the benchmark metrics, the visual tokens actually kept, and for
     efficiency cases the time ratios to the unpruned model of the same session (never absolute times)."""
-    ratios = {k: v for k, v in record.timing.items() if k in ("prefill_ratio", "latency_ratio")}
+    # a stand-in's times are a tiny model's on a shared CPU: noise, never a baseline
+    ratios = {} if record.stand_in else {k: v for k, v in record.timing.items() if k in ("prefill_ratio", "latency_ratio")}
     return {**record.metrics, "visual_tokens": record.average_visual_tokens, **ratios}
 
 
@@ -67,7 +68,9 @@ def problems_of(record: Record, expected: CaseBaseline, tolerance: Tolerance) ->
 
 
 def baseline_path(root: Path, record: Record) -> Path:
-    return root / record.device / record.model / f"{record.benchmark}.json"
+    """``root/<device>/<model>/<benchmark>.json``; a stand-in record's under ``root/stand-in/`` (kept apart)."""
+    kind = (STAND_IN_FOLDER,) if record.stand_in else ()
+    return root.joinpath(*kind, record.device, record.model, f"{record.benchmark}.json")
 
 
 def check(record: Record, root: Path, mode: str, *, owner: str) -> list[str]:

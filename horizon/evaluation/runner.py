@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from horizon.efficiency.flops import FORMULA_NAME, kv_cache_bytes, prefill_flops
 from horizon.evaluation.loop import EvalResult, checked, evaluate, evaluate_many, prompt_of
 from horizon.matrix import Case, InfoCase
 from horizon.models.loading import CheckpointNotFoundError, LoadedModel, load_model
+from horizon.models.presets import MODELS, STAND_IN_NEW_TOKENS, STAND_IN_STUDY, stand_in_name, stand_in_study_layers
 from horizon.paper_presets import provenance
 from horizon.protocol import PROTOCOLS
 from horizon.results import Record, versions
@@ -48,16 +49,19 @@ class CaseRunner:
     dtype: str = "float32"
     attn: str = "sdpa"
     batch: int = 1  # samples per forward in sweep groups (accuracy only: efficiency cases time one sample alone)
+    stand_ins: bool = False  # run a real checkpoint's cases on its stand-in (docs/stand-ins.md): the records say so
     _models: dict[str, LoadedModel] = field(default_factory=dict)
     _samples: dict[str, list[Sample]] = field(default_factory=dict)
     _grouped: dict[tuple[str, int], EvalResult] = field(default_factory=dict)  # (case id, seed) -> its group's result
     _unpruned: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # the unpruned model's measurement
 
     def model(self, name: str) -> LoadedModel:
+        """``name`` loaded once (its stand-in, when this runner runs stand-ins and ``name`` is a real checkpoint)."""
         if name not in self._models:
+            load = stand_in_name(name) if self.stand_ins and name in MODELS and MODELS.get(name).real else name
             try:
                 self._models[name] = load_model(
-                    name, dtype=self.dtype, attn_implementation=self.attn, device=self.device, env=self.model_env
+                    load, dtype=self.dtype, attn_implementation=self.attn, device=self.device, env=self.model_env
                 )
             except CheckpointNotFoundError as err:
                 raise Unavailable(str(err)) from None
@@ -79,17 +83,17 @@ class CaseRunner:
         bench = BENCHMARKS.get(case.benchmark).under(case.protocol)
         samples = subset(self.samples(case.benchmark), case.limit, seed=case.seed)
         schedule = case.resolved
+        max_new = self._max_new(loaded, case, bench)
         results = []
         for seed in case.seeds:
             if len(group) > 1 and (case.id, seed) not in self._grouped:
                 outs = evaluate_many(loaded, bench, samples, [c.resolved for c in group], seed=seed,
-                                     max_new_tokens=case.max_new_tokens, batch=self.batch)  # fmt: skip
+                                     max_new_tokens=max_new, batch=self.batch)  # fmt: skip
                 self._grouped.update({(c.id, seed): r for c, r in zip(group, outs, strict=True)})
             if (case.id, seed) in self._grouped:
                 results.append(checked(self._grouped.pop((case.id, seed))))
             else:
-                results.append(evaluate(loaded, bench, samples, schedule, seed=seed,
-                                        max_new_tokens=case.max_new_tokens))  # fmt: skip
+                results.append(evaluate(loaded, bench, samples, schedule, seed=seed, max_new_tokens=max_new))
         result = results[0]
         failures = list(dict.fromkeys(f for r in results for f in r.failures))
         metrics = {k: statistics.fmean(r.metrics[k] for r in results) for k in result.metrics}
@@ -100,12 +104,22 @@ class CaseRunner:
             average_visual_tokens=statistics.fmean(r.average_visual_tokens for r in results),
             **self._costs(loaded, case, result.text_tokens, result.visual_tokens_in),
             timing={"prefill_ms": result.prefill_ms, "decode_ms": result.decode_ms, "model_s": result.model_s,
-                    **self._measure(case, bench, samples)},  # fmt: skip
+                    **self._measure(case, bench, samples, max_new)},  # fmt: skip
             versions=versions(),
             label=case.label, protocol=case.protocol, seeds=list(case.seeds),
             seed_metrics=[dict(r.metrics) for r in results] if len(results) > 1 else [],
-            provenance=provenance(case.schedule, PROTOCOLS.get(case.protocol).presets),
+            provenance=provenance(case.schedule, PROTOCOLS.get(case.protocol).presets), stand_in=self._stand_in(loaded),
         )  # fmt: skip
+
+    def _stand_in(self, loaded: LoadedModel) -> str:
+        """The stand-in's name when ``loaded`` is one (what its records carry), else ''."""
+        return loaded.name if loaded.preset is not None and loaded.preset.stands_in_for else ""
+
+    def _max_new(self, loaded: LoadedModel, case: Case | InfoCase, bench: Benchmark) -> int | None:
+        """The case's generation length (None: the benchmark's); a stand-in's at most ``STAND_IN_NEW_TOKENS``."""
+        if not self._stand_in(loaded):
+            return case.max_new_tokens
+        return min(case.max_new_tokens or bench.max_new_tokens, STAND_IN_NEW_TOKENS)
 
     def run_information(self, case: InfoCase) -> Record:
         """An information study (marker ``information``): its numbers as metrics, the whole study attached."""
@@ -114,16 +128,23 @@ class CaseRunner:
         loaded = self.model(case.model)
         PROTOCOLS.get(case.protocol).check_family(loaded.adapter.family, case.model)
         bench = BENCHMARKS.get(case.benchmark).under(case.protocol)
-        samples = subset(self.samples(case.benchmark), case.limit, seed=case.seed)
-        study = run_study(loaded, bench, samples, case.config())
+        config, limit = case.config(), case.limit
+        if self._stand_in(loaded):  # a few layers and samples: the whole path, in seconds (STAND_IN_STUDY)
+            layers = config.resolved_layers(loaded.n_layers)
+            layers = tuple(layers[i] for i in stand_in_study_layers(len(layers)))
+            config = replace(config, max_new_tokens=self._max_new(loaded, case, bench), layers=layers)
+            limit = min(limit or STAND_IN_STUDY[1], STAND_IN_STUDY[1])
+        samples = subset(self.samples(case.benchmark), limit, seed=case.seed)
+        study = run_study(loaded, bench, samples, config)
         return Record(
             case=case.id, model=case.model, benchmark=case.benchmark, schedule="information",
             device=device_slug(self.device), dtype=self.dtype, attn_implementation=self.attn, n=study.n,
             failures=len(study.failures), failed_samples=list(study.failures[:10]), metrics=study_metrics(study), average_visual_tokens=study.n_visual,
             versions=versions(), label="information", information=study.to_dict(), protocol=case.protocol,
+            stand_in=self._stand_in(loaded),
         )  # fmt: skip
 
-    def _measure(self, case: Case, bench: Benchmark, samples: list[Sample]) -> dict[str, float]:
+    def _measure(self, case: Case, bench: Benchmark, samples: list[Sample], max_new: int | None) -> dict[str, float]:
         """Efficiency cases: latency and memory on the first sample (warm-up, median of 5 runs), and the same
         against the unpruned model measured in this session on the same prompt (the ratios baselines keep)."""
         if "efficiency" not in case.marks or not samples:
@@ -133,7 +154,7 @@ class CaseRunner:
 
         loaded = self.model(case.model)
         prompt = prompt_of(loaded, bench, samples[:1])
-        max_new = case.max_new_tokens or bench.max_new_tokens
+        max_new = max_new or bench.max_new_tokens
         key = (case.model, case.benchmark, samples[0].id, max_new)
         if key not in self._unpruned:
             self._unpruned[key] = measure(loaded, prompt, Schedule(), max_new_tokens=max_new)
@@ -144,10 +165,11 @@ class CaseRunner:
                 "prefill_ratio": m.prefill_ms / full.prefill_ms, "latency_ratio": m.e2e_ms / full.e2e_ms}  # fmt: skip
 
     def _costs(self, loaded: LoadedModel, case: Case, text: float, n_visual: float) -> dict[str, Any]:
-        """Analytic decoder prefill FLOPs and KV storage at this case's mean prompt length."""
+        """Analytic decoder prefill FLOPs and KV storage at this case's mean prompt length (a stand-in's: the real
+        model's architecture, at the stand-in's prompt length)."""
         if loaded.preset is None:
             return {}
-        arch = loaded.preset.arch
+        arch = MODELS.get(loaded.preset.stands_in_for or loaded.preset.name).arch
         visual = case.resolved.tokens_per_layer(arch.layers, round(n_visual))
         tokens = [round(text) + v for v in visual]
         return {"flops_t": prefill_flops(arch, tokens) / 1e12, "kv_mb": kv_cache_bytes(arch, tokens) / 2**20,

@@ -51,6 +51,7 @@ class ModelPreset:
     max_pixels: int | None = None
     guide: str | None = None  # default SGL guide: a smaller preset of the family with the same image geometry
     bundled: bool = False  # weights shipped in the package (horizon/organism/weights/<name>), trained here
+    stands_in_for: str | None = None  # a stand-in: the real preset whose family and geometry it has (random weights)
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -63,6 +64,13 @@ class ModelPreset:
             raise ValueError(f"{self.name} cannot guide itself")
         if self.min_pixels is not None and self.max_pixels is not None and self.min_pixels > self.max_pixels:
             raise ValueError(f"min_pixels {self.min_pixels} > max_pixels {self.max_pixels}")
+        if self.stands_in_for is not None and (self.repo_id is not None or self.bundled):
+            raise ValueError(f"{self.name}: a stand-in is built locally (no repo_id, not bundled)")
+
+    @property
+    def real(self) -> bool:
+        """A real checkpoint, resolved from local disk only (what a stand-in stands in for)."""
+        return self.repo_id is not None
 
     @property
     def tiny(self) -> bool:
@@ -143,3 +151,37 @@ for _preset in (
     ),
 ):
     MODELS.add(_preset.name, _preset)
+
+STAND_IN_PREFIX = "stand-in-"
+STAND_IN_NEW_TOKENS = 8  # a stand-in case generates at most this many tokens (random weights rarely stop on their own)
+STAND_IN_STUDY = (4, 2)  # a stand-in's information study: at most 4 layers (first to last) and 2 samples (one MME pair)
+
+
+def stand_in_study_layers(n_layers: int) -> tuple[int, ...]:
+    """The layers a stand-in's every-layer information study measures: ``STAND_IN_STUDY[0]`` evenly spaced ones,
+    the first and the last included (the whole path at each; every layer would take minutes on a CPU)."""
+    k = min(STAND_IN_STUDY[0], n_layers)
+    return tuple(sorted({round(i * (n_layers - 1) / max(k - 1, 1)) for i in range(k)}))
+# the stand-ins' widths (the tiny models'): random weights, so only depth, visual geometry and the head layout matter
+_STAND_IN_WIDTH: dict[str, int] = {"hidden": 64, "intermediate": 128, "heads": 4, "vocab": 512}
+
+
+def stand_in_name(model: str) -> str:
+    """The name of real preset ``model``'s stand-in (``llava-1.5-7b`` -> ``stand-in-llava-1.5-7b``)."""
+    return STAND_IN_PREFIX + model
+
+
+def stand_in_of(real: ModelPreset) -> ModelPreset:
+    """``real``'s stand-in (docs/stand-ins.md): the same family, decoder depth and visual geometry (LLaVA's fixed
+    count; Qwen's pixel range, so the count depends on the image as the real model's does) and the same attention
+    layout (multi-head, or grouped-query), at the tiny models' widths, with random weights built locally."""
+    if not real.real:
+        raise ValueError(f"{real.name} is not a real checkpoint: only real checkpoints have stand-ins")
+    kv_heads = _STAND_IN_WIDTH["heads"] if real.arch.kv_heads == real.arch.heads else 2
+    arch = Architecture(layers=real.arch.layers, kv_heads=kv_heads, **_STAND_IN_WIDTH)
+    return ModelPreset(name=stand_in_name(real.name), family=real.family, arch=arch, visual_tokens=real.visual_tokens,
+                       min_pixels=real.min_pixels, max_pixels=real.max_pixels, stands_in_for=real.name)  # fmt: skip
+
+
+for _real in [p for _, p in MODELS.items() if p.real]:
+    MODELS.add(stand_in_name(_real.name), stand_in_of(_real))

@@ -13,8 +13,8 @@ from tabulate import tabulate
 from horizon.report.tables import headline_metric
 from horizon.results import Record
 
-CSV_COLUMNS = ("case", "device", "model", "benchmark", "schedule", "label", "protocol", "n", "failures", "metric",
-               "value")
+CSV_COLUMNS = ("case", "device", "model", "stand_in", "benchmark", "schedule", "label", "protocol", "n", "failures",
+               "metric", "value")
 
 
 def _headline(r: Record) -> str:
@@ -37,7 +37,7 @@ def render_cases(records: Sequence[Record]) -> str:
     for r in sorted(records, key=lambda r: (r.device, r.case)):
         cost = f"{r.flops_t:.3g} T / {r.kv_mb:.1f} MB" if r.flops_t is not None and r.kv_mb is not None else "–"
         timing = f"{r.timing.get('prefill_ms', 0):.1f} / {r.timing.get('decode_ms', 0):.1f}"
-        rows.append((r.case, r.device, r.protocol, r.n, r.failures, _headline(r), f"{r.average_visual_tokens:.1f}", cost,
+        rows.append((r.case + (f" (stand-in: {r.stand_in})" if r.stand_in else ""), r.device, r.protocol, r.n, r.failures, _headline(r), f"{r.average_visual_tokens:.1f}", cost,
                      timing))  # fmt: skip
     headers = ["case", "device", "protocol", "n", "failed", "headline", "visual tokens/layer", "FLOPs / KV",
                "prefill / decode ms"]  # fmt: skip
@@ -56,8 +56,8 @@ def cases_csv(records: Sequence[Record]) -> str:
         if r.kv_mb is not None:
             numbers["kv_mb"] = r.kv_mb
         for metric, value in sorted(numbers.items()):
-            writer.writerow((r.case, r.device, r.model, r.benchmark, r.schedule, r.label, r.protocol, r.n, r.failures,
-                             metric, repr(float(value))))  # fmt: skip
+            writer.writerow((r.case, r.device, r.model, r.stand_in, r.benchmark, r.schedule, r.label, r.protocol, r.n,
+                             r.failures, metric, repr(float(value))))  # fmt: skip
     return out.getvalue()
 
 

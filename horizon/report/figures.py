@@ -30,8 +30,9 @@ def sweep_points(records: Sequence[Record]) -> dict[tuple[str, str, str], dict[s
     return {k: {meth: sorted(pts) for meth, pts in v.items()} for k, v in out.items()}
 
 
-def plot_sweeps(records: Sequence[Record], out: Path) -> list[Path]:
-    """One PNG per (model, benchmark, keep) sweep under ``out``; returns the files written."""
+def plot_sweeps(records: Sequence[Record], out: Path, prefix: str = "") -> list[Path]:
+    """One PNG per (model, benchmark, keep) sweep under ``out`` (file names start with ``prefix``); returns the files
+    written."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -51,7 +52,7 @@ def plot_sweeps(records: Sequence[Record], out: Path) -> list[Path]:
         ax.set(xlabel="pruning layer", ylabel=bench, title=f"{model} · {bench} · {kept}")
         ax.legend(fontsize=7, ncol=2)
         fig.tight_layout()
-        path = out / f"sweep-{model}-{bench}-{keep}.png"
+        path = out / f"{prefix}sweep-{model}-{bench}-{keep}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path)
         plt.close(fig)

@@ -122,15 +122,15 @@ def _layer(value: Any) -> str:
     return "none" if value is None else str(value)
 
 
-def plot_information(study: Mapping[str, Any], out: Path) -> list[Path]:
+def plot_information(study: Mapping[str, Any], out: Path, prefix: str = "") -> list[Path]:
     """Figures 7a+8 (mean and variance per layer, withdraw-all accuracy), 7b (token maps), 5 (retained
-    information per method), 6 (oracle accuracy); returns the PNGs written."""
+    information per method), 6 (oracle accuracy); returns the PNGs written (their names start with ``prefix``)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    s, stem = study, f"info-{study['model']}-{study['benchmark']}"
+    s, stem = study, f"{prefix}info-{study['model']}-{study['benchmark']}"
     out.mkdir(parents=True, exist_ok=True)
     written = []
     layers = list(s["layers"])

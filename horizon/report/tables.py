@@ -75,25 +75,50 @@ def protocols(records: Sequence[Record], model: str) -> list[str]:
     return sorted({r.protocol for r in records if r.model == model})
 
 
-def render(layout: PaperTable, records: Sequence[Record], paper: Mapping[str, Mapping[str, float]]) -> str:
-    """The Markdown table of ``layout`` from ``records`` (one model, one protocol), with paper values where present.
-    A row ran with several seeds shows their mean ± standard deviation; a row's label names where its setting comes
-    from (released scripts, transcribed from Tables 4/5, or derived) when it is a paper preset."""
+def _cells(layout: PaperTable, records: Sequence[Record]) -> tuple[dict[str, dict[str, float]],
+                                                                    dict[str, dict[str, float]], dict[str, set[str]]]:
+    """(label -> column -> score, label -> column -> spread over seeds, label -> provenances) of ``layout``'s cells."""
     cells: dict[str, dict[str, float]] = {}
     spreads: dict[str, dict[str, float]] = {}
     origin: dict[str, set[str]] = {}
-    found = protocols(records, layout.model)
-    if len(found) > 1:
-        raise ValueError(f"{layout.name}: records of {layout.model} under several protocols ({', '.join(found)}); "
-                         "render one protocol at a time")  # fmt: skip
     for r in records:
-        if r.model == layout.model and r.benchmark in layout.columns and r.label:
+        if r.model == layout.model and r.benchmark in layout.columns and r.label and not r.information:
             cells.setdefault(r.label, {})[r.benchmark] = score(r)
             spread = r.spread.get(headline_metric(r).name)
             if spread is not None:
                 spreads.setdefault(r.label, {})[r.benchmark] = spread
             if r.provenance:
                 origin.setdefault(r.label, set()).add(r.provenance)
+    return cells, spreads, origin
+
+
+def missing_cells(layout: PaperTable, records: Sequence[Record]) -> list[str]:
+    """The cells of ``layout`` that ``records`` leave empty (``"<row> / <benchmark>"``): after a run of every case of
+    the table, none may be (a case whose label or benchmark is not its layout's lands nowhere and leaves one)."""
+    cells = _cells(layout, records)[0]
+    return [f"{label} / {column}" for label in layout.labels() for column in layout.columns
+            if column not in cells.get(label, {})]  # fmt: skip
+
+
+def _kind(records: Sequence[Record], model: str) -> str:
+    """' on stand-ins' when ``model``'s records are stand-ins' (refusing a mix of stand-in and real records), else ''."""
+    kinds = {bool(r.stand_in) for r in records if r.model == model}
+    if len(kinds) > 1:
+        raise ValueError(f"records of {model} from stand-ins and from the real model: render them apart "
+                         "(a stand-in's numbers carry no meaning)")  # fmt: skip
+    return " on stand-ins" if kinds == {True} else ""
+
+
+def render(layout: PaperTable, records: Sequence[Record], paper: Mapping[str, Mapping[str, float]]) -> str:
+    """The Markdown table of ``layout`` from ``records`` (one model, one protocol, real or stand-in), with paper values
+    where present. A row ran with several seeds shows their mean ± standard deviation; a row's label names where its
+    setting comes from (released scripts, transcribed from Tables 4/5, or derived) when it is a paper preset."""
+    found = protocols(records, layout.model)
+    if len(found) > 1:
+        raise ValueError(f"{layout.name}: records of {layout.model} under several protocols ({', '.join(found)}); "
+                         "render one protocol at a time")  # fmt: skip
+    kind = _kind(records, layout.model)
+    cells, spreads, origin = _cells(layout, records)
     full = cells.get("full", {})
     labels = layout.labels()
     headers = ["Method"] + [HEADERS[c] for c in layout.columns] + (["Acc."] if layout.acc_column else []) + ["Rel."]
@@ -106,12 +131,15 @@ def render(layout: PaperTable, records: Sequence[Record], paper: Mapping[str, Ma
         complete = all(c in ours for c in layout.columns) and all(c in full for c in layout.columns)
         if layout.acc_column:
             row.append(f"{accuracy(ours, layout.columns):.1f}" if complete else "–")
-        row.append(f"{relative(ours, full, layout.columns):.1f}" if complete else "–")
+        if complete and any(full[c] == 0 for c in layout.columns):  # a ratio to nothing (a stand-in's zeros)
+            row.append("n/a (unpruned 0)")
+        else:
+            row.append(f"{relative(ours, full, layout.columns):.1f}" if complete else "–")
         table.append(row)
     note = "Cells: reproduced (paper, difference); – where nothing was run; ±: the standard deviation over seeds."
     if found:
         note += f" Protocol: {found[0]} (docs/protocol.md)."
-    title = layout.title + (f" (protocol {found[0]})" if found else "")
+    title = layout.title + (f" (protocol {found[0]})" if found else "") + kind
     body = tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)
     return f"### {title}\n\n{body}\n\n{note}\n"
 
@@ -122,17 +150,13 @@ TABLE3_ROWS = PAPER_TABLES["table3"].labels()
 def render_table3(records: Sequence[Record], paper: Mapping[str, Mapping[str, float]]) -> str:
     """Table 3 (LLaVA-1.5-7B on TextVQA): tokens, FLOPs, KV storage, prefill time, latency, accuracy."""
     table3 = PAPER_TABLES["table3"]
-    by_label = {r.label: r for r in records if r.model == table3.model and r.benchmark == table3.columns[0]}
+    kind = _kind(records, table3.model)
+    by_label = table3_records(records)
     rows = []
     for label in TABLE3_ROWS:
         r, p = by_label.get(label), paper.get(label, {})
-        ours = {} if r is None else {
-            "tokens": r.average_visual_tokens, "flops_t": r.flops_t, "kv_mb": r.kv_mb,
-            "cuda_ms": r.timing.get("measured_prefill_ms"), "latency_ms": r.timing.get("e2e_ms"),
-            "accuracy": r.metrics.get("accuracy"),
-        }  # fmt: skip
-        columns = ("tokens", "flops_t", "kv_mb", "cuda_ms", "latency_ms", "accuracy")
-        rows.append([label] + [_cell(ours.get(c), p.get(c), 2 if c == "flops_t" else 1) for c in columns])
+        ours = {} if r is None else table3_cells(r)
+        rows.append([label] + [_cell(ours.get(c), p.get(c), 2 if c == "flops_t" else 1) for c in TABLE3_COLUMNS])
     headers = ["Method", "# Token (avg/layer)", "FLOPs (T)", "Storage (MB)", "Prefill (ms)", "Latency (ms)", "Acc."]
     body = tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
     note = ("FLOPs and storage are analytic (dense-prefill formula, fp16 KV) at the case's mean prompt length; "
@@ -140,4 +164,27 @@ def render_table3(records: Sequence[Record], paper: Mapping[str, Mapping[str, fl
             "FastV and DART rows imply other token counts than Table 5's (FastV full through layer 3, DART "
             "4 + 8*ceil((r*576-4)/8) tokens, not DART's code's 4 + 8*floor(r*576/8)), and its hybrid rows the released "
             "scripts' counts: `horizon flops --table3` shows both.")  # fmt: skip
-    return f"### Table 3: efficiency, LLaVA-1.5-7B on TextVQA\n\n{body}\n\n{note}\n"
+    return f"### {table3.title}{kind}\n\n{body}\n\n{note}\n"
+
+
+TABLE3_COLUMNS = ("tokens", "flops_t", "kv_mb", "cuda_ms", "latency_ms", "accuracy")
+
+
+def table3_records(records: Sequence[Record]) -> dict[str, Record]:
+    table3 = PAPER_TABLES["table3"]
+    return {r.label: r for r in records
+            if r.model == table3.model and r.benchmark == table3.columns[0] and r.label and not r.information}
+
+
+def table3_cells(r: Record) -> dict[str, float | None]:
+    """A Table 3 row's numbers from its record (an efficiency case: its times are measured, the rest analytic)."""
+    return {"tokens": r.average_visual_tokens, "flops_t": r.flops_t, "kv_mb": r.kv_mb,
+            "cuda_ms": r.timing.get("measured_prefill_ms"), "latency_ms": r.timing.get("e2e_ms"),
+            "accuracy": r.metrics.get("accuracy")}  # fmt: skip
+
+
+def missing_table3(records: Sequence[Record]) -> list[str]:
+    """Table 3's empty cells (``"<row> / <column>"``) from ``records``."""
+    by_label = table3_records(records)
+    return [f"{label} / {c}" for label in TABLE3_ROWS for c in TABLE3_COLUMNS
+            if by_label.get(label) is None or table3_cells(by_label[label])[c] is None]  # fmt: skip

@@ -8,21 +8,27 @@ from horizon.evaluation.check import find_regressions
 from horizon.files import write_atomic
 
 
-def write_report(results: Path, out: Path, paper_root: Path, baselines: Path | None = None) -> tuple[Path, int]:
+def write_report(results: Path, out: Path, paper_root: Path, baselines: Path | None = None, *,
+                 stand_ins: bool | None = None) -> tuple[Path, int]:
     """Render every record under ``results`` into ``out/report.md`` (with the regressions against ``baselines``
     when given), and every case's numbers into ``out/cases.csv`` and ``out/cases.json``; returns the report and
-    the record count."""
+    the record count. ``stand_ins`` True/False keeps only stand-in/real records (a suite session's own kind); None
+    keeps both, the stand-ins in their own part of the report."""
     from horizon.report.cases import cases_csv, cases_json
-    from horizon.report.document import render_report
+    from horizon.report.document import STAND_IN_PREFIX, render_report
     from horizon.report.figures import plot_sweeps
     from horizon.report.information import plot_information
     from horizon.report.tables import LAYOUTS, load_paper
     from horizon.results import read_records
 
-    records = read_records(results)
+    records = [r for r in read_records(results) if stand_ins is None or bool(r.stand_in) == stand_ins]
     paper = {name: load_paper(paper_root, name) for name in (*LAYOUTS, "table3")}
-    figures = [p.name for p in plot_sweeps(records, out)]
-    info_figures = {r.case: [p.name for p in plot_information(r.information, out)] for r in records if r.information}
+    real = [r for r in records if not r.stand_in]
+    stand = [r for r in records if r.stand_in]
+    figures = [p.name for p in plot_sweeps(real, out) + plot_sweeps(stand, out, STAND_IN_PREFIX)]
+    info_figures = {("" if not r.stand_in else STAND_IN_PREFIX) + r.case:
+                    [p.name for p in plot_information(r.information, out, STAND_IN_PREFIX if r.stand_in else "")]
+                    for r in records if r.information}  # fmt: skip
     path = out / "report.md"
     regressions = None if baselines is None else find_regressions(records, baselines)
     write_atomic(path, render_report(records, paper, figures=figures, regressions=regressions,
