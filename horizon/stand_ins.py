@@ -8,14 +8,12 @@ each information study), benchmark, method and paper preset of those cases at le
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from horizon.matrix import Case, InfoCase, paper_table
 from horizon.models.presets import MODELS
 from horizon.paper_tables import PAPER_TABLES
-
-_SINGLE = re.compile(r"^(?P<method>[a-z][a-z0-9_\-]*)@(?P<layer>\d+)(?::(?P<keep>[0-9.#]+))?$")
+from horizon.report.figures import SINGLE_STAGE
 
 
 def has_stand_in(case: Case | InfoCase) -> bool:
@@ -26,7 +24,7 @@ def has_stand_in(case: Case | InfoCase) -> bool:
 def figure_of(case: Case) -> str | None:
     """The layer-sweep figure a sweep case draws a point of (``sweep <model> keep <r>``; ``... withdraw`` for
     Figure 9), else None."""
-    m = _SINGLE.match(str(case.resolved))
+    m = SINGLE_STAGE.match(str(case.resolved))
     if "sweep" not in case.marks or m is None:
         return None
     return f"sweep {case.model} " + ("withdraw" if m["keep"] is None else f"keep {m['keep']}")
@@ -75,12 +73,12 @@ def sample(cases: Sequence[Case], info: Sequence[InfoCase]) -> list[str]:
 
 def _second_point(case: Case, cases: Sequence[Case]) -> Case | None:
     """Another layer of ``case``'s sweep line (the nearest deeper one, else the nearest shallower), if it is one."""
-    m = _SINGLE.match(str(case.resolved))
+    m = SINGLE_STAGE.match(str(case.resolved))
     if figure_of(case) is None or m is None:
         return None
     line = []
     for other in cases:
-        o = _SINGLE.match(str(other.resolved))
+        o = SINGLE_STAGE.match(str(other.resolved))
         if (o is not None and other.id != case.id and figure_of(other) == figure_of(case)
                 and (other.benchmark, o["method"], other.protocol) == (case.benchmark, m["method"], case.protocol)):
             line.append((int(o["layer"]), other))  # fmt: skip

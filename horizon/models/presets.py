@@ -152,9 +152,11 @@ for _preset in (
 ):
     MODELS.add(_preset.name, _preset)
 
-STAND_IN_PREFIX = "stand-in-"
+STAND_IN_PREFIX = "stand-in-"  # a stand-in's name; its figure files in a report start with it too
 STAND_IN_NEW_TOKENS = 8  # a stand-in case generates at most this many tokens (random weights rarely stop on their own)
 STAND_IN_STUDY = (4, 2)  # a stand-in's information study: at most 4 layers (first to last) and 2 samples (one MME pair)
+# the stand-ins' widths (the tiny models'): random weights, so only depth, visual geometry and the head layout matter
+_STAND_IN_WIDTH: dict[str, int] = {"hidden": 64, "intermediate": 128, "heads": 4, "vocab": 512}
 
 
 def stand_in_study_layers(n_layers: int) -> tuple[int, ...]:
@@ -162,8 +164,6 @@ def stand_in_study_layers(n_layers: int) -> tuple[int, ...]:
     the first and the last included (the whole path at each; every layer would take minutes on a CPU)."""
     k = min(STAND_IN_STUDY[0], n_layers)
     return tuple(sorted({round(i * (n_layers - 1) / max(k - 1, 1)) for i in range(k)}))
-# the stand-ins' widths (the tiny models'): random weights, so only depth, visual geometry and the head layout matter
-_STAND_IN_WIDTH: dict[str, int] = {"hidden": 64, "intermediate": 128, "heads": 4, "vocab": 512}
 
 
 def stand_in_name(model: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from horizon.models.presets import STAND_IN_NEW_TOKENS
+from horizon.models.presets import STAND_IN_NEW_TOKENS, STAND_IN_PREFIX
 from horizon.paper_tables import PAPER_TABLES
 from horizon.report.cases import render_cases
 from horizon.report.information import render_horizons, render_information
@@ -14,7 +14,6 @@ from horizon.report.tables import LAYOUTS, protocols, render, render_table3
 from horizon.results import Record
 
 STAND_IN_HEADING = "Stand-in models: machinery only, numbers carry no meaning"
-STAND_IN_PREFIX = "stand-in-"  # the stand-ins' figure files, and their keys in ``information_figures``
 
 
 def render_report(

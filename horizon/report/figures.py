@@ -15,14 +15,14 @@ from pathlib import Path
 from horizon.report.tables import score
 from horizon.results import Record
 
-_SINGLE = re.compile(r"^(?P<method>[a-z][a-z0-9_\-]*)@(?P<layer>\d+)(?::(?P<keep>[0-9.]+))?$")
+SINGLE_STAGE = re.compile(r"^(?P<method>[a-z][a-z0-9_\-]*)@(?P<layer>\d+)(?::(?P<keep>[0-9.]+))?$")
 
 
 def sweep_points(records: Sequence[Record]) -> dict[tuple[str, str, str], dict[str, list[tuple[int, float]]]]:
     """(model, benchmark, keep) -> method -> sorted (layer, score) points."""
     out: dict[tuple[str, str, str], dict[str, list[tuple[int, float]]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
-        m = _SINGLE.match(r.schedule)
+        m = SINGLE_STAGE.match(r.schedule)
         if m is None:
             continue
         keep = m["keep"] or "0"

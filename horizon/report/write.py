@@ -14,8 +14,9 @@ def write_report(results: Path, out: Path, paper_root: Path, baselines: Path | N
     when given), and every case's numbers into ``out/cases.csv`` and ``out/cases.json``; returns the report and
     the record count. ``stand_ins`` True/False keeps only stand-in/real records (a suite session's own kind); None
     keeps both, the stand-ins in their own part of the report."""
+    from horizon.models.presets import STAND_IN_PREFIX
     from horizon.report.cases import cases_csv, cases_json
-    from horizon.report.document import STAND_IN_PREFIX, render_report
+    from horizon.report.document import render_report
     from horizon.report.figures import plot_sweeps
     from horizon.report.information import plot_information
     from horizon.report.tables import LAYOUTS, load_paper
@@ -26,9 +27,10 @@ def write_report(results: Path, out: Path, paper_root: Path, baselines: Path | N
     real = [r for r in records if not r.stand_in]
     stand = [r for r in records if r.stand_in]
     figures = [p.name for p in plot_sweeps(real, out) + plot_sweeps(stand, out, STAND_IN_PREFIX)]
-    info_figures = {("" if not r.stand_in else STAND_IN_PREFIX) + r.case:
-                    [p.name for p in plot_information(r.information, out, STAND_IN_PREFIX if r.stand_in else "")]
-                    for r in records if r.information}  # fmt: skip
+    info_figures = {}
+    for r in (r for r in records if r.information):  # a stand-in's figures and key are prefixed (document.py)
+        prefix = STAND_IN_PREFIX if r.stand_in else ""
+        info_figures[prefix + r.case] = [p.name for p in plot_information(r.information, out, prefix)]
     path = out / "report.md"
     regressions = None if baselines is None else find_regressions(records, baselines)
     write_atomic(path, render_report(records, paper, figures=figures, regressions=regressions,
