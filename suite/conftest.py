@@ -21,7 +21,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Keep the selected cases' ids: a sweep group runs only its selected cases in its one pass (``-k`` picking one
     layer of a sweep runs that layer, not the whole figure)."""
     cases = (getattr(getattr(i, "callspec", None), "params", {}).get("case") for i in items)
-    config.stash[SELECTED] = {c.id for c in cases if c is not None}
+    # this hook sees every item of the session (tests/ too, whose "case" parameters are other things)
+    config.stash[SELECTED] = {c.id for c in cases if isinstance(c, (Case, InfoCase))}
 
 
 @dataclass
