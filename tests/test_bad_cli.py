@@ -315,3 +315,28 @@ def test_a_protocol_is_checked_before_loading(capsys, forbid, command):
     assert "protocol 'paper' is defined for llava models only" in err and "--protocol lmms-eval" in err
     err = refused(capsys, *base, "--protocol", "papers")
     assert "--protocol: unknown protocol 'papers'; did you mean 'paper'?" in err
+
+
+# stand-ins: only for real checkpoint presets, never with a checkpoint folder, at the stand-in's own depth
+
+
+@pytest.mark.parametrize("command", ["eval", "info"])
+def test_stand_ins_refuse_a_model_with_none(capsys, forbid, command):
+    line = refused(capsys, command, "--model", "tiny-llava", "--bench", "mme", "--stand-ins")
+    assert "--stand-ins: 'tiny-llava' is not a real checkpoint preset" in line and "llava-1.5-7b" in line
+
+
+@pytest.mark.parametrize("command", ["eval", "info"])
+def test_stand_ins_refuse_a_checkpoint_folder(capsys, forbid, command, tmp_path):
+    line = refused(capsys, command, "--model", "llava-1.5-7b", "--path", str(tmp_path), "--bench", "mme", "--stand-ins")
+    assert "--stand-ins builds the stand-in locally: --path" in line
+
+
+def test_stand_in_info_layers_are_the_real_depth(capsys, forbid):
+    line = refused(capsys, "info", "--model", "qwen2.5-vl-7b", "--bench", "textvqa", "--stand-ins", "--layers", "0,28")
+    assert "--layers '0,28': layers must be in 0..27 (got [28])" in line
+
+
+def test_stand_in_schedule_past_the_real_depth_is_refused(capsys, forbid):
+    line = refused(capsys, "eval", "--model", "llava-1.5-7b", "--bench", "mme", "--stand-ins", "--schedule", "random@32:0.5")
+    assert "32" in line

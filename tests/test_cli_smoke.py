@@ -86,6 +86,29 @@ def test_eval(capsys: pytest.CaptureFixture[str], mme_data: Path) -> None:
     assert "mean of 3 seeds" in paper and "seed 2" in paper
 
 
+def test_eval_on_a_stand_in(capsys: pytest.CaptureFixture[str], cache_env: None, tmp_path: Path) -> None:
+    """``--stand-ins``: the real preset's stand-in (32 layers, 576 visual tokens) runs the paper preset on mme's
+    fixture rows under the paper protocol; the JSON record says it is a stand-in."""
+    import json
+
+    out = cli(capsys, "eval", "--model", "llava-1.5-7b", "--bench", "mme", "--limit", "2", "--stand-ins",
+              "--protocol", "paper", "--schedule", "paper:llava-64:dart+random", "--json", str(tmp_path / "e.json"))  # fmt: skip
+    head = "mme · stand-in-llava-1.5-7b · dart-set@1:#60/reindex+random@20:#27/reindex · protocol paper · 2 samples"
+    assert head in out and "mean of 3 seeds" in out
+    record = json.loads((tmp_path / "e.json").read_text())
+    assert record["stand_in"] is True and record["model"] == "stand-in-llava-1.5-7b" and record["n"] == 2
+
+
+def test_info_on_a_stand_in(capsys: pytest.CaptureFixture[str], cache_env: None, tmp_path: Path) -> None:
+    """``horizon info --stand-ins``: the 28-layer stand-in of qwen2.5-vl-7b, its last layer measurable, on
+    textvqa's fixture rows; its files are named after the stand-in, never after the real checkpoint."""
+    out = cli(capsys, "info", "--model", "qwen2.5-vl-7b", "--bench", "textvqa", "--stand-ins", "--samples", "1",
+              "--layers", "0,27", "--methods", "random", "--keeps", "0.25", "--oracle-keeps", "", "--no-withdraw",
+              "--out", str(tmp_path))  # fmt: skip
+    assert "### Information: stand-in-qwen2.5-vl-7b on textvqa (1 samples)" in out
+    assert sorted(p.name for p in tmp_path.glob("*.json")) == ["info-stand-in-qwen2.5-vl-7b-textvqa.json"]
+
+
 @smoke("list", "protocols")
 def test_list_protocols(capsys: pytest.CaptureFixture[str]) -> None:
     out = cli(capsys, "list", "protocols")
