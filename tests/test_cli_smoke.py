@@ -109,6 +109,12 @@ def test_info_on_a_stand_in(capsys: pytest.CaptureFixture[str], cache_env: None,
     assert sorted(p.name for p in tmp_path.glob("*.json")) == ["info-stand-in-qwen2.5-vl-7b-textvqa.json"]
 
 
+@smoke("doctor")
+def test_doctor(capsys: pytest.CaptureFixture[str]) -> None:
+    out = cli(capsys, "doctor", "--models", "tiny-llava", "--attn", "sdpa", "--no-numbers")
+    assert "horizon doctor · cpu · float32 · attention sdpa · tiny-llava" in out and "every check passed" in out
+
+
 @smoke("list", "protocols")
 def test_list_protocols(capsys: pytest.CaptureFixture[str]) -> None:
     out = cli(capsys, "list", "protocols")

@@ -1,7 +1,7 @@
 """The engine's proof of correctness (design §4) on both tiny models, CPU, fp32.
 
 * keep-all pruning reproduces the stock model's logits exactly (torch.equal), SDPA and eager;
-* pruned prefill and 8 cached greedy steps equal an independent reference (tests/reference.py) to 1e-5.
+* pruned prefill and 8 cached greedy steps equal an independent reference (horizon/doctor/reference.py) to 1e-5.
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from __future__ import annotations
 import pytest
 import torch
 
+from horizon.doctor.reference import reference_logits
 from horizon.engine.loop import PrunedDecoder
 from horizon.engine.plan import RunPlan
 from horizon.engine.run import prepare, run
 from horizon.images import demo_image
 from horizon.paper_presets import DERIVED_SETTINGS, PAPER_PRESETS, TABLE_SETTINGS
 from horizon.schedule import parse_schedule
-from tests.reference import reference_logits
 
 MODELS = ["tiny-llava", "tiny-qwen2.5-vl"]
 ATTN = ["sdpa", "eager"]

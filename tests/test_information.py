@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from horizon.benchmarks.base import Sample
+from horizon.doctor.reference import reference_logits
 from horizon.engine.run import prepare, run
 from horizon.images import demo_image
 from horizon.information import (
@@ -26,7 +27,6 @@ from horizon.information import (
 from horizon.information.answer import vqa_answer_scores
 from horizon.methods.scoring import top_k_sorted
 from horizon.schedule import parse_schedule
-from tests.reference import reference_logits
 
 QUESTION = "What is written on the sign?"
 

@@ -215,9 +215,9 @@ def test_released_presets_equal_the_independent_reference_with_reindexed_and_shi
     """The released settings on tiny LLaVA (576 visual tokens, 32 layers): counts exact, and prefill plus cached
     decoding equal the reference, whose re-indexed layers see contiguous positions among their kept tokens and
     decode at the kept length + t (the release's shifted decode positions, modeling_llama_self.py l.485, l.513)."""
+    from horizon.doctor.reference import reference_logits
     from horizon.engine.run import prepare, run
     from horizon.images import demo_image
-    from tests.reference import reference_logits
 
     loaded = tiny_model("tiny-llava")
     prompt = prepare(loaded, [demo_image()], ["What is written on the sign? Answer briefly."], conversation="vicuna_v1")

@@ -179,6 +179,21 @@ def test_stand_in_records_and_baselines_live_apart(tmp_path):
     assert "prefill_ratio" not in baseline_metrics(stand) and "prefill_ratio" in baseline_metrics(real)
 
 
+def test_a_stand_in_study_baseline_keeps_scores_and_horizons_not_information_values():
+    """Random weights put a stand-in's information at ~1e-6, where a BLAS build moves it by more than any band: its
+    baseline keeps the study's scores, horizon layers and visual tokens; a real study's keeps every number."""
+    from horizon.evaluation.check import baseline_metrics
+
+    case = next(c for c in information_matrix() if c.model == "llava-1.5-7b")
+    metrics = {"horizon_layer": 21.0, "full:total": 1200.0, "info_mean@0": 2e-6, "info_var@0": 1e-12,
+               "retained_random0.5@31": 3e-6, "oracle0.1@31:total": 900.0}  # fmt: skip
+    stand = replace(_record(paper_table("table1")[0]), case=case.id, benchmark="mme", schedule="information",
+                    metrics=metrics)  # fmt: skip
+    kept = baseline_metrics(stand)
+    assert sorted(kept) == ["full:total", "horizon_layer", "oracle0.1@31:total", "visual_tokens"]
+    assert set(metrics) <= set(baseline_metrics(replace(stand, stand_in="")))
+
+
 def test_a_stand_in_case_runs_the_real_path_and_is_marked(tmp_path, horizon_cache):
     from horizon.efficiency.flops import prefill_flops
     from horizon.evaluation.runner import CaseRunner

@@ -43,10 +43,18 @@ RECORD_METRICS = table(
 
 def baseline_metrics(record: Record) -> dict[str, float]:
     """What a baseline holds for a case: the benchmark metrics, the visual tokens actually kept, and for
-    efficiency cases the time ratios to the unpruned model of the same session (never absolute times)."""
-    # a stand-in's times are a tiny model's on a shared CPU: noise, never a baseline
+    efficiency cases the time ratios to the unpruned model of the same session (never absolute times).
+
+    A stand-in's record keeps neither its times (a tiny model's on a shared CPU) nor, for an information study,
+    its information values (means, variances, retained sums): random weights put them at ~1e-6, where another
+    BLAS build or thread count moves them by more than any band (docs/stand-ins.md). Its scores, horizon layers
+    and sample counts stay."""
     ratios = {} if record.stand_in else {k: v for k, v in record.timing.items() if k in ("prefill_ratio", "latency_ratio")}
-    return {**record.metrics, "visual_tokens": record.average_visual_tokens, **ratios}
+    metrics = record.metrics
+    if record.stand_in and record.schedule == "information":
+        kinds = declared_metrics(record)
+        metrics = {k: v for k, v in metrics.items() if k not in kinds or kinds[k].kind != "value"}
+    return {**metrics, "visual_tokens": record.average_visual_tokens, **ratios}
 
 
 def declared_metrics(record: Record) -> dict[str, Metric]:

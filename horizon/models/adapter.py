@@ -28,6 +28,13 @@ class Prompt:
         return int(self.visual_mask[0].sum())
 
 
+def left_padded(processor: Any) -> Any:
+    """``processor`` with its tokenizer padding on the left: batched greedy decoding continues every row from the
+    right end (every processor the harness uses goes through here, loaded or built)."""
+    processor.tokenizer.padding_side = "left"
+    return processor
+
+
 class Adapter(Protocol):
     """One model family: how to load its processor, prompt it, and find its text decoder."""
 

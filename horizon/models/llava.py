@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from transformers import AutoProcessor, LlavaForConditionalGeneration
 
-from horizon.models.adapter import Prompt, chat_prompt, visual_rows
+from horizon.models.adapter import Prompt, chat_prompt, left_padded, visual_rows
 
 
 class LlavaAdapter:
@@ -35,8 +35,7 @@ class LlavaAdapter:
         processor = AutoProcessor.from_pretrained(path, local_files_only=True)
         if not hasattr(processor, "image_processor"):
             raise ValueError(f"{path} holds no image processor (processor_config.json / preprocessor_config.json)")
-        processor.tokenizer.padding_side = "left"  # batched greedy decoding continues from the right end
-        return processor
+        return left_padded(processor)
 
     def decoder(self, model: Any) -> Any:
         return model.model.language_model

@@ -22,7 +22,7 @@ from PIL import Image
 from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
 from transformers.processing_utils import ProcessorMixin
 
-from horizon.models.adapter import Prompt, chat_prompt, visual_rows
+from horizon.models.adapter import Prompt, chat_prompt, left_padded, visual_rows
 
 
 class ImageOnlyQwenProcessor(Qwen2_5_VLProcessor):
@@ -76,8 +76,7 @@ class QwenAdapter:
             processor = ImageOnlyQwenProcessor.from_pretrained(path, local_files_only=True)
         if not hasattr(processor, "image_processor"):
             raise ValueError(f"{path} holds no image processor (preprocessor_config.json)")
-        processor.tokenizer.padding_side = "left"
-        return processor
+        return left_padded(processor)
 
     def decoder(self, model: Any) -> Any:
         return model.model.language_model

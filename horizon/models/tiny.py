@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,24 @@ def qwen_processor(tok: PreTrainedTokenizerFast, min_pixels: int, max_pixels: in
     return ImageOnlyQwenProcessor(image_processor=image_processor, tokenizer=tok, chat_template=QWEN_TEMPLATE)
 
 
-def _llava(preset: ModelPreset) -> tuple[Any, Any]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisionTower:
+    """A vision encoder's widths (the text decoder's are the preset's :class:`Architecture`); Qwen's window
+    attention also needs its window and the blocks that attend in full."""
+
+    hidden: int
+    intermediate: int
+    layers: int
+    heads: int
+    projection: int = 32  # CLIP's projection_dim (unused by LLaVA, which reads a hidden layer)
+    window: int = 56  # Qwen2.5-VL: window attention's window in pixels
+    full_attention: tuple[int, ...] = (1,)  # Qwen2.5-VL: the blocks with full attention
+
+
+TINY_VISION = VisionTower(hidden=32, intermediate=64, layers=2, heads=2)
+
+
+def _llava(preset: ModelPreset, vision: VisionTower) -> tuple[type[Any], Any, Any]:
     tok = llava_tokenizer(_tokenizer(list(LLAVA_SPECIALS), vocab_size=preset.arch.vocab))
     a = preset.arch
     text = LlamaConfig(
@@ -145,27 +163,26 @@ def _llava(preset: ModelPreset) -> tuple[Any, Any]:
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
     )
-    vision = CLIPVisionConfig(
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
+    tower = CLIPVisionConfig(
+        hidden_size=vision.hidden,
+        intermediate_size=vision.intermediate,
+        num_hidden_layers=vision.layers,
+        num_attention_heads=vision.heads,
         image_size=336,
         patch_size=14,
-        projection_dim=32,
+        projection_dim=vision.projection,
     )
     config = LlavaConfig(
-        vision_config=vision,
+        vision_config=tower,
         text_config=text,
         image_token_id=tok.convert_tokens_to_ids("<image>"),  # type: ignore[call-arg]
         vision_feature_layer=-2,
         vision_feature_select_strategy="default",
     )
-    model = LlavaForConditionalGeneration(config)
-    return model, llava_processor(tok, image_size=336, patch_size=14)
+    return LlavaForConditionalGeneration, config, llava_processor(tok, image_size=336, patch_size=14)
 
 
-def _qwen(preset: ModelPreset) -> tuple[Any, Any]:
+def _qwen(preset: ModelPreset, vision: VisionTower) -> tuple[type[Any], Any, Any]:
     tok = qwen_tokenizer(_tokenizer(list(QWEN_SPECIALS), vocab_size=preset.arch.vocab))
     ids, specials_ids = qwen_token_ids(tok)
     a = preset.arch
@@ -180,24 +197,29 @@ def _qwen(preset: ModelPreset) -> tuple[Any, Any]:
         rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": mrope_section(a.head_dim)},
         **specials_ids,
     )
-    vision: dict[str, Any] = dict(
-        depth=2,
-        hidden_size=32,
-        intermediate_size=64,
-        num_heads=2,
+    tower: dict[str, Any] = dict(
+        depth=vision.layers,
+        hidden_size=vision.hidden,
+        intermediate_size=vision.intermediate,
+        num_heads=vision.heads,
         out_hidden_size=a.hidden,
         patch_size=14,
         spatial_merge_size=2,
         temporal_patch_size=2,
-        window_size=56,
-        fullatt_block_indexes=[1],
+        window_size=vision.window,
+        fullatt_block_indexes=list(vision.full_attention),
         tokens_per_second=2,
     )
-    config = Qwen2_5_VLConfig(text_config=text, vision_config=vision, **ids, **specials_ids)
-    model = Qwen2_5_VLForConditionalGeneration(config)
+    config = Qwen2_5_VLConfig(text_config=text, vision_config=tower, **ids, **specials_ids)
     if preset.min_pixels is None or preset.max_pixels is None:
         raise ValueError(f"{preset.name} needs min_pixels and max_pixels")
-    return model, qwen_processor(tok, preset.min_pixels, preset.max_pixels)
+    return Qwen2_5_VLForConditionalGeneration, config, qwen_processor(tok, preset.min_pixels, preset.max_pixels)
+
+
+def model_parts(preset: ModelPreset, vision: VisionTower = TINY_VISION) -> tuple[type[Any], Any, Any]:
+    """(model class, config, processor) of ``preset``'s architecture with ``vision``'s encoder, built offline: the
+    tokenizer is trained locally on a fixed corpus; no weights exist yet (the caller constructs them)."""
+    return (_llava if preset.family == "llava" else _qwen)(preset, vision)
 
 
 def build_tiny(preset: ModelPreset, out: Path) -> None:
@@ -206,7 +228,8 @@ def build_tiny(preset: ModelPreset, out: Path) -> None:
         raise ValueError(f"{preset.name} is a real checkpoint, not a tiny model")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(SEED)
-        model, processor = (_llava if preset.family == "llava" else _qwen)(preset)
+        cls, config, processor = model_parts(preset)
+        model = cls(config)
     model.eval().save_pretrained(out)
     processor.save_pretrained(out)
     (out / "horizon_tiny.json").write_text(json.dumps({"preset": preset.name, "version": TINY_VERSION}) + "\n")

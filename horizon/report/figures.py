@@ -39,6 +39,7 @@ def plot_sweeps(records: Sequence[Record], out: Path, prefix: str = "") -> list[
     import matplotlib.pyplot as plt
 
     full = {(r.model, r.benchmark): score(r) for r in records if r.schedule == "full"}
+    shown = {r.model: r.stand_in or r.model for r in records}  # a stand-in's plot is titled with its own name
     written = []
     for (model, bench, keep), methods in sorted(sweep_points(records).items()):
         if max(len(p) for p in methods.values()) < 2:  # no line to draw (e.g. single-layer schedules)
@@ -49,7 +50,7 @@ def plot_sweeps(records: Sequence[Record], out: Path, prefix: str = "") -> list[
         if (model, bench) in full:
             ax.axhline(full[(model, bench)], ls="--", c="gray", lw=1, label="unpruned")
         kept = "all visual tokens withdrawn" if keep == "0" else f"keep {float(keep):.3g} of the visual tokens"
-        ax.set(xlabel="pruning layer", ylabel=bench, title=f"{model} · {bench} · {kept}")
+        ax.set(xlabel="pruning layer", ylabel=bench, title=f"{shown[model]} · {bench} · {kept}")
         ax.legend(fontsize=7, ncol=2)
         fig.tight_layout()
         path = out / f"{prefix}sweep-{model}-{bench}-{keep}.png"

@@ -1,0 +1,135 @@
+"""``horizon doctor``: one pass/fail line per check, then the numbers (docs/doctor.md). Exit 1 when a check fails."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tabulate import tabulate
+
+from horizon.cli.options import check_at_least, check_output_file, names
+
+if TYPE_CHECKING:
+    from horizon.doctor import Plan
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("doctor", help="prove this machine runs the suite (random-weight 7B models on a GPU, tiny on "
+                                      "CPU; no weights, no data)")  # fmt: skip
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    p.add_argument(
+        "--dtype", default=None, help="float32, float16 or bfloat16 (default bfloat16 on CUDA, float32 on CPU)"
+    )
+    p.add_argument("--models", default=None, help="presets to build (default llava-1.5-7b,qwen2.5-vl-7b on CUDA, "
+                                                  "tiny-llava,tiny-qwen2.5-vl on CPU)")  # fmt: skip
+    p.add_argument("--attn", default=None, help="attention implementations to check (default sdpa, eager and, on "
+                                                "CUDA with flash-attn installed, flash_attention_2)")  # fmt: skip
+    p.add_argument("--repeats", type=int, default=5, help="timed repeats of each number (default 5)")
+    p.add_argument("--no-numbers", action="store_true", help="the checks only")
+    p.add_argument("--json", type=Path, default=None, help="also write every check and number to this JSON file")
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from horizon.doctor import Plan, attentions, default_models
+    from horizon.models.loading import check_options
+    from horizon.models.presets import MODELS
+
+    # every option is checked here, before anything is built
+    dtype = args.dtype or ("bfloat16" if args.device.startswith("cuda") else "float32")
+    attns = tuple(names(args.attn)) if args.attn is not None else attentions(args.device, dtype)
+    for attn in attns:
+        check_options(dtype, attn, args.device)
+    models = tuple(names(args.models)) if args.models is not None else default_models(args.device)
+    for name in models:
+        if MODELS.get(name).bundled:
+            raise ValueError(f"--models: {name} is an organism (shipped weights); the doctor builds random-weight "
+                             f"architectures: give real or tiny presets")  # fmt: skip
+    check_at_least(args.repeats, "--repeats", 1, "timed repeats")
+    check_output_file(args.json)
+    plan = Plan(models, args.device, dtype, attns)
+    return _run(plan, args)
+
+
+def _run(plan: Plan, args: argparse.Namespace) -> int:
+    from horizon.doctor import checks_of
+    from horizon.doctor.build import build_random, with_attention
+    from horizon.doctor.checks import prompt_of
+    from horizon.files import write_atomic
+    from horizon.models.presets import MODELS
+    from horizon.speed.info import spread_layers
+
+    print(f"horizon doctor · {plan.device} · {plan.dtype} · attention {', '.join(plan.attns)} · "
+          f"{', '.join(plan.models)}{_versions()}")  # fmt: skip
+    record: dict[str, Any] = {"device": plan.device, "dtype": plan.dtype, "attention": list(plan.attns),
+                              "versions": _version_dict(), "models": {}}  # fmt: skip
+    failed = 0
+    for name in plan.models:
+        t0 = time.perf_counter()
+        loaded = build_random(MODELS.get(name), device=plan.device, dtype=plan.dtype, attn="sdpa")
+        params = sum(p.numel() for p in loaded.model.parameters())
+        built = time.perf_counter() - t0
+        print(f"\n{name}: {params / 1e9:.2f}B parameters, random weights, built on {plan.device} in {built:.1f} s")
+        entry: dict[str, Any] = {"parameters": params, "build_s": built, "checks": [], "numbers": {}}
+        for check in checks_of(partial(with_attention, loaded), plan.attns):
+            print(check.line(), flush=True)
+            failed += not check.passed
+            entry["checks"].append({"name": check.name, "passed": check.passed, "detail": check.detail})
+        loaded = with_attention(loaded, "sdpa")
+        if not args.no_numbers:
+            entry["numbers"] = _numbers(loaded, prompt_of(loaded), args.repeats, spread_layers)
+        record["models"][name] = entry
+    print(f"\n{failed} check(s) failed" if failed else "\nevery check passed")
+    if args.json:
+        write_atomic(args.json, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    return 1 if failed else 0
+
+
+def _numbers(loaded: Any, prompt: Any, repeats: int, spread: Any) -> dict[str, Any]:
+    from horizon.doctor.checks import prompt_of
+    from horizon.doctor.numbers import engine_overhead, information_map_time, table3_timings
+
+    out: dict[str, Any] = {}
+    over = engine_overhead(loaded, prompt, repeats=max(repeats, 5))
+    print(f"engine overhead at keep-all: prefill {over.engine_ms:.2f} ms vs stock {over.stock_ms:.2f} ms "
+          f"= {over.ratio:.3f}x (target within 1.03)")  # fmt: skip
+    out["overhead"] = {"stock_ms": over.stock_ms, "engine_ms": over.engine_ms, "ratio": over.ratio}
+    rows = table3_timings(loaded, prompt, repeats=repeats)
+    table = [(r.label, f"{r.measured.prefill_ms:.2f}", f"{r.prefill_ratio:.3f}", f"{r.flops_ratio:.3f}",
+              f"{r.speedup_share:.2f}", f"{r.e2e_ratio:.3f}", f"{r.decode_ratio:.3f}", f"{r.memory_ratio:.3f}",
+              f"{r.kv_ratio:.3f}") for r in rows]  # fmt: skip
+    print(f"\nTable 3 on {loaded.name} ({prompt.n_visual} visual tokens, 16 new tokens, medians of {repeats}; "
+          f"memory: {rows[0].measured.memory_source}):")  # fmt: skip
+    print(tabulate(table, headers=["row", "prefill ms", "prefill/full", "FLOPs/full", "speedup share",
+                                   "e2e/full", "decode/full", "memory/full", "KV/full"]))  # fmt: skip
+    out["table3"] = [{"row": r.label, "schedule": r.schedule, "prefill_ms": r.measured.prefill_ms,
+                      "e2e_ms": r.measured.e2e_ms, "decode_ms_per_token": r.measured.decode_ms_per_token,
+                      "peak_memory_mb": r.measured.peak_memory_mb, "device_memory_mb": r.measured.device_memory_mb,
+                      "prefill_ratio": r.prefill_ratio, "flops_ratio": r.flops_ratio, "kv_ratio": r.kv_ratio,
+                      "e2e_ratio": r.e2e_ratio, "decode_ratio": r.decode_ratio, "memory_ratio": r.memory_ratio,
+                      "speedup_share": r.speedup_share} for r in rows]  # fmt: skip
+    single = prompt_of(loaded)
+    m = information_map_time(loaded, single, spread(loaded.n_layers, 2))
+    print(f"\ninformation map of one sample: {m.seconds:.2f} s at layers {list(m.layers)}, "
+          f"{m.projected_s:.1f} s projected for all {loaded.n_layers} layers (by analytic FLOPs)")  # fmt: skip
+    out["information_map"] = {"layers": list(m.layers), "seconds": m.seconds, "projected_s": m.projected_s}
+    return out
+
+
+def _version_dict() -> dict[str, str]:
+    import platform
+
+    import torch
+    import transformers
+
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "none"
+    return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
+            "cuda": str(torch.version.cuda), "gpu": gpu}  # fmt: skip
+
+
+def _versions() -> str:
+    v = _version_dict()
+    return f" · torch {v['torch']} · transformers {v['transformers']} · GPU {v['gpu']}"

@@ -1,0 +1,138 @@
+"""The doctor's numbers on one built model, each a ratio taken in this one run (absolute times mean nothing across
+machines): Table 3's schedules against the unpruned model beside their analytic FLOPs and KV ratios, the engine's
+overhead at keep-all, and the time of one sample's full information map.
+
+Prefill times are CUDA events on CUDA (:class:`horizon.engine.timing.Span`), ``perf_counter`` on CPU; memory is
+``torch.cuda.max_memory_allocated`` (NVML's device-wide figure beside it) or the case's peak RSS on CPU
+(horizon/efficiency/measure.py).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+import torch
+
+from horizon.efficiency.flops import layer_flops, prefill_flops
+from horizon.efficiency.measure import Measurement, measure
+from horizon.efficiency.table3 import TABLE3_SCHEDULES, costs
+from horizon.engine.run import run
+from horizon.engine.timing import Span
+from horizon.information import answer_token
+from horizon.information.metric import information_map
+from horizon.models.adapter import Prompt
+from horizon.models.loading import LoadedModel
+from horizon.paper_presets import resolve_schedule
+from horizon.schedule import Schedule
+
+
+@dataclass(frozen=True, slots=True)
+class Table3Timing:
+    label: str  # the Table 3 row
+    schedule: str
+    measured: Measurement
+    prefill_ratio: float  # measured prefill over the unpruned row's, this run
+    e2e_ratio: float
+    decode_ratio: float
+    memory_ratio: float
+    flops_ratio: float  # analytic decoder prefill FLOPs over the unpruned row's
+    kv_ratio: float  # analytic KV-cache size over the unpruned row's
+
+    @property
+    def speedup_share(self) -> float:
+        """The measured prefill speedup as a share of the analytic one (1: all of the FLOPs saving shows up)."""
+        return (1 / self.prefill_ratio) / (1 / self.flops_ratio)
+
+
+def table3_timings(
+    loaded: LoadedModel, prompt: Prompt, *, new_tokens: int = 16, repeats: int = 5
+) -> list[Table3Timing]:
+    """Every Table 3 schedule on ``prompt``: medians of ``repeats`` runs of ``new_tokens`` tokens after warm-up."""
+    if loaded.preset is None:
+        raise ValueError(f"{loaded.name} has no preset: its architecture (for the analytic ratios) is unknown")
+    arch, n_visual = loaded.preset.arch, prompt.n_visual
+    text = int(prompt.inputs["input_ids"].shape[1]) - n_visual
+    rows = {}
+    for label, schedule in TABLE3_SCHEDULES.items():
+        rows[label] = (schedule, measure(loaded, prompt, resolve_schedule(schedule), max_new_tokens=new_tokens,
+                                         warmup=1, repeats=repeats), costs(arch, schedule, text, n_visual))  # fmt: skip
+    _, base, (_, base_flops, base_kv) = rows["full"]
+    return [
+        Table3Timing(
+            label,
+            schedule,
+            m,
+            m.prefill_ms / base.prefill_ms,
+            m.e2e_ms / base.e2e_ms,
+            m.decode_ms_per_token / base.decode_ms_per_token,
+            m.peak_memory_mb / base.peak_memory_mb,
+            flops / base_flops,
+            kv / base_kv,
+        )  # fmt: skip
+        for label, (schedule, m, (_, flops, kv)) in rows.items()
+    ]
+
+
+def _stock_prefill_s(loaded: LoadedModel, prompt: Prompt) -> float:
+    loaded.adapter.reset(loaded.model)
+    with torch.inference_mode():
+        span = Span(loaded.device).start()
+        loaded.model(**prompt.inputs, use_cache=True, logits_to_keep=1)
+        return span.stop().seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class Overhead:
+    stock_ms: float  # the stock model's prefill (median)
+    engine_ms: float  # the engine's prefill with no stage (every token kept)
+
+    @property
+    def ratio(self) -> float:
+        return self.engine_ms / self.stock_ms
+
+
+def engine_overhead(loaded: LoadedModel, prompt: Prompt, *, repeats: int = 9) -> Overhead:
+    """Stock prefill vs the engine's at keep-all, measured interleaved (after one warm-up of each)."""
+    stock, engine = [], []
+    for i in range(repeats + 1):
+        s = _stock_prefill_s(loaded, prompt)
+        e = run(loaded, prompt, Schedule(), max_new_tokens=1).prefill_s
+        if i:
+            stock.append(s)
+            engine.append(e)
+    return Overhead(statistics.median(stock) * 1e3, statistics.median(engine) * 1e3)
+
+
+@dataclass(frozen=True, slots=True)
+class MapTime:
+    layers: tuple[int, ...]  # the layers measured
+    seconds: float  # measured, for those layers
+    projected_s: float  # the full map (every layer), projected by its analytic FLOPs
+
+
+def _map_flops(loaded: LoadedModel, prompt: Prompt, layers: tuple[int, ...]) -> float:
+    """Analytic FLOPs of a batched information map at ``layers`` (horizon/speed/info.py's full-map model)."""
+    assert loaded.preset is not None
+    arch, n_visual = loaded.preset.arch, prompt.n_visual
+    text = int(prompt.inputs["input_ids"].shape[1]) - n_visual
+    L = loaded.n_layers
+    prefix = prefill_flops(arch, [text + n_visual] * L)
+    return prefix + sum((n_visual + 1) * (L - i) * layer_flops(arch, text + 1) for i in layers)
+
+
+def information_map_time(loaded: LoadedModel, prompt: Prompt, layers: tuple[int, ...]) -> MapTime:
+    """One sample's information map at ``layers`` (timed after a one-layer warm-up), and the full map's time
+    projected from it by the analytic FLOPs of the two maps."""
+    y = answer_token(loaded.processor, "What is written on the sign?", "STOP")
+    information_map(loaded, prompt, y, layers[-1:])  # warm-up
+    if loaded.device.startswith("cuda"):
+        torch.cuda.synchronize(torch.device(loaded.device))
+    t0 = time.perf_counter()
+    information_map(loaded, prompt, y, layers)
+    if loaded.device.startswith("cuda"):
+        torch.cuda.synchronize(torch.device(loaded.device))
+    seconds = time.perf_counter() - t0
+    every = tuple(range(loaded.n_layers))
+    return MapTime(layers, seconds, seconds * _map_flops(loaded, prompt, every) / _map_flops(loaded, prompt, layers))
