@@ -79,12 +79,18 @@ def _run(plan: Plan, args: argparse.Namespace) -> int:
             failed += not check.passed
             entry["checks"].append({"name": check.name, "passed": check.passed, "detail": check.detail})
         loaded = with_attention(loaded, "sdpa")
-        if not args.no_numbers:
-            entry["numbers"] = _numbers(loaded, prompt_of(loaded), args.repeats, spread_layers)
         record["models"][name] = entry
+        if not args.no_numbers:
+            try:
+                entry["numbers"] = _numbers(loaded, prompt_of(loaded), args.repeats, spread_layers)
+            except Exception as err:  # noqa: BLE001 - a crash in the numbers is a failure, the next model still runs
+                failed += 1
+                entry["numbers"] = {"error": f"{type(err).__name__}: {err}"}
+                print(f"FAIL  numbers: raised {type(err).__name__}: {err}", flush=True)
+        if args.json:  # after each model: a run cut short keeps what it measured
+            write_atomic(args.json, json.dumps(record, indent=1, sort_keys=True) + "\n")
+        del loaded  # free the device before the next build
     print(f"\n{failed} check(s) failed" if failed else "\nevery check passed")
-    if args.json:
-        write_atomic(args.json, json.dumps(record, indent=1, sort_keys=True) + "\n")
     return 1 if failed else 0
 
 

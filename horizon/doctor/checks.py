@@ -39,6 +39,9 @@ TOLERANCE = {"float32": 1e-5, "bfloat16": 5e-2, "float16": 1e-2}
 # three Table 4/5 settings the reference can follow (it keeps and drops tokens; SparseVLM's merged ones it cannot)
 REFERENCE_PRESETS = ("paper:llava-64:dart+random", "paper:llava-192:fastv+vtw", "paper:llava-64:pdrop")
 REFERENCE_STEPS = 4  # the prefill and three cached decoding steps
+# the least share of one selection another must keep: equal in float32; in 16-bit a near-tie at the cut-off may
+# fall either way (other kernels, other roundings)
+OVERLAP = {"float32": 1.0, "bfloat16": 0.95, "float16": 0.95}
 QUESTIONS = (
     "What is written on the sign?",
     "Is the sign red? Answer yes or no please.",
@@ -94,6 +97,7 @@ def keep_all_exact(loaded: LoadedModel, batch: int) -> Check:
 
 def _worst(out: Output, ref: Sequence[torch.Tensor]) -> float:
     """Largest |engine - reference| over the steps, relative to the reference's largest |logit|."""
+    ref = [want.float().cpu() for want in ref]  # the engine hands its logits back on the CPU
     diffs = [float((got.float() - want).abs().max()) for got, want in zip(out.step_logits, ref, strict=True)]
     scale = max(float(want.abs().max()) for want in ref) or 1.0
     return max(diffs) / scale
@@ -182,7 +186,8 @@ def _top(scores: torch.Tensor, keep: int) -> tuple[int, ...]:
 def selections_match_eager(loaded: LoadedModel) -> Check:
     """FastV (its layer-2 attention of the last query) and PDrop (its own layer's) under the model's attention vs
     the stock eager attention maps; SparseVLM's two stages (selections and merges) vs the same run under eager. In
-    16-bit a near-tie may fall either way: the kept sets must overlap by at least 99%."""
+    16-bit a near-tie may fall either way (eager rounds its probabilities to the dtype; the engine scores in float32):
+    the kept sets must overlap by :data:`OVERLAP`."""
     attn = loaded.attn_implementation
     prompt = prompt_of(loaded)
     runs = {m: run(loaded, prompt, parse_schedule(f"{m}@{layer}:0.25"), max_new_tokens=1)
@@ -207,29 +212,32 @@ def selections_match_eager(loaded: LoadedModel) -> Check:
         sum((Counter(a.kept_index[0]) & Counter(b.kept_index[0])).values()) / max(len(b.kept_index[0]), 1)
         for a, b in zip(ours.stages, theirs.stages, strict=True)
     )
-    need = 1.0 if loaded.dtype == "float32" else 0.99
+    need = OVERLAP[loaded.dtype]
     ok = all(v >= need for v in overlaps.values())
     detail = ", ".join(f"{m} {v:.1%}" for m, v in overlaps.items())
     return Check(f"selections = eager attention maps [{attn}]", ok, f"kept-set overlap {detail} (need {need:.0%})")
 
 
 def batch_equals_singles(loaded: LoadedModel, preset: str = "paper:llava-64:dart+random") -> Check:
-    """A left-padded batch of four under ``preset`` vs each sample alone: the same kept tokens (every stage) and
-    logits within the dtype's tolerance."""
+    """A left-padded batch of four under ``preset`` vs each sample alone: the same kept tokens at every stage (in
+    16-bit, :data:`OVERLAP` of them) and logits within the dtype's tolerance."""
     batch = prompt_of(loaded, len(QUESTIONS))
     schedule = resolve_schedule(preset)
     together = run(loaded, batch, schedule, max_new_tokens=3, stop_at_eos=False)
-    worst, same = 0.0, True
+    worst, overlap = 0.0, 1.0
     for b, question in enumerate(QUESTIONS):
         alone = run(loaded, prepare(loaded, [demo_image()], [question]), schedule, max_new_tokens=3, stop_at_eos=False)
-        same &= all(s.kept_index[b] == a.kept_index[0] for s, a in zip(together.stages, alone.stages, strict=True))
+        for s, a in zip(together.stages, alone.stages, strict=True):
+            shared = sum((Counter(s.kept_index[b]) & Counter(a.kept_index[0])).values())
+            overlap = min(overlap, shared / max(len(a.kept_index[0]), 1))
         steps = zip(together.step_logits, alone.step_logits, strict=True)
         for t, (got, want) in enumerate(steps):
             if list(together.token_ids[b][:t]) != list(alone.token_ids[0][:t]):
                 break  # greedy decoding took another token (a 16-bit near-tie): later steps see other inputs
             scale = float(want.abs().max()) or 1.0
             worst = max(worst, float((got[b].float() - want[0].float()).abs().max()) / scale)
-    tol = TOLERANCE[loaded.dtype]
-    return Check(f"padded batch of 4 = single runs [{loaded.attn_implementation}, {preset}]", same and worst <= tol,
-                 f"kept tokens {'equal' if same else 'DIFFER'}, max |diff| {worst:.2e} of the largest logit "
+    tol, need = TOLERANCE[loaded.dtype], OVERLAP[loaded.dtype]
+    return Check(f"padded batch of 4 = single runs [{loaded.attn_implementation}, {preset}]",
+                 overlap >= need and worst <= tol,
+                 f"kept tokens overlap {overlap:.1%} (need {need:.0%}), max |diff| {worst:.2e} of the largest logit "
                  f"(tolerance {tol:g})")  # fmt: skip

@@ -132,9 +132,10 @@ def oracle_scores(info: InformationMap, layer: int) -> torch.Tensor:
     n = info.p_keep.shape[1]
     groups = windows(info.grid, n, info.window)
     value = info.p_keep[info.layers.index(layer)][groups[:, 0]]  # (n_windows,)
-    rank = torch.empty(groups.shape[0], dtype=torch.long)
-    rank[torch.sort(value, descending=True, stable=True).indices] = torch.arange(groups.shape[0])
-    return -(rank[window_of(groups)] * n + torch.arange(n)).float()  # exact in float32 up to 2**24
+    dev = value.device  # the map's (a CUDA map stays on its GPU)
+    rank = torch.empty(groups.shape[0], dtype=torch.long, device=dev)
+    rank[torch.sort(value, descending=True, stable=True).indices] = torch.arange(groups.shape[0], device=dev)
+    return -(rank[window_of(groups).to(dev)] * n + torch.arange(n, device=dev)).float()  # exact in float32 to 2**24
 
 
 @torch.inference_mode()
