@@ -94,6 +94,7 @@ def test_doctor_numbers_are_ratios_of_one_run(capsys, tmp_path):
                  str(tmp_path / "d.json")])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0 and "engine overhead at keep-all" in out and "Table 3 on random-tiny-qwen2.5-vl" in out
+    assert "host synchronisations (full): not counted on cpu" in out  # counted on CUDA only
     numbers = json.loads((tmp_path / "d.json").read_text())["models"]["tiny-qwen2.5-vl"]["numbers"]
     rows = {r["row"]: r for r in numbers["table3"]}
     assert rows["full"]["prefill_ratio"] == rows["full"]["flops_ratio"] == 1.0

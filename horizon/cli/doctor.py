@@ -96,7 +96,7 @@ def _run(plan: Plan, args: argparse.Namespace) -> int:
 
 def _numbers(loaded: Any, prompt: Any, repeats: int, spread: Any) -> dict[str, Any]:
     from horizon.doctor.checks import prompt_of
-    from horizon.doctor.numbers import engine_overhead, information_map_time, table3_timings
+    from horizon.doctor.numbers import engine_overhead, host_syncs, information_map_time, table3_timings
 
     out: dict[str, Any] = {}
     over = engine_overhead(loaded, prompt, repeats=max(repeats, 5))
@@ -117,6 +117,16 @@ def _numbers(loaded: Any, prompt: Any, repeats: int, spread: Any) -> dict[str, A
                       "prefill_ratio": r.prefill_ratio, "flops_ratio": r.flops_ratio, "kv_ratio": r.kv_ratio,
                       "e2e_ratio": r.e2e_ratio, "decode_ratio": r.decode_ratio, "memory_ratio": r.memory_ratio,
                       "speedup_share": r.speedup_share} for r in rows]  # fmt: skip
+    for schedule in ("full", "paper:llava-64:dart+random"):
+        syncs = host_syncs(loaded, prompt, schedule)
+        if syncs is None:
+            print(f"\nhost synchronisations ({schedule}): not counted on {loaded.device} (nothing waits for a GPU)")
+            continue
+        print(f"\nhost synchronisations in one run of {schedule} (prefill + {syncs.new_tokens} tokens, "
+              f"{syncs.n_layers} layers): {syncs.count} ({syncs.per_token:.1f} per token); first at "
+              f"{', '.join(syncs.first) or '-'}")  # fmt: skip
+        out.setdefault("host_syncs", {})[schedule] = {"count": syncs.count, "new_tokens": syncs.new_tokens,
+                                                      "first": list(syncs.first)}  # fmt: skip
     single = prompt_of(loaded)
     m = information_map_time(loaded, single, spread(loaded.n_layers, 2))
     print(f"\ninformation map of one sample: {m.seconds:.2f} s at layers {list(m.layers)}, "

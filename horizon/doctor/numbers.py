@@ -136,3 +136,39 @@ def information_map_time(loaded: LoadedModel, prompt: Prompt, layers: tuple[int,
     seconds = time.perf_counter() - t0
     every = tuple(range(loaded.n_layers))
     return MapTime(layers, seconds, seconds * _map_flops(loaded, prompt, every) / _map_flops(loaded, prompt, layers))
+
+
+@dataclass(frozen=True, slots=True)
+class HostSyncs:
+    schedule: str
+    new_tokens: int
+    n_layers: int
+    count: int  # synchronising operations torch reported during one run
+    first: tuple[str, ...]  # where the first few happened (the warning's source line)
+
+    @property
+    def per_token(self) -> float:
+        return self.count / self.new_tokens
+
+
+def host_syncs(loaded: LoadedModel, prompt: Prompt, schedule: str, *, new_tokens: int = 16) -> HostSyncs | None:
+    """How many times one run of ``schedule`` makes the host wait for the GPU (``torch.cuda.set_sync_debug_mode``
+    warns at each synchronising operation; an experimental torch feature that may miss some). ``None`` on CPU,
+    where nothing waits. A count that grows with the layers or the tokens is a synchronisation inside the loop."""
+    if not loaded.device.startswith("cuda"):
+        return None
+    import warnings
+
+    parsed = resolve_schedule(schedule)
+    run(loaded, prompt, parsed, max_new_tokens=new_tokens, stop_at_eos=False)  # warm-up (allocations, kernels)
+    torch.cuda.synchronize(torch.device(loaded.device))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            run(loaded, prompt, parsed, max_new_tokens=new_tokens, stop_at_eos=False)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    syncs = [w for w in caught if "synchroniz" in str(w.message).lower()]
+    first = tuple(f"{w.filename}:{w.lineno}" for w in syncs[:5])
+    return HostSyncs(schedule, new_tokens, loaded.n_layers, len(syncs), first)
