@@ -15,6 +15,7 @@ from horizon.cli.options import check_at_least, check_output_file, names
 
 if TYPE_CHECKING:
     from horizon.doctor import Plan
+    from horizon.models.loading import LoadedModel
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,10 +58,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def _run(plan: Plan, args: argparse.Namespace) -> int:
     from horizon.doctor import checks_of
     from horizon.doctor.build import build_random, with_attention
-    from horizon.doctor.checks import prompt_of
     from horizon.files import write_atomic
     from horizon.models.presets import MODELS
-    from horizon.speed.info import spread_layers
 
     print(f"horizon doctor · {plan.device} · {plan.dtype} · attention {', '.join(plan.attns)} · "
           f"{', '.join(plan.models)}{_versions()}")  # fmt: skip
@@ -82,7 +81,7 @@ def _run(plan: Plan, args: argparse.Namespace) -> int:
         record["models"][name] = entry
         if not args.no_numbers:
             try:
-                entry["numbers"] = _numbers(loaded, prompt_of(loaded), args.repeats, spread_layers)
+                entry["numbers"] = _numbers(loaded, args.repeats)
             except Exception as err:  # noqa: BLE001 - a crash in the numbers is a failure, the next model still runs
                 failed += 1
                 entry["numbers"] = {"error": f"{type(err).__name__}: {err}"}
@@ -94,10 +93,12 @@ def _run(plan: Plan, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _numbers(loaded: Any, prompt: Any, repeats: int, spread: Any) -> dict[str, Any]:
+def _numbers(loaded: LoadedModel, repeats: int) -> dict[str, Any]:
     from horizon.doctor.checks import prompt_of
     from horizon.doctor.numbers import engine_overhead, host_syncs, information_map_time, table3_timings
+    from horizon.speed.info import spread_layers
 
+    prompt = prompt_of(loaded)  # one sample, the demo image
     out: dict[str, Any] = {}
     over = engine_overhead(loaded, prompt, repeats=max(repeats, 5))
     print(f"engine overhead at keep-all: prefill {over.engine_ms:.2f} ms vs stock {over.stock_ms:.2f} ms "
@@ -127,8 +128,7 @@ def _numbers(loaded: Any, prompt: Any, repeats: int, spread: Any) -> dict[str, A
               f"{', '.join(syncs.first) or '-'}")  # fmt: skip
         out.setdefault("host_syncs", {})[schedule] = {"count": syncs.count, "new_tokens": syncs.new_tokens,
                                                       "first": list(syncs.first)}  # fmt: skip
-    single = prompt_of(loaded)
-    m = information_map_time(loaded, single, spread(loaded.n_layers, 2))
+    m = information_map_time(loaded, prompt, spread_layers(loaded.n_layers, 2))
     print(f"\ninformation map of one sample: {m.seconds:.2f} s at layers {list(m.layers)}, "
           f"{m.projected_s:.1f} s projected for all {loaded.n_layers} layers (by analytic FLOPs)")  # fmt: skip
     out["information_map"] = {"layers": list(m.layers), "seconds": m.seconds, "projected_s": m.projected_s}

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import statistics
 import time
+import warnings
 from dataclasses import dataclass
 
 import torch
 
-from horizon.efficiency.flops import layer_flops, prefill_flops
 from horizon.efficiency.measure import Measurement, measure
 from horizon.efficiency.table3 import TABLE3_SCHEDULES, costs
 from horizon.engine.run import run
@@ -26,6 +26,7 @@ from horizon.models.adapter import Prompt
 from horizon.models.loading import LoadedModel
 from horizon.paper_presets import resolve_schedule
 from horizon.schedule import Schedule
+from horizon.speed.info import map_flops
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,19 +113,13 @@ class MapTime:
     projected_s: float  # the full map (every layer), projected by its analytic FLOPs
 
 
-def _map_flops(loaded: LoadedModel, prompt: Prompt, layers: tuple[int, ...]) -> float:
-    """Analytic FLOPs of a batched information map at ``layers`` (horizon/speed/info.py's full-map model)."""
-    assert loaded.preset is not None
-    arch, n_visual = loaded.preset.arch, prompt.n_visual
-    text = int(prompt.inputs["input_ids"].shape[1]) - n_visual
-    L = loaded.n_layers
-    prefix = prefill_flops(arch, [text + n_visual] * L)
-    return prefix + sum((n_visual + 1) * (L - i) * layer_flops(arch, text + 1) for i in layers)
-
-
 def information_map_time(loaded: LoadedModel, prompt: Prompt, layers: tuple[int, ...]) -> MapTime:
     """One sample's information map at ``layers`` (timed after a one-layer warm-up), and the full map's time
     projected from it by the analytic FLOPs of the two maps."""
+    if loaded.preset is None:
+        raise ValueError(f"{loaded.name} has no preset: its architecture (for the projection) is unknown")
+    arch, n_visual = loaded.preset.arch, prompt.n_visual
+    text = int(prompt.inputs["input_ids"].shape[1]) - n_visual
     y = answer_token(loaded.processor, "What is written on the sign?", "STOP")
     information_map(loaded, prompt, y, layers[-1:])  # warm-up
     if loaded.device.startswith("cuda"):
@@ -134,8 +129,8 @@ def information_map_time(loaded: LoadedModel, prompt: Prompt, layers: tuple[int,
     if loaded.device.startswith("cuda"):
         torch.cuda.synchronize(torch.device(loaded.device))
     seconds = time.perf_counter() - t0
-    every = tuple(range(loaded.n_layers))
-    return MapTime(layers, seconds, seconds * _map_flops(loaded, prompt, every) / _map_flops(loaded, prompt, layers))
+    full, measured = map_flops(arch, n_visual, text, range(arch.layers)), map_flops(arch, n_visual, text, layers)
+    return MapTime(layers, seconds, seconds * full / measured)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +152,6 @@ def host_syncs(loaded: LoadedModel, prompt: Prompt, schedule: str, *, new_tokens
     where nothing waits. A count that grows with the layers or the tokens is a synchronisation inside the loop."""
     if not loaded.device.startswith("cuda"):
         return None
-    import warnings
-
     parsed = resolve_schedule(schedule)
     run(loaded, prompt, parsed, max_new_tokens=new_tokens, stop_at_eos=False)  # warm-up (allocations, kernels)
     torch.cuda.synchronize(torch.device(loaded.device))

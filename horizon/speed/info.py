@@ -9,6 +9,7 @@ same layers (spread over the depth) and every visual token, so the ratio is of e
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from horizon.efficiency.flops import layer_flops, prefill_flops
@@ -69,13 +70,20 @@ class MapProjection:
     seconds_assumed: float
 
 
+def map_flops(arch: Architecture, n_visual: int, text_tokens: int, layers: Iterable[int]) -> float:
+    """Analytic FLOPs of one sample's batched information map at ``layers``: the shared prefill, then at each layer
+    i the n_visual + 1 candidate rows (every token withdrawn, and none) through its L - i remaining layers."""
+    L = arch.layers
+    prefix = prefill_flops(arch, [text_tokens + n_visual] * L)
+    return prefix + sum((n_visual + 1) * (L - i) * layer_flops(arch, text_tokens + 1) for i in layers)
+
+
 def project_full_map(arch: Architecture, n_visual: int, text_tokens: int) -> MapProjection:
     """Analytic FLOPs of a full map (every layer, every token) for one sample, batched and naive, and the
     batched map's time on one H100 at its dense BF16 peak and at ``ASSUMED_UTILISATION`` of it."""
     L = arch.layers
-    prefix = prefill_flops(arch, [text_tokens + n_visual] * L)
     suffix_row = layer_flops(arch, text_tokens + 1)  # one suffix row through one layer
-    batched = prefix + sum((n_visual + 1) * (L - i) * suffix_row for i in range(L))
+    batched = map_flops(arch, n_visual, text_tokens, range(L))
     # naive: every candidate and layer is a whole prefill: i full layers, then L - i layers of text + 1 token
     naive = sum((n_visual + 1) * (i * layer_flops(arch, text_tokens + n_visual) + (L - i) * suffix_row)
                 for i in range(L))  # fmt: skip
