@@ -95,6 +95,7 @@ def _run(plan: Plan, args: argparse.Namespace) -> int:
 
 def _numbers(loaded: LoadedModel, repeats: int) -> dict[str, Any]:
     from horizon.doctor.checks import prompt_of
+    from horizon.doctor.host_reads import host_reads
     from horizon.doctor.numbers import engine_overhead, host_syncs, information_map_time, table3_timings
     from horizon.speed.info import spread_layers
 
@@ -119,11 +120,17 @@ def _numbers(loaded: LoadedModel, repeats: int) -> dict[str, Any]:
                       "e2e_ratio": r.e2e_ratio, "decode_ratio": r.decode_ratio, "memory_ratio": r.memory_ratio,
                       "speedup_share": r.speedup_share} for r in rows]  # fmt: skip
     for schedule in ("full", "paper:llava-64:dart+random"):
+        reads = host_reads(loaded, prompt, schedule)
+        print(f"\nhost reads in {schedule} (values read on the host; on a GPU each waits for it): prefill "
+              f"{reads.prefill_count}, per decoded token {reads.per_token_count:g}"
+              + (f" at {', '.join(sorted(reads.per_token))}" if reads.per_token else ""))  # fmt: skip
+        out.setdefault("host_reads", {})[schedule] = {"prefill": reads.prefill_count,
+                                                      "per_token": dict(reads.per_token)}  # fmt: skip
         syncs = host_syncs(loaded, prompt, schedule)
         if syncs is None:
-            print(f"\nhost synchronisations ({schedule}): not counted on {loaded.device} (nothing waits for a GPU)")
+            print(f"host synchronisations ({schedule}): not counted on {loaded.device} (nothing waits for a GPU)")
             continue
-        print(f"\nhost synchronisations in one run of {schedule} (prefill + {syncs.new_tokens} tokens, "
+        print(f"host synchronisations in one run of {schedule} (prefill + {syncs.new_tokens} tokens, "
               f"{syncs.n_layers} layers): {syncs.count} ({syncs.per_token:.1f} per token); first at "
               f"{', '.join(syncs.first) or '-'}")  # fmt: skip
         out.setdefault("host_syncs", {})[schedule] = {"count": syncs.count, "new_tokens": syncs.new_tokens,

@@ -102,7 +102,8 @@ class Pass:
         done = torch.isin(tokens[0], self.eos)
         mask = self.prompt.inputs["attention_mask"]
         span = Span(loaded.device).start()
-        while len(tokens) < max_new_tokens and not bool(done.all()):
+        stops = self.eos.numel() > 0  # without end tokens no answer ends early: nothing to read per token
+        while len(tokens) < max_new_tokens and not (stops and bool(done.all())):  # the one read per token
             mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], 1)
             out = model(
                 input_ids=tokens[-1][:, None],
@@ -133,7 +134,7 @@ class Pass:
             answers=answers,
             token_ids=token_ids,
             first_token_probs=step_logits[0].softmax(-1).cpu(),
-            step_logits=tuple(s.cpu() for s in step_logits),
+            step_logits=tuple(torch.stack(step_logits, 1).cpu().unbind(1)),  # one copy to the host
             n_visual=plan.n_visual,
             prompt_len=trace.prompt_len,
             visual_per_layer=tuple(trace.visual_per_layer),

@@ -163,6 +163,7 @@ class PrunedDecoder:
         state.prompt_pad = (
             attention_mask if attention_mask is not None else torch.ones(B, S, dtype=torch.long, device=h.device)
         )
+        state.padded = attention_mask is not None and not bool(attention_mask.all())  # one host read per run
         cos, sin = self._rope(h, pos)
         rows = torch.arange(S, device=h.device).expand(B, S)
         seq = Sequence(h, cos, sin, pos, rows, plan.visual_mask.to(h.device), attention_mask)
@@ -204,6 +205,7 @@ class PrunedDecoder:
         seq = replace(snapshot.seq)
         B, S = seq.rows.shape
         state.prompt_pad = prompt_pad
+        state.padded = not bool(prompt_pad.all())  # one host read per run
         state.trace.prompt_len = S
         if snapshot.layer > 0:
             state.segments.append(Segment(0, prompt_pad, torch.zeros_like(snapshot.shift)))
@@ -312,8 +314,8 @@ class PrunedDecoder:
         bounds = [seg.start for seg in state.segments[1:]] + [len(dec.layers)]
         for seg, end in zip(state.segments, bounds, strict=True):
             cos, sin = self._rope(h, pos - seg.shift[..., None])
-            pad = None
-            if attention_mask is not None:
+            pad = None  # an unpadded prompt: decoded tokens attend every row (no mask to inspect per token)
+            if attention_mask is not None and state.padded:
                 pad = torch.cat([seg.prompt_pad.to(attention_mask.dtype), attention_mask[:, P:]], 1)
             h = decoder_span(dec, h, (cos, sin), pad, cache, range(seg.start, end), use_cache, **kwargs)
         return h

@@ -78,7 +78,7 @@ def stage_records(plan: RunPlan, trace: Trace) -> tuple[StageRecord, ...]:
                 positions=plan.positions[k],
                 flash_compatible=method.flash_compatible,
                 inputs_used=trace.inputs_used[k],
-                kept_index=tuple(tuple(int(i) for i in row) for row in visual_index),
+                kept_index=tuple(tuple(row) for row in visual_index.tolist()),  # one read, not one per index
             )
         )
     return tuple(records)

@@ -41,4 +41,7 @@ class RunState:
         self.trace = Trace(n_visual=plan.n_visual)
         self.segments: list[Segment] = []
         self.prompt_pad: torch.Tensor | None = None  # (B, S) the prompt's 2-D mask
+        # whether any prompt row is padding, read once per run on the host: decoding an unpadded prompt passes no
+        # padding mask, so no decoded token makes the host wait for the device to inspect one
+        self.padded = True
         self.next_pos: torch.Tensor | None = None  # (R, B, 1) next original position
