@@ -76,6 +76,7 @@ class CasesRan:
         self.ran = 0
         self.real = 0
         self.ids: set[str] = set()
+        self.gpus: dict[str, set[str]] = {}  # xdist worker -> the GPUs its real-checkpoint cases reported
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call" or report.skipped:
@@ -86,6 +87,9 @@ class CasesRan:
         self.real += kinds in ("real", "stand-in")
         if kinds is not None:
             self.ids.add(str(props.get("horizon_id")))
+        if "horizon_gpu" in props:  # "<worker>: <identity>" (suite/test_matrix.py)
+            worker, _, gpu = str(props["horizon_gpu"]).partition(": ")
+            self.gpus.setdefault(worker, set()).add(gpu)
 
 
 RAN = pytest.StashKey[CasesRan]()
@@ -188,10 +192,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
     if worker and config.getoption("--device").startswith("cuda"):  # one GPU per worker, before CUDA starts
-        gpus = _gpu_count()
-        if gpus:
-            visible = os.environ.get("CUDA_VISIBLE_DEVICES", ",".join(map(str, range(gpus)))).split(",")
-            os.environ["CUDA_VISIBLE_DEVICES"] = visible[int(worker.removeprefix("gw")) % gpus].strip()
+        from horizon.evaluation.gpus import worker_gpu
+
+        gpu = worker_gpu(worker, os.environ.get("CUDA_VISIBLE_DEVICES"), _gpu_count())
+        if gpu is not None:
+            os.environ["CUDA_VISIBLE_DEVICES"] = gpu
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -281,6 +286,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         except ValueError as err:  # a damaged record or paper table, named: the session fails, it does not crash
             said.append(f"report not written: {err}")
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    from horizon.evaluation.gpus import pinning_summary
+
+    pinning, pinning_failed = pinning_summary(config.stash[RAN].gpus, _gpu_count())
+    said += [pinning] if pinning else []
+    if pinning_failed:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     real = [k for k, default in REAL_ONLY.items() if config.getoption(k) != default]
     if real and not config.stash[RAN].real:
         said.append(f"{', '.join('--' + k for k in real)} reached no case this session: only real-checkpoint "

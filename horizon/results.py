@@ -117,7 +117,10 @@ def versions() -> dict[str, Any]:
     import horizon
 
     machine = f"{platform.machine()} {os.cpu_count()} cores"
-    if torch.cuda.is_available():
+    pinned = {}
+    if torch.cuda.is_available():  # the GPU this process ran on, as its xdist worker was pinned (conftest.py)
         machine += ", " + torch.cuda.get_device_name()
+        pinned = {"cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", "unset"),
+                  "worker": os.environ.get("PYTEST_XDIST_WORKER", "main")}  # fmt: skip
     return {"horizon": horizon.__version__, "torch": torch.__version__, "transformers": transformers.__version__,
-            "python": platform.python_version(), "machine": machine}  # fmt: skip
+            "python": platform.python_version(), "machine": machine, **pinned}  # fmt: skip

@@ -10,12 +10,14 @@ select as expected; ``--dist loadgroup`` keeps one model per worker. Information
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import cache
 
 import pytest
 
 from horizon.evaluation.check import check
+from horizon.evaluation.gpus import gpu_identity
 from horizon.evaluation.runner import Unavailable
 from horizon.matrix import Case, InfoCase, all_cases, information_matrix, protocol_refusal, sweep_groups, under_protocol
 from horizon.results import Record, write_record
@@ -56,6 +58,9 @@ def _run_and_check(suite, case, produce: Callable[[], Record], properties) -> No
     runner = suite.runner(case)
     kind = "stand-in" if runner is suite.stand_in else "real" if runner is suite.real else "default"
     properties += [("horizon_case", kind), ("horizon_id", case.id)]
+    if kind != "default" and runner.device.startswith("cuda"):  # which GPU this worker ran on (the pinning line)
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        properties.append(("horizon_gpu", f"{worker}: {gpu_identity(runner.device)}"))
     try:
         record = produce()
     except Unavailable as err:
