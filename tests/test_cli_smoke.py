@@ -115,6 +115,12 @@ def test_doctor(capsys: pytest.CaptureFixture[str]) -> None:
     assert "horizon doctor · cpu · float32 · attention sdpa · tiny-llava" in out and "every check passed" in out
 
 
+@smoke("plan")
+def test_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    out = cli(capsys, "plan", "-m", "paper", "-k", "qwen2.5-vl-7b-mme-full")
+    assert "horizon plan · 1 real-checkpoint cases" in out and "qwen2.5-vl-7b  mme" in out and "2374" in out
+
+
 @smoke("list", "protocols")
 def test_list_protocols(capsys: pytest.CaptureFixture[str]) -> None:
     out = cli(capsys, "list", "protocols")

@@ -10,6 +10,7 @@ import torch
 
 from horizon.cli import main
 from horizon.doctor.build import build_random, vision_of
+from horizon.efficiency.budget import throughputs
 from horizon.models.presets import MODELS
 from horizon.models.tiny import model_parts
 
@@ -101,3 +102,8 @@ def test_doctor_numbers_are_ratios_of_one_run(capsys, tmp_path):
     assert all(0 < r["flops_ratio"] < 1 and r["prefill_ratio"] > 0 for k, r in rows.items() if k != "full")
     info = numbers["information_map"]
     assert info["layers"] == [0, 27] and info["projected_s"] > info["seconds"] > 0
+    assert all(reads["per_token"] == {} for reads in numbers["host_reads"].values())  # nothing read per token
+    # horizon plan reads exactly these numbers (its GPU-hours scale the unpruned row by FLOPs)
+    speed = throughputs(json.loads((tmp_path / "d.json").read_text()), "d.json")["tiny-qwen2.5-vl"]
+    assert speed.prefill_ms == rows["full"]["prefill_ms"] and speed.map_layers == (0, 27)
+    assert speed.n_visual == numbers["prompt"]["n_visual"] > 0 and speed.text_tokens > 0

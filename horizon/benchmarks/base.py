@@ -95,6 +95,8 @@ class Benchmark:
     ids: str = "the row number"  # where sample ids come from (each must be distinct: predictions are keyed by them)
     variants: Mapping[str, Variant] = field(default_factory=dict)  # protocol name -> what differs under it
     protocol: str = "lmms-eval"  # the protocol this spec's prompt/score/lengths follow (see under())
+    rows: int | None = None  # the split's size as stored (what a full run reads; ``horizon plan``); None: generated
+    rows_source: str = ""  # where ``rows`` was read (a dataset card's num_examples, a count), and how sure it is
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.strip().lower() or " " in self.name:
@@ -105,6 +107,9 @@ class Benchmark:
             raise ValueError(f"benchmark {self.name!r}: max_new_tokens must be >= 1, got {self.max_new_tokens}")
         if self.group_size < 0:
             raise ValueError(f"benchmark {self.name!r}: group_size must be >= 0, got {self.group_size}")
+        if self.rows is not None and (self.rows < 1 or not self.rows_source.strip()):
+            raise ValueError(f"benchmark {self.name!r}: rows must be >= 1 and name its source, got {self.rows} "
+                             f"from {self.rows_source!r}")  # fmt: skip
         names = table(self.metrics)  # refuses duplicates
         if self.headline not in names:
             raise ValueError(

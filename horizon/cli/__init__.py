@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from horizon.cli import baselines, bench, doctor, evaluate, flops, info, listing, organism, report, run
+from horizon.cli import baselines, bench, doctor, evaluate, flops, info, listing, organism, plan, report, run
 from horizon.registry import UnknownNameError
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[AddParser, Command]] = {
     "list": (listing.add_parser, listing.cmd_list),
     "bench": (bench.add_parser, bench.cmd_bench),
     "doctor": (doctor.add_parser, doctor.cmd_doctor),
+    "plan": (plan.add_parser, plan.cmd_plan),
 }
 
 

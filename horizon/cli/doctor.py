@@ -100,7 +100,9 @@ def _numbers(loaded: LoadedModel, repeats: int) -> dict[str, Any]:
     from horizon.speed.info import spread_layers
 
     prompt = prompt_of(loaded)  # one sample, the demo image
-    out: dict[str, Any] = {}
+    # the prompt every number is measured at (horizon plan scales the doctor's times to other prompts by FLOPs)
+    out: dict[str, Any] = {"prompt": {"n_visual": prompt.n_visual,
+                                      "text_tokens": int(prompt.inputs["input_ids"].shape[1]) - prompt.n_visual}}
     over = engine_overhead(loaded, prompt, repeats=max(repeats, 5))
     print(f"engine overhead at keep-all: prefill {over.engine_ms:.2f} ms vs stock {over.stock_ms:.2f} ms "
           f"= {over.ratio:.3f}x (target within 1.03)")  # fmt: skip

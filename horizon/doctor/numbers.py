@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from horizon.efficiency.flops import map_flops
 from horizon.efficiency.measure import Measurement, measure
 from horizon.efficiency.table3 import TABLE3_SCHEDULES, costs
 from horizon.engine.run import run
@@ -26,7 +27,6 @@ from horizon.models.adapter import Prompt
 from horizon.models.loading import LoadedModel
 from horizon.paper_presets import resolve_schedule
 from horizon.schedule import Schedule
-from horizon.speed.info import map_flops
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ tower and the lm head are not counted. KV bytes: ``2·n·KV·hd·bytes`` per lay
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from horizon.models.presets import Architecture
 
@@ -45,3 +45,11 @@ def kv_cache_bytes(arch: Architecture, tokens_per_layer: Sequence[int], bytes_pe
     if len(tokens_per_layer) != arch.layers:
         raise ValueError(f"got {len(tokens_per_layer)} layer counts for a {arch.layers}-layer decoder")
     return float(sum(2 * n * arch.kv_heads * arch.head_dim * bytes_per_value for n in tokens_per_layer))
+
+
+def map_flops(arch: Architecture, n_visual: int, text_tokens: int, layers: Iterable[int]) -> float:
+    """Analytic FLOPs of one sample's batched information map at ``layers``: the shared prefill, then at each layer
+    i the n_visual + 1 candidate rows (every token withdrawn, and none) through its L - i remaining layers."""
+    L = arch.layers
+    prefix = prefill_flops(arch, [text_tokens + n_visual] * L)
+    return prefix + sum((n_visual + 1) * (L - i) * layer_flops(arch, text_tokens + 1) for i in layers)

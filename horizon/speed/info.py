@@ -9,10 +9,9 @@ same layers (spread over the depth) and every visual token, so the ratio is of e
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from horizon.efficiency.flops import layer_flops, prefill_flops
+from horizon.efficiency.flops import layer_flops, map_flops
 from horizon.engine.run import prepare
 from horizon.images import demo_image
 from horizon.information import answer_token, information_map, information_naive
@@ -68,14 +67,6 @@ class MapProjection:
     naive_tflops: float
     seconds_at_peak: float
     seconds_assumed: float
-
-
-def map_flops(arch: Architecture, n_visual: int, text_tokens: int, layers: Iterable[int]) -> float:
-    """Analytic FLOPs of one sample's batched information map at ``layers``: the shared prefill, then at each layer
-    i the n_visual + 1 candidate rows (every token withdrawn, and none) through its L - i remaining layers."""
-    L = arch.layers
-    prefix = prefill_flops(arch, [text_tokens + n_visual] * L)
-    return prefix + sum((n_visual + 1) * (L - i) * layer_flops(arch, text_tokens + 1) for i in layers)
 
 
 def project_full_map(arch: Architecture, n_visual: int, text_tokens: int) -> MapProjection:
