@@ -1,0 +1,135 @@
+"""Paired comparisons of two runs on the same units (samples, or a benchmark's scoring groups), in points.
+
+Each unit has a value in [0, 1] in both runs (its correctness or score, averaged over seeds where a schedule
+has several). :func:`compare` tests B against A:
+
+* every value 0 or 1 in both runs: the **exact McNemar test** (scipy.stats.binomtest on the discordant pairs,
+  two-sided), with the flips counted;
+* otherwise: a **paired randomization test** (scipy.stats.permutation_test, each unit's two values swapped at
+  random; exact below 2^13 arrangements);
+
+and in both cases a **paired bootstrap** 95% interval of the difference of means (scipy.stats.bootstrap,
+``paired=True``, percentile method, a fixed generator so a report is reproducible) and the smallest difference
+the comparison could detect at power 0.8 (:mod:`horizon.stats.power`).
+
+A comparison reads as one of: "B ahead/behind by D points (95% CI [a, b], p = ...)"; "no significant
+difference (95% CI [a, b])" when it could have detected an effect of ``margin`` points; "inconclusive at
+n = N: detects only >= D points" when it could not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import binomtest, bootstrap, permutation_test
+
+from horizon.stats.power import ALPHA, POWER, mde_binary, mde_mean
+
+MARGIN = 5.0  # points: the effect a "no significant difference" must have been able to detect (else inconclusive)
+RESAMPLES = 1999
+SEED = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Paired:
+    """B against A on ``n`` shared units; every number in points (unit values x 100)."""
+
+    test: str  # "exact McNemar" or "paired randomization"
+    n: int
+    a: float  # A's mean
+    b: float
+    low: float  # 95% interval of b - a (paired bootstrap)
+    high: float
+    p_value: float
+    mde: float  # the smallest |b - a| detectable at power 0.8 and ``alpha``
+    flips: tuple[int, int] | None = None  # binary units: (A right and B wrong, A wrong and B right)
+    alpha: float = ALPHA
+    margin: float = MARGIN
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ValueError(f"a paired comparison needs at least one unit, got n = {self.n}")
+        if not 0 <= self.p_value <= 1 or not self.low <= self.high:
+            raise ValueError(f"p = {self.p_value}, interval [{self.low}, {self.high}]: not a valid comparison")
+
+    @property
+    def difference(self) -> float:
+        return self.b - self.a
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value < self.alpha
+
+    @property
+    def conclusive(self) -> bool:
+        """Significant, or able to detect an effect of ``margin`` points."""
+        return self.significant or self.mde <= self.margin
+
+    @property
+    def same(self) -> bool:
+        """No significant difference, with the power to have seen one of ``margin`` points."""
+        return not self.significant and self.mde <= self.margin
+
+    def verdict(self, a: str = "A", b: str = "B") -> str:
+        interval = f"95% CI [{self.low:+.1f}, {self.high:+.1f}]"
+        if self.significant:
+            way = "ahead of" if self.difference > 0 else "behind"
+            return f"{b} {way} {a} by {abs(self.difference):.1f} points ({interval}, p = {_p(self.p_value)})"
+        if self.same:
+            return f"no significant difference between {b} and {a} ({interval})"
+        return f"inconclusive at n = {self.n}: detects only >= {self.mde:.1f} points ({interval})"
+
+
+def _p(p: float) -> str:
+    return f"{p:.2g}" if p >= 1e-3 else f"{p:.1e}"
+
+
+def compare(a: Sequence[float], b: Sequence[float], *, alpha: float = ALPHA, power: float = POWER,
+            margin: float = MARGIN) -> Paired:  # fmt: skip
+    """B against A: ``a[i]`` and ``b[i]`` are one unit's values (in [0, 1]) in the two runs."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or x.size == 0:
+        raise ValueError(f"paired values need two equal, non-empty lists, got {x.shape} and {y.shape}")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()) or x.min() < 0 or y.min() < 0 or max(x.max(), y.max()) > 1:
+        raise ValueError("unit values must be finite and in [0, 1] (a correctness or a score share)")
+    n, d = x.size, y - x
+    low, high = _interval(x, y)
+    if np.isin(x, (0.0, 1.0)).all() and np.isin(y, (0.0, 1.0)).all():
+        worse, better = int(((x == 1) & (y == 0)).sum()), int(((x == 0) & (y == 1)).sum())
+        p = binomtest(better, worse + better).pvalue if worse + better else 1.0
+        background = max(min(worse, better) * 2 / n, 0.0)  # discordance apart from the effect
+        mde = mde_binary(n, background, alpha, power)
+        return Paired("exact McNemar", n, 100 * float(x.mean()), 100 * float(y.mean()), low, high, float(p), mde,
+                      (worse, better), alpha, margin)  # fmt: skip
+    p = _randomization_p(x, y)
+    mde = mde_mean(n, float(d.std(ddof=1)) if n > 1 else 0.0, alpha, power)
+    return Paired("paired randomization", n, 100 * float(x.mean()), 100 * float(y.mean()), low, high, p, mde, None,
+                  alpha, margin)  # fmt: skip
+
+
+def _interval(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    d = y - x
+    if x.size < 2 or np.all(d == d[0]):  # no spread to resample: the interval is the difference itself
+        return 100 * float(d.mean()), 100 * float(d.mean())
+    res = bootstrap((x, y), lambda u, v, axis: v.mean(axis) - u.mean(axis), paired=True, vectorized=True,
+                    n_resamples=RESAMPLES, method="percentile", rng=np.random.default_rng(SEED))  # fmt: skip
+    return 100 * float(res.confidence_interval.low), 100 * float(res.confidence_interval.high)
+
+
+def _randomization_p(x: np.ndarray, y: np.ndarray) -> float:
+    if np.all(x == y):
+        return 1.0
+    res = permutation_test((x, y), lambda u, v, axis: v.mean(axis) - u.mean(axis), permutation_type="samples",
+                           vectorized=True, n_resamples=RESAMPLES, rng=np.random.default_rng(SEED))  # fmt: skip
+    return float(min(res.pvalue, 1.0))
+
+
+def paired_values(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[list[str], list[float], list[float]]:
+    """The units both runs have (sorted), with their values in each: the pairs :func:`compare` takes."""
+    shared = sorted(set(a) & set(b))
+    if not shared:
+        raise ValueError("the two runs share no unit: nothing to pair (different benchmarks or subsets?)")
+    return shared, [a[u] for u in shared], [b[u] for u in shared]
+
