@@ -45,6 +45,14 @@ class Record:
     seed_metrics: list[dict[str, float]] = field(default_factory=list)  # each seed's metrics, when more than one
     provenance: str = ""  # a paper preset's: "released", "transcribed" or "derived" (horizon/paper_presets.py)
     stand_in: str = ""  # the stand-in model that ran in place of ``model`` (random weights: its numbers mean nothing)
+    # per sample: [id, answer (cut short), its unit's value in [0, 1] (mean over seeds)] + [unit] where the unit is a
+    # group (horizon/evaluation/per_sample.py); what paired comparisons read (horizon/stats)
+    samples: list[list[Any]] = field(default_factory=list)
+
+    @property
+    def units(self) -> dict[str, float]:
+        """Each unit's value (a unit is a sample, or a group of them: MME's image pair): the pairs of a comparison."""
+        return {(row[3] if len(row) > 3 else row[0]): float(row[2]) for row in self.samples}
 
     @property
     def spread(self) -> dict[str, float]:
@@ -55,7 +63,12 @@ class Record:
                 all(k in m for m in self.seed_metrics)}  # fmt: skip
 
     def to_json(self) -> str:
-        return json.dumps({"schema_version": SCHEMA_VERSION, **asdict(self)}, indent=2, sort_keys=True) + "\n"
+        """Indented JSON, keys sorted; the per-sample rows one line each (a record of 5000 samples stays small)."""
+        data = {"schema_version": SCHEMA_VERSION, **asdict(self)}
+        rows = data.pop("samples")
+        text = json.dumps({**data, "samples": "@ROWS@"}, indent=2, sort_keys=True)
+        inner = ",\n".join("    " + json.dumps(row, ensure_ascii=False) for row in rows)
+        return text.replace('"@ROWS@"', f"[\n{inner}\n  ]" if rows else "[]") + "\n"
 
     @classmethod
     def from_json(cls, text: str, source: str) -> Record:

@@ -115,6 +115,19 @@ def test_doctor(capsys: pytest.CaptureFixture[str]) -> None:
     assert "horizon doctor · cpu · float32 · attention sdpa · tiny-llava" in out and "every check passed" in out
 
 
+@smoke("compare")
+def test_compare(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from horizon.results import Record, write_record
+
+    for side, values in (("a", [1.0] * 10), ("b", [1.0] * 9 + [0.0])):
+        write_record(tmp_path / side, Record(
+            case="c", model="organism-llava", benchmark="synth", schedule="full", device="cpu", dtype="float32",
+            attn_implementation="sdpa", n=10, failures=0, metrics={"accuracy": 10.0 * sum(values)},
+            average_visual_tokens=144.0, samples=[[f"s{i}", "x", v] for i, v in enumerate(values)]))  # fmt: skip
+    out = cli(capsys, "compare", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert "1 shared cases" in out and "inconclusive at n = 10" in out and "1 inconclusive" in out
+
+
 @smoke("plan")
 def test_plan(capsys: pytest.CaptureFixture[str]) -> None:
     out = cli(capsys, "plan", "-m", "paper", "-k", "qwen2.5-vl-7b-mme-full")

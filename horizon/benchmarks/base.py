@@ -97,6 +97,10 @@ class Benchmark:
     protocol: str = "lmms-eval"  # the protocol this spec's prompt/score/lengths follow (see under())
     rows: int | None = None  # the split's size as stored (what a full run reads; ``horizon plan``); None: generated
     rows_source: str = ""  # where ``rows`` was read (a dataset card's num_examples, a count), and how sure it is
+    # the paired statistics' unit (horizon/stats): a sample, or the samples of one group (MME's image pair, MMBench's
+    # circular group); its value is ``unit_metric`` (default: the headline) scored on it alone, over ``unit_scale``
+    unit_metric: str = ""
+    unit_scale: float = 100.0  # ``unit_metric`` of one fully correct unit (100 for a percentage)
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.strip().lower() or " " in self.name:
@@ -110,7 +114,12 @@ class Benchmark:
         if self.rows is not None and (self.rows < 1 or not self.rows_source.strip()):
             raise ValueError(f"benchmark {self.name!r}: rows must be >= 1 and name its source, got {self.rows} "
                              f"from {self.rows_source!r}")  # fmt: skip
+        if self.unit_scale <= 0:
+            raise ValueError(f"benchmark {self.name!r}: unit_scale must be > 0, got {self.unit_scale}")
         names = table(self.metrics)  # refuses duplicates
+        if self.unit_metric and self.unit_metric not in names:
+            raise ValueError(f"benchmark {self.name!r}: unit metric {self.unit_metric!r} is not declared in "
+                             f"{', '.join(names)}")  # fmt: skip
         if self.headline not in names:
             raise ValueError(
                 f"benchmark {self.name!r}: headline metric {self.headline!r} is not declared in {', '.join(names)}"
@@ -141,6 +150,32 @@ class Benchmark:
     @property
     def headline_metric(self) -> Metric:
         return self.declared[self.headline]
+
+    @property
+    def unit_mean_is_headline(self) -> bool:
+        """Whether the headline is 100 x the mean of the unit values (every mean-type percentage; not MME's total,
+        which weights categories equally, nor POPE's F1): then a paired test of units tests the headline itself."""
+        return self.unit_of == self.headline and self.headline_metric.kind == "percent" and self.unit_scale == 100.0
+
+    @property
+    def unit_of(self) -> str:
+        """The declared metric a unit's value is read from."""
+        return self.unit_metric or self.headline
+
+    def unit_values(self, samples: Sequence[Sample], predictions: Sequence[str]) -> dict[str, float]:
+        """Each unit's value in [0, 1]: its samples (one group) scored alone by :attr:`score`, ``unit_of`` over
+        ``unit_scale``. Keyed by group (a sample's id where it is its own group); a group scored on whole groups
+        (``group_size``) but incomplete here is left out."""
+        groups: dict[str, list[int]] = {}
+        for i, s in enumerate(samples):
+            groups.setdefault(s.group, []).append(i)
+        out = {}
+        for group, rows in groups.items():
+            if self.group_size and len(rows) != self.group_size:
+                continue
+            value = self.score([samples[i] for i in rows], [predictions[i] for i in rows])[self.unit_of]
+            out[group] = min(max(value / self.unit_scale, 0.0), 1.0)
+        return out
 
     def checked_scores(self, scores: Mapping[str, float]) -> dict[str, float]:
         """``scores`` as ``score`` returned them, refusing a metric the spec does not declare."""

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from horizon.cli import baselines, bench, doctor, evaluate, flops, info, listing, organism, plan, report, run
+from horizon.cli import baselines, bench, compare, doctor, evaluate, flops, info, listing, organism, plan, report, run
 from horizon.registry import UnknownNameError
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[AddParser, Command]] = {
     "organism": (organism.add_parser, organism.cmd_organism),
     "flops": (flops.add_parser, flops.cmd_flops),
     "report": (report.add_parser, report.cmd_report),
+    "compare": (compare.add_parser, compare.cmd_compare),
     "baselines": (baselines.add_parser, baselines.cmd_baselines),
     "list": (listing.add_parser, listing.cmd_list),
     "bench": (bench.add_parser, bench.cmd_bench),

@@ -48,6 +48,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from horizon.benchmarks.samples import load_samples, subset
     from horizon.engine.plan import stages_needing
     from horizon.evaluation.loop import evaluate
+    from horizon.evaluation.per_sample import sample_rows
     from horizon.methods.base import stochastic
     from horizon.models.loading import load_model
     from horizon.models.presets import STAND_IN_NEW_TOKENS
@@ -111,6 +112,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             "unreadable": bad,
             "average_visual_tokens": result.average_visual_tokens,
             "predictions": result.predictions,
+            "samples": sample_rows(results),  # [id, answer, unit value (mean over seeds)(, unit)]: horizon/stats
         }
         args.json.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return 0

@@ -52,6 +52,8 @@ class EvalResult:
     text_tokens: float = 0.0  # mean non-visual prompt tokens
     visual_tokens_in: float = 0.0  # mean visual tokens of the prompt before pruning
     model_s: float = 0.0  # total time in the model's processor and the engine's run() (the model's share)
+    units: dict[str, float] = field(default_factory=dict, repr=False)  # unit (group) -> value in [0, 1] (horizon/stats)
+    groups: dict[str, str] = field(default_factory=dict, repr=False)  # sample id -> its unit, where not the id itself
 
 
 def evaluate(
@@ -117,6 +119,7 @@ class _Tally:
             {s.id: p for s, p in zip(self.done, self.preds, strict=True)}, statistics.fmean(self.visual),
             statistics.median(self.prefill), statistics.median(self.decode),
             statistics.fmean(p - v for p, v in self.sizes), statistics.fmean(v for _, v in self.sizes), self.model_s,
+            bench.unit_values(self.done, self.preds), {s.id: s.group for s in self.done if s.group != s.id},
         )  # fmt: skip
 
 

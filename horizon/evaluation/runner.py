@@ -20,6 +20,7 @@ from horizon.benchmarks.registry import BENCHMARKS
 from horizon.benchmarks.samples import load_samples, subset
 from horizon.efficiency.flops import FORMULA_NAME, kv_cache_bytes, prefill_flops
 from horizon.evaluation.loop import EvalResult, checked, evaluate, evaluate_many, prompt_of
+from horizon.evaluation.per_sample import sample_rows
 from horizon.matrix import Case, InfoCase
 from horizon.models.loading import CheckpointNotFoundError, LoadedModel, load_model
 from horizon.models.presets import MODELS, STAND_IN_NEW_TOKENS, STAND_IN_STUDY, stand_in_name, stand_in_study_layers
@@ -109,6 +110,7 @@ class CaseRunner:
             label=case.label, protocol=case.protocol, seeds=list(case.seeds),
             seed_metrics=[dict(r.metrics) for r in results] if len(results) > 1 else [],
             provenance=provenance(case.schedule, PROTOCOLS.get(case.protocol).presets), stand_in=self._stand_in(loaded),
+            samples=sample_rows(results),
         )  # fmt: skip
 
     def _stand_in(self, loaded: LoadedModel) -> str:
