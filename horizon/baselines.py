@@ -3,13 +3,16 @@
 File layout (``baselines/<device>/<model>/<benchmark>.json``, design §5)::
 
     {"schema_version": 1, "device": "cpu", "model": "tiny-llava", "benchmark": "mme",
-     "machine": {...}, "tolerance": {"z": 3.0, "floor": 0.5, "rel": 0.02, "ratio_rel": 0.15},
-     "cases": {"<case id>": {"n": 200, "failures": 0, "metrics": {"accuracy": 56.25, ...}}}}
+     "machine": {...}, "tolerance": {"z": 3.0, "floor": 0.5, "rel": 0.02, "ratio_rel": 0.15, "paired_alpha": 0.01},
+     "cases": {"<case id>": {"n": 200, "failures": 0, "metrics": {"accuracy": 56.25, ...},
+                             "units": {"<sample or group>": 1.0, ...}, "detects_drop": 4.0}}}
 
 Tolerances by each metric's declared kind (:mod:`horizon.metrics`; the caller passes the declarations): a
 percentage gets a band of ``z`` binomial standard errors for its sample count, at least ``floor`` points; a
 time ratio to the unpruned run of the same session gets ``ratio_rel``; any other number (MME's score, counts,
-information values) gets ``rel``. Both directions count: a better number also means the baseline no longer
+information values) gets ``rel``. A case that keeps its per-unit values (``units``) is also compared paired on
+them (:mod:`horizon.stats.gate`: exact McNemar on the flipped answers at ``paired_alpha``), which catches a drop of
+``detects_drop`` points for certain where the bands let far larger ones pass. Both directions count: a better number also means the baseline no longer
 describes the code. A changed sample count, more failed samples, a NaN and an undeclared metric fail too. Writes are
 atomic (a temp file in the same folder, then ``os.replace``), keys sorted, floats rounded, one trailing
 newline; each pytest session writes shards named by its id (each xdist worker its own) and merges only those at its end.
@@ -29,6 +32,7 @@ from typing import Any
 
 from horizon.files import write_atomic
 from horizon.metrics import KINDS, Metric, MetricKind, UndeclaredMetricError, kind_of
+from horizon.stats.gate import GATE_ALPHA, detects, paired_gate
 
 SCHEMA_VERSION = 1
 DIGITS = 4
@@ -44,11 +48,14 @@ class Tolerance:
     floor: float = 0.5  # at least this many points
     rel: float = 0.02  # relative band for other numbers
     ratio_rel: float = 0.15  # relative band for time ratios
+    paired_alpha: float = GATE_ALPHA  # the paired gate's false-alarm rate per case (horizon/stats/gate.py)
 
     def __post_init__(self) -> None:
         for name in ("z", "floor", "rel", "ratio_rel"):
             if not getattr(self, name) >= 0:
                 raise BaselineError(f"tolerance {name} must be >= 0, got {getattr(self, name)!r}")
+        if not 0 < self.paired_alpha < 1:
+            raise BaselineError(f"tolerance paired_alpha must be in (0, 1), got {self.paired_alpha!r}")
 
 
 def band(kind: MetricKind, baseline: float, n: int, tol: Tolerance) -> float:
@@ -86,6 +93,7 @@ class CaseBaseline:
     n: int
     metrics: Mapping[str, float]
     failures: int | None = None  # failed samples when recorded (None: a file written before they were kept)
+    units: Mapping[str, float] | None = None  # unit -> value, for the paired gate (None: bands only)
 
 
 @dataclass(frozen=True)
@@ -97,8 +105,10 @@ class BaselineFile:
     cases: Mapping[str, CaseBaseline] = field(default_factory=dict)
     machine: Mapping[str, Any] = field(default_factory=dict)
 
-    def with_case(self, case: str, n: int, metrics: Mapping[str, float], failures: int | None = None) -> BaselineFile:
-        return replace(self, cases={**self.cases, case: CaseBaseline(n, dict(metrics), failures)})
+    def with_case(self, case: str, n: int, metrics: Mapping[str, float], failures: int | None = None,
+                  units: Mapping[str, float] | None = None) -> BaselineFile:  # fmt: skip
+        return replace(self, cases={**self.cases, case: CaseBaseline(n, dict(metrics), failures,
+                                                                     None if not units else dict(units))})  # fmt: skip
 
 
 def compare(
@@ -110,11 +120,17 @@ def compare(
     *,
     n: int,
     failures: int = 0,
+    units: Mapping[str, float] | None = None,
+    unit_metric: str = "",
 ) -> list[str]:
     """Every problem of a case's ``obtained`` numbers (on ``n`` samples, ``failures`` of them failed) against its
     baseline: a metric outside its band, missing on either side, or not finite; a changed sample count; more failed
-    samples than recorded. Each metric's kind comes from ``declared``; an undeclared one is a problem too."""
+    samples than recorded; and where both hold per-unit values, a significant paired change of ``unit_metric``
+    (:func:`horizon.stats.gate.paired_gate`). Each metric's kind comes from ``declared``; an undeclared one is a
+    problem too."""
     problems: list[str] = []
+    if units and expected.units:
+        problems += paired_gate(case, unit_metric, expected.units, units, tol.paired_alpha)
     if n != expected.n:
         problems.append(f"{case}: ran on {n} samples, the baseline on {expected.n}: the samples changed")
     if expected.failures is not None and failures > expected.failures:
@@ -157,16 +173,20 @@ def dumps(bf: BaselineFile) -> str:
             "floor": bf.tolerance.floor,
             "rel": bf.tolerance.rel,
             "ratio_rel": bf.tolerance.ratio_rel,
+            "paired_alpha": bf.tolerance.paired_alpha,
         },  # fmt: skip
-        "cases": {case: _case_json(c) for case, c in bf.cases.items()},
+        "cases": {case: _case_json(c, bf.tolerance.paired_alpha) for case, c in bf.cases.items()},
     }
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def _case_json(c: CaseBaseline) -> dict[str, Any]:
+def _case_json(c: CaseBaseline, alpha: float) -> dict[str, Any]:
     out: dict[str, Any] = {"n": c.n, "metrics": {k: rounded(float(v)) for k, v in c.metrics.items()}}
     if c.failures is not None:
         out["failures"] = c.failures
+    if c.units:  # with the drop the paired gate catches on them for certain (points; horizon/stats/gate.py)
+        out["units"] = {k: rounded(float(v)) for k, v in c.units.items()}
+        out["detects_drop"] = round(detects(len(c.units), alpha), 2)
     return out
 
 
@@ -186,7 +206,8 @@ def loads(text: str, source: str) -> BaselineFile:
         tol = Tolerance(**data.get("tolerance", {}))
         cases = {
             str(case): CaseBaseline(int(c["n"]), {str(k): float(v) for k, v in c["metrics"].items()},
-                                    None if c.get("failures") is None else int(c["failures"]))
+                                    None if c.get("failures") is None else int(c["failures"]),
+                                    None if c.get("units") is None else {str(k): float(v) for k, v in c["units"].items()})
             for case, c in data["cases"].items()
         }
         return BaselineFile(str(data["device"]), str(data["model"]), str(data["benchmark"]), tol, cases,
@@ -263,7 +284,7 @@ def merge_session(root: Path, session: str, *, replace_damaged: bool) -> tuple[l
         merged = base if base is not None else replace(parts[0], cases={})
         for part in parts:
             for case, c in part.cases.items():
-                merged = merged.with_case(case, c.n, c.metrics, c.failures)
+                merged = merged.with_case(case, c.n, c.metrics, c.failures, c.units)
         write_atomic(target, dumps(merged))
         for shard in shards:
             shard.unlink()

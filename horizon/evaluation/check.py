@@ -69,7 +69,8 @@ def declared_metrics(record: Record) -> dict[str, Metric]:
 def problems_of(record: Record, expected: CaseBaseline, tolerance: Tolerance) -> list[str]:
     """``record`` against its baseline entry: bands by declared kind, sample count, failed samples."""
     found = compare(record.case, baseline_metrics(record), expected, tolerance, declared_metrics(record),
-                    n=record.n, failures=record.failures)  # fmt: skip
+                    n=record.n, failures=record.failures, units=record.units,
+                    unit_metric=BENCHMARKS.get(record.benchmark).unit_of)  # fmt: skip
     if found and record.failed_samples:
         found.append(f"{record.case}: first failed samples: " + "; ".join(record.failed_samples[:3]))
     return found
@@ -136,4 +137,4 @@ def _write_shard(path: Path, current: BaselineFile, record: Record, obtained: di
     shard = shard_path(path, owner)
     existing = load(shard) if shard.exists() else BaselineFile(current.device, current.model, current.benchmark,
                                                                 current.tolerance)  # fmt: skip
-    write_atomic(shard, dumps(existing.with_case(record.case, record.n, obtained, record.failures)))
+    write_atomic(shard, dumps(existing.with_case(record.case, record.n, obtained, record.failures, record.units)))

@@ -1,0 +1,79 @@
+"""The paired regression gate (horizon/stats/gate.py) inside the baseline comparison (horizon/baselines.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from horizon.baselines import BaselineFile, CaseBaseline, Tolerance, band, compare, dumps, load, loads, merge_session
+from horizon.baselines import shard_path
+from horizon.files import write_atomic
+from horizon.metrics import percent, table
+from horizon.stats.gate import detects, paired_gate
+
+DECLARED = table((percent("accuracy"),))
+UNITS = {f"s{i:02d}": 1.0 if i < 67 else 0.0 for i in range(96)}  # 69.8 % on 96 units
+
+
+def _with_flips(k: int, back: int = 0) -> dict[str, float]:
+    """``k`` right answers turned wrong and ``back`` wrong ones right."""
+    out = dict(UNITS)
+    for i in range(k):
+        out[f"s{i:02d}"] = 0.0
+    for i in range(back):
+        out[f"s{95 - i:02d}"] = 1.0
+    return out
+
+
+def _check(units: dict[str, float]) -> list[str]:
+    acc = 100 * sum(units.values()) / len(units)
+    expected = CaseBaseline(96, {"accuracy": 100 * sum(UNITS.values()) / 96}, 0, UNITS)
+    return compare("c", {"accuracy": acc}, expected, Tolerance(), DECLARED, n=96, units=units, unit_metric="accuracy")
+
+
+def test_eight_flips_of_96_fail_the_gate_where_the_band_lets_them_pass():
+    assert band("percent", 69.8, 96, Tolerance()) > 13  # the old band: a 13-point drop passes
+    (problem,) = _check(_with_flips(8))
+    assert "accuracy dropped by 8.33 points on the same 96 units" in problem
+    assert "8 answers turned wrong, 0 turned right" in problem and "p = 0.0078 < 0.01" in problem
+    assert _check(_with_flips(7)) == []  # 2 x 0.5^7 = 0.016: not at alpha 0.01
+    assert _check(dict(UNITS)) == []  # an honest re-run changes no unit
+
+
+def test_flips_both_ways_are_noise_not_a_drop():
+    assert _check(_with_flips(6, back=5)) == []
+
+
+def test_detects_is_the_exact_threshold():
+    assert detects(96) == pytest.approx(100 * 8 / 96)
+    assert detects(5) == 100.0  # too few units: nothing is caught for certain
+    assert paired_gate("c", "accuracy", UNITS, _with_flips(8), alpha=0.05)  # 8 >= 6 at 0.05 too
+
+
+def test_other_units_are_a_changed_sample_set():
+    other = {("t" + k[1:]): v for k, v in UNITS.items()}
+    (problem,) = paired_gate("c", "accuracy", UNITS, other)
+    assert "the samples changed" in problem and "re-record" in problem
+
+
+def test_a_baseline_without_units_keeps_its_bands_only():
+    old = CaseBaseline(96, {"accuracy": 69.79}, 0)
+    assert compare("c", {"accuracy": 61.46}, old, Tolerance(), DECLARED, n=96, units=_with_flips(8),
+                   unit_metric="accuracy") == []  # fmt: skip
+
+
+def test_units_round_trip_with_their_detectable_drop_and_merge(tmp_path):
+    bf = BaselineFile("cpu", "organism-llava", "synth-fine").with_case("c", 96, {"accuracy": 69.79}, 0, UNITS)
+    data = loads(dumps(bf), "x")
+    assert data.cases["c"].units == UNITS and data.tolerance.paired_alpha == 0.01
+    assert '"detects_drop": 8.33' in dumps(bf)
+    path = tmp_path / "synth-fine.json"
+    write_atomic(shard_path(path, "1x1-gw0"), dumps(bf))
+    merge_session(tmp_path, "1x1", replace_damaged=False)
+    assert load(path).cases["c"].units == UNITS
+
+
+def test_a_bad_paired_alpha_is_refused():
+    from horizon.baselines import BaselineError
+
+    with pytest.raises(BaselineError, match="paired_alpha must be in"):
+        Tolerance(paired_alpha=0.0)
