@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from horizon.baselines import BaselineFile, CaseBaseline, Tolerance, band, compare, dumps, load, loads, merge_session
-from horizon.baselines import shard_path
+from horizon.baselines import (
+    BaselineFile,
+    CaseBaseline,
+    Tolerance,
+    band,
+    compare,
+    dumps,
+    load,
+    loads,
+    merge_session,
+    shard_path,
+)
 from horizon.files import write_atomic
 from horizon.metrics import percent, table
 from horizon.stats.gate import detects, paired_gate

@@ -1,86 +1,101 @@
-"""The organisms' report section (horizon/report/organism.py): the findings' rules on hand-made records."""
+"""The organisms' report section (horizon/report/organism.py, organism_stats.py): the findings' paired rules on
+hand-made records whose per-sample results are built so that each comparison's flips are known."""
 
 from __future__ import annotations
 
 import pytest
 
-from horizon.report.organism import (
-    band,
-    budget_verdict,
-    catch_up,
-    equal_budget,
-    horizon_verdict,
-    placements,
-    render_organisms,
-    sweep_table,
-)
+from horizon.report.organism import equal_budget, horizon_verdict, placements, render_organisms, sweep_table
+from horizon.report.organism_stats import budget_verdict, catch_up, paired, withdraw_horizon
 from horizon.results import Record
+from horizon.stats import compare
 
 
-def rec(schedule: str, acc: float, bench: str = "synth-fine", model: str = "organism-llava", n: int = 100) -> Record:
+def rec(schedule: str, acc: float, bench: str = "synth-fine", model: str = "organism-llava", n: int = 400,
+        offset: int = 0) -> Record:  # fmt: skip
+    """A record whose samples ``offset .. offset + acc% x n`` (cyclically) are right: two records with the same
+    offset differ only by one-way flips (their accuracies' difference)."""
+    right = round(acc / 100 * n)
+    rows = [[f"s{i:03d}", "x", 1.0 if (i - offset) % n < right else 0.0] for i in range(n)]
     return Record(case=f"{model}-{bench}-{schedule}", model=model, benchmark=bench, schedule=schedule, device="cpu",
                   dtype="float32", attn_implementation="sdpa", n=n, failures=0,
-                  metrics={"accuracy": acc, "accuracy_cell_digit": acc}, average_visual_tokens=10.0)  # fmt: skip
+                  metrics={"accuracy": 100 * right / n, "accuracy_cell_digit": acc}, average_visual_tokens=10.0,
+                  samples=rows)  # fmt: skip
 
 
-def test_band() -> None:
-    assert band(50, 50, 100) == pytest.approx(2 * 100 * (0.5 / 100) ** 0.5)  # 14.1 points
-    assert band(100, 100, 100) == 2.0  # the floor
-    with pytest.raises(ValueError, match="n must be"):
-        band(50, 50, 0)
+def _table(values: dict[str, dict[int, float]], n: int = 400) -> dict:
+    return {m: {layer: rec(f"{m}@{layer}:0.125", a, n=n) for layer, a in v.items()} for m, v in values.items()}
 
 
-def test_catch_up_by_hand() -> None:
-    # n=400: band at 50/80 % ~ 7 points. fastv leads by 30 at layer 1, by 10 at 2, within noise from 3 on
-    table = {"random": {1: 50.0, 2: 60.0, 3: 70.0, 4: 80.0}, "fastv": {1: 80.0, 2: 70.0, 3: 72.0, 4: 79.0},
-             "dart": {1: 60.0, 2: 62.0, 3: 68.0, 4: 81.0}}  # fmt: skip
-    assert catch_up(table, [1, 2, 3, 4], 400) == (3, 30.0, 1, True)
-    # a lead beyond noise at a layer other than the largest one still counts (the band is narrow near 100 %)
-    near = {"random": {1: 50.0, 2: 96.0, 3: 90.0}, "fastv": {1: 56.0, 2: 100.0, 3: 90.0}}
-    assert catch_up(near, [1, 2, 3], 400) == (3, 6.0, 1, True)  # 6 at layer 1 is within noise, 4 at 2 is not
-    assert catch_up({"random": {1: 50.0, 2: 90.0}, "dart": {1: 55.0, 2: 90.0}}, [1, 2], 100) == (1, 0.0, -1, False)
-    table["dart"][4] = 95.0  # a method still ahead at the last layer: no catch-up
-    assert catch_up(table, [1, 2, 3, 4], 400)[0] is None
+def test_paired_reads_the_shared_samples():
+    p = paired(rec("a", 50), rec("b", 60))
+    assert p.flips == (0, 40) and p.difference == pytest.approx(10.0) and p.significant
+    assert paired(rec("a", 50), Record(**{**rec("b", 60).__dict__, "samples": []})) is None
 
 
-def test_sweep_and_budget_parsing() -> None:
-    by = {r.schedule: r for r in [rec("random@1:0.125", 40), rec("dart@1:0.125", 60), rec("vtw@3", 10),
-                                  rec("dart@2:0.25", 50), rec("dart@2:0.375+random@5:#18", 58),
-                                  rec("dart@2:0.5+vtw@5", 45), rec("dart@2:0.3125+random@6:#18", 61),
-                                  rec("fastv@2:0.25", 50), rec("full", 90)]}  # fmt: skip
+def test_catch_up_by_hand():
+    # fastv leads by 30 at layer 1 and by 10 at 2; from layer 3 on it is 1 point off: not significant, and at
+    # n = 400 with no background flips each comparison detects ~2 points (conclusive)
+    table = _table({"random": {1: 50, 2: 70, 3: 80, 4: 80}, "fastv": {1: 80, 2: 80, 3: 81, 4: 79}})
+    c = catch_up(table, [1, 2, 3, 4])
+    assert (c.layer, c.lead_method, c.lead_layer) == (3, "fastv", 1) and c.lead.difference == pytest.approx(30.0)
+    assert c.conclusive and c.mde < 5
+    # the same at n = 40: nothing is significant; the catch-up layer is the first layer, and it decides nothing
+    small = catch_up(_table({"random": {1: 50, 2: 55}, "fastv": {1: 55, 2: 55}}, n=40), [1, 2])
+    assert small.layer == 1 and small.lead is None and not small.conclusive
+    # still different at the last layer: no catch-up
+    assert catch_up(_table({"random": {1: 50, 2: 50}, "dart": {1: 90, 2: 90}}), [1, 2]).layer is None
+
+
+def test_sweep_and_budget_parsing():
+    records = [rec("random@1:0.125", 40), rec("dart@1:0.125", 60), rec("vtw@3", 10), rec("dart@2:0.25", 50),
+               rec("dart@2:0.375+random@5:#18", 58), rec("dart@2:0.5+vtw@5", 45), rec("dart@2:0.3125+random@6:#18", 61),
+               rec("fastv@2:0.25", 50), rec("full", 90)]  # fmt: skip
+    by = {r.schedule: r for r in records}
     keep, layers, table = sweep_table(by)
-    assert keep == "0.125" and layers == [1] and table == {"random": {1: 40}, "dart": {1: 60}}
-    table = equal_budget(by)
-    assert table == {"dart": {"alone": 50, "+random@5": 58, "+vtw@5": 45, "+random@6": 61}}  # fastv: no +random
-    assert placements(table) == [5, 6]
+    assert keep == "0.125" and layers == [1] and set(table) == {"random", "dart"} and table["dart"][1] is by["dart@1:0.125"]
+    budget = equal_budget(by)
+    assert set(budget) == {"dart"} and set(budget["dart"]) == {"alone", "+random@5", "+vtw@5", "+random@6"}
+    assert placements(budget) == [5, 6]
 
 
-def test_verdicts() -> None:
+def test_withdraw_horizon_is_the_first_layer_not_significantly_below_unpruned():
+    full = rec("full", 90)
+    curve = {k: rec(f"vtw@{k}", a) for k, a in enumerate([10, 30, 60, 89, 90, 90])}
+    layer, after = withdraw_horizon(curve, full)
+    assert layer == 3 and len(after) == 3  # 89 is 4 flips below 90: not significant
+    assert withdraw_horizon({0: rec("vtw@0", 10)}, full) == (None, ())
+
+
+def test_verdicts():
     assert horizon_verdict({"synth-global": 2, "synth-fine": 5}, {"synth-global": 3, "synth-fine": 3}).startswith(
         "**reproduced**"
     )
     assert horizon_verdict({"synth-global": 4, "synth-fine": 2}, {}).startswith("**not reproduced**")
     assert horizon_verdict({"synth-global": 2, "synth-fine": None}, {}).startswith("**reproduced** (one measure")
     assert horizon_verdict({"synth-global": None, "synth-fine": None}, {}).startswith("**undetermined**")
-    assert horizon_verdict({"synth-global": None, "synth-fine": 3}, {}).startswith("**not reproduced**")
-    assert budget_verdict([8.0, 1.0], [5.0, 5.0]).startswith("**reproduced**")
-    assert budget_verdict([8.0, -9.0], [5.0, 5.0]).startswith("**not reproduced**")
-    assert budget_verdict([1.0, 1.0], [5.0, 5.0]).startswith("**not reproduced**")  # never beyond noise
+    ahead, behind, same = compare([0] * 400, [1] * 20 + [0] * 380), compare([1] * 400, [0] * 20 + [1] * 380), \
+        compare([1] * 400, [1] * 400)  # fmt: skip
+    assert budget_verdict([ahead, same]).startswith("**reproduced**")
+    assert budget_verdict([ahead, behind]).startswith("**not reproduced**")
+    assert budget_verdict([same, same]).startswith("**not reproduced**")  # never significantly ahead
+    assert budget_verdict([compare([1, 0, 1], [1, 1, 1])]).startswith("**inconclusive at n = 3**")
 
 
-def test_render_states_each_finding() -> None:
+def test_render_states_each_finding():
     records = []
-    for bench, (early, late) in {"synth-global": (80, 90), "synth-fine": (30, 85)}.items():
+    for bench, (early, late) in {"synth-global": (40, 90), "synth-fine": (30, 85)}.items():
         records += [rec("full", 92, bench), rec("random@1:0.125", early, bench), rec("dart@1:0.125", early + 40, bench),
-                    rec("random@6:0.125", late, bench), rec("dart@6:0.125", late + 1, bench)]  # fmt: skip
-        records += [rec(f"vtw@{k}", 10 if k < (2 if bench == "synth-global" else 5) else 91, bench) for k in range(8)]
+                    rec("random@6:0.125", late, bench), rec("dart@6:0.125", late + 0.5, bench)]  # fmt: skip
+        records += [rec(f"vtw@{k}", 10 if k < (2 if bench == "synth-global" else 5) else 91.5, bench) for k in range(8)]
         records += [rec("dart@2:0.25", 60, bench), rec("dart@2:0.375+random@5:#18", 75, bench),
                     rec("dart@2:0.3125+random@6:#18", 59, bench)]  # fmt: skip
     text = render_organisms(records)
-    assert text.count("**reproduced**") >= 3 and "withdraw horizon" in text
+    assert "synth-fine: **reproduced** (dart leads random by 40.0 points at layer 1" in text
+    assert "withdraw horizon global layer 2, fine layer 5" in text
     assert "random from layer 5: **reproduced**" in text and "random from layer 6: **not reproduced**" in text
     row = next(line for line in text.splitlines() if line.startswith("| synth-fine ") and "dart" in line)
-    assert [c.strip() for c in row.strip("|").split("|")] == ["synth-fine", "dart", "60.0", "75.0", "+15.0", "59.0",
-                                                              "-1.0", "–", "–"]  # fmt: skip
-    assert "not tested" in text  # the stronger-model half of finding 2
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:4] == ["synth-fine", "dart", "60.0", "75.0"] and cells[4].startswith("+15.0 ([")
+    assert "exact McNemar" in text and "not tested" in text  # the rules; the stronger-model half of finding 2
     assert render_organisms([rec("full", 90, "mme")]) == ""

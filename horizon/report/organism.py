@@ -4,41 +4,26 @@ The rules are ``RULES``, printed in the report beside the verdicts."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tabulate import tabulate
 
-from horizon.information.analysis import withdraw_horizon
+from horizon.report.organism_stats import (
+    RULES,
+    budget_verdict,
+    catch_up,
+    catch_up_verdict,
+    paired,
+    withdraw_horizon,
+)
 from horizon.results import Record
+from horizon.stats import Paired
 
 FAMILIES = ("synth-global", "synth-fine")
-RULES = (
-    "- **noise band** between two accuracies on n samples each: max(2 points, 2 x the standard error of their "
-    "difference).",
-    "- **finding 1** (methods fall to random beyond a horizon), per model and task family: the *catch-up layer* is "
-    "the first sweep layer from which every method is within the band of random at every later layer; reproduced "
-    "when some method beats random by more than the band at a shallower layer and a catch-up layer exists.",
-    "- **finding 2** (the horizon is deeper for visually harder tasks): the fine family's horizons (information "
-    "horizon of the information case, withdraw horizon of the vtw@k sweep) against the global family's; "
-    "reproduced when the fine family's is deeper by one measure and not shallower by the other (a horizon not "
-    "reached counts as deeper than any reached one; not reached in both families decides nothing).",
-    "- **finding 3** (random pruning in deep layers improves methods): at an equal visual-token budget, M+random "
-    "against M alone, per method and family, for each layer random is added at; reproduced when it is ahead on "
-    "average, ahead by more than the band somewhere and behind by more than the band nowhere.",
-)
 _SWEEP = re.compile(r"^(?P<method>[a-z][a-z0-9_\-]*)@(?P<layer>\d+):(?P<keep>[0-9.]+)$")
 _VTW = re.compile(r"^vtw@(?P<layer>\d+)$")
-
-
-def band(a: float, b: float, n: int) -> float:
-    """The noise band (points) between two accuracies (percent) each measured on ``n`` samples."""
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    pa, pb = min(max(a / 100, 0.0), 1.0), min(max(b / 100, 0.0), 1.0)
-    return max(2.0, 2 * 100 * math.sqrt((pa * (1 - pa) + pb * (1 - pb)) / n))
 
 
 def _acc(r: Record) -> float:
@@ -54,13 +39,13 @@ def organism_records(records: Sequence[Record]) -> dict[tuple[str, str], dict[st
     return out
 
 
-def sweep_table(by_schedule: Mapping[str, Record]) -> tuple[str | None, list[int], dict[str, dict[int, float]]]:
-    """(keep, layers, method -> layer -> accuracy) of the single-stage sweeps at the most common keep ratio."""
-    keeps: dict[str, dict[str, dict[int, float]]] = {}
+def sweep_table(by_schedule: Mapping[str, Record]) -> tuple[str | None, list[int], dict[str, dict[int, Record]]]:
+    """(keep, layers, method -> layer -> record) of the single-stage sweeps at the most common keep ratio."""
+    keeps: dict[str, dict[str, dict[int, Record]]] = {}
     for schedule, r in by_schedule.items():
         m = _SWEEP.match(schedule)
         if m:
-            keeps.setdefault(m["keep"], {}).setdefault(m["method"], {})[int(m["layer"])] = _acc(r)
+            keeps.setdefault(m["keep"], {}).setdefault(m["method"], {})[int(m["layer"])] = r
     if not keeps:
         return None, [], {}
     keep = max(keeps, key=lambda k: sum(len(v) for v in keeps[k].values()))
@@ -68,58 +53,29 @@ def sweep_table(by_schedule: Mapping[str, Record]) -> tuple[str | None, list[int
     return keep, layers, keeps[keep]
 
 
-def catch_up(
-    table: Mapping[str, Mapping[int, float]], layers: Sequence[int], n: int
-) -> tuple[int | None, float, int, bool]:
-    """(catch-up layer or None, the largest lead of a method over random before it, its layer, whether some
-    method leads random by more than the band at some layer before it). Layers without random are not judged."""
-    random = table.get("random", {})
-    judged = [x for x in layers if x in random]
-    others = [v for name, v in table.items() if name != "random"]
-
-    def within(layer: int) -> bool:
-        return all(abs(v[layer] - random[layer]) <= band(v[layer], random[layer], n) for v in others if layer in v)
-
-    first = None
-    for layer in sorted(judged, reverse=True):
-        if not within(layer):
-            break
-        first = layer
-    before = [x for x in judged if first is None or x < first]
-    lead, at, significant = 0.0, -1, False
-    for layer in before:
-        for v in others:
-            if layer in v:
-                d = v[layer] - random[layer]
-                significant |= d > band(v[layer], random[layer], n)
-                if d > lead:
-                    lead, at = d, layer
-    return first, lead, at, significant
+def withdraw_curve(by_schedule: Mapping[str, Record]) -> dict[int, Record]:
+    return {int(m["layer"]): r for s, r in by_schedule.items() if (m := _VTW.match(s))}
 
 
-def withdraw_curve(by_schedule: Mapping[str, Record]) -> dict[int, float]:
-    return {int(m["layer"]): _acc(r) for s, r in by_schedule.items() if (m := _VTW.match(s))}
-
-
-def equal_budget(by_schedule: Mapping[str, Record]) -> dict[str, dict[str, float]]:
-    """method -> {"alone", "+random@L", "+vtw@L"} -> accuracy, from ``M@2:0.25``, ``M@2:..+random@L:..`` and
+def equal_budget(by_schedule: Mapping[str, Record]) -> dict[str, dict[str, Record]]:
+    """method -> {"alone", "+random@L", "+vtw@L"} -> record, from ``M@2:0.25``, ``M@2:..+random@L:..`` and
     ``M@2:..+vtw@L`` (L: the second stage's layer)."""
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Record]] = {}
     for schedule, r in by_schedule.items():
         stages = schedule.split("+")
         method = stages[0].split("@")[0]
         if not stages[0].startswith(f"{method}@2:") or method in ("random", "vtw"):
             continue
         if len(stages) == 1 and schedule.endswith(":0.25"):
-            out.setdefault(method, {})["alone"] = _acc(r)
+            out.setdefault(method, {})["alone"] = r
         elif len(stages) == 2:
             second, layer = stages[1].split("@")[0], stages[1].split("@")[1].split(":")[0]
             if second in ("random", "vtw"):
-                out.setdefault(method, {})[f"+{second}@{layer}"] = _acc(r)
+                out.setdefault(method, {})[f"+{second}@{layer}"] = r
     return {m: v for m, v in out.items() if "alone" in v and any(k.startswith("+random@") for k in v)}
 
 
-def placements(table: Mapping[str, Mapping[str, float]]) -> list[int]:
+def placements(table: Mapping[str, Mapping[str, Record]]) -> list[int]:
     """The layers random was added at in an ``equal_budget`` table, ascending."""
     return sorted({int(k.split("@")[1]) for v in table.values() for k in v if k.startswith("+random@")})
 
@@ -201,23 +157,19 @@ def _sweeps(groups: Mapping[tuple[str, str], Mapping[str, Record]], model: str, 
         if not table or "random" not in table:
             continue
         n = _n(by)
-        rows = [[m, *(f"{table[m][x]:.1f}" if x in table[m] else "–" for x in layers)] for m in sorted(table)]
-        first, lead, at, significant = catch_up(table, layers, n)
-        lines += [f"Layer sweep, {family}, keep {keep} of the visual tokens (accuracy, n={n}):", "",
+        rows = [[m, *(f"{_acc(table[m][x]):.1f}" if x in table[m] else "–" for x in layers)] for m in sorted(table)]
+        c = catch_up(table, layers)
+        seeds = len(next(iter(table["random"].values())).seeds)
+        lines += [f"Layer sweep, {family}, keep {keep} of the visual tokens (accuracy, n={n}"
+                  + (f"; random: mean of {seeds} seeds" if seeds > 1 else "") + "):", "",
                   tabulate(rows, headers=["method", *map(str, layers)], tablefmt="github", disable_numparse=True), ""]  # fmt: skip
-        lead_text = (f"best lead of a method over random before it: {lead:.1f} points at layer {at} "
-                     f"({'beyond' if significant else 'within'} the noise band)" if at >= 0
-                     else "no method ahead of random before it")  # fmt: skip
-        lines += [f"- catch-up layer (every method within noise of random from here on): **{_layer(first)}**; "
-                  f"{lead_text}", ""]  # fmt: skip
-        if first is None:
-            verdicts.append(f"{family}: **not reproduced** (methods and random still differ at the last layer)")
-        elif significant:
-            verdicts.append(f"{family}: **reproduced** (a method leads random by up to {lead:.1f} points at layer "
-                            f"{at}; all within noise from layer {first})")  # fmt: skip
-        else:
-            verdicts.append(f"{family}: **not reproduced as stated**: every method is within noise of random from "
-                            f"layer {first} on, but none beats random beyond noise before it")  # fmt: skip
+        lead = (f"largest significant lead over random before it: {c.lead_method} at layer {c.lead_layer}, "
+                f"{c.lead.verdict('random', c.lead_method)}" if c.lead is not None
+                else "no method significantly ahead of random before it")  # fmt: skip
+        power = f" (those comparisons detect >= {c.mde:.1f} points)" if c.after else ""
+        lines += [f"- catch-up layer (no method differs significantly from random from here on): "
+                  f"**{_layer(c.layer)}**{power}; {lead}", ""]  # fmt: skip
+        verdicts.append(catch_up_verdict(c, family))
     return "; ".join(verdicts) or "no sweep records"
 
 
@@ -228,8 +180,8 @@ def _horizons(records: Sequence[Record], groups: Mapping[tuple[str, str], Mappin
         by = groups.get((model, family), {})
         curve, full = withdraw_curve(by), by.get("full")
         if curve and full is not None:
-            withdraw_h[family] = withdraw_horizon(curve, _acc(full), full.n)
-            rows.append([f"withdraw-all, {family}", *(f"{curve[x]:.1f}" if x in curve else "–"
+            withdraw_h[family] = withdraw_horizon(curve, full)[0]
+            rows.append([f"withdraw-all, {family}", *(f"{_acc(curve[x]):.1f}" if x in curve else "–"
                                                       for x in range(max(curve) + 1)), f"{_acc(full):.1f}"])  # fmt: skip
         study = _study(records, model, family)
         if study is not None:
@@ -274,43 +226,36 @@ def horizon_verdict(info_h: Mapping[str, int | None], withdraw_h: Mapping[str, i
 
 def _budget(groups: Mapping[tuple[str, str], Mapping[str, Record]], model: str, lines: list[str]) -> str:
     rows: list[list[str]] = []
-    diffs: dict[int, list[float]] = {}
-    bands: dict[int, list[float]] = {}
+    compared: dict[int, list[Paired]] = {}
     tables = {family: equal_budget(groups.get((model, family), {})) for family in FAMILIES}
     layers = sorted({layer for t in tables.values() for layer in placements(t)})
     for family, table in tables.items():
-        n = _n(groups.get((model, family), {}))
         for method, v in sorted(table.items()):
-            row = [family, method, f"{v['alone']:.1f}"]
+            row = [family, method, f"{_acc(v['alone']):.1f}"]
             for layer in layers:
                 got = v.get(f"+random@{layer}")
-                row += ["–" if got is None else f"{got:.1f}", "–" if got is None else f"{got - v['alone']:+.1f}"]
-                if got is not None:
-                    diffs.setdefault(layer, []).append(got - v["alone"])
-                    bands.setdefault(layer, []).append(band(v["alone"], got, n))
-            row += [f"{v[f'+vtw@{layer}']:.1f}" if f"+vtw@{layer}" in v else "–" for layer in layers]
+                p = None if got is None else paired(v["alone"], got)
+                row += ["–" if got is None else f"{_acc(got):.1f}", _difference(p)]
+                if p is not None:
+                    compared.setdefault(layer, []).append(p)
+            row += [f"{_acc(v[f'+vtw@{layer}']):.1f}" if f"+vtw@{layer}" in v else "–" for layer in layers]
             rows.append(row)
     if not rows:
         return "not measured"
     headers = ["family", "method", "alone"]
-    headers += [h for layer in layers for h in (f"+random@{layer}", f"random@{layer} - alone")]
+    headers += [h for layer in layers for h in (f"+random@{layer}", f"random@{layer} - alone (95% CI, p)")]
     headers += [f"+vtw@{layer}" for layer in layers]
     lines += ["Equal budget (216 visual token-layers after layer 2, as the method alone at 25 %): the method alone; "
-              "keeping more until layer L, then random to 18 tokens (+random@L) or none (+vtw@L):", "",
+              "keeping more until layer L, then random to 18 tokens (+random@L) or none (+vtw@L); differences paired "
+              "on the same samples:", "",
               tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), ""]  # fmt: skip
-    return "; ".join(f"random from layer {layer}: {budget_verdict(diffs[layer], bands[layer])}" for layer in layers)
+    return "; ".join(f"random from layer {layer}: {budget_verdict(compared.get(layer, []))}" for layer in layers)
 
 
-def budget_verdict(diffs: Sequence[float], bands: Sequence[float]) -> str:
-    mean = sum(diffs) / len(diffs)
-    ahead = sum(d > b for d, b in zip(diffs, bands, strict=True))
-    behind = sum(d < -b for d, b in zip(diffs, bands, strict=True))
-    text = (
-        f"mean {mean:+.1f} points over {len(diffs)} method x family pairs; {ahead} ahead, {behind} behind beyond noise"
-    )
-    if mean > 0 and ahead > 0 and behind == 0:
-        return f"**reproduced** ({text})"
-    return f"**not reproduced** ({text})"
+def _difference(p: Paired | None) -> str:
+    if p is None:
+        return "–"
+    return f"{p.difference:+.1f} ([{p.low:+.1f}, {p.high:+.1f}], p = {p.p_value:.2g})"
 
 
 def _retained(records: Sequence[Record], model: str, lines: list[str]) -> None:
