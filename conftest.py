@@ -21,6 +21,8 @@ import pytest
 MARKERS = {
     "default": "the embedded CPU default (organisms on held-out synth rows, tiny models on fixture data)",
     "organism": "the trained model organisms on synth (horizon/organism/)",
+    "organism_full": "the organisms' finding cases on 4200 held-out rows (paired, seeded; about an hour on 2 cores): "
+    "run only when -m names it",
     "gpu": "real checkpoints, meant for a CUDA device",
     "nightly": "nightly matrix on real checkpoints and data",
     "paper": "reproduces a table of the paper",
@@ -226,6 +228,11 @@ def _case_of(item: pytest.Item) -> object:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if "organism_full" not in (config.getoption("markexpr") or ""):  # an hour of CPU: only when asked for by name
+        tier = [i for i in items if i.get_closest_marker("organism_full") is not None]
+        if tier:
+            config.hook.pytest_deselected(items=tier)
+            items[:] = [i for i in items if i.get_closest_marker("organism_full") is None]
     if config.getoption("--stand-ins"):  # only the real checkpoints' cases have stand-ins
         from horizon.stand_ins import has_stand_in
 

@@ -33,9 +33,12 @@ class Case:
     max_new_tokens: int | None = None  # None: the benchmark's own
     label: str = ""  # report row: "full", "dart+random", "random", ...
     protocol: str = DEFAULT_PROTOCOL  # horizon/protocol.py: prompts, scorers, preset form, seeds
+    held_out: int = 0  # an organism case of the organism_full tier: its held-out synth rows (0: the default suite's)
 
     def __post_init__(self) -> None:
         PROTOCOLS.get(self.protocol)  # an unknown protocol names the known ones
+        if self.held_out < 0:
+            raise ValueError(f"held_out must be >= 0 rows, got {self.held_out}")
 
     @property
     def resolved(self) -> Schedule:
@@ -53,6 +56,7 @@ class Case:
     def id(self) -> str:
         """``<model>-<benchmark>-<schedule>``, then ``-<protocol>`` for any but the default protocol."""
         base = f"{self.model}-{self.benchmark}-{self.resolved}"
+        base += f"-{HELD_OUT_SUFFIX}{self.held_out}" if self.held_out else ""
         return base if self.protocol == DEFAULT_PROTOCOL else f"{base}-{self.protocol}"
 
     @property
@@ -69,6 +73,10 @@ ORGANISM_KEEP = 0.125  # the layer sweeps' ratio (Fig. 2's): 18 of 144 tokens
 SUITE_ROWS = 192  # the organism cases run the first held-out synth rows (96 per task family, 32 per task)
 ORGANISM_INFO_ROWS = 32  # samples per information case (of the suite's 96 per family)
 ORGANISM_STAGE_LAYER = 5  # where the equal-budget schedules add random/VTW (the paper's LLaVA horizon ~ 5/8 deep)
+# the organism_full tier: the finding cases on 4200 held-out rows (700 per task, 2100 per family), where a paired
+# comparison detects ~2-point effects (docs/statistics.md); run with -m organism_full, never by default
+ORGANISM_FULL_ROWS = 4200
+HELD_OUT_SUFFIX = "heldout"  # a tier case's id ends in -heldout<rows>; the report keeps its records apart
 DEFAULT_SCHEDULES = ("full", "random@2:0.5", "paper:llava-192:dart+random", "paper:llava-64:fastv+vtw")
 SWEEP_METHODS = ("random", "fastv", "dart", "divprune", "pdrop", "sparsevlm")
 FIG9_BENCHMARKS = ("mme", "scienceqa-img", "pope", "textvqa", "ocrbench", "ocr-vqa")
@@ -112,18 +120,19 @@ def equal_budget_schedules(method: str, layer: int = ORGANISM_STAGE_LAYER) -> li
     return [f"{method}@2:0.25", f"{method}@2:{with_random}+random@{layer}:#18", f"{method}@2:{with_vtw}+vtw@{layer}"]
 
 
-def organism_matrix() -> list[Case]:
+def organism_matrix(held_out: int = 0) -> list[Case]:
     """The organisms on the held-out synth rows, per task family: unpruned, every method against random at each
     layer (Fig. 1/2), all visual tokens withdrawn at each layer (Fig. 9), equal-budget multi-stage (Tables 4/5).
-    One sweep group per model and family: a single pass shares each sample's unpruned prefix."""
-    marks = ("default", "organism", "sweep")
+    One sweep group per model and family: a single pass shares each sample's unpruned prefix. ``held_out`` > 0:
+    the same cases on that many held-out rows (the ``organism_full`` tier, never in the default run)."""
+    marks = ("organism_full", "sweep") if held_out else ("default", "organism", "sweep")
     schedules = ["full"]
     schedules += [f"{m}@{layer}:{ORGANISM_KEEP:g}" for m in SWEEP_METHODS for layer in range(1, ORGANISM_LAYERS)]
     schedules += [f"vtw@{layer}" for layer in range(ORGANISM_LAYERS)]
     schedules += list(dict.fromkeys(s for m in ("fastv", "dart", "divprune") for layer in EQUAL_BUDGET_KEEPS
                                     for s in equal_budget_schedules(m, layer)))  # fmt: skip
     return [
-        Case(model, bench, s, marks, max_new_tokens=1, label=_organism_label(s))  # one-word answers: one token
+        Case(model, bench, s, marks, max_new_tokens=1, label=_organism_label(s), held_out=held_out)  # one-word answers
         for model in ORGANISMS
         for bench in SYNTH_FAMILIES
         for s in schedules
@@ -184,7 +193,8 @@ def sweep_groups(cases: list[Case]) -> dict[str, list[Case]]:
     groups: dict[tuple[object, ...], list[Case]] = {}
     for c in cases:
         if "sweep" in c.marks:
-            groups.setdefault((c.model, c.benchmark, c.limit, c.seeds, c.max_new_tokens, c.protocol), []).append(c)
+            key = (c.model, c.benchmark, c.limit, c.seeds, c.max_new_tokens, c.protocol, c.held_out)
+            groups.setdefault(key, []).append(c)
     return {c.id: group for group in groups.values() for c in group}
 
 
@@ -278,6 +288,7 @@ def all_cases() -> list[Case]:
     cases += layer_sweep("qwen2.5-vl-7b", ("mme", "textvqa"), 0.125, 28)  # Figure 2
     cases += layer_sweep("qwen2.5-vl-7b", ("mme", "textvqa"), 0.25, 28)  # Figure 10's second ratio
     cases += withdraw_sweep("llava-1.5-7b", 32) + withdraw_sweep("qwen2.5-vl-7b", 28)  # Figure 9
+    cases += organism_matrix(ORGANISM_FULL_ROWS)  # the organism_full tier (-m organism_full)
     seen: dict[str, Case] = {}
     for case in cases:  # a case in two matrices (Table 2 and 3) runs once, with both marks
         if case.id in seen:

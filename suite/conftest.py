@@ -4,12 +4,12 @@ shipped weights), real runs and stand-ins (``--stand-ins``: each real checkpoint
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from horizon.evaluation.runner import CaseRunner
+from horizon.evaluation.runner import CaseRunner, organism_runner
 from horizon.matrix import ORGANISMS, TINY, Case, InfoCase
 from horizon.stand_ins import has_stand_in
 
@@ -36,8 +36,17 @@ class Suite:
     mode: str
     owner: str  # this session and worker: the name of the baseline shards this process writes
     compare_stand_ins: bool = True  # False: stand-ins run at other settings than their baselines' (not compared)
+    data: Path | None = None  # where a tier's held-out rows are written, on first use
+    tiers: dict[int, CaseRunner] = field(default_factory=dict)  # held-out rows -> the organism_full tier's runner
 
     def runner(self, case: Case | InfoCase) -> CaseRunner:
+        held_out = getattr(case, "held_out", 0)
+        if case.model in ORGANISMS and held_out:
+            if held_out not in self.tiers:
+                if self.data is None:
+                    raise RuntimeError("the suite has no data folder for the organism_full tier's rows")
+                self.tiers[held_out] = organism_runner(self.data / f"organism-{held_out}", held_out)
+            return self.tiers[held_out]
         if case.model in ORGANISMS:
             return self.organism
         if case.model in TINY:
@@ -66,7 +75,7 @@ def suite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     owner = f"{horizon_session}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     recorded = all(opt(f"--{k}") == v for k, v in STAND_IN_SETTINGS.items())
     return Suite(tiny, organism, real, stand_in, Path(opt("--baselines")), Path(opt("--results")), mode, owner,
-                 compare_stand_ins=recorded)  # fmt: skip
+                 compare_stand_ins=recorded, data=tmp_path_factory.mktemp("tier-data"))  # fmt: skip
 
 
 STAND_IN_SETTINGS = {"device": "cpu", "dtype": "float32", "attn": "sdpa", "batch": 1}  # what baselines/stand-in holds

@@ -30,7 +30,7 @@ def test_the_two_protocols_and_their_validation():
     paper = PROTOCOLS.get("paper")
     assert (paper.conversation, paper.families, paper.presets, paper.seeds) == ("vicuna_v1", ("llava",), "released", 3)
     lmms = PROTOCOLS.get("lmms-eval")
-    assert (lmms.conversation, lmms.families, lmms.presets, lmms.seeds) == ("chat-template", (), "transcribed", 1)
+    assert (lmms.conversation, lmms.families, lmms.presets, lmms.seeds) == ("chat-template", (), "transcribed", 3)
     with pytest.raises(KeyError, match="unknown protocol 'papr'; did you mean 'paper'"):
         PROTOCOLS.get("papr")
     base = dict(name="x", summary="s", source="src", conversation="chat-template", families=(), presets="released")
@@ -148,11 +148,11 @@ def test_paper_cases_run_the_authors_protocol_where_the_release_covers_the_model
     assert str(released["192:fastv"].resolved) == str(PAPER_PRESETS.get("paper:llava-192:fastv"))
 
 
-def test_seeds_three_for_a_random_stage_under_paper_one_otherwise():
+def test_seeds_three_for_a_random_stage_under_either_protocol_one_otherwise():
     case = Case("llava-1.5-7b", "mme", "paper:llava-192:dart+random", protocol="paper", seed=5)
     assert case.seeds == (5, 6, 7)
     assert replace(case, schedule="paper:llava-192:dart+vtw").seeds == (5,)
-    assert replace(case, protocol="lmms-eval").seeds == (5,)
+    assert replace(case, protocol="lmms-eval").seeds == (5, 6, 7)
     assert stochastic(resolve_schedule("random@2:0.5")) and not stochastic(resolve_schedule("dart@2:0.5"))
 
 

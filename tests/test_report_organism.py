@@ -99,3 +99,13 @@ def test_render_states_each_finding():
     assert cells[:4] == ["synth-fine", "dart", "60.0", "75.0"] and cells[4].startswith("+15.0 ([")
     assert "exact McNemar" in text and "not tested" in text  # the rules; the stronger-model half of finding 2
     assert render_organisms([rec("full", 90, "mme")]) == ""
+
+
+def test_a_tiers_records_get_their_own_section_and_never_mix_with_the_defaults():
+    default = [rec("full", 90, n=96), rec("random@1:0.125", 50, n=96), rec("dart@1:0.125", 80, n=96)]
+    tier = [Record(**{**r.__dict__, "case": r.case + "-heldout4200"}) for r in
+            (rec("full", 91), rec("random@1:0.125", 30), rec("dart@1:0.125", 31))]  # fmt: skip
+    text = render_organisms(default + tier)
+    first, second = text.split("## The model organisms on 4200 held-out rows (the organism_full tier, 2100 per task")
+    assert "on the default suite's held-out rows" in first and "n=96" in first and "n=400" not in first
+    assert "n=400" in second and "(4200 held-out rows)" in second

@@ -184,16 +184,22 @@ ORGANISM_BATCH = 16  # samples per forward in the organisms' sweep groups: the s
 def default_runners(root: Path, cache: Path) -> tuple[CaseRunner, CaseRunner]:
     """The embedded default's two case runners (``pytest suite`` and ``horizon bench suite`` both use these): the
     tiny models on every benchmark's fixture rows, one sample per forward, built into ``cache``; the organisms on
-    the first ``SUITE_ROWS`` held-out synth rows (their shipped weights, or $HORIZON_MODELS/<name>),
-    ``ORGANISM_BATCH`` per forward. Their data is written under ``root``."""
-    from horizon.benchmarks.fixtures import write_all, write_parquet
-    from horizon.benchmarks.synth import HELD_OUT_SEED, rows
+    the first ``SUITE_ROWS`` held-out synth rows (:func:`organism_runner`). Their data is written under ``root``."""
+    from horizon.benchmarks.fixtures import write_all
     from horizon.matrix import SUITE_ROWS
 
     tiny = CaseRunner({"HORIZON_DATA": str(write_all(root / "fixture-data"))}, {"HORIZON_CACHE": str(cache)},
                       device="cpu")  # fmt: skip
-    held_out = root / "organism-data"
-    write_parquet("synth", held_out / "synth", rows(SUITE_ROWS, seed=HELD_OUT_SEED))
-    organism_models = {k: v for k, v in os.environ.items() if k == "HORIZON_MODELS"}
-    organism = CaseRunner({"HORIZON_DATA": str(held_out)}, organism_models, device="cpu", batch=ORGANISM_BATCH)
-    return tiny, organism
+    return tiny, organism_runner(root / "organism-data", SUITE_ROWS)
+
+
+def organism_runner(folder: Path, rows: int) -> CaseRunner:
+    """The organisms' case runner on the first ``rows`` held-out synth rows (written under ``folder``): their
+    shipped weights (or $HORIZON_MODELS/<name>), ``ORGANISM_BATCH`` samples per forward."""
+    from horizon.benchmarks.fixtures import write_parquet
+    from horizon.benchmarks.synth import HELD_OUT_SEED
+    from horizon.benchmarks.synth import rows as synth_rows
+
+    write_parquet("synth", folder / "synth", synth_rows(rows, seed=HELD_OUT_SEED))
+    models = {k: v for k, v in os.environ.items() if k == "HORIZON_MODELS"}
+    return CaseRunner({"HORIZON_DATA": str(folder)}, models, device="cpu", batch=ORGANISM_BATCH)

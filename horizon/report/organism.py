@@ -10,6 +10,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from horizon.matrix import HELD_OUT_SUFFIX
 from horizon.report.organism_stats import (
     RULES,
     budget_verdict,
@@ -24,17 +25,24 @@ from horizon.stats import Paired
 FAMILIES = ("synth-global", "synth-fine")
 _SWEEP = re.compile(r"^(?P<method>[a-z][a-z0-9_\-]*)@(?P<layer>\d+):(?P<keep>[0-9.]+)$")
 _VTW = re.compile(r"^vtw@(?P<layer>\d+)$")
+_TIER = re.compile(rf"-{HELD_OUT_SUFFIX}(\d+)(?:-|$)")
 
 
 def _acc(r: Record) -> float:
     return r.metrics["accuracy"]
 
 
-def organism_records(records: Sequence[Record]) -> dict[tuple[str, str], dict[str, Record]]:
-    """(model, family) -> schedule -> record, for the synth family benchmarks."""
+def tier_of(record: Record) -> int:
+    """The held-out rows of an ``organism_full`` tier case (its id ends in -heldout<rows>); 0 for the default's."""
+    m = _TIER.search(record.case)
+    return int(m[1]) if m else 0
+
+
+def organism_records(records: Sequence[Record], tier: int = 0) -> dict[tuple[str, str], dict[str, Record]]:
+    """(model, family) -> schedule -> record, for the synth family benchmarks' cases of one tier."""
     out: dict[tuple[str, str], dict[str, Record]] = {}
     for r in records:
-        if r.benchmark in FAMILIES:
+        if r.benchmark in FAMILIES and tier_of(r) == tier:
             out.setdefault((r.model, r.benchmark), {})[r.schedule] = r
     return out
 
@@ -89,27 +97,37 @@ def _layer(x: int | None) -> str:
 
 
 def render_organisms(records: Sequence[Record]) -> str:
-    """The Markdown section (empty when there is no organism record)."""
-    groups = organism_records(records)
+    """The Markdown section (empty when there is no organism record): the default suite's cases, then each
+    ``organism_full`` tier found (its information horizons are the default's studies)."""
+    tiers = sorted({tier_of(r) for r in records if r.benchmark in FAMILIES})
+    parts = [_render_tier(records, tier) for tier in tiers]
+    return "".join(p for p in parts if p)
+
+
+def _render_tier(records: Sequence[Record], tier: int) -> str:
+    groups = organism_records(records, tier)
     if not groups:
         return ""
     models = sorted({m for m, _ in groups})
-    lines = ["## The model organisms: the paper's findings on models trained here", "",
+    where = (f"on {tier} held-out rows (the organism_full tier, {tier // 2} per task family)" if tier
+             else "on the default suite's held-out rows")  # fmt: skip
+    lines = [f"## The model organisms {where}: the paper's findings on models trained here", "",
              "Small LLaVA- and Qwen2.5-VL-class models trained on `synth` (horizon/organism/), evaluated on held-out "
              "rows per task family: **global** (background colour, count, is there a <colour> <shape>) and **fine** "
              "(the colour/shape/digit in a named grid cell, 9 of 144 visual tokens).", ""]  # fmt: skip
     verdicts: dict[str, list[str]] = {"1": [], "2": [], "3": []}
     for model in models:
-        lines += [f"### {model}", ""]
+        lines += [f"### {model}" + (f" ({tier} held-out rows)" if tier else ""), ""]
         lines += _unpruned(groups, model)
         f1 = _sweeps(groups, model, lines)
         f2 = _horizons(records, groups, model, lines)
         f3 = _budget(groups, model, lines)
-        _retained(records, model, lines)
+        if not tier:
+            _retained(records, model, lines)
         verdicts["1"].append(f"{model}: {f1}")
         verdicts["2"].append(f"{model}: {f2}")
         verdicts["3"].append(f"{model}: {f3}")
-    lines += ["### Which findings the organisms reproduce", ""]
+    lines += ["### Which findings the organisms reproduce" + (f" ({tier} held-out rows)" if tier else ""), ""]
     titles = {"1": "Pruning methods fall to the level of random pruning beyond a horizon layer",
               "2": "The horizon moves deeper for visually harder (fine-grained) tasks",
               "3": "Random pruning in deep layers improves existing methods at an equal budget"}  # fmt: skip
