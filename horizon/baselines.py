@@ -5,7 +5,8 @@ File layout (``baselines/<device>/<model>/<benchmark>.json``, design §5)::
     {"schema_version": 1, "device": "cpu", "model": "tiny-llava", "benchmark": "mme",
      "machine": {...}, "tolerance": {"z": 3.0, "floor": 0.5, "rel": 0.02, "ratio_rel": 0.15, "paired_alpha": 0.01},
      "cases": {"<case id>": {"n": 200, "failures": 0, "metrics": {"accuracy": 56.25, ...},
-                             "units": {"<sample or group>": 1.0, ...}, "detects_drop": 4.0}}}
+                             "units": {"ids": "<key>", "values": "0110..."}, "detects_drop": 4.0}},
+     "unit_ids": {"<key>": ["<sample or group>", ...]}}
 
 Tolerances by each metric's declared kind (:mod:`horizon.metrics`; the caller passes the declarations): a
 percentage gets a band of ``z`` binomial standard errors for its sample count, at least ``floor`` points; a
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from horizon.baseline_units import decode, encode
 from horizon.files import write_atomic
 from horizon.metrics import KINDS, Metric, MetricKind, UndeclaredMetricError, kind_of
 from horizon.stats.gate import GATE_ALPHA, detects, paired_gate
@@ -175,17 +177,20 @@ def dumps(bf: BaselineFile) -> str:
             "ratio_rel": bf.tolerance.ratio_rel,
             "paired_alpha": bf.tolerance.paired_alpha,
         },  # fmt: skip
-        "cases": {case: _case_json(c, bf.tolerance.paired_alpha) for case, c in bf.cases.items()},
     }
+    shared: dict[str, list[str]] = {}
+    data["cases"] = {case: _case_json(c, bf.tolerance.paired_alpha, shared) for case, c in bf.cases.items()}
+    if shared:
+        data["unit_ids"] = shared
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def _case_json(c: CaseBaseline, alpha: float) -> dict[str, Any]:
+def _case_json(c: CaseBaseline, alpha: float, shared: dict[str, list[str]]) -> dict[str, Any]:
     out: dict[str, Any] = {"n": c.n, "metrics": {k: rounded(float(v)) for k, v in c.metrics.items()}}
     if c.failures is not None:
         out["failures"] = c.failures
     if c.units:  # with the drop the paired gate catches on them for certain (points; horizon/stats/gate.py)
-        out["units"] = {k: rounded(float(v)) for k, v in c.units.items()}
+        out["units"] = encode(c.units, shared)
         out["detects_drop"] = round(detects(len(c.units), alpha), 2)
     return out
 
@@ -204,10 +209,11 @@ def loads(text: str, source: str) -> BaselineFile:
         )
     try:
         tol = Tolerance(**data.get("tolerance", {}))
+        shared = data.get("unit_ids", {})
         cases = {
             str(case): CaseBaseline(int(c["n"]), {str(k): float(v) for k, v in c["metrics"].items()},
                                     None if c.get("failures") is None else int(c["failures"]),
-                                    None if c.get("units") is None else {str(k): float(v) for k, v in c["units"].items()})
+                                    None if c.get("units") is None else decode(c["units"], shared))
             for case, c in data["cases"].items()
         }
         return BaselineFile(str(data["device"]), str(data["model"]), str(data["benchmark"]), tol, cases,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from horizon.baselines import (
+    BaselineError,
     BaselineFile,
     CaseBaseline,
     Tolerance,
@@ -83,7 +84,44 @@ def test_units_round_trip_with_their_detectable_drop_and_merge(tmp_path):
 
 
 def test_a_bad_paired_alpha_is_refused():
-    from horizon.baselines import BaselineError
-
     with pytest.raises(BaselineError, match="paired_alpha must be in"):
         Tolerance(paired_alpha=0.0)
+
+
+def test_planted_drops_are_measured_on_real_records(tmp_path):
+    from horizon.evaluation.check import baseline_path
+    from horizon.evaluation.gate_power import gate_power, planted
+    from horizon.results import Record
+
+    assert planted({"a": 1.0, "b": 0.0, "c": 1.0}, 1) == {"a": 0.0, "b": 0.0, "c": 1.0}
+    record = Record(case="organism-llava-synth-fine-full", model="organism-llava", benchmark="synth-fine",
+                    schedule="full", device="cpu", dtype="float32", attn_implementation="sdpa", n=96, failures=0,
+                    metrics={"accuracy": 100 * 67 / 96}, average_visual_tokens=144.0,
+                    samples=[[u, "x", v] for u, v in UNITS.items()])  # fmt: skip
+    path = baseline_path(tmp_path, record)
+    write_atomic(path, dumps(BaselineFile("cpu", "organism-llava", "synth-fine").with_case(
+        record.case, 96, {"accuracy": 100 * 67 / 96, "visual_tokens": 144.0}, 0, UNITS)))  # fmt: skip
+    (power,) = gate_power([record], tmp_path)
+    width = band("percent", 100 * 67 / 96, 96, Tolerance())
+    assert power.band_drop == pytest.approx(100 * (int(width * 96 / 100) + 1) / 96)  # the first k past the band
+    assert power.gate_drop == pytest.approx(100 * 8 / 96) and not power.false_alarm
+
+
+def test_units_are_kept_compactly_once_per_file():
+    from horizon.baseline_units import decode, encode
+
+    shared: dict[str, list[str]] = {}
+    binary = encode({"b": 1.0, "a": 0.0, "c": 1.0}, shared)
+    scores = encode({"a": 0.5, "b": 1 / 3, "c": 1.0}, shared)
+    assert binary["values"] == "011" and scores["values"] == [0.5, 0.3333, 1.0]
+    assert binary["ids"] == scores["ids"] and list(shared.values()) == [["a", "b", "c"]]
+    assert decode(binary, shared) == {"a": 0.0, "b": 1.0, "c": 1.0}
+    with pytest.raises(ValueError, match="2 unit values for 3 unit ids"):
+        decode({"ids": binary["ids"], "values": "01"}, shared)
+    with pytest.raises(ValueError, match="not in the file's unit_ids"):
+        decode({"ids": "nope", "values": "011"}, shared)
+    text = dumps(BaselineFile("cpu", "m", "b").with_case("x", 3, {"accuracy": 1.0}, 0, {"a": 1.0, "b": 0.0, "c": 1.0})
+                 .with_case("y", 3, {"accuracy": 1.0}, 0, {"a": 0.0, "b": 0.0, "c": 1.0}))  # fmt: skip
+    assert text.count('"a"') == 1 and '"values": "101"' in text and '"values": "001"' in text
+    with pytest.raises(BaselineError, match="malformed baseline"):
+        loads(text.replace('"values": "101"', '"values": "10"'), "x")
