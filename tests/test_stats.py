@@ -99,3 +99,17 @@ def test_pairs_are_the_shared_units():
 def test_a_comparison_refuses_an_impossible_interval():
     with pytest.raises(ValueError, match="not a valid comparison"):
         Paired("exact McNemar", 10, 50.0, 40.0, 1.0, -1.0, 0.5, 5.0)
+
+
+def test_the_withdraw_horizon_is_the_first_layer_not_significantly_below_unpruned():
+    from horizon.stats.horizon import withdraw_horizon
+
+    full = {f"s{i}": 1.0 if i < 90 else 0.0 for i in range(100)}
+
+    def lost(k: int) -> dict[str, float]:  # k of the right answers lost
+        return {u: 0.0 if i < k else v for i, (u, v) in enumerate(sorted(full.items(), key=lambda x: int(x[0][1:])))}
+
+    curve = {0: lost(80), 1: lost(40), 2: lost(6), 3: lost(5), 4: lost(0)}
+    layer, after = withdraw_horizon(full, curve)
+    assert layer == 3 and len(after) == 2  # 6 one-way losses: p = 0.031; 5: p = 0.0625
+    assert withdraw_horizon(full, {0: lost(80)}) == (None, ())

@@ -23,14 +23,7 @@ import torch
 from horizon.benchmarks.base import Benchmark, DatasetFormatError, Sample
 from horizon.engine.sweep import select_many
 from horizon.evaluation.loop import SAMPLE_ERRORS, NoSampleRanError, evaluate_many, prompt_of
-from horizon.information.analysis import (
-    HORIZON_RULE,
-    WITHDRAW_RULE,
-    information_horizon,
-    layer_statistics,
-    retained,
-    withdraw_horizon,
-)
+from horizon.information.analysis import HORIZON_RULE, information_horizon, layer_statistics, retained
 from horizon.information.answer import ANSWER_RULES, answer_text, answer_token, check_answer_rule
 from horizon.information.metric import (
     MODES,
@@ -46,10 +39,14 @@ from horizon.metrics import Metric
 from horizon.models.adapter import Prompt
 from horizon.models.loading import LoadedModel
 from horizon.schedule import Keep, Schedule, Stage
+from horizon.stats.horizon import WITHDRAW_RULE, withdraw_horizon
 
 DEFAULT_METHODS = ("random", "divprune", "fastv", "sparsevlm", "dart")  # Fig. 5 (SGL needs a guide model)
 DEFAULT_KEEPS = (0.1, 0.25, 0.5)  # Fig. 5: pruning 90 / 75 / 50 %
 DEFAULT_ORACLE_KEEPS = (0.25, 0.125)  # Fig. 6: pruning 75 / 88 % (144 / 72 of 576)
+
+
+Units = tuple[dict[str, float], dict[int, dict[str, float]]]  # the unpruned run's units, each withdrawal's
 
 
 @dataclass(frozen=True)
@@ -164,9 +161,10 @@ def run_study(
         )
     done = [s for s in samples if s.id in maps]
     stats = layer_statistics(list(maps.values()))
-    withdraw, full, oracle = _accuracies(loaded, bench, done, layers, config, maps)
-    percent = bench.headline_metric.kind == "percent"
-    w_horizon = None if full is None or not withdraw else withdraw_horizon(withdraw, full, len(done), percent)
+    withdraw, full, oracle, (full_units, withdrawn) = _accuracies(loaded, bench, done, layers, config, maps)
+    w_horizon = None  # paired on the same samples (horizon/stats/horizon.py)
+    if full is not None and withdraw:
+        w_horizon = withdraw_horizon(full_units, {i: withdrawn[i] for i in withdraw})[0]
     first = next(iter(maps.values()))
     shown = _map_layers(layers, config.map_layers)
     same_size = len({m.p_keep.shape[1] for m in maps.values()}) == 1  # Qwen's token count follows the image
@@ -237,15 +235,16 @@ def _accuracies(
     layers: Sequence[int],
     config: StudyConfig,
     maps: Mapping[str, InformationMap],
-) -> tuple[dict[int, float], float | None, dict[str, dict[int, float]]]:
-    """Headline metric unpruned, with everything withdrawn at each layer, and with the oracle's selections."""
+) -> tuple[dict[int, float], float | None, dict[str, dict[int, float]], Units]:
+    """Headline metric unpruned, with everything withdrawn at each layer, and with the oracle's selections; and
+    the unpruned run's and each withdrawal's units (what the paired withdraw horizon reads)."""
     schedules: list[Schedule] = [Schedule()]
     if config.withdraw:
         schedules += [Schedule((Stage("vtw", i),)) for i in layers]
     oracle_keys = [(keep, i) for keep in config.oracle_keeps for i in layers]
     schedules += [Schedule((Stage("oracle", i, Keep(keep)),)) for keep, i in oracle_keys]
     if len(schedules) == 1:
-        return {}, None, {}
+        return {}, None, {}, ({}, {})
 
     def provide(sample: Sample, prompt: Prompt, wanted: Sequence[int]) -> Mapping[int, torch.Tensor]:
         return {i: oracle_scores(maps[sample.id], i)[None] for i in wanted}  # window > 1: whole windows first
@@ -263,7 +262,8 @@ def _accuracies(
     for (keep, i), s in zip(oracle_keys, score[k:], strict=True):
         if s is not None:
             oracle.setdefault(f"{keep:g}", {})[i] = s
-    return withdraw, full, oracle
+    units = {i: r.units for i, r in zip(layers, results[1 : 1 + len(layers)], strict=True)} if config.withdraw else {}
+    return withdraw, full, oracle, (results[0].units, units)
 
 
 def study_declarations(names: Iterable[str], headline: Metric) -> dict[str, Metric]:

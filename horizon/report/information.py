@@ -90,6 +90,8 @@ def render_horizons(records: Sequence[Any]) -> str:
     the withdraw-all sweeps (``vtw@K`` cases beside the unpruned one), with the paper's where it states one."""
     from horizon.information.analysis import WITHDRAW_RULE, withdraw_horizon
     from horizon.report.tables import headline_metric, score
+    from horizon.stats.horizon import WITHDRAW_RULE as PAIRED_RULE
+    from horizon.stats.horizon import withdraw_horizon as paired_horizon
 
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for r in records:
@@ -97,17 +99,23 @@ def render_horizons(records: Sequence[Any]) -> str:
             info = r.information
             row = rows.setdefault((r.model, r.benchmark), {})
             row["info"], row["withdraw_info"] = info["horizon"], info["withdraw_horizon"]
-    sweeps: dict[tuple[str, str], dict[int, float]] = {}
+    sweeps: dict[tuple[str, str], dict[int, Any]] = {}
     full: dict[tuple[str, str], Any] = {}
     for r in records:
         if r.schedule.startswith("vtw@") and "+" not in r.schedule:
-            sweeps.setdefault((r.model, r.benchmark), {})[int(r.schedule[4:])] = score(r)
+            sweeps.setdefault((r.model, r.benchmark), {})[int(r.schedule[4:])] = r
         elif r.schedule == "full":
             full[(r.model, r.benchmark)] = r
+    banded = False
     for key, points in sweeps.items():
         if key in full and len(points) > 1:
             f = full[key]
-            rows.setdefault(key, {})["sweep"] = withdraw_horizon(points, score(f), f.n, headline_metric(f).kind == "percent")
+            if f.samples and all(p.samples for p in points.values()):  # paired on the same samples
+                rows.setdefault(key, {})["sweep"] = paired_horizon(f.units, {k: p.units for k, p in points.items()})[0]
+            else:  # records written before per-sample results were kept: the binomial band
+                banded = True
+                rows.setdefault(key, {})["sweep"] = withdraw_horizon(
+                    {k: score(p) for k, p in points.items()}, score(f), f.n, headline_metric(f).kind == "percent")
     if not rows:
         return ""
     table = [[m, b, _layer(v.get("info", "–")), _layer(v.get("withdraw_info", "–")), _layer(v.get("sweep", "–")),
@@ -115,7 +123,8 @@ def render_horizons(records: Sequence[Any]) -> str:
     headers = ["model", "benchmark", "information horizon", "withdraw horizon (information case)",
                "withdraw horizon (Fig. 9 sweep)", "paper"]  # fmt: skip
     body = tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)
-    return f"### Horizons\n\n{body}\n\n{WITHDRAW_RULE}; '–': not measured, 'none': not reached.\n"
+    rule = PAIRED_RULE + (f" (records without per-sample results: {WITHDRAW_RULE})" if banded else "")
+    return f"### Horizons\n\n{body}\n\n{rule}; '–': not measured, 'none': not reached.\n"
 
 
 def _layer(value: Any) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from horizon.results import Record
 from horizon.stats import ALPHA, MARGIN, Paired, compare, paired_values
+from horizon.stats.horizon import withdraw_horizon as paired_withdraw_horizon
 
 RULES = (
     "- **paired comparisons**: two runs on the same held-out samples are compared sample by sample "
@@ -103,17 +104,11 @@ def catch_up_verdict(c: CatchUp, family: str) -> str:
 
 
 def withdraw_horizon(curve: Mapping[int, Record], full: Record) -> tuple[int | None, tuple[Paired, ...]]:
-    """The first layer K from which withdrawing every visual token at any K' >= K is not significantly below
-    ``full`` (paired), and the comparisons from K on; (None, ()) when the deepest withdrawal already is."""
-    horizon: int | None = None
-    kept: list[Paired] = []
-    for layer in sorted(curve, reverse=True):
-        p = paired(full, curve[layer])
-        if p is None or (p.significant and p.difference < 0):
-            break
-        horizon = layer
-        kept.append(p)
-    return horizon, tuple(kept)
+    """The paired withdraw horizon (:func:`horizon.stats.horizon.withdraw_horizon`) of a ``vtw@k`` sweep's records
+    against the unpruned record; (None, ()) without per-sample results."""
+    if not full.samples or any(not r.samples for r in curve.values()):
+        return None, ()
+    return paired_withdraw_horizon(full.units, {k: r.units for k, r in curve.items()})
 
 
 def budget_verdict(comparisons: Sequence[Paired]) -> str:
