@@ -153,3 +153,21 @@ def test_the_cases_table_is_compact_and_the_full_data_goes_to_csv_and_json(tmp_p
     report, n = write_report(tmp_path / "results", tmp_path / "out", PAPER)
     assert n == 2 and {p.name for p in (tmp_path / "out").iterdir()} >= {"report.md", "cases.csv", "cases.json"}
     assert "cases.csv" in report.read_text()
+
+
+def test_horizons_are_paired_where_records_keep_their_samples():
+    from dataclasses import replace
+
+    from horizon.report.information import render_horizons
+
+    def with_lost(r, lost):  # 116 of 200 right in the unpruned run; ``lost`` of them wrong here
+        rows = [[f"s{i:03d}", "x", 1.0 if lost <= i < 116 else 0.0] for i in range(200)]
+        return replace(r, samples=rows, n=200)
+
+    full = with_lost(replace(_record("textvqa-ocr", "full", 58.0), schedule="full"), 0)
+    sweep = [with_lost(replace(_record("textvqa-ocr", "vtw", 58.0), case=f"c{k}", schedule=f"vtw@{k}"), lost)
+             for k, lost in ((8, 60), (16, 6), (24, 5), (28, 0))]  # fmt: skip
+    text = render_horizons([full, *sweep])
+    row = next(line for line in text.splitlines() if line.startswith("| llava"))
+    assert row.split("|")[5].strip() == "24"  # 6 one-way losses at layer 16: p = 0.031; 5 at 24: p = 0.0625
+    assert "paired on the same samples" in text and "without per-sample results" not in text
