@@ -3,8 +3,8 @@
 The cases of one file mostly share their units (the same samples), so the unit ids are written once per file,
 under ``unit_ids``, keyed by a short digest of the sorted list. Each case keeps that key and its values in the
 ids' order: a string of ``0``/``1`` where every value is one (a flipped answer is one changed character in the
-diff), else a list of numbers (scores, or correctness averaged over seeds). 4200 single answers take 4200
-characters, not 4200 lines.
+diff), else the numbers separated by spaces (scores, or correctness averaged over seeds). 4200 units take one
+line, not 4200.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def encode(units: Mapping[str, float], shared: dict[str, list[str]]) -> dict[str
     values = [float(units[u]) for u in ids]
     if all(v in (0.0, 1.0) for v in values):
         return {"ids": key, "values": "".join("1" if v else "0" for v in values)}
-    return {"ids": key, "values": [round(v, DIGITS) for v in values]}
+    return {"ids": key, "values": " ".join(f"{v:.{DIGITS}f}".rstrip("0").rstrip(".") for v in values)}
 
 
 def decode(entry: Mapping[str, Any], shared: Mapping[str, list[str]]) -> dict[str, float]:
@@ -38,8 +38,8 @@ def decode(entry: Mapping[str, Any], shared: Mapping[str, list[str]]) -> dict[st
     ids = shared.get(str(entry["ids"]))
     if ids is None:
         raise ValueError(f"unit ids {entry['ids']!r} are not in the file's unit_ids")
-    values = entry["values"]
-    parsed = [float(c) for c in values] if isinstance(values, str) else [float(v) for v in values]
-    if len(parsed) != len(ids) or (isinstance(values, str) and set(values) - {"0", "1"}):
-        raise ValueError(f"{len(parsed)} unit values for {len(ids)} unit ids (or not 0/1 characters)")
+    values = str(entry["values"])
+    parsed = [float(c) for c in values] if not set(values) - {"0", "1"} else [float(v) for v in values.split()]
+    if len(parsed) != len(ids) or not all(0.0 <= v <= 1.0 for v in parsed):
+        raise ValueError(f"{len(parsed)} unit values for {len(ids)} unit ids (or values outside [0, 1])")
     return dict(zip(ids, parsed, strict=True))

@@ -74,7 +74,7 @@ SUITE_ROWS = 192  # the organism cases run the first held-out synth rows (96 per
 ORGANISM_INFO_ROWS = 32  # samples per information case (of the suite's 96 per family)
 ORGANISM_STAGE_LAYER = 5  # where the equal-budget schedules add random/VTW (the paper's LLaVA horizon ~ 5/8 deep)
 # the organism_full tier: the finding cases on 4200 held-out rows (700 per task, 2100 per family), where a paired
-# comparison detects ~2-point effects (docs/statistics.md); run with -m organism_full, never by default
+# comparison detects 0.5-2.5-point effects (docs/statistics.md); -m organism_full only, 32 min on 2 cores
 ORGANISM_FULL_ROWS = 4200
 HELD_OUT_SUFFIX = "heldout"  # a tier case's id ends in -heldout<rows>; the report keeps its records apart
 DEFAULT_SCHEDULES = ("full", "random@2:0.5", "paper:llava-192:dart+random", "paper:llava-64:fastv+vtw")

@@ -113,9 +113,10 @@ def test_units_are_kept_compactly_once_per_file():
     shared: dict[str, list[str]] = {}
     binary = encode({"b": 1.0, "a": 0.0, "c": 1.0}, shared)
     scores = encode({"a": 0.5, "b": 1 / 3, "c": 1.0}, shared)
-    assert binary["values"] == "011" and scores["values"] == [0.5, 0.3333, 1.0]
+    assert binary["values"] == "011" and scores["values"] == "0.5 0.3333 1"
     assert binary["ids"] == scores["ids"] and list(shared.values()) == [["a", "b", "c"]]
     assert decode(binary, shared) == {"a": 0.0, "b": 1.0, "c": 1.0}
+    assert decode(scores, shared) == {"a": 0.5, "b": 0.3333, "c": 1.0}
     with pytest.raises(ValueError, match="2 unit values for 3 unit ids"):
         decode({"ids": binary["ids"], "values": "01"}, shared)
     with pytest.raises(ValueError, match="not in the file's unit_ids"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from horizon.report.organism import equal_budget, horizon_verdict, placements, render_organisms, sweep_table
-from horizon.report.organism_stats import budget_verdict, catch_up, paired, withdraw_horizon
+from horizon.report.organism_stats import budget_verdict, catch_up, catch_up_verdict, paired, withdraw_horizon
 from horizon.results import Record
 from horizon.stats import compare
 
@@ -43,8 +43,12 @@ def test_catch_up_by_hand():
     # the same at n = 40: nothing is significant; the catch-up layer is the first layer, and it decides nothing
     small = catch_up(_table({"random": {1: 50, 2: 55}, "fastv": {1: 55, 2: 55}}, n=40), [1, 2])
     assert small.layer == 1 and small.lead is None and not small.conclusive
-    # still different at the last layer: no catch-up
+    # still ahead at the last layer: no catch-up
     assert catch_up(_table({"random": {1: 50, 2: 50}, "dart": {1: 90, 2: 90}}), [1, 2]).layer is None
+    # significantly *behind* random from layer 2 on is no better than random: caught up, and said
+    below = catch_up(_table({"random": {1: 50, 2: 80, 3: 80}, "dart": {1: 70, 2: 70, 3: 70}}), [1, 2, 3])
+    assert (below.layer, below.lead_layer, below.behind) == (2, 1, 2)
+    assert "2 method-layer comparisons significantly behind random" in catch_up_verdict(below, "synth-fine")
 
 
 def test_sweep_and_budget_parsing():

@@ -185,7 +185,7 @@ def _sweeps(groups: Mapping[tuple[str, str], Mapping[str, Record]], model: str, 
                 f"{c.lead.verdict('random', c.lead_method)}" if c.lead is not None
                 else "no method significantly ahead of random before it")  # fmt: skip
         power = f" (those comparisons detect >= {c.mde:.1f} points)" if c.after else ""
-        lines += [f"- catch-up layer (no method differs significantly from random from here on): "
+        lines += [f"- catch-up layer (no method significantly ahead of random from here on): "
                   f"**{_layer(c.layer)}**{power}; {lead}", ""]  # fmt: skip
         verdicts.append(catch_up_verdict(c, family))
     return "; ".join(verdicts) or "no sweep records"

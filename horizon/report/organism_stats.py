@@ -20,11 +20,12 @@ RULES = (
     f"significance at p < {ALPHA:g} (two-sided). Each states the smallest difference its n could detect at power "
     f"0.8 (MDE): 'no significant difference' is said only where the MDE is at most {MARGIN:g} points, otherwise "
     "'inconclusive at n = N: detects only >= D points'.",
-    "- **finding 1** (methods fall to random beyond a horizon), per model and task family: the *catch-up layer* is "
-    "the first sweep layer from which no method differs significantly from random, there or at any later layer; "
-    "reproduced when some method is significantly ahead of random at a shallower layer and every comparison from "
-    "the catch-up layer on could have detected the margin; with a significant lead but underpowered comparisons "
-    "after it, inconclusive.",
+    "- **finding 1** (methods fall to random beyond a horizon: in the paper's words, deep-layer methods 'perform no "
+    "better than random', 'similarly or even worse'), per model and task family: the *catch-up layer* is the first "
+    "sweep layer from which no method is significantly ahead of random, there or at any later layer (one may be "
+    "significantly behind it: the report says so); reproduced when some method is significantly ahead of random at "
+    "a shallower layer and every comparison from the catch-up layer on could have detected the margin; with a "
+    "significant lead but underpowered comparisons after it, inconclusive.",
     "- **finding 2** (the horizon is deeper for visually harder tasks): the fine family's horizons (information "
     "horizon of the information case, withdraw horizon of the vtw@k sweep: the first layer K from which "
     "withdrawing every visual token at any K' >= K is not significantly below the unpruned model, paired) against "
@@ -58,7 +59,12 @@ class CatchUp:
     @property
     def conclusive(self) -> bool:
         """Whether every comparison from the catch-up layer on could have detected the margin."""
-        return all(p.same for p in self.after)
+        return all(p.mde <= MARGIN for p in self.after)
+
+    @property
+    def behind(self) -> int:
+        """How many comparisons from the catch-up layer on find a method significantly behind random."""
+        return sum(p.significant and p.difference < 0 for p in self.after)
 
     @property
     def mde(self) -> float:
@@ -76,7 +82,7 @@ def catch_up(table: Mapping[str, Mapping[int, Record]], layers: Sequence[int]) -
         compared[layer] = [(m, p) for m, p in pairs if p is not None]
     first: int | None = None
     for layer in sorted(compared, reverse=True):
-        if any(p.significant for _, p in compared[layer]):
+        if any(p.significant and p.difference > 0 for _, p in compared[layer]):
             break
         first = layer
     lead, lead_method, lead_layer = None, "", -1
@@ -92,15 +98,16 @@ def catch_up(table: Mapping[str, Mapping[int, Record]], layers: Sequence[int]) -
 
 def catch_up_verdict(c: CatchUp, family: str) -> str:
     if c.layer is None:
-        return f"{family}: **not reproduced** (a method still differs significantly from random at the last layer)"
+        return f"{family}: **not reproduced** (a method is still significantly ahead of random at the last layer)"
+    behind = f"; {c.behind} method-layer comparisons significantly behind random" if c.behind else ""
     if c.lead is None:
-        return (f"{family}: **not reproduced as stated**: no method differs significantly from random from layer "
-                f"{c.layer} on, but none is significantly ahead of it before")  # fmt: skip
+        return (f"{family}: **not reproduced as stated**: no method is significantly ahead of random from layer "
+                f"{c.layer} on, but none is before it either{behind}")  # fmt: skip
     lead = f"{c.lead_method} leads random by {c.lead.difference:.1f} points at layer {c.lead_layer} (p = {c.lead.p_value:.2g})"
     if c.conclusive:
-        return f"{family}: **reproduced** ({lead}; no significant difference from layer {c.layer} on)"
-    return (f"{family}: **inconclusive at n = {c.after[0].n}** ({lead}; no significant difference from layer "
-            f"{c.layer} on, but those comparisons detect only >= {c.mde:.1f} points)")  # fmt: skip
+        return f"{family}: **reproduced** ({lead}; none significantly ahead from layer {c.layer} on{behind})"
+    return (f"{family}: **inconclusive at n = {c.after[0].n}** ({lead}; none significantly ahead from layer "
+            f"{c.layer} on, but those comparisons detect only >= {c.mde:.1f} points{behind})")  # fmt: skip
 
 
 def withdraw_horizon(curve: Mapping[int, Record], full: Record) -> tuple[int | None, tuple[Paired, ...]]:
