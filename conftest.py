@@ -228,7 +228,7 @@ def _case_of(item: pytest.Item) -> object:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if "organism_full" not in (config.getoption("markexpr") or ""):  # an hour of CPU: only when asked for by name
+    if "organism_full" not in (config.getoption("markexpr") or ""):  # half an hour of CPU: only when asked for by name
         tier = [i for i in items if i.get_closest_marker("organism_full") is not None]
         if tier:
             config.hook.pytest_deselected(items=tier)
