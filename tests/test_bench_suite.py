@@ -32,14 +32,16 @@ def test_bench_suite_runs_the_suites_runners_and_sweep_groups(monkeypatch: pytes
     default = default_matrix()
     sweep = [c for c in default if c.model == "tiny-llava" and "sweep" in c.marks]
     # two organism cases of one group on 16 of its rows (the group is found by case id, the rows by the case)
-    fine = [c for c in default if c.model == "organism-llava" and c.benchmark == "synth-fine"]
+    fine = [c for c in default if c.model == "organism-llava" and c.benchmark == "synth-fine" and len(c.seeds) == 1]
     organism = [replace(c, limit=16) for c in fine[:2]]
     plain = [c for c in default if c.model == "tiny-qwen2.5-vl" and "sweep" not in c.marks][:1]
     r = bench_suite(horizon_cache, cases=plain + sweep + organism)
     assert r.cases == len(calls) == 1 + len(sweep) + 2 and 0 < r.model_s <= r.case_s and r.overhead < 1
-    assert len(sweep) == len(sweep_groups(default)[sweep[0].id]) == 12  # the suite's group, whole
+    groups = sweep_groups(default)  # the suite's groups, whole: random's 3 seeds make a pass of their own
+    assert len(sweep) == 12 and {len(groups[c.id]) for c in sweep} == {4, 8}
+    assert all(len(groups[c.id]) == 4 for c in sweep if c.schedule.startswith("random@"))
     assert calls[0][1:3] == (0, 1)  # no sweep group, one sample per forward
-    assert {c[1:3] for c in calls[1:13]} == {(12, 1)}  # the tiny sweep group in one pass, one sample per forward
+    assert {c[1:3] for c in calls[1:13]} == {(4, 1), (8, 1)}  # each tiny sweep group in one pass per seed
     assert calls[13:] == [(c.id, 2, ORGANISM_BATCH, 16) for c in organism]  # cut to the chosen cases
     calls.clear()
     assert bench_suite(horizon_cache, 3, cases=sweep).cases == 3 and {c[1] for c in calls} == {3}
