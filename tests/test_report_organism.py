@@ -93,14 +93,16 @@ def test_render_states_each_finding():
                     rec("random@6:0.125", late, bench), rec("dart@6:0.125", late + 0.5, bench)]  # fmt: skip
         records += [rec(f"vtw@{k}", 10 if k < (2 if bench == "synth-global" else 5) else 91.5, bench) for k in range(8)]
         records += [rec("dart@2:0.25", 60, bench), rec("dart@2:0.375+random@5:#18", 75, bench),
-                    rec("dart@2:0.3125+random@6:#18", 59, bench)]  # fmt: skip
+                    rec("dart@2:0.3125+random@6:#18", 59, bench), rec("dart@2:0.5+vtw@5", 50, bench)]  # fmt: skip
     text = render_organisms(records)
+    assert "random in place of VTW from layer 5 (M+random against M+VTW): **reproduced** (mean +25.0" in text
     assert "synth-fine: **reproduced** (dart leads random by 40.0 points at layer 1" in text
     assert "withdraw horizon global layer 2, fine layer 5" in text
     assert "random from layer 5: **reproduced**" in text and "random from layer 6: **not reproduced**" in text
     row = next(line for line in text.splitlines() if line.startswith("| synth-fine ") and "dart" in line)
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[:4] == ["synth-fine", "dart", "60.0", "75.0"] and cells[4].startswith("+15.0 ([")
+    assert cells[-2:] == ["50.0", "–"]  # +vtw@5, +vtw@6
     assert "exact McNemar" in text and "not tested" in text  # the rules; the stronger-model half of finding 2
     assert render_organisms([rec("full", 90, "mme")]) == ""
 

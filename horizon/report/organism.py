@@ -245,6 +245,7 @@ def horizon_verdict(info_h: Mapping[str, int | None], withdraw_h: Mapping[str, i
 def _budget(groups: Mapping[tuple[str, str], Mapping[str, Record]], model: str, lines: list[str]) -> str:
     rows: list[list[str]] = []
     compared: dict[int, list[Paired]] = {}
+    against_vtw: dict[int, list[Paired]] = {}  # +random@L against +vtw@L: the same budget, some tokens or none
     tables = {family: equal_budget(groups.get((model, family), {})) for family in FAMILIES}
     layers = sorted({layer for t in tables.values() for layer in placements(t)})
     for family, table in tables.items():
@@ -256,6 +257,10 @@ def _budget(groups: Mapping[tuple[str, str], Mapping[str, Record]], model: str, 
                 row += ["–" if got is None else f"{_acc(got):.1f}", _difference(p)]
                 if p is not None:
                     compared.setdefault(layer, []).append(p)
+                vtw = v.get(f"+vtw@{layer}")
+                q = None if got is None or vtw is None else paired(vtw, got)
+                if q is not None:
+                    against_vtw.setdefault(layer, []).append(q)
             row += [f"{_acc(v[f'+vtw@{layer}']):.1f}" if f"+vtw@{layer}" in v else "–" for layer in layers]
             rows.append(row)
     if not rows:
@@ -267,7 +272,10 @@ def _budget(groups: Mapping[tuple[str, str], Mapping[str, Record]], model: str, 
               "keeping more until layer L, then random to 18 tokens (+random@L) or none (+vtw@L); differences paired "
               "on the same samples:", "",
               tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), ""]  # fmt: skip
-    return "; ".join(f"random from layer {layer}: {budget_verdict(compared.get(layer, []))}" for layer in layers)
+    verdicts = [f"random from layer {layer}: {budget_verdict(compared.get(layer, []))}" for layer in layers]
+    verdicts += [f"random in place of VTW from layer {layer} (M+random against M+VTW): "
+                 f"{budget_verdict(against_vtw[layer])}" for layer in layers if layer in against_vtw]  # fmt: skip
+    return "; ".join(verdicts)
 
 
 def _difference(p: Paired | None) -> str:

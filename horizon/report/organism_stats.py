@@ -33,7 +33,9 @@ RULES = (
     "other (a horizon not reached counts as deeper than any reached one; not reached in both decides nothing).",
     "- **finding 3** (random pruning in deep layers improves methods): at an equal visual-token budget, M+random "
     "against M alone on the same samples, per method and family, for each layer random is added at; reproduced "
-    "when it is ahead on average, significantly ahead somewhere and significantly behind nowhere.",
+    "when it is ahead on average, significantly ahead somewhere and significantly behind nowhere. The paper's "
+    "second comparison, random in place of withdrawing every token (M+random against M+VTW at the same budget), "
+    "is judged by the same rule.",
 )
 
 
