@@ -96,7 +96,7 @@ def case_costs(
     """The cost of each collected real-checkpoint case, and how many embedded-default cases (CPU; not costed)."""
     from horizon.benchmarks.registry import BENCHMARKS
     from horizon.efficiency.budget import eval_cost, information_cost
-    from horizon.matrix import all_cases, information_matrix, under_protocol
+    from horizon.matrix import InfoCase, all_cases, information_matrix, under_protocol
     from horizon.models.presets import MODELS
 
     known = {c.id: c for c in under_protocol(all_cases(), args.protocol)}
@@ -115,13 +115,13 @@ def case_costs(
         if samples is None:
             raise ValueError(f"{case_id}: {bench.name} has no split size (Benchmark.rows) and the case no limit")
         speed = speeds.get(case.model)
-        if case_id in info:
-            layers = tuple(case.layers or range(preset.arch.layers))  # type: ignore[union-attr]
+        if isinstance(case, InfoCase):
+            layers = tuple(case.layers or range(preset.arch.layers))
             out.append(information_cost(case_id, preset, bench.name, layers, samples, text_tokens=args.text_tokens,
                                         speed=speed))  # fmt: skip
             continue
         answer = min(args.answer_tokens, case.max_new_tokens or bench.max_new_tokens)
-        out.append(eval_cost(case_id, preset, bench.name, str(case.resolved), samples, len(case.seeds),  # type: ignore[union-attr]
+        out.append(eval_cost(case_id, preset, bench.name, str(case.resolved), samples, len(case.seeds),
                              text_tokens=args.text_tokens, answer_tokens=answer,
                              lower_bound=bench.expand is not None and case.limit is None, speed=speed))  # fmt: skip
     return out, default

@@ -26,7 +26,6 @@ class GatePower:
     case: str
     group: str  # model and benchmark
     n: int
-    accuracy: float
     band_drop: float | None  # the smallest planted drop (points) the band catches; None: not even all answers
     gate_drop: float | None  # ... the band or the paired gate catches (the check as it runs)
     false_alarm: bool  # the record as it is fails its baseline
@@ -89,5 +88,5 @@ def _measure(r: Record, units: Mapping[str, float], expected: CaseBaseline, tol:
     def by_gate(u: Mapping[str, float]) -> bool:  # the gate as a baseline check runs it: the band, or paired
         return by_band(u) or (base is not None and bool(paired_gate(r.case, bench.unit_of, base, u, tol.paired_alpha)))
 
-    return GatePower(r.case, f"{r.model} {r.benchmark}", n, want, smallest_caught(units, by_band),
+    return GatePower(r.case, f"{r.model} {r.benchmark}", n, smallest_caught(units, by_band),
                      smallest_caught(units, by_gate) if base else None, bool(problems_of(r, expected, tol)))  # fmt: skip
