@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
+from horizon.organism.config import ORGANISMS, WEAKER
 from horizon.paper_presets import resolve_schedule
 from horizon.paper_tables import PAPER_TABLES
 from horizon.protocol import DEFAULT_PROTOCOL, PAPER_PROTOCOL, PROTOCOLS
@@ -66,7 +67,9 @@ class Case:
 
 
 TINY = ("tiny-llava", "tiny-qwen2.5-vl")
-ORGANISMS = ("organism-llava", "organism-qwen2.5-vl")  # trained on synth, shipped (horizon/organism/)
+# ORGANISMS: every model trained on synth and shipped (horizon/organism/); FINDINGS_ORGANISMS run every finding's
+# cases, their weaker siblings (WEAKER) the unpruned and withdraw-all cases and the information study (capacity)
+FINDINGS_ORGANISMS = tuple(o for o in ORGANISMS if o not in WEAKER.values())
 SYNTH_FAMILIES = ("synth-global", "synth-fine")
 ORGANISM_LAYERS = 8
 ORGANISM_KEEP = 0.125  # the layer sweeps' ratio (Fig. 2's): 18 of 144 tokens
@@ -124,18 +127,19 @@ def organism_matrix(held_out: int = 0) -> list[Case]:
     """The organisms on the held-out synth rows, per task family: unpruned, every method against random at each
     layer (Fig. 1/2), all visual tokens withdrawn at each layer (Fig. 9), equal-budget multi-stage (Tables 4/5).
     One sweep group per model and family: a single pass shares each sample's unpruned prefix. ``held_out`` > 0:
-    the same cases on that many held-out rows (the ``organism_full`` tier, never in the default run)."""
+    the same cases on that many held-out rows (the ``organism_full`` tier, never in the default run). A weaker
+    sibling (``WEAKER``) runs the unpruned and withdraw-all cases only: its horizons against its stronger one's."""
     marks = ("organism_full", "sweep") if held_out else ("default", "organism", "sweep")
-    schedules = ["full"]
-    schedules += [f"{m}@{layer}:{ORGANISM_KEEP:g}" for m in SWEEP_METHODS for layer in range(1, ORGANISM_LAYERS)]
-    schedules += [f"vtw@{layer}" for layer in range(ORGANISM_LAYERS)]
+    withdraw = ["full", *(f"vtw@{layer}" for layer in range(ORGANISM_LAYERS))]
+    schedules = [*withdraw, *(f"{m}@{layer}:{ORGANISM_KEEP:g}" for m in SWEEP_METHODS
+                              for layer in range(1, ORGANISM_LAYERS))]  # fmt: skip
     schedules += list(dict.fromkeys(s for m in ("fastv", "dart", "divprune") for layer in EQUAL_BUDGET_KEEPS
                                     for s in equal_budget_schedules(m, layer)))  # fmt: skip
     return [
         Case(model, bench, s, marks, max_new_tokens=1, label=_organism_label(s), held_out=held_out)  # one-word answers
         for model in ORGANISMS
         for bench in SYNTH_FAMILIES
-        for s in schedules
+        for s in (schedules if model in FINDINGS_ORGANISMS else withdraw)  # a weaker sibling: the capacity finding's
     ]
 
 
@@ -246,7 +250,7 @@ def information_matrix() -> list[InfoCase]:
     # the organisms: every layer, per task family (the horizon should sit deeper for the fine tasks)
     cases += [InfoCase(model, bench, ("default", "information", "organism"), ORGANISM_INFO_ROWS,
                        keeps=(ORGANISM_KEEP,), oracle_keeps=(ORGANISM_KEEP,), max_new_tokens=1)
-              for model in ORGANISMS for bench in SYNTH_FAMILIES]  # fmt: skip
+              for model in ORGANISMS for bench in SYNTH_FAMILIES]  # fmt: skip (weaker siblings too: capacity)
     real = ("information", "gpu", "nightly")
     # Fig. 5, 6, 7, 8 (LLaVA-1.5-7B, 200 MME samples; TextVQA for Fig. 6b/8b)
     # under the paper protocol: 2x2 windows, the release's y, its info-guided keeps 72/144/288/432 of 576 (info_prune)

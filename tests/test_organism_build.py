@@ -28,7 +28,7 @@ def test_geometry_and_size_budget(organisms):
         image = Image.open(io.BytesIO(data[0]["image"]["bytes"])).convert("RGB")
         prompt = prepare(loaded, [image], [str(data[0]["question"])])
         assert prompt.n_visual >= 144, name
-    assert sum(parameter_bytes(m.model) for m in organisms.values()) <= 20 * 10**6  # 16-bit weights, both models
+    assert sum(parameter_bytes(m.model) for m in organisms.values()) <= 30 * 10**6  # 16-bit, all shipped (issue 20)
 
 
 def test_vocabulary_covers_synth(organisms):

@@ -272,8 +272,12 @@ def test_organism_matrix_shape() -> None:
     cases = organism_matrix()
     assert len({c.id for c in cases}) == len(cases)
     by = {(c.model, c.benchmark) for c in cases}
-    assert by == {(m, b) for m in ("organism-llava", "organism-qwen2.5-vl") for b in ("synth-global", "synth-fine")}
+    models = ("organism-llava", "organism-qwen2.5-vl", "organism-llava-weak")
+    assert by == {(m, b) for m in models for b in ("synth-global", "synth-fine")}
     assert all(isinstance(c.resolved, Schedule) and "sweep" in c.marks for c in cases)
+    # the weaker sibling: unpruned and every withdrawal, the capacity finding's cases only (issue 20)
+    weak = {c.schedule for c in cases if c.model == "organism-llava-weak" and c.benchmark == "synth-fine"}
+    assert weak == {"full", *(f"vtw@{k}" for k in range(8))}
 
 
 @pytest.mark.parametrize("name", ["organism-llava", "organism-qwen2.5-vl"])

@@ -10,10 +10,11 @@ from safetensors import safe_open
 
 from horizon.benchmarks.synth import HELD_OUT_ROWS, HELD_OUT_SEED
 from horizon.models.loading import BUNDLED, load_model, resolve_checkpoint
-from horizon.organism.config import ORGANISMS
+from horizon.organism.config import ORGANISMS, WEAKER
 from horizon.organism.ship import CHANCE, by_objects, heldout_run
 
-BUDGET_MB = 20.0
+BUDGET_MB = 30.0  # issue 20: all shipped organisms together
+FINDINGS = tuple(o for o in ORGANISMS if o not in WEAKER.values())
 
 
 def test_shipped_weights_fit_the_budget_in_16_bit() -> None:
@@ -34,7 +35,7 @@ def test_preset_resolves_to_the_shipped_checkpoint(name: str) -> None:
     assert loaded.model.config.text_config.vocab_size == preset.arch.vocab
 
 
-@pytest.mark.parametrize("name", ORGANISMS)
+@pytest.mark.parametrize("name", FINDINGS)
 def test_shipped_accuracy_matches_the_card(name: str) -> None:
     card = json.loads((BUNDLED / name / "heldout.json").read_text())
     assert (card["rows"], card["seed"]) == (HELD_OUT_ROWS, HELD_OUT_SEED)
@@ -50,3 +51,28 @@ def test_shipped_accuracy_matches_the_card(name: str) -> None:
         assert scores[f"accuracy_{task}"] >= CHANCE[task] + 30, (task, scores[f"accuracy_{task}"])
     readme = (BUNDLED / name / "README.md").read_text()
     assert f"**{card['scores']['accuracy_fine']}**" in readme and "horizon organism train" in readme
+
+
+@pytest.mark.parametrize(("strong", "weak"), sorted(WEAKER.items()))
+def test_a_weaker_sibling_matches_its_card_and_is_significantly_weaker_on_the_fine_tasks(strong: str, weak: str) -> None:
+    """Issue 20: the capacity pair differs in visual skill (the fine tasks, paired on the same held-out rows) and in
+    nothing the comparison holds fixed (family, depth, visual tokens, vocabulary)."""
+    from horizon.benchmarks.synth import FINE_TASKS, rows
+    from horizon.benchmarks.synth_spec import one_word
+    from horizon.models.presets import MODELS
+    from horizon.stats import compare
+
+    a, b = MODELS.get(strong), MODELS.get(weak)
+    assert (a.family, a.visual_tokens, a.arch) == (b.family, b.visual_tokens, b.arch)
+    card = json.loads((BUNDLED / weak / "heldout.json").read_text())
+    scores, weak_said = heldout_run(BUNDLED / weak, weak)
+    for key, value in card["scores"].items():
+        assert abs(scores[key] - value) <= 1.5, (key, scores[key], value)
+    _, strong_said = heldout_run(BUNDLED / strong, strong)
+    fine = [r for r in rows(HELD_OUT_ROWS, seed=HELD_OUT_SEED) if r["task"] in FINE_TASKS]
+
+    def right(said: dict[str, str]) -> list[float]:
+        return [float(one_word(said[str(r["id"])]) == one_word(str(r["answer"]))) for r in fine]  # the scorer's rule
+
+    p = compare(right(weak_said), right(strong_said))
+    assert p.significant and p.difference >= 10, p.verdict(weak, strong)

@@ -103,7 +103,7 @@ def test_render_states_each_finding():
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[:4] == ["synth-fine", "dart", "60.0", "75.0"] and cells[4].startswith("+15.0 ([")
     assert cells[-2:] == ["50.0", "–"]  # +vtw@5, +vtw@6
-    assert "exact McNemar" in text and "not tested" in text  # the rules; the stronger-model half of finding 2
+    assert "exact McNemar" in text and "capacity): not tested" in text  # the rules; no weaker sibling here
     assert render_organisms([rec("full", 90, "mme")]) == ""
 
 
@@ -115,3 +115,51 @@ def test_a_tiers_records_get_their_own_section_and_never_mix_with_the_defaults()
     first, second = text.split("## The model organisms on 4200 held-out rows (the organism_full tier, 2100 per task")
     assert "on the default suite's held-out rows" in first and "n=96" in first and "n=400" not in first
     assert "n=400" in second and "(4200 held-out rows)" in second
+
+
+def _study_record(model: str, bench: str, settle: int, n: int = 32) -> Record:
+    """An information study record whose every sample's mean information is 1 before layer ``settle``, 0 after."""
+    layers = list(range(8))
+    means = {f"s{i:03d}": [1.0 if k < settle else 0.0 for k in layers] for i in range(n)}
+    study = {"layers": layers, "mean": [1.0 if k < settle else 0.0 for k in layers], "horizon": settle, "n": n,
+             "retained": {}, "sample_means": means}  # fmt: skip
+    return Record(case=f"{model}-{bench}-information", model=model, benchmark=bench, schedule="information",
+                  device="cpu", dtype="float32", attn_implementation="sdpa", n=n, failures=0, metrics={},
+                  average_visual_tokens=0.0, information=study)  # fmt: skip
+
+
+def _capacity_records(strong: tuple[float, int, int], weak: tuple[float, int, int]) -> list[Record]:
+    """(unpruned accuracy, withdraw horizon, information horizon) of organism-llava and its weaker sibling on the
+    fine family (global: both 90, horizons 2)."""
+    records = []
+    for model, (fine_acc, fine_w, fine_i) in (("organism-llava", strong), ("organism-llava-weak", weak)):
+        for bench, (acc, w, i) in {"synth-global": (90, 2, 2), "synth-fine": (fine_acc, fine_w, fine_i)}.items():
+            records += [rec("full", acc, bench, model)]
+            records += [rec(f"vtw@{k}", 10 if k < w else acc, bench, model) for k in range(8)]
+            records += [_study_record(model, bench, i)]
+    return records
+
+
+def test_the_capacity_finding_pairs_an_organism_with_its_weaker_sibling():
+    text = render_organisms(_capacity_records((92, 5, 6), (60, 2, 3)))
+    assert "### Capacity: organism-llava against organism-llava-weak" in text
+    verdict = next(line for line in text.splitlines() if "stronger models' horizon deeper (capacity)" in line)
+    assert "**reproduced** (organism-llava against organism-llava-weak" in verdict
+    assert "synth-global: **undetermined** (the pair does not differ in capacity here" in verdict
+    assert "synth-fine: **reproduced** (withdraw horizon layer 5 against layer 2, difference +3 (95% CI [+3, +3])" in verdict
+    assert "information horizon layer 6 against layer 3, difference +3" in verdict
+    row = next(line for line in text.splitlines() if line.startswith("| synth-fine ") and "stronger - weaker" in line)
+    assert "+32.0 ([" in row and "deeper in 100%" in row
+    # a weaker sibling runs no method sweep: findings 1 and 3 do not list it
+    finding1 = text.split("1. **")[1].split("2. **")[0]
+    assert "organism-llava-weak" not in finding1
+    assert "**capacity**" in text  # its rule is printed
+
+
+def test_a_shallower_or_unseparated_stronger_horizon_is_not_reproduced():
+    shallower = render_organisms(_capacity_records((92, 2, 3), (60, 5, 6)))
+    assert "synth-fine: **not reproduced**: the stronger model's horizon is shallower" in shallower
+    same = render_organisms(_capacity_records((92, 4, 4), (60, 4, 4)))
+    assert "synth-fine: **not reproduced**: no measure separates the two models' horizons" in same
+    alone = render_organisms([r for r in _capacity_records((92, 5, 6), (60, 2, 3)) if r.model == "organism-llava"])
+    assert "capacity): not tested (no organism and its weaker sibling in the records)" in alone

@@ -116,6 +116,9 @@ class Study:
     rules: dict[str, str] = field(default_factory=dict)
     window: int = 1  # each token's value is its window's (window x window tokens kept together)
     answer_rule: str = "frequent"
+    # sample id -> its mean information over visual tokens at each layer (``mean`` is their mean): what a paired
+    # bootstrap of the information horizon resamples (horizon/stats/horizon.py), 6 significant digits
+    sample_means: dict[str, list[float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON holds it (layer keys become strings): what records, files and reports carry."""
@@ -183,6 +186,7 @@ def run_study(
         rules={"answer": ANSWER_RULES[config.answer_rule], "horizon": HORIZON_RULE, "withdraw": WITHDRAW_RULE,
                "removal": _removal_rule(config)},
         window=config.window, answer_rule=config.answer_rule,
+        sample_means={sid: [float(f"{float(x):.6g}") for x in m.information.mean(1)] for sid, m in maps.items()},
     )  # fmt: skip
 
 

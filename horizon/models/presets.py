@@ -141,6 +141,13 @@ for _preset in (
         bundled=True,
         arch=Architecture(layers=8, hidden=192, intermediate=512, heads=4, kv_heads=4, vocab=61),
     ),
+    ModelPreset(  # organism-llava's architecture after the first stage of its recipe: the capacity finding's weak end
+        name="organism-llava-weak",
+        family="llava",
+        visual_tokens=144,
+        bundled=True,
+        arch=Architecture(layers=8, hidden=192, intermediate=512, heads=4, kv_heads=4, vocab=61),
+    ),
     ModelPreset(
         name="organism-qwen2.5-vl",
         family="qwen2_5_vl",

@@ -88,7 +88,7 @@ def build_qwen(seed: int = 0) -> tuple[Any, Any]:
     return model, qwen_processor(tok, QWEN_PIXELS, QWEN_PIXELS)
 
 
-BUILDERS = {"organism-llava": build_llava, "organism-qwen2.5-vl": build_qwen}
+BUILDERS = {"organism-llava": build_llava, "organism-qwen2.5-vl": build_qwen, "organism-llava-weak": build_llava}
 
 
 def parameter_bytes(model: Any, bytes_per_value: int = 2) -> int:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-FAMILY = {"organism-llava": "llava", "organism-qwen2.5-vl": "qwen2_5_vl"}  # organism -> model family
+# organism -> model family; organism-llava-weak is organism-llava's architecture trained by the first stage of its
+# recipe only (the capacity finding's weak end: same depth, visual tokens and benchmark, less visual skill)
+FAMILY = {"organism-llava": "llava", "organism-qwen2.5-vl": "qwen2_5_vl", "organism-llava-weak": "llava"}
 ORGANISMS = tuple(FAMILY)
+WEAKER = {"organism-llava": "organism-llava-weak"}  # organism -> its weaker sibling (the capacity finding's pair)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,7 +10,9 @@ from typing import Any
 
 from tabulate import tabulate
 
-from horizon.matrix import HELD_OUT_SUFFIX
+from horizon.matrix import HELD_OUT_SUFFIX, ORGANISM_LAYERS
+from horizon.organism.config import WEAKER
+from horizon.report.organism_capacity import CAPACITY_RULE, capacity_table, capacity_verdict, family_capacity, pairs
 from horizon.report.organism_stats import (
     RULES,
     budget_verdict,
@@ -124,24 +126,31 @@ def _render_tier(records: Sequence[Record], tier: int) -> str:
         f3 = _budget(groups, model, lines)
         if not tier:
             _retained(records, model, lines)
-        verdicts["1"].append(f"{model}: {f1}")
         verdicts["2"].append(f"{model}: {f2}")
-        verdicts["3"].append(f"{model}: {f3}")
+        if model not in WEAKER.values():  # a weaker sibling runs the capacity finding's cases only
+            verdicts["1"].append(f"{model}: {f1}")
+            verdicts["3"].append(f"{model}: {f3}")
+    capacity = []
+    for strong, weak in pairs(models):
+        depth = max((len(s["layers"]) for m in (strong, weak) for f in FAMILIES if (s := _study(records, m, f))),
+                    default=ORGANISM_LAYERS)  # fmt: skip
+        families = [family_capacity(strong, weak, f, {m: groups.get((m, f), {}) for m in (strong, weak)},
+                                    {m: s for m in (strong, weak) if (s := _study(records, m, f)) is not None},
+                                    depth) for f in FAMILIES]  # fmt: skip
+        lines += [f"### Capacity: {strong} against {weak}" + (f" ({tier} held-out rows)" if tier else ""), ""]
+        lines += capacity_table(families)
+        capacity.append(capacity_verdict(families))
     lines += ["### Which findings the organisms reproduce" + (f" ({tier} held-out rows)" if tier else ""), ""]
     titles = {"1": "Pruning methods fall to the level of random pruning beyond a horizon layer",
-              "2": "The horizon moves deeper for visually harder (fine-grained) tasks",
+              "2": "The horizon moves deeper for visually harder (fine-grained) tasks and stronger models",
               "3": "Random pruning in deep layers improves existing methods at an equal budget"}  # fmt: skip
+    verdicts["2"] += [f"stronger models' horizon deeper (capacity): {v}" for v in capacity] or [
+        "stronger models' horizon deeper (capacity): not tested (no organism and its weaker sibling in the records)"
+    ]
     for key, title in titles.items():
         lines.append(f"{key}. **{title}.**")
         lines += [f"   - {v}" for v in verdicts[key]]
-    lines += [
-        "   - stronger models' horizon deeper: not tested (one capacity level per family).",
-        "",
-        "Rules:",
-        "",
-        *RULES,
-        "",
-    ]
+    lines += ["", "Rules:", "", *RULES, CAPACITY_RULE, ""]
     return "\n".join(lines) + "\n"
 
 

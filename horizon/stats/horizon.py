@@ -1,15 +1,27 @@
-"""The withdraw horizon by paired tests: the first layer from which withdrawing every visual token is no longer
-significantly below the unpruned model, on the same samples (Fig. 9's "convergence layer", judged paired)."""
+"""Horizons judged on the same samples: the withdraw horizon by paired tests (the first layer from which
+withdrawing every visual token is no longer significantly below the unpruned model; Fig. 9's "convergence
+layer"), and a paired bootstrap of any horizon of two models measured on the same samples (the capacity
+finding: is the stronger model's horizon deeper?)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
-from horizon.stats.paired import ALPHA, Paired, compare, paired_values
+import numpy as np
+
+from horizon.stats.paired import ALPHA, Paired, compare, mcnemar_p, p_value, paired_values
 
 WITHDRAW_RULE = (
     "withdraw horizon: the first layer K from which withdrawing every visual token at any K' >= K is not "
     f"significantly below the unpruned model, paired on the same samples (p < {ALPHA:g}, two-sided)"
+)
+RESAMPLES = 1000  # the horizons' paired bootstrap (each resample re-decides every layer's test)
+SEED = 0
+BOOTSTRAP_RULE = (
+    f"horizon intervals: a paired bootstrap of the samples ({RESAMPLES} resamples, the same samples drawn for both "
+    "models), each resample's horizons found by the same rule; 95% percentile intervals, a horizon not reached "
+    "counted as the model's depth; 'deeper' when the interval of the difference lies above 0"
 )
 
 
@@ -32,3 +44,97 @@ def withdraw_horizon(
         horizon = layer
         kept.append(p)
     return horizon, tuple(kept)
+
+
+def withdraw_columns(full: Mapping[str, float], withdrawn: Mapping[int, Mapping[str, float]]) -> tuple[
+        list[str], list[int], np.ndarray]:  # fmt: skip
+    """(units, layers ascending, rows): row u is [unpruned, withdrawn at each layer] of the units every run holds,
+    the form :func:`withdraw_rows_horizon` and :func:`paired_horizons` take."""
+    layers = sorted(withdrawn)
+    units = sorted(set(full).intersection(*(set(withdrawn[k]) for k in layers)))
+    if not units:
+        raise ValueError("the unpruned and withdrawn runs share no unit: nothing to pair")
+    return units, layers, np.array([[full[u], *(withdrawn[k][u] for k in layers)] for u in units], dtype=float)
+
+
+def withdraw_rows_horizon(layers: Sequence[int], rows: np.ndarray, memo: dict[tuple[int, int], float] | None = None
+                          ) -> int | None:  # fmt: skip
+    """:func:`withdraw_horizon` of ``rows`` (:func:`withdraw_columns`): the same tests, the same layer. ``memo``
+    keeps exact McNemar p-values by their discordant counts across calls (a bootstrap repeats them)."""
+    full = rows[:, 0]
+    horizon: int | None = None
+    for j in range(len(layers) - 1, -1, -1):
+        y = rows[:, j + 1]
+        if y.mean() < full.mean():
+            if _binary(full) and _binary(y):
+                key = (int(((full == 1) & (y == 0)).sum()), int(((full == 0) & (y == 1)).sum()))
+                p = memo[key] if memo is not None and key in memo else mcnemar_p(*key)
+                if memo is not None:
+                    memo[key] = p
+            else:
+                p = p_value(full, y)
+            if p < ALPHA:
+                break
+        horizon = layers[j]
+    return horizon
+
+
+def _binary(x: np.ndarray) -> bool:
+    return bool(np.isin(x, (0.0, 1.0)).all())
+
+
+@dataclass(frozen=True, slots=True)
+class HorizonGap:
+    """Two models' horizons by one measure on the same ``n`` samples: A's, B's and B - A, each with its 95%
+    paired-bootstrap interval; a horizon not reached counts as ``depth`` (the models' layer count)."""
+
+    measure: str
+    n: int
+    depth: int
+    a: int | None
+    b: int | None
+    a_interval: tuple[int, int]
+    b_interval: tuple[int, int]
+    difference: tuple[int, int]  # B - A
+    deeper: float  # share of resamples in which B's horizon is deeper than A's
+
+    def __post_init__(self) -> None:
+        if self.n < 1 or self.depth < 1:
+            raise ValueError(f"a horizon gap needs samples and layers, got n = {self.n}, depth = {self.depth}")
+        if not self.difference[0] <= self.difference[1] or not 0 <= self.deeper <= 1:
+            raise ValueError(f"interval {self.difference}, share {self.deeper}: not a valid bootstrap")
+
+    @property
+    def point(self) -> int:
+        """B - A on the samples themselves (a horizon not reached counts as ``depth``)."""
+        return _depth(self.b, self.depth) - _depth(self.a, self.depth)
+
+    @property
+    def sign(self) -> int:
+        """+1: B's horizon deeper beyond the interval; -1: shallower; 0: not separated."""
+        return 1 if self.difference[0] > 0 else -1 if self.difference[1] < 0 else 0
+
+
+def _depth(h: int | None, depth: int) -> int:
+    return depth if h is None else h
+
+
+def paired_horizons(measure: str, a: np.ndarray, b: np.ndarray, horizon: Callable[[np.ndarray], int | None],
+                    depth: int, resamples: int = RESAMPLES, seed: int = SEED) -> HorizonGap:  # fmt: skip
+    """Model A's and B's ``horizon`` of their per-sample rows ``a`` and ``b`` (row i of both: the same sample),
+    and a paired bootstrap: each resample draws the same samples for both models and recomputes both horizons."""
+    if a.shape[0] != b.shape[0] or a.shape[0] < 1:
+        raise ValueError(f"paired horizons need the same, non-empty samples, got {a.shape[0]} and {b.shape[0]} rows")
+    if resamples < 1:
+        raise ValueError(f"resamples must be >= 1, got {resamples}")
+    n = a.shape[0]
+    draws = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    ha = np.array([_depth(horizon(a[i]), depth) for i in draws])
+    hb = np.array([_depth(horizon(b[i]), depth) for i in draws])
+    return HorizonGap(measure, n, depth, horizon(a), horizon(b), _interval(ha), _interval(hb), _interval(hb - ha),
+                      float((hb > ha).mean()))  # fmt: skip
+
+
+def _interval(values: np.ndarray) -> tuple[int, int]:
+    low, high = np.quantile(values, [0.025, 0.975], method="inverted_cdf")
+    return int(low), int(high)

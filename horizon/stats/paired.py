@@ -96,9 +96,9 @@ def compare(a: Sequence[float], b: Sequence[float], *, alpha: float = ALPHA, pow
         raise ValueError("unit values must be finite and in [0, 1] (a correctness or a score share)")
     n, d = x.size, y - x
     low, high = _interval(x, y)
-    if np.isin(x, (0.0, 1.0)).all() and np.isin(y, (0.0, 1.0)).all():
-        worse, better = int(((x == 1) & (y == 0)).sum()), int(((x == 0) & (y == 1)).sum())
-        p = binomtest(better, worse + better).pvalue if worse + better else 1.0
+    if _binary(x, y):
+        worse, better = _flips(x, y)
+        p = mcnemar_p(worse, better)
         background = max(min(worse, better) * 2 / n, 0.0)  # discordance apart from the effect
         mde = mde_binary(n, background, alpha, power)
         return Paired("exact McNemar", n, 100 * float(x.mean()), 100 * float(y.mean()), low, high, float(p), mde,
@@ -107,6 +107,27 @@ def compare(a: Sequence[float], b: Sequence[float], *, alpha: float = ALPHA, pow
     mde = mde_mean(n, float(d.std(ddof=1)) if n > 1 else 0.0, alpha, power)
     return Paired("paired randomization", n, 100 * float(x.mean()), 100 * float(y.mean()), low, high, p, mde, None,
                   alpha, margin)  # fmt: skip
+
+
+def p_value(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
+    """The two-sided p-value :func:`compare` reports for B against A, without its interval and power (what a
+    bootstrap of a decision made by tests, such as a horizon, recomputes many times)."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return mcnemar_p(*_flips(x, y)) if _binary(x, y) else _randomization_p(x, y)
+
+
+def _binary(x: np.ndarray, y: np.ndarray) -> bool:
+    return bool(np.isin(x, (0.0, 1.0)).all() and np.isin(y, (0.0, 1.0)).all())
+
+
+def _flips(x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
+    """(A right and B wrong, A wrong and B right) of 0/1 units."""
+    return int(((x == 1) & (y == 0)).sum()), int(((x == 0) & (y == 1)).sum())
+
+
+def mcnemar_p(worse: int, better: int) -> float:
+    """The exact McNemar test's two-sided p-value from the discordant pairs (1 when there are none)."""
+    return float(binomtest(better, worse + better).pvalue) if worse + better else 1.0
 
 
 def _interval(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -132,4 +153,3 @@ def paired_values(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[list[
     if not shared:
         raise ValueError("the two runs share no unit: nothing to pair (different benchmarks or subsets?)")
     return shared, [a[u] for u in shared], [b[u] for u in shared]
-
