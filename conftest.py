@@ -21,7 +21,7 @@ import pytest
 MARKERS = {
     "default": "the embedded CPU default (organisms on held-out synth rows, tiny models on fixture data)",
     "organism": "the trained model organisms on synth (horizon/organism/)",
-    "organism_full": "the organisms' finding cases on 4200 held-out rows (paired, seeded; about 32 minutes on 2 cores): "
+    "organism_full": "the organisms' finding cases on 4200 held-out rows (paired, seeded; about 40 minutes on 2 cores): "
     "run only when -m names it",
     "gpu": "real checkpoints, meant for a CUDA device",
     "nightly": "nightly matrix on real checkpoints and data",

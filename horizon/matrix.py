@@ -77,8 +77,9 @@ SUITE_ROWS = 192  # the organism cases run the first held-out synth rows (96 per
 ORGANISM_INFO_ROWS = 32  # samples per information case (of the suite's 96 per family)
 ORGANISM_STAGE_LAYER = 5  # where the equal-budget schedules add random/VTW (the paper's LLaVA horizon ~ 5/8 deep)
 # the organism_full tier: the finding cases on 4200 held-out rows (700 per task, 2100 per family), where a paired
-# comparison detects 0.5-2.5-point effects (docs/statistics.md); -m organism_full only, 32 min on 2 cores
+# comparison detects 0.5-2.5-point effects (docs/statistics.md); -m organism_full only, ~40 min on 2 cores
 ORGANISM_FULL_ROWS = 4200
+ORGANISM_FULL_INFO_ROWS = 128  # samples per tier information study (each capacity pair's models, per family)
 HELD_OUT_SUFFIX = "heldout"  # a tier case's id ends in -heldout<rows>; the report keeps its records apart
 DEFAULT_SCHEDULES = ("full", "random@2:0.5", "paper:llava-192:dart+random", "paper:llava-64:fastv+vtw")
 SWEEP_METHODS = ("random", "fastv", "dart", "divprune", "pdrop", "sparsevlm")
@@ -217,14 +218,18 @@ class InfoCase:
     seed: int = 0
     max_new_tokens: int | None = None
     protocol: str = DEFAULT_PROTOCOL
+    held_out: int = 0  # an organism study of the organism_full tier: its held-out synth rows (0: the default's)
 
     def __post_init__(self) -> None:
         PROTOCOLS.get(self.protocol)
+        if self.held_out < 0:
+            raise ValueError(f"held_out must be >= 0 rows, got {self.held_out}")
 
     @property
     def id(self) -> str:
         base = f"{self.model}-{self.benchmark}-information"
-        return base if self.protocol == DEFAULT_PROTOCOL else f"{base}-{self.protocol}"
+        base = base if self.protocol == DEFAULT_PROTOCOL else f"{base}-{self.protocol}"
+        return base + (f"-{HELD_OUT_SUFFIX}{self.held_out}" if self.held_out else "")
 
     def config(self) -> StudyConfig:
         """The study as this case's protocol measures it: its window and answer rule (the paper's: 2x2 windows, the
@@ -250,7 +255,15 @@ def information_matrix() -> list[InfoCase]:
     # the organisms: every layer, per task family (the horizon should sit deeper for the fine tasks)
     cases += [InfoCase(model, bench, ("default", "information", "organism"), ORGANISM_INFO_ROWS,
                        keeps=(ORGANISM_KEEP,), oracle_keeps=(ORGANISM_KEEP,), max_new_tokens=1)
-              for model in ORGANISMS for bench in SYNTH_FAMILIES]  # fmt: skip (weaker siblings too: capacity)
+              for model in FINDINGS_ORGANISMS for bench in SYNTH_FAMILIES]  # fmt: skip
+    # a weaker sibling's: the maps and withdrawals its horizons need (no methods, no oracle: the suite's time)
+    cases += [InfoCase(model, bench, ("default", "information", "organism"), ORGANISM_INFO_ROWS, methods=(), keeps=(),
+                       oracle_keeps=(), max_new_tokens=1)
+              for model in WEAKER.values() for bench in SYNTH_FAMILIES]  # fmt: skip
+    # the organism_full tier: information horizons of each capacity pair on more samples (the maps only)
+    cases += [InfoCase(model, bench, ("organism_full", "information"), ORGANISM_FULL_INFO_ROWS, methods=(), keeps=(),
+                       oracle_keeps=(), max_new_tokens=1, held_out=ORGANISM_FULL_ROWS)
+              for pair in WEAKER.items() for model in pair for bench in SYNTH_FAMILIES]  # fmt: skip
     real = ("information", "gpu", "nightly")
     # Fig. 5, 6, 7, 8 (LLaVA-1.5-7B, 200 MME samples; TextVQA for Fig. 6b/8b)
     # under the paper protocol: 2x2 windows, the release's y, its info-guided keeps 72/144/288/432 of 576 (info_prune)

@@ -163,3 +163,25 @@ def test_a_shallower_or_unseparated_stronger_horizon_is_not_reproduced():
     assert "synth-fine: **not reproduced**: no measure separates the two models' horizons" in same
     alone = render_organisms([r for r in _capacity_records((92, 5, 6), (60, 2, 3)) if r.model == "organism-llava"])
     assert "capacity): not tested (no organism and its weaker sibling in the records)" in alone
+
+
+def test_a_tier_reads_its_own_information_studies_and_else_the_defaults():
+    default = _capacity_records((92, 5, 6), (60, 2, 3))
+    tier = [Record(**{**r.__dict__, "case": r.case + "-heldout4200"}) for r in _capacity_records((92, 5, 4), (60, 2, 4))]
+    first, second = render_organisms(default + tier).split("## The model organisms on 4200 held-out rows")
+    assert "information horizon layer 6 against layer 3" in first
+    assert "information horizon layer 4 against layer 4" in second  # the tier's own studies
+    no_studies = [r for r in tier if not r.information]
+    _, second = render_organisms(default + no_studies).split("## The model organisms on 4200 held-out rows")
+    assert "information horizon layer 6 against layer 3" in second  # the default's, when the tier has none
+
+
+def test_a_tier_information_case_ends_in_its_rows() -> None:
+    from horizon.matrix import ORGANISM_FULL_ROWS, InfoCase, information_matrix
+
+    tier = [c for c in information_matrix() if c.held_out]
+    assert {c.model for c in tier} == {"organism-llava", "organism-llava-weak"}
+    assert all(c.id.endswith(f"-heldout{ORGANISM_FULL_ROWS}") and "organism_full" in c.marks for c in tier)
+    assert not any("default" in c.marks for c in tier)
+    with pytest.raises(ValueError, match="held_out must be >= 0 rows, got -1"):
+        InfoCase("organism-llava", "synth-fine", (), 4, held_out=-1)

@@ -62,7 +62,7 @@ def test_models_and_shards_select_deterministically():
     assert tiny and all("tiny-qwen2.5-vl-" in x for x in tiny)
     parts = [ids(_collect("--shard", f"{i}/3")) for i in (1, 2, 3)]
     joined = sum(parts, [])
-    matrix = len([c for c in all_cases() if "organism_full" not in c.marks]) + len(information_matrix())
+    matrix = len([c for c in [*all_cases(), *information_matrix()] if "organism_full" not in c.marks])
     assert len(joined) == len(set(joined)) == matrix  # disjoint slices covering the matrix but the -m organism_full tier
     assert parts[0] == ids(_collect("--shard", "1/3"))  # the same slice every time
     paper = ids(_collect("-m", "paper and not sweep", "-k", "qwen and dart"))  # 7 benchmarks x 3 DART rows

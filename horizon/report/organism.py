@@ -90,8 +90,10 @@ def placements(table: Mapping[str, Mapping[str, Record]]) -> list[int]:
     return sorted({int(k.split("@")[1]) for v in table.values() for k in v if k.startswith("+random@")})
 
 
-def _study(records: Sequence[Record], model: str, family: str) -> Mapping[str, Any] | None:
-    return next((r.information for r in records if r.information and r.model == model and r.benchmark == family), None)
+def _study(records: Sequence[Record], model: str, family: str, tier: int = 0) -> Mapping[str, Any] | None:
+    """The information study of ``model`` on ``family``: the tier's own when it has one, else the default's."""
+    found = {tier_of(r): r.information for r in records if r.information and r.model == model and r.benchmark == family}
+    return found.get(tier, found.get(0))
 
 
 def _layer(x: int | None) -> str:
@@ -100,7 +102,8 @@ def _layer(x: int | None) -> str:
 
 def render_organisms(records: Sequence[Record]) -> str:
     """The Markdown section (empty when there is no organism record): the default suite's cases, then each
-    ``organism_full`` tier found (its information horizons are the default's studies)."""
+    ``organism_full`` tier found (its information horizons are its own studies where it has them, else the
+    default's)."""
     tiers = sorted({tier_of(r) for r in records if r.benchmark in FAMILIES})
     parts = [_render_tier(records, tier) for tier in tiers]
     return "".join(p for p in parts if p)
@@ -122,7 +125,7 @@ def _render_tier(records: Sequence[Record], tier: int) -> str:
         lines += [f"### {model}" + (f" ({tier} held-out rows)" if tier else ""), ""]
         lines += _unpruned(groups, model)
         f1 = _sweeps(groups, model, lines)
-        f2 = _horizons(records, groups, model, lines)
+        f2 = _horizons(records, groups, model, lines, tier)
         f3 = _budget(groups, model, lines)
         if not tier:
             _retained(records, model, lines)
@@ -132,10 +135,10 @@ def _render_tier(records: Sequence[Record], tier: int) -> str:
             verdicts["3"].append(f"{model}: {f3}")
     capacity = []
     for strong, weak in pairs(models):
-        depth = max((len(s["layers"]) for m in (strong, weak) for f in FAMILIES if (s := _study(records, m, f))),
+        depth = max((len(s["layers"]) for m in (strong, weak) for f in FAMILIES if (s := _study(records, m, f, tier))),
                     default=ORGANISM_LAYERS)  # fmt: skip
         families = [family_capacity(strong, weak, f, {m: groups.get((m, f), {}) for m in (strong, weak)},
-                                    {m: s for m in (strong, weak) if (s := _study(records, m, f)) is not None},
+                                    {m: s for m in (strong, weak) if (s := _study(records, m, f, tier)) is not None},
                                     depth) for f in FAMILIES]  # fmt: skip
         lines += [f"### Capacity: {strong} against {weak}" + (f" ({tier} held-out rows)" if tier else ""), ""]
         lines += capacity_table(families)
@@ -201,7 +204,7 @@ def _sweeps(groups: Mapping[tuple[str, str], Mapping[str, Record]], model: str, 
 
 
 def _horizons(records: Sequence[Record], groups: Mapping[tuple[str, str], Mapping[str, Record]], model: str,
-              lines: list[str]) -> str:  # fmt: skip
+              lines: list[str], tier: int = 0) -> str:  # fmt: skip
     rows, info_h, withdraw_h = [], {}, {}
     for family in FAMILIES:
         by = groups.get((model, family), {})
@@ -210,7 +213,7 @@ def _horizons(records: Sequence[Record], groups: Mapping[tuple[str, str], Mappin
             withdraw_h[family] = withdraw_horizon(curve, full)[0]
             rows.append([f"withdraw-all, {family}", *(f"{_acc(curve[x]):.1f}" if x in curve else "–"
                                                       for x in range(max(curve) + 1)), f"{_acc(full):.1f}"])  # fmt: skip
-        study = _study(records, model, family)
+        study = _study(records, model, family, tier)
         if study is not None:
             if any(abs(x) > 0 for x in study["mean"]):  # no information at all: no horizon to speak of
                 info_h[family] = study["horizon"]
