@@ -16,7 +16,8 @@ from horizon.stats.horizon import (
 )
 
 
-def _runs(accuracy: float, curve: list[float], n: int, rng: np.random.Generator) -> tuple[dict, dict]:
+def _runs(accuracy: float, curve: list[float], n: int, rng: np.random.Generator) -> tuple[
+        dict[str, float], dict[int, dict[str, float]]]:  # fmt: skip
     """Unpruned 0/1 units at ``accuracy`` and a withdrawal at each layer losing a random share of the right ones."""
     full = {f"s{i:03d}": float(rng.random() < accuracy) for i in range(n)}
     withdrawn = {}
@@ -98,5 +99,26 @@ def test_noisy_information_gets_a_wide_interval_and_bad_input_is_refused() -> No
         paired_horizons("information", a, a, rule, depth=6, resamples=0)
     with pytest.raises(ValueError, match="not a valid bootstrap"):
         HorizonGap("withdraw", 10, 8, 1, 2, (1, 1), (2, 2), (3, 1), 0.5)
+    with pytest.raises(ValueError, match="level must be in"):
+        paired_horizons("information", a, a, rule, depth=6, level=1.0)
+    with pytest.raises(ValueError, match=r"rows of shape \(3, 2\) do not hold"):
+        withdraw_rows_horizon([0, 1], np.ones((3, 2)))
+    with pytest.raises(ValueError, match="finite and in"):
+        withdraw_rows_horizon([0], np.array([[1.0, float("nan")]]))
     with pytest.raises(ValueError, match="share no unit"):
         withdraw_columns({"a": 1.0}, {0: {"b": 0.0}})
+
+
+def test_a_higher_level_widens_the_difference_interval() -> None:
+    rng = np.random.default_rng(3)
+    layers = list(range(6))
+    signal = np.array([1.0, 0.8, 0.4, 0.08, 0.02, 0.0])
+    a, b = (signal + rng.normal(0, 0.12, size=(25, 6)) for _ in range(2))
+
+    def rule(rows: np.ndarray) -> int | None:
+        return information_horizon(layers, [float(x) for x in rows.mean(0)])
+
+    narrow = paired_horizons("information", a, b, rule, depth=6, resamples=300)
+    wide = paired_horizons("information", a, b, rule, depth=6, resamples=300, level=0.9875)
+    assert wide.difference[0] <= narrow.difference[0] and narrow.difference[1] <= wide.difference[1]
+    assert (wide.a_interval, wide.level) == (narrow.a_interval, 0.9875)  # the models' own stay at 95%

@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 
 from horizon.report.organism import equal_budget, horizon_verdict, placements, render_organisms, sweep_table
+from horizon.report.organism_capacity import FamilyCapacity, capacity_verdict, family_verdict
 from horizon.report.organism_stats import budget_verdict, catch_up, catch_up_verdict, paired, withdraw_horizon
 from horizon.results import Record
 from horizon.stats import compare
+from horizon.stats.horizon import HorizonGap
 
 
 def rec(schedule: str, acc: float, bench: str = "synth-fine", model: str = "organism-llava", n: int = 400,
@@ -146,7 +148,7 @@ def test_the_capacity_finding_pairs_an_organism_with_its_weaker_sibling():
     verdict = next(line for line in text.splitlines() if "stronger models' horizon deeper (capacity)" in line)
     assert "**reproduced** (organism-llava against organism-llava-weak" in verdict
     assert "synth-global: **undetermined** (the pair does not differ in capacity here" in verdict
-    assert "synth-fine: **reproduced** (withdraw horizon layer 5 against layer 2, difference +3 (95% CI [+3, +3])" in verdict
+    assert "synth-fine: **reproduced** (withdraw horizon layer 5 against layer 2, difference +3 (98.75% CI [+3, +3])" in verdict
     assert "information horizon layer 6 against layer 3, difference +3" in verdict
     row = next(line for line in text.splitlines() if line.startswith("| synth-fine ") and "stronger - weaker" in line)
     assert "+32.0 ([" in row and "deeper in 100%" in row
@@ -160,7 +162,11 @@ def test_a_shallower_or_unseparated_stronger_horizon_is_not_reproduced():
     shallower = render_organisms(_capacity_records((92, 2, 3), (60, 5, 6)))
     assert "synth-fine: **not reproduced**: the stronger model's horizon is shallower" in shallower
     same = render_organisms(_capacity_records((92, 4, 4), (60, 4, 4)))
-    assert "synth-fine: **not reproduced**: no measure separates the two models' horizons" in same
+    assert "synth-fine: **not reproduced**: the two models' horizons agree within 1 layer" in same
+    ceiling = render_organisms(_capacity_records((92, 7, 8), (60, 7, 8)))  # 8: not reached
+    assert "synth-fine: **undetermined**: both models' horizons are at the last layer or beyond" in ceiling
+    reversed_ = render_organisms(_capacity_records((60, 5, 6), (92, 2, 3)))
+    assert "synth-fine: **undetermined** (the weaker sibling is the more accurate here" in reversed_
     alone = render_organisms([r for r in _capacity_records((92, 5, 6), (60, 2, 3)) if r.model == "organism-llava"])
     assert "capacity): not tested (no organism and its weaker sibling in the records)" in alone
 
@@ -185,3 +191,27 @@ def test_a_tier_information_case_ends_in_its_rows() -> None:
     assert not any("default" in c.marks for c in tier)
     with pytest.raises(ValueError, match="held_out must be >= 0 rows, got -1"):
         InfoCase("organism-llava", "synth-fine", (), 4, held_out=-1)
+
+
+def _gap(a: int | None, b: int | None, difference: tuple[int, int], measure: str = "withdraw") -> HorizonGap:
+    return HorizonGap(measure, 100, 8, a, b, (0, 8), (0, 8), difference, 0.5, 0.9875)
+
+
+@pytest.mark.parametrize(("gaps", "outcome"), [
+    ((_gap(2, 5, (1, 4)), _gap(3, 3, (-1, 2), "information")), "reproduced"),
+    ((_gap(2, 5, (1, 4)), _gap(5, 2, (-4, -1), "information")), "shallower"),  # one each way: not reproduced
+    ((_gap(3, 3, (-1, 1)), _gap(3, 4, (0, 1), "information")), "agree"),
+    ((_gap(3, 4, (-2, 4)), _gap(3, 3, (-1, 1), "information")), "inconclusive"),
+    ((_gap(7, None, (-1, 3)), _gap(None, 7, (-3, 1), "information")), "ceiling"),
+])  # fmt: skip
+def test_a_familys_capacity_outcome_by_hand(gaps, outcome):
+    ahead = compare([0.0] * 50 + [1.0] * 50, [1.0] * 100)  # the stronger model 50 points ahead
+    c = FamilyCapacity("synth-fine", "organism-llava", "organism-llava-weak", ahead, gaps)
+    assert c.differs and c.outcome == outcome
+    same = FamilyCapacity("synth-global", "organism-llava", "organism-llava-weak", compare([1.0] * 9, [1.0] * 9), gaps)
+    verdict = capacity_verdict([c, same])
+    expected = {"reproduced": "**reproduced**", "shallower": "**not reproduced**", "agree": "**not reproduced**",
+                "inconclusive": "**inconclusive**", "ceiling": "**undetermined**"}[outcome]  # fmt: skip
+    assert verdict.startswith(expected + " ("), verdict
+    missing = FamilyCapacity("synth-fine", "organism-llava", "organism-llava-weak", ahead, gaps[:1], ("information",))
+    assert "not compared: information" in family_verdict(missing)

@@ -10,7 +10,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from horizon.matrix import HELD_OUT_SUFFIX, ORGANISM_LAYERS
+from horizon.matrix import HELD_OUT_SUFFIX
 from horizon.organism.config import WEAKER
 from horizon.report.organism_capacity import CAPACITY_RULE, capacity_table, capacity_verdict, family_capacity, pairs
 from horizon.report.organism_stats import (
@@ -96,6 +96,16 @@ def _study(records: Sequence[Record], model: str, family: str, tier: int = 0) ->
     return found.get(tier, found.get(0))
 
 
+def _depth(strong: str, weak: str) -> int:
+    """The pair's decoder layers (a horizon not reached counts as this), from their presets, which must agree."""
+    from horizon.models.presets import MODELS
+
+    depths = {MODELS.get(m).arch.layers for m in (strong, weak)}
+    if len(depths) != 1:
+        raise ValueError(f"{strong} and {weak} have {sorted(depths)} decoder layers: a capacity pair must have one depth")
+    return depths.pop()
+
+
 def _layer(x: int | None) -> str:
     return "not reached" if x is None else f"layer {x}"
 
@@ -135,8 +145,7 @@ def _render_tier(records: Sequence[Record], tier: int) -> str:
             verdicts["3"].append(f"{model}: {f3}")
     capacity = []
     for strong, weak in pairs(models):
-        depth = max((len(s["layers"]) for m in (strong, weak) for f in FAMILIES if (s := _study(records, m, f, tier))),
-                    default=ORGANISM_LAYERS)  # fmt: skip
+        depth = _depth(strong, weak)
         families = [family_capacity(strong, weak, f, {m: groups.get((m, f), {}) for m in (strong, weak)},
                                     {m: s for m in (strong, weak) if (s := _study(records, m, f, tier)) is not None},
                                     depth) for f in FAMILIES]  # fmt: skip

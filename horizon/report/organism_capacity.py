@@ -29,12 +29,22 @@ from horizon.stats.horizon import (
     withdraw_rows_horizon,
 )
 
+MEASURES = ("withdraw", "information")
+COMPARISONS = len(MEASURES) * 2  # measures x task families a verdict combines
+LEVEL = 1 - 0.05 / COMPARISONS  # the difference's interval: 95% Bonferroni-corrected over those comparisons
+AGREE = 1  # layers: a difference interval within +-AGREE says the horizons agree
+
 CAPACITY_RULE = (
     "- **capacity** (the stronger model's horizon is deeper), per task family: the stronger organism against its "
     "weaker sibling (the same architecture, visual tokens and samples; less training), whose unpruned accuracy must "
-    "be significantly lower (paired), else the family decides nothing; reproduced when the stronger model's horizon "
-    "is deeper by one measure (withdraw or information) and shallower by neither, judged by the interval of the "
-    "difference; not reproduced when neither measure separates them, or when one is shallower. "
+    "be significantly lower (paired), else the family decides nothing. The stronger model's horizon minus the "
+    f"weaker one's, per measure (withdraw, information), with a {100 * LEVEL:g}% interval (95% Bonferroni-corrected "
+    f"over the {COMPARISONS} measure x family comparisons the verdict combines): reproduced when it lies above 0 for "
+    "one measure and below 0 for none; not reproduced when it lies below 0 for one, or when every interval lies "
+    f"within +-{AGREE} layer (the horizons agree); undetermined when neither holds and both models' horizons are at "
+    "the last layer or beyond by every measure (the depth hides any difference); inconclusive otherwise (intervals "
+    "too wide). "
+    "Caveat: a withdraw horizon is shallower wherever a model has little to lose (a task at chance). "
     f"{BOOTSTRAP_RULE[0].upper()}{BOOTSTRAP_RULE[1:]}."
 )
 
@@ -46,11 +56,30 @@ class FamilyCapacity:
     weak: str
     unpruned: Paired | None  # the stronger against the weaker, unpruned, paired
     gaps: tuple[HorizonGap, ...]  # B: the stronger model, A: the weaker (withdraw, then information)
+    missing: tuple[str, ...] = ()  # measures that could not be compared (no records, or no per-sample results)
 
     @property
     def differs(self) -> bool:
         """The pair differs in capacity on this family: the stronger model significantly ahead, unpruned."""
         return self.unpruned is not None and self.unpruned.significant and self.unpruned.difference > 0
+
+    @property
+    def outcome(self) -> str:
+        """reproduced | shallower | agree | ceiling | inconclusive (of a family whose pair ``differs``)."""
+        signs = [g.sign for g in self.gaps]
+        if any(s < 0 for s in signs):
+            return "shallower"
+        if any(s > 0 for s in signs):
+            return "reproduced"
+        if all(min(_at(g.a, g.depth), _at(g.b, g.depth)) >= g.depth - 1 for g in self.gaps):
+            return "ceiling"  # both at the last layer or beyond: no room to be deeper
+        if all(-AGREE <= g.difference[0] and g.difference[1] <= AGREE for g in self.gaps):
+            return "agree"
+        return "inconclusive"
+
+
+def _at(h: int | None, depth: int) -> int:
+    return depth if h is None else h
 
 
 def pairs(models: Sequence[str]) -> list[tuple[str, str]]:
@@ -63,18 +92,15 @@ def family_capacity(strong: str, weak: str, family: str, runs: Mapping[str, Mapp
     """``runs``: model -> schedule -> record (``full`` and ``vtw@k``) of ``family``; ``studies``: model -> its
     information study of ``family`` (either may be missing a model: that measure is left out); ``depth``: the
     models' decoder layers (a horizon not reached counts as this)."""
-    full = {m: runs.get(m, {}).get("full") for m in (strong, weak)}
-    unpruned = None
-    if full[strong] is not None and full[weak] is not None:
-        unpruned = paired(full[weak], full[strong])  # type: ignore[arg-type]
-    gaps: list[HorizonGap | None] = []
+    full_strong, full_weak = runs.get(strong, {}).get("full"), runs.get(weak, {}).get("full")
+    unpruned = None if full_strong is None or full_weak is None else paired(full_weak, full_strong)
+    gaps: dict[str, HorizonGap | None] = {}
     w_weak, w_strong = _withdraw_rows(runs.get(weak, {})), _withdraw_rows(runs.get(strong, {}))
-    if w_weak is not None and w_strong is not None:
-        gaps.append(_gap("withdraw", w_weak, w_strong, depth))
+    gaps["withdraw"] = None if w_weak is None or w_strong is None else _gap("withdraw", w_weak, w_strong, depth)
     i_weak, i_strong = (_information_rows(studies[m]) if m in studies else None for m in (weak, strong))
-    if i_weak is not None and i_strong is not None:
-        gaps.append(_gap("information", i_weak, i_strong, depth))
-    return FamilyCapacity(family, strong, weak, unpruned, tuple(g for g in gaps if g is not None))
+    gaps["information"] = None if i_weak is None or i_strong is None else _gap("information", i_weak, i_strong, depth)
+    return FamilyCapacity(family, strong, weak, unpruned, tuple(g for g in gaps.values() if g is not None),
+                          tuple(m for m, g in gaps.items() if g is None))  # fmt: skip
 
 
 Rows = tuple[list[str], list[int], np.ndarray]  # units, layers, one row per unit
@@ -92,7 +118,7 @@ def _withdraw_rows(by_schedule: Mapping[str, Record]) -> Rows | None:
 def _information_rows(study: Mapping[str, Any]) -> Rows | None:
     """Each sample's mean information at each layer, from a study's ``sample_means``."""
     means = study.get("sample_means") or {}
-    if not means:
+    if not means or not any(abs(x) > 0 for x in study["mean"]):  # no information at all: no horizon to speak of
         return None
     units = sorted(means)
     return units, [int(x) for x in study["layers"]], np.array([means[u] for u in units], dtype=float)
@@ -114,35 +140,54 @@ def _gap(measure: str, weak: Rows, strong: Rows, depth: int) -> HorizonGap | Non
         return None
     ia, ib = {u: k for k, u in enumerate(units_a)}, {u: k for k, u in enumerate(units_b)}
     a, b = rows_a[[ia[u] for u in shared]], rows_b[[ib[u] for u in shared]]
-    return paired_horizons(measure, a, b, _horizon(measure, layers_a), depth)
+    return paired_horizons(measure, a, b, _horizon(measure, layers_a), depth, level=LEVEL)
 
 
 def family_verdict(c: FamilyCapacity) -> str:
     if c.unpruned is None or not c.gaps:
         return f"{c.family}: not measured"
     if not c.differs:
-        return (f"{c.family}: **undetermined** (the pair does not differ in capacity here: {c.strong} against "
-                f"{c.weak} unpruned, {c.unpruned.verdict(c.weak, c.strong)})")  # fmt: skip
+        why = (f"the weaker sibling is the more accurate here: {c.unpruned.verdict(c.weak, c.strong)}"
+               if c.unpruned.significant else
+               f"the pair does not differ in capacity here: {c.strong} against {c.weak} unpruned, "
+               f"{c.unpruned.verdict(c.weak, c.strong)}")  # fmt: skip
+        return f"{c.family}: **undetermined** ({why})"
     text = "; ".join(f"{g.measure} horizon {_h(g.b, g.depth)} against {_h(g.a, g.depth)}, difference "
-                     f"{g.point:+d} (95% CI [{g.difference[0]:+d}, {g.difference[1]:+d}])" for g in c.gaps)  # fmt: skip
-    signs = [g.sign for g in c.gaps]
-    if any(s > 0 for s in signs) and not any(s < 0 for s in signs):
-        return f"{c.family}: **reproduced** ({text})"
-    if any(s < 0 for s in signs):
-        return f"{c.family}: **not reproduced**: the stronger model's horizon is shallower ({text})"
-    return f"{c.family}: **not reproduced**: no measure separates the two models' horizons ({text})"
+                     f"{g.point:+d} ({100 * g.level:g}% CI [{g.difference[0]:+d}, {g.difference[1]:+d}])"
+                     for g in c.gaps)  # fmt: skip
+    if c.missing:
+        text += f"; not compared: {', '.join(c.missing)}"
+    heads = {
+        "reproduced": "**reproduced**",
+        "shallower": "**not reproduced**: the stronger model's horizon is shallower",
+        "agree": f"**not reproduced**: the two models' horizons agree within {AGREE} layer",
+        "ceiling": "**undetermined**: both models' horizons are at the last layer or beyond (the depth hides any "
+                   "difference)",
+        "inconclusive": f"**inconclusive at n = {min(g.n for g in c.gaps)}**: no interval separates the horizons, "
+                        "and they are too wide to say they agree",
+    }  # fmt: skip
+    return f"{c.family}: {heads[c.outcome]} ({text})"
 
 
 def capacity_verdict(families: Sequence[FamilyCapacity]) -> str:
-    """Over task families: reproduced when some family reproduces it and none finds the opposite."""
+    """Over task families: reproduced when some family reproduces it and none finds the opposite (shallower or
+    agreeing horizons); not reproduced when some does and none reproduces it; else undecided."""
     measured = [c for c in families if c.unpruned is not None and c.gaps]
     if not measured:
         return "not measured"
     parts = [family_verdict(c) for c in measured]
-    decided = [c for c in measured if c.differs]
-    up = [c for c in decided if any(g.sign > 0 for g in c.gaps) and not any(g.sign < 0 for g in c.gaps)]
-    down = [c for c in decided if any(g.sign < 0 for g in c.gaps)]
-    head = "**reproduced**" if up and not down else "**not reproduced**" if decided else "**undetermined**"
+    outcomes = {c.outcome for c in measured if c.differs}
+    against = outcomes & {"shallower", "agree"}
+    if "reproduced" in outcomes and not against:
+        head = "**reproduced**"
+    elif against and "reproduced" not in outcomes:
+        head = "**not reproduced**"
+    elif "reproduced" in outcomes:
+        head = "**mixed** (not reproduced)"
+    elif "inconclusive" in outcomes:
+        head = "**inconclusive**"
+    else:
+        head = "**undetermined**"
     return f"{head} ({measured[0].strong} against {measured[0].weak}: " + "; ".join(parts) + ")"
 
 
@@ -175,7 +220,8 @@ def capacity_table(families: Sequence[FamilyCapacity]) -> list[str]:
     n = next((g.n for c in families for g in c.gaps if g.measure == "withdraw"), None)
     m = next((g.n for c in families for g in c.gaps if g.measure == "information"), None)
     return [f"Capacity: each organism against its weaker sibling on the same samples (unpruned accuracy; horizons "
-            f"with 95% paired-bootstrap intervals; withdraw n = {n or '–'}, information n = {m or '–'}):", "",
+            f"with 95% paired-bootstrap intervals, their difference with {100 * LEVEL:g}%; withdraw n = {n or '–'}, "
+            f"information n = {m or '–'}):", "",
             tabulate(rows, headers=["family", "model", "unpruned accuracy", "withdraw horizon",
                                     "information horizon"], tablefmt="github", disable_numparse=True), ""]  # fmt: skip
 

@@ -116,6 +116,16 @@ def p_value(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) ->
     return mcnemar_p(*_flips(x, y)) if _binary(x, y) else _randomization_p(x, y)
 
 
+def binary(x: np.ndarray, y: np.ndarray) -> bool:
+    """Every value 0 or 1 in both runs (correctness): the exact McNemar test applies."""
+    return _binary(x, y)
+
+
+def flips(x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
+    """(A right and B wrong, A wrong and B right) of 0/1 units: the discordant pairs McNemar counts."""
+    return _flips(x, y)
+
+
 def _binary(x: np.ndarray, y: np.ndarray) -> bool:
     return bool(np.isin(x, (0.0, 1.0)).all() and np.isin(y, (0.0, 1.0)).all())
 
