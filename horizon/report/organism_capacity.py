@@ -24,6 +24,7 @@ from horizon.stats import Paired
 from horizon.stats.horizon import (
     BOOTSTRAP_RULE,
     HorizonGap,
+    as_layer,
     paired_horizons,
     withdraw_columns,
     withdraw_rows_horizon,
@@ -71,15 +72,11 @@ class FamilyCapacity:
             return "shallower"
         if any(s > 0 for s in signs):
             return "reproduced"
-        if all(min(_at(g.a, g.depth), _at(g.b, g.depth)) >= g.depth - 1 for g in self.gaps):
+        if all(min(as_layer(g.a, g.depth), as_layer(g.b, g.depth)) >= g.depth - 1 for g in self.gaps):
             return "ceiling"  # both at the last layer or beyond: no room to be deeper
         if all(-AGREE <= g.difference[0] and g.difference[1] <= AGREE for g in self.gaps):
             return "agree"
         return "inconclusive"
-
-
-def _at(h: int | None, depth: int) -> int:
-    return depth if h is None else h
 
 
 def pairs(models: Sequence[str]) -> list[tuple[str, str]]:

@@ -111,7 +111,7 @@ class HorizonGap:
     @property
     def point(self) -> int:
         """B - A on the samples themselves (a horizon not reached counts as ``depth``)."""
-        return _depth(self.b, self.depth) - _depth(self.a, self.depth)
+        return as_layer(self.b, self.depth) - as_layer(self.a, self.depth)
 
     @property
     def sign(self) -> int:
@@ -119,7 +119,8 @@ class HorizonGap:
         return 1 if self.difference[0] > 0 else -1 if self.difference[1] < 0 else 0
 
 
-def _depth(h: int | None, depth: int) -> int:
+def as_layer(h: int | None, depth: int) -> int:
+    """A horizon as a layer number, one not reached counted as ``depth``."""
     return depth if h is None else h
 
 
@@ -136,8 +137,8 @@ def paired_horizons(measure: str, a: np.ndarray, b: np.ndarray, horizon: Callabl
         raise ValueError(f"level must be in (0, 1), got {level}")
     n = a.shape[0]
     draws = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
-    ha = np.array([_depth(horizon(a[i]), depth) for i in draws])
-    hb = np.array([_depth(horizon(b[i]), depth) for i in draws])
+    ha = np.array([as_layer(horizon(a[i]), depth) for i in draws])
+    hb = np.array([as_layer(horizon(b[i]), depth) for i in draws])
     return HorizonGap(measure, n, depth, horizon(a), horizon(b), _interval(ha), _interval(hb),
                       _interval(hb - ha, level), float((hb > ha).mean()), level)  # fmt: skip
 

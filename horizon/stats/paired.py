@@ -96,8 +96,8 @@ def compare(a: Sequence[float], b: Sequence[float], *, alpha: float = ALPHA, pow
         raise ValueError("unit values must be finite and in [0, 1] (a correctness or a score share)")
     n, d = x.size, y - x
     low, high = _interval(x, y)
-    if _binary(x, y):
-        worse, better = _flips(x, y)
+    if binary(x, y):
+        worse, better = flips(x, y)
         p = mcnemar_p(worse, better)
         background = max(min(worse, better) * 2 / n, 0.0)  # discordance apart from the effect
         mde = mde_binary(n, background, alpha, power)
@@ -113,25 +113,16 @@ def p_value(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) ->
     """The two-sided p-value :func:`compare` reports for B against A, without its interval and power (what a
     bootstrap of a decision made by tests, such as a horizon, recomputes many times)."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return mcnemar_p(*_flips(x, y)) if _binary(x, y) else _randomization_p(x, y)
+    return mcnemar_p(*flips(x, y)) if binary(x, y) else _randomization_p(x, y)
 
 
 def binary(x: np.ndarray, y: np.ndarray) -> bool:
     """Every value 0 or 1 in both runs (correctness): the exact McNemar test applies."""
-    return _binary(x, y)
+    return bool(np.isin(x, (0.0, 1.0)).all() and np.isin(y, (0.0, 1.0)).all())
 
 
 def flips(x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
     """(A right and B wrong, A wrong and B right) of 0/1 units: the discordant pairs McNemar counts."""
-    return _flips(x, y)
-
-
-def _binary(x: np.ndarray, y: np.ndarray) -> bool:
-    return bool(np.isin(x, (0.0, 1.0)).all() and np.isin(y, (0.0, 1.0)).all())
-
-
-def _flips(x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
-    """(A right and B wrong, A wrong and B right) of 0/1 units."""
     return int(((x == 1) & (y == 0)).sum()), int(((x == 0) & (y == 1)).sum())
 
 
