@@ -19,6 +19,7 @@ from horizon.report.organism_stats import (
     catch_up,
     catch_up_verdict,
     paired,
+    withdraw_curve,
     withdraw_horizon,
 )
 from horizon.results import Record
@@ -26,7 +27,6 @@ from horizon.stats import Paired
 
 FAMILIES = ("synth-global", "synth-fine")
 _SWEEP = re.compile(r"^(?P<method>[a-z][a-z0-9_\-]*)@(?P<layer>\d+):(?P<keep>[0-9.]+)$")
-_VTW = re.compile(r"^vtw@(?P<layer>\d+)$")
 _TIER = re.compile(rf"-{HELD_OUT_SUFFIX}(\d+)(?:-|$)")
 
 
@@ -61,10 +61,6 @@ def sweep_table(by_schedule: Mapping[str, Record]) -> tuple[str | None, list[int
     keep = max(keeps, key=lambda k: sum(len(v) for v in keeps[k].values()))
     layers = sorted({layer for v in keeps[keep].values() for layer in v})
     return keep, layers, keeps[keep]
-
-
-def withdraw_curve(by_schedule: Mapping[str, Record]) -> dict[int, Record]:
-    return {int(m["layer"]): r for s, r in by_schedule.items() if (m := _VTW.match(s))}
 
 
 def equal_budget(by_schedule: Mapping[str, Record]) -> dict[str, dict[str, Record]]:

@@ -18,7 +18,7 @@ from tabulate import tabulate
 
 from horizon.information.analysis import information_horizon
 from horizon.organism.config import WEAKER
-from horizon.report.organism_stats import paired
+from horizon.report.organism_stats import paired, withdraw_curve
 from horizon.results import Record
 from horizon.stats import Paired
 from horizon.stats.horizon import (
@@ -106,7 +106,7 @@ Rows = tuple[list[str], list[int], np.ndarray]  # units, layers, one row per uni
 def _withdraw_rows(by_schedule: Mapping[str, Record]) -> Rows | None:
     """[unpruned, withdrawn at each layer] per unit, from the ``full`` and ``vtw@k`` records."""
     full = by_schedule.get("full")
-    curve = {int(s.removeprefix("vtw@")): r for s, r in by_schedule.items() if s.startswith("vtw@")}
+    curve = withdraw_curve(by_schedule)
     if full is None or not curve or not full.samples or any(not r.samples for r in curve.values()):
         return None
     return withdraw_columns(full.units, {k: r.units for k, r in curve.items()})

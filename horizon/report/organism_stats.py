@@ -6,6 +6,7 @@ paired: :func:`paired` (B against A on their shared units). ``RULES`` states the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -110,6 +111,14 @@ def catch_up_verdict(c: CatchUp, family: str) -> str:
         return f"{family}: **reproduced** ({lead}; none significantly ahead from layer {c.layer} on{behind})"
     return (f"{family}: **inconclusive at n = {c.after[0].n}** ({lead}; none significantly ahead from layer "
             f"{c.layer} on, but those comparisons detect only >= {c.mde:.1f} points{behind})")  # fmt: skip
+
+
+_VTW = re.compile(r"^vtw@(?P<layer>\d+)$")
+
+
+def withdraw_curve(by_schedule: Mapping[str, Record]) -> dict[int, Record]:
+    """layer -> record of the ``vtw@k`` schedules (every visual token withdrawn from layer k on)."""
+    return {int(m["layer"]): r for s, r in by_schedule.items() if (m := _VTW.match(s))}
 
 
 def withdraw_horizon(curve: Mapping[int, Record], full: Record) -> tuple[int | None, tuple[Paired, ...]]:
