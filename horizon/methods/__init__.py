@@ -1,6 +1,6 @@
 """Pruning methods: the single list of method modules, which registers each into ``METHODS``."""
 
-from horizon.methods import dart, divprune, fastv, oracle, pdrop, random, sgl, sparsevlm, vtw  # noqa: F401  (imported to register)
+from horizon.methods import cdpruner, dart, divprune, fastv, oracle, pdrop, random, sgl, sparsevlm, vtw  # noqa: F401  (imported to register)
 from horizon.methods.base import METHODS, Method, Selection, check_selection, register_method
 
 __all__ = ["METHODS", "Method", "Selection", "check_selection", "register_method"]

@@ -1,4 +1,4 @@
-"""CDPruner's core (horizon/methods/cdpruner_core.py) against the definitions: the greedy MAP picks what a naive
+"""CDPruner's core (horizon.methods.cdpruner.py) against the definitions: the greedy MAP picks what a naive
 greedy log-det maximiser picks; the kernel and relevance by hand."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from horizon.methods.cdpruner_core import conditional_kernel, greedy_map, relevance
+from horizon.methods.cdpruner import conditional_kernel, greedy_map, relevance
 
 
 def _naive(kernel: torch.Tensor, keep: int) -> list[int]:
@@ -45,3 +45,25 @@ def test_kernel_relevance_and_ties_by_hand() -> None:
     assert torch.allclose(rel, torch.tensor([1e-6 / 2, 0.5 + 1e-6 / 2, 1.0 + 1e-6 / 2]))  # negated, min-max
     with pytest.raises(ValueError, match="keep 4"):
         greedy_map(torch.eye(3), 4)
+
+
+def test_the_method_reads_the_text_after_the_image_as_its_instruction() -> None:
+    from horizon.methods import METHODS
+    from tests.viewkit import make_view
+
+    # rows: 1 system token, 4 visual tokens, 2 text tokens along x; visual tokens 0/2 along x (least relevant
+    # after the reference's negation), 1 along y, 3 along -x (most relevant)
+    hidden = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [1.0, 0.1], [-1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    view = make_view(hidden, [1, 2, 3, 4], layer=0)
+    picked = METHODS.get("cdpruner").select(view, 2, [torch.Generator()])
+    r = relevance(hidden[1:5], hidden[5:])
+    expected = greedy_map(conditional_kernel(hidden[1:5], r), 2).sort().values
+    assert picked.tolist() == [expected.tolist()] == [[1, 3]]
+
+
+def test_more_picks_than_the_kernels_rank_follow_relevance() -> None:
+    feats = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 0.0]])  # rank 2
+    r = torch.tensor([0.5, 0.9, 0.7, 0.6])
+    picks = greedy_map(conditional_kernel(feats, r), 4).tolist()
+    assert picks[:2] == _naive(conditional_kernel(feats, r), 2) and sorted(picks) == [0, 1, 2, 3]
+    assert picks[:2] == [1, 3] and picks[2:] == [2, 0]  # the plane is spanned; then by r^2: 0.49, 0.25
