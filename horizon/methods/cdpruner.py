@@ -29,7 +29,6 @@ import torch.nn.functional as F
 from horizon.methods.base import register_method
 from horizon.methods.view import TokenView
 
-
 NEGATE = True  # the reference's sign (CLIP-specific per its maintainer); open for LLM embeddings (issue 21)
 
 
