@@ -9,14 +9,18 @@ Token Pruning in MLLMs"; github.com/Theia-4869/CDPruner @9541616, ``llava/model/
   exactly ``keep`` picks, no early stop, ties to the lowest index, returned in pick order (L169-185; the caller
   sorts).
 
-The method (``cdpruner``, WIP for issue 21: the name and the variant are still to be decided) is the closest
-variant a VLM checkpoint allows. The reference's relevance reads CLIP's *text tower* (its pooled, projected
-embedding of the raw question) against CLIP-projected patch features; neither is in a LLaVA or Qwen2.5-VL
-checkpoint. Here the instruction is the LLM's own hidden states of the text after the image (at layer 0 its input
-embeddings, as Intel's openvino.genai Qwen port does, mean-pooled there; here every text token, averaged by
-:func:`relevance`), and the visual features are the hidden states entering the pruning layer (at layer 0 the
-projector output, which the reference's kernel uses). The negation is the reference's CLIP-specific choice;
-whether it carries over to LLM embeddings is open (the Intel port drops it): ``NEGATE``.
+The method is registered as **``cdpruner-llm``**, the closest variant a VLM checkpoint allows, named for its one
+change. The reference's relevance reads CLIP's *text tower* (its pooled, projected embedding of the raw question,
+``clip_encoder.py`` L38-48, L81-89) against CLIP-projected patch features (L93-95); neither the text tower nor CLIP's
+projections are in a LLaVA or Qwen2.5-VL checkpoint. Here the instruction is the LLM's own states of the text after the
+image (the question and the template's tail; at layer 0 its input embeddings), **mean-pooled to one vector** as the
+reference's one sentence embedding is (and as Intel's openvino.genai port for Qwen does), and the visual features are
+the states entering the pruning layer (at layer 0 the projector output, which the reference's kernel uses, L148-153).
+The relevance is **not negated**: the reference negates it for CLIP only ("a phenomenon only observed in CLIP", its
+maintainer in issues #14 and #19), the paper's formula has no minus, and Intel's LLM-embedding port drops it
+(``NEGATE`` keeps the reference's sign for the pure functions). Positions: re-indexed on LLaVA (the reference feeds the
+kept tokens as a shorter sequence); Qwen keeps original M-RoPE positions (no reference port: its maintainer prunes
+"after the PatchMerger", issue #4, which is layer 0 here).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import torch.nn.functional as F
 from horizon.methods.base import register_method
 from horizon.methods.view import TokenView
 
-NEGATE = True  # the reference's sign (CLIP-specific per its maintainer); open for LLM embeddings (issue 21)
+NEGATE = True  # the reference's sign for CLIP features (L158); cdpruner-llm uses LLM states, unnegated
 
 
 def relevance(visual: torch.Tensor, instruction: torch.Tensor, negate: bool = NEGATE) -> torch.Tensor:
@@ -83,18 +87,18 @@ def greedy_map(kernel: torch.Tensor, keep: int) -> torch.Tensor:
 
 
 @register_method(
-    "cdpruner",
+    "cdpruner-llm",
     needs=frozenset({"hidden", "spans"}),
     positions="reindex",
     flash_compatible=True,
     reference="Zhang et al., CDPruner (github.com/Theia-4869/CDPruner); variant: the LLM's own text states as the "
-    "instruction (no CLIP text tower in the checkpoint)",
+    "instruction, unnegated (no CLIP text tower in a VLM checkpoint)",
 )
 def select_cdpruner(view: TokenView, keep: int, generators: Sequence[torch.Generator]) -> torch.Tensor:
     feats = view.visual_hidden  # (B, Nv, D); at layer 0 the projector output
     picks = []
     for b in range(view.batch):
-        text = view.hidden[b, view.text_after_visual(b)]
-        kernel = conditional_kernel(feats[b], relevance(feats[b], text))
+        instruction = view.hidden[b, view.text_after_visual(b)].float().mean(0, keepdim=True)  # (1, D) pooled
+        kernel = conditional_kernel(feats[b], relevance(feats[b], instruction, negate=False))
         picks.append(greedy_map(kernel, keep).sort().values)
     return torch.stack(picks)
