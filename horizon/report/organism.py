@@ -11,8 +11,8 @@ from typing import Any
 from tabulate import tabulate
 
 from horizon.matrix import HELD_OUT_SUFFIX
-from horizon.methods import METHODS
 from horizon.organism.config import WEAKER
+from horizon.report.information import merging_note
 from horizon.report.organism_capacity import CAPACITY_RULE, capacity_table, capacity_verdict, family_capacity, pairs
 from horizon.report.organism_stats import (
     RULES,
@@ -340,7 +340,6 @@ def _retained(records: Sequence[Record], model: str, lines: list[str]) -> None:
         lines += [f"Information retained per layer, {family} (Σ I over kept tokens, mean of {study['n']} samples):",
                   "", tabulate(rows, headers=["method", "keep", *map(str, study["layers"])], tablefmt="github",
                                disable_numparse=True), ""]  # fmt: skip
-        merging = sorted(m for m in study["retained"] if m in METHODS.names() and METHODS.get(m).merges)
-        if merging:
-            lines += [f"- {', '.join(merging)} make new tokens (merged or pooled), which carry no I here: I is measured "
-                      "per original token, so these rows count only the tokens kept as they are (pool keeps none)", ""]  # fmt: skip
+        note = merging_note(study["retained"])
+        if note:
+            lines += [f"- {note}", ""]
