@@ -82,7 +82,9 @@ ORGANISM_FULL_ROWS = 4200
 ORGANISM_FULL_INFO_ROWS = 128  # samples per tier information study (each capacity pair's models, per family)
 HELD_OUT_SUFFIX = "heldout"  # a tier case's id ends in -heldout<rows>; the report keeps its records apart
 DEFAULT_SCHEDULES = ("full", "random@2:0.5", "paper:llava-192:dart+random", "paper:llava-64:fastv+vtw")
-SWEEP_METHODS = ("random", "fastv", "dart", "divprune", "pdrop", "sparsevlm")
+# the organisms' information-retained table: Fig. 5's methods and the peers' baselines
+ORGANISM_INFO_METHODS = ("random", "divprune", "fastv", "sparsevlm", "dart", "visionzip", "cdpruner-llm", "pool")
+SWEEP_METHODS = ("random", "fastv", "dart", "divprune", "pdrop", "sparsevlm", "visionzip", "cdpruner-llm", "pool")
 FIG9_BENCHMARKS = ("mme", "scienceqa-img", "pope", "textvqa", "ocrbench", "ocr-vqa")
 
 
@@ -254,7 +256,8 @@ def information_matrix() -> list[InfoCase]:
     ]  # fmt: skip
     # the organisms: every layer, per task family (the horizon should sit deeper for the fine tasks)
     cases += [InfoCase(model, bench, ("default", "information", "organism"), ORGANISM_INFO_ROWS,
-                       keeps=(ORGANISM_KEEP,), oracle_keeps=(ORGANISM_KEEP,), max_new_tokens=1)
+                       methods=ORGANISM_INFO_METHODS, keeps=(ORGANISM_KEEP,), oracle_keeps=(ORGANISM_KEEP,),
+                       max_new_tokens=1)
               for model in FINDINGS_ORGANISMS for bench in SYNTH_FAMILIES]  # fmt: skip
     # a weaker sibling's: the maps and withdrawals its horizons need (no methods, no oracle: the suite's time)
     cases += [InfoCase(model, bench, ("default", "information", "organism"), ORGANISM_INFO_ROWS, methods=(), keeps=(),

@@ -1,5 +1,6 @@
-"""DART's released selection, re-written from the authors' code for the tests (tests/test_dart_released.py).
-It shares no code with horizon. The independent reference for pruned runs is horizon/doctor/reference.py."""
+"""Reference selections re-written from their authors' code for the tests, sharing no code with horizon: DART's
+released one (tests/test_dart_released.py), VisionZip's (tests/test_visionzip.py) and CDPruner's (tests/test_cdpruner.py).
+The independent reference for pruned runs is horizon/doctor/reference.py."""
 
 from __future__ import annotations
 
@@ -44,3 +45,68 @@ def released_dart_keep(
         valid_indices_list = list(valid_indices)
     indices_set.difference_update(query_indices)
     return sorted(i - image_token_start_index for i in indices_set)
+
+
+def released_visionzip(
+    attentions: torch.Tensor, metric: torch.Tensor, hidden: torch.Tensor, dominant_num: int, contextual_num: int
+) -> torch.Tensor:
+    """VisionZip's token reduction as released (dvlab-research/VisionZip@3151f6d, visionzip/clip_encoder.py
+    L42-83), re-written from that code: ``attentions`` (B, H, S, S) the feature layer's attention with CLS at row 0,
+    ``metric`` (B, S, hd) its head-mean keys, ``hidden`` (B, S, D) its output; ``dominant_num`` the patches kept
+    besides CLS (the README's ``dominant`` - 1). Returns (B, 1 + dominant_num + contextual_num, D): CLS, the dominant
+    patches in order, the contextual tokens."""
+    B, S, D = hidden.shape
+    cls_attention_sum = attentions[:, :, 0, 1:].sum(dim=1)  # (B, S - 1)
+    topk_indices = cls_attention_sum.topk(dominant_num, dim=1).indices + 1
+    all_indices = torch.cat([torch.zeros((B, 1), dtype=topk_indices.dtype), topk_indices], dim=1)
+    mask = torch.ones_like(hidden[:, :, 0], dtype=torch.bool).scatter_(1, all_indices, False)
+    dominant_tokens = hidden.masked_select(~mask.unsqueeze(-1)).view(B, dominant_num + 1, D)
+    metric_filtered = metric[mask].view(B, S - (dominant_num + 1), metric.shape[2])
+    hidden_filtered = hidden.masked_select(mask.unsqueeze(-1)).view(B, S - (dominant_num + 1), D)
+    metric_normalized = metric_filtered / metric_filtered.norm(dim=-1, keepdim=True)
+    step = max(1, metric_normalized.shape[1] // contextual_num)
+    target_indices = torch.arange(0, metric_normalized.shape[1], step)[:contextual_num]
+    target_tokens = metric_normalized[:, target_indices, :]
+    others = ~torch.isin(torch.arange(metric_normalized.shape[1]), target_indices)
+    tokens_to_merge = metric_normalized[:, others, :]
+    similarity = torch.bmm(tokens_to_merge, target_tokens.transpose(1, 2))
+    assign_one_hot = torch.zeros(B, tokens_to_merge.shape[1], contextual_num, dtype=hidden.dtype)
+    assign_one_hot.scatter_(2, similarity.argmax(dim=2).unsqueeze(-1), 1)
+    counts = assign_one_hot.sum(dim=1).clamp(min=1).unsqueeze(-1)
+    hidden_to_merge = hidden_filtered[:, others, :]
+    aggregated_hidden = torch.bmm(assign_one_hot.transpose(1, 2), hidden_to_merge) / counts
+    target_hidden = hidden_filtered[:, target_indices, :]
+    contextual_tokens = target_hidden + aggregated_hidden
+    return torch.cat([dominant_tokens, contextual_tokens], dim=1)
+
+
+def released_cdpruner(
+    image_features: torch.Tensor, image_embeds: torch.Tensor, text_embeds: torch.Tensor, visual_token_num: int
+) -> torch.Tensor:
+    """CDPruner's selection as released (Theia-4869/CDPruner@9541616, llava/model/llava_arch.py L148-185),
+    re-written from that code: ``image_features`` (B, N, D) the projector output (the kernel's similarity),
+    ``image_embeds`` (B, N, C) and ``text_embeds`` (M, C) the relevance's features. Returns (B, T) sorted kept
+    indices."""
+    image_normalized = image_features / image_features.norm(dim=-1, keepdim=True)
+    image_normalized = image_normalized.float()
+    similarity = torch.matmul(image_normalized, image_normalized.transpose(1, 2))
+    image_embeds = image_embeds / image_embeds.norm(dim=-1, keepdim=True)
+    text_embeds = text_embeds / text_embeds.norm(dim=-1, keepdim=True)
+    relevance = torch.matmul(image_embeds, text_embeds.t())
+    relevance = (-relevance).mean(dim=-1)
+    relevance = (relevance - relevance.min() + 1e-6) / (relevance.max() - relevance.min())
+    kernel = relevance.unsqueeze(2) * similarity * relevance.unsqueeze(1)
+    B, N = kernel.shape[:2]
+    cis = torch.zeros((visual_token_num, B, N), device=kernel.device)
+    di2s = torch.diagonal(kernel, dim1=1, dim2=2).clone()
+    select_idx = torch.empty((visual_token_num, B), dtype=torch.long, device=kernel.device)
+    for i in range(visual_token_num):
+        j = torch.argmax(di2s, dim=-1)
+        select_idx[i] = j
+        eis = (kernel[torch.arange(B), j] - torch.einsum("tb,tbn->bn", cis[:i, torch.arange(B), j], cis[:i])) / torch.sqrt(
+            di2s[torch.arange(B), j]
+        ).unsqueeze(-1)
+        cis[i, :, :] = eis
+        di2s -= torch.square(eis)
+        di2s[torch.arange(B), j] = -float("inf")
+    return torch.sort(select_idx.t()).values

@@ -288,7 +288,7 @@ def test_bench_suite(capsys: pytest.CaptureFixture[str], cache_env: None) -> Non
     lines = out.splitlines()
     assert len(lines) == 3 and lines[0].startswith("2 default cases:") and "harness overhead" in lines[0]
     assert lines[1].startswith("organism-llava: layer sweep of 21 schedules (prefill + first token):")
-    assert lines[2].startswith("organism-llava: sweep group of 66 schedules on 3 synth-fine rows:")
+    assert lines[2].startswith("organism-llava: sweep group of 87 schedules on 3 synth-fine rows:")
     assert lines[2].endswith("same answers: True")
 
 

@@ -107,3 +107,47 @@ def test_batch_with_unequal_visual_counts_is_refused(tiny_model):
     prompt = prepare(loaded, [demo_image(), Image.new("RGB", (200, 120))], ["a?", "b?"])
     with pytest.raises(ValueError, match="different visual-token counts"):
         run(loaded, prompt, parse_schedule("random@2:0.5"))
+
+
+def test_new_tokens_need_the_declaration_and_a_checked_shape():
+    from horizon.methods import Selection, check_selection
+
+    keep = torch.tensor([[0, 2]])
+    with pytest.raises(RuntimeError, match="values without replaced"):
+        check_selection("m", Selection(keep, values=torch.zeros(1, 2, 4)), 1, 2, 5)
+    with pytest.raises(RuntimeError, match=r"expected \(1, 2, D\) and a \(1, 2\) bool mask"):
+        check_selection("m", Selection(keep, values=torch.zeros(1, 3, 4), replaced=torch.ones(1, 2).bool()), 1, 2, 5)
+    ok = check_selection("m", Selection(keep, values=torch.zeros(1, 2, 4), replaced=torch.tensor([[True, False]])), 1,
+                         2, 5)  # fmt: skip
+    assert ok.replaced is not None and ok.values is not None
+
+
+def test_a_method_that_makes_new_tokens_undeclared_is_refused(tiny_model, monkeypatch):
+    from dataclasses import replace
+
+    from horizon.methods import METHODS
+
+    loaded = tiny_model("tiny-llava")
+    undeclared = replace(METHODS.get("pool"), merges=False)
+    monkeypatch.setitem(METHODS._items, "pool", undeclared)
+    with pytest.raises(RuntimeError, match="does not declare merges=True"):
+        run(loaded, _prompt(loaded), parse_schedule("pool@0:#64"))
+
+
+def test_replaced_tokens_keep_their_place_and_become_new(tiny_model):
+    loaded = tiny_model("tiny-llava")
+    out = run(loaded, _prompt(loaded), parse_schedule("visionzip@0:#64+random@4:#32"), max_new_tokens=1)
+    first, second = out.stages
+    assert first.kept == 64 and first.merged == 0 and first.kept_index[0].count(-1) > 0
+    assert out.visual_per_layer == (64,) * 4 + (32,) * (loaded.n_layers - 4)
+    assert set(second.kept_index[0]) <= set(first.kept_index[0])  # a later stage selects among them, -1 included
+    with pytest.raises(ValueError, match="pool pools the whole visual grid"):
+        run(loaded, _prompt(loaded), parse_schedule("random@0:0.5+pool@3:#16"))
+
+
+def test_fractions_meet_a_method_s_count_on_the_prompt_s_grid(tiny_model):
+    loaded = tiny_model("tiny-qwen2.5-vl")  # the demo image's grid: 12 x 16
+    out = run(loaded, _prompt(loaded), parse_schedule("pool@0:0.3"), max_new_tokens=1)
+    assert out.stages[0].kept == 56  # 0.3 of 192 is 58, which no 12 x 16-like grid pools; 7 x 8 does
+    with pytest.raises(ValueError, match="nearest it meets is 56"):
+        run(loaded, _prompt(loaded), parse_schedule("pool@0:#58"))

@@ -19,9 +19,9 @@ from horizon.schedule import WITHDRAW_ALL_METHODS, Keep, Schedule, Stage
 MODELS = ["tiny-llava", "tiny-qwen2.5-vl"]
 
 
-def _meetable(method: str, keep: Keep, n_visual: int) -> Keep:
-    """``keep`` as the nearest count the method meets (dart-set: 4 + 8·⌊k/8⌋; most methods: any)."""
-    return Keep(METHODS.get(method).meetable(keep.count(n_visual), n_visual), absolute=True)
+def _meetable(method: str, keep: Keep, n_visual: int, grid: tuple[int, int]) -> Keep:
+    """``keep`` as the nearest count the method meets (dart-set: 4 + 8·⌊k/8⌋; pool: an h x w grid; most: any)."""
+    return Keep(METHODS.get(method).meetable(keep.count(n_visual), n_visual, grid), absolute=True)
 
 
 def _run(loaded, method: str, keep: Keep, seed: int = 0, layer: int | None = None):
@@ -36,9 +36,13 @@ def _run(loaded, method: str, keep: Keep, seed: int = 0, layer: int | None = Non
     if "information" in m.needs:  # the oracle: the model's own information for a fixed answer token
         information = oracle_information(loaded, prompt, answer_token(loaded.processor, question, "STOP"), [layer])
     if method not in WITHDRAW_ALL_METHODS:
-        keep = _meetable(method, keep, prompt.n_visual)
+        keep = _meetable(method, keep, prompt.n_visual, tuple(prompt.grid[0].tolist()))
     schedule = Schedule((Stage(method, layer, keep),))
     return run(loaded, prompt, schedule, max_new_tokens=1, seed=seed, guide_importance=guide, information=information)
+
+
+def _grid(name: str) -> tuple[int, int]:
+    return {"tiny-llava": (24, 24), "tiny-qwen2.5-vl": (12, 16)}[name]  # the demo image's visual grids
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -48,10 +52,12 @@ def test_exact_count_sorted_unique(tiny_model, name, method):
     keep = Keep(0) if method in WITHDRAW_ALL_METHODS else Keep(0.3)
     out = _run(loaded, method, keep)
     (stage,) = out.stages
-    want = METHODS.get(method).meetable(keep.count(out.n_visual), out.n_visual)
+    want = METHODS.get(method).meetable(keep.count(out.n_visual), out.n_visual, _grid(name))
     for row in stage.kept_index:
         assert len(row) == want == stage.kept
-        assert list(row) == sorted(set(row)) and all(0 <= i < out.n_visual for i in row)
+        old = [i for i in row if i >= 0]  # -1: a new token (merged or pooled), only from a merging method
+        assert len(old) == len(row) or METHODS.get(method).merges
+        assert old == sorted(set(old)) and all(i < out.n_visual for i in old)
     layer = stage.layer
     assert out.visual_per_layer[layer:] == (want + stage.merged,) * (loaded.n_layers - layer)
 
@@ -77,8 +83,9 @@ def test_a_method_meets_any_keep_unless_it_says_which_it_meets():
 
     for name in METHODS.names():
         m = METHODS.get(name)
-        assert (m.keeps is None) == (name != "dart-set"), name
-        assert [m.meetable(k, 576) for k in (0, 173, 576)] == ([0, 173, 576] if m.keeps is None else [0, 172, 576])
+        assert (m.keeps is None) == (name not in ("dart-set", "pool")), name
+        met = {"dart-set": [0, 172, 576], "pool": [0, 176, 576]}.get(name, [0, 173, 576])  # pool: 11 x 16
+        assert [m.meetable(k, 576) for k in (0, 173, 576)] == met, name
     assert [released_keep(k, 576) for k in (3, 4, 11, 12, 60, 253, 575)] == [0, 4, 4, 12, 60, 252, 572]
 
 

@@ -215,3 +215,19 @@ def test_a_familys_capacity_outcome_by_hand(gaps, outcome):
     assert verdict.startswith(expected + " ("), verdict
     missing = FamilyCapacity("synth-fine", "organism-llava", "organism-llava-weak", ahead, gaps[:1], ("information",))
     assert "not compared: information" in family_verdict(missing)
+
+
+def test_kept_counts_are_read_back_from_the_average_per_layer():
+    from dataclasses import replace
+
+    from horizon.report.information import merging_note
+    from horizon.report.organism import kept_counts
+
+    full = replace(rec("full", 90), average_visual_tokens=144.0)
+    # 8 layers, a stage at layer 6: layers 0-5 see 144, layers 6-7 the kept count
+    table = {m: {6: replace(rec(f"{m}@6:0.125", 50), average_visual_tokens=(6 * 144 + 2 * k) / 8)}
+             for m, k in (("random", 18), ("pool", 16), ("sparsevlm", 22))}  # fmt: skip
+    assert kept_counts(table, full, 8) == {"random": 18, "pool": 16, "sparsevlm": 22}
+    assert kept_counts(table, None, 8) == {}
+    assert merging_note(["random", "dart"]) is None
+    assert merging_note(["visionzip", "random", "pool"]).startswith("pool, visionzip make new tokens")

@@ -128,8 +128,9 @@ def _one_stage(loaded: LoadedModel, method: str, prompt: Prompt) -> Output:
     information = None
     if "information" in m.needs:  # the oracle: the model's own information for a fixed answer token
         information = oracle_information(loaded, prompt, answer_token(loaded.processor, question, "STOP"), [layer])
+    grid = None if prompt.grid is None else (int(prompt.grid[0, 0]), int(prompt.grid[0, 1]))
     keep = Keep(0) if method in WITHDRAW_ALL_METHODS else Keep(m.meetable(Keep(0.25).count(prompt.n_visual),
-                                                                          prompt.n_visual), absolute=True)  # fmt: skip
+                                                                          prompt.n_visual, grid), absolute=True)  # fmt: skip
     schedule = Schedule((Stage(method, layer, keep),))
     return run(loaded, prompt, schedule, max_new_tokens=2, guide_importance=guide, information=information)
 

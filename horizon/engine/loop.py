@@ -29,7 +29,7 @@ from horizon.engine.plan import PlanError, RunPlan, Trace
 from horizon.engine.sequence import Sequence
 from horizon.engine.state import RunState, Segment, Snapshot
 from horizon.engine.views import LazyTokenView
-from horizon.methods import check_selection
+from horizon.methods import Selection, check_selection
 
 
 class PrunedDecoder:
@@ -255,10 +255,15 @@ class PrunedDecoder:
             prompt_visual_mask=plan.visual_mask.to(seq.h.device),
             guide=plan.guide_importance,
             information=None if plan.information is None else plan.information.get(i),
+            grid=plan.grid,
+            tower=plan.tower,
         )
-        keep_rows, merged = self._select(state, k, view)  # (B, S') rows of the current sequence
+        keep_rows, selection = self._select(state, k, view)  # (B, S') rows of the current sequence
+        merged = selection.merged
         if keep_rows.shape[1] < seq.h.shape[1]:  # keep-all is the identity: nothing to gather
             seq.gather(keep_rows)
+        if selection.values is not None and selection.replaced is not None:
+            seq.replace_visual(selection.values, selection.replaced)
         if merged is not None and merged.shape[1]:
             seq.insert_after_visual(merged)
         if plan.positions[k] == "reindex":
@@ -279,8 +284,8 @@ class PrunedDecoder:
         steps = (pad.long().cumsum(-1) - 1).clamp(min=0)  # (B, S'); padding rows sit at 0
         return steps[None].expand(R, B, S).to(pos.dtype)
 
-    def _select(self, state: RunState, k: int, view: LazyTokenView) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Kept rows of the current sequence (B, S') and merged tokens to insert (B, m, D) or None."""
+    def _select(self, state: RunState, k: int, view: LazyTokenView) -> tuple[torch.Tensor, Selection]:
+        """Kept rows of the current sequence (B, S') and the method's checked selection."""
         plan = state.plan
         method, keep = plan.methods[k], plan.counts[k]
         if keep > view.n_visual:
@@ -288,16 +293,20 @@ class PrunedDecoder:
         selection = check_selection(
             method.name, method.select(view, keep, plan.generators(k)), view.batch, keep, view.n_visual
         )
+        if not method.merges and (selection.merged is not None or selection.values is not None):
+            raise RuntimeError(f"method {method.name!r} returned new tokens but does not declare merges=True")
         chosen = selection.keep.to(view.visual_rows.device)
         visual_rows = view.visual_rows.gather(1, chosen)  # (B, keep)
-        state.trace.kept.append(view.visual_index.gather(1, chosen).cpu())
+        kept = view.visual_index.gather(1, chosen)  # (B, keep); a replaced token is a new one: -1
+        state.trace.kept.append((kept if selection.replaced is None else kept.masked_fill(
+            selection.replaced.to(kept.device), -1)).cpu())
         state.trace.merged.append(0 if selection.merged is None else int(selection.merged.shape[1]))
         state.trace.inputs_used.append(tuple(sorted(view.accessed)))
         is_visual = torch.zeros(view.hidden.shape[:2], dtype=torch.bool, device=view.hidden.device)
         is_visual.scatter_(1, view.visual_rows, True)
         keep_mask = ~is_visual
         keep_mask.scatter_(1, visual_rows, True)
-        return torch.stack([r.nonzero().squeeze(-1) for r in keep_mask]), selection.merged
+        return torch.stack([r.nonzero().squeeze(-1) for r in keep_mask]), selection
 
     def _decode(
         self,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import torch
 
 from horizon.methods import METHODS, Method
+from horizon.methods.view import Tower
 from horizon.schedule import Positions, Schedule, Stage
 
 
@@ -82,6 +83,8 @@ class RunPlan:
     seeds: tuple[int, ...]  # one per sample
     guide_importance: torch.Tensor | None = None  # (B, Nv) for methods that need a guide (SGL)
     information: Mapping[int, torch.Tensor] | None = None  # layer -> (B, Nv) for the oracle
+    grid: torch.Tensor | None = None  # (B, 2) the visual-token grid's rows and columns (pooling)
+    tower: Tower | None = None  # the vision tower's probe of the visual tokens (VisionZip)
 
     @classmethod
     def build(
@@ -94,6 +97,8 @@ class RunPlan:
         seed: int | Sequence[int],
         guide_importance: torch.Tensor | None = None,
         information: Mapping[int, torch.Tensor] | None = None,
+        grid: torch.Tensor | None = None,
+        tower: Tower | None = None,
     ) -> RunPlan:
         """Resolve and check ``schedule`` for a prompt whose visual rows are ``visual_mask`` (B, S)."""
         if visual_mask.ndim != 2 or visual_mask.dtype != torch.bool:
@@ -112,6 +117,7 @@ class RunPlan:
             counts = schedule.counts(n_visual)
         except ValueError as err:  # this prompt has fewer visual tokens than the schedule keeps
             raise PlanError(str(err)) from None
+        counts = _met(schedule, methods, counts, n_visual, grid)
         positions = [stage_positions(s, m, mrope) for s, m in zip(schedule.stages, methods, strict=True)]
         needs_guide = stages_needing(schedule, "guide_importance")
         if needs_guide and guide_importance is None:
@@ -125,12 +131,12 @@ class RunPlan:
                 f"{visual_mask.shape[0]} x {n_visual} visual tokens; the guide must see the same image geometry"
             )
         _check_information(schedule, methods, information, (visual_mask.shape[0], n_visual))
+        _check_grid_and_tower(schedule, grid, tower, (visual_mask.shape[0], n_visual))
         seeds = (seed,) * visual_mask.shape[0] if isinstance(seed, int) else tuple(seed)
         if len(seeds) != visual_mask.shape[0] or not all(isinstance(s, int) and s >= 0 for s in seeds):
             raise ValueError(f"seed must be an int >= 0 or one per sample ({visual_mask.shape[0]}), got {seed!r}")
-        return cls(
-            schedule, methods, counts, tuple(positions), visual_mask, n_visual, seeds, guide_importance, information
-        )
+        return cls(schedule, methods, counts, tuple(positions), visual_mask, n_visual, seeds, guide_importance,
+                   information, grid, tower)  # fmt: skip
 
     def generators(self, stage: int) -> list[torch.Generator]:
         """One generator per sample for stage ``stage``, seeded from (sample seed, stage)."""
@@ -155,6 +161,43 @@ def _check_information(
                 f"information at layer {stage.layer} has shape {tuple(information[stage.layer].shape)}, "
                 f"the prompt has {shape[0]} x {shape[1]} visual tokens"
             )
+
+
+def _met(
+    schedule: Schedule, methods: tuple[Method, ...], counts: tuple[int, ...], n_visual: int, grid: torch.Tensor | None
+) -> tuple[int, ...]:
+    """Each stage's count as its method meets it: a fraction kept by a method that meets only some counts (pool: an
+    h x w grid; dart-set: 4 + 8T) becomes the nearest count it meets on this prompt's grid; an absolute count stays
+    as written (the method refuses it if it cannot meet it)."""
+    out = []
+    for stage, method, count in zip(schedule.stages, methods, counts, strict=True):
+        if method.keeps is None or stage.keep.absolute:
+            out.append(count)
+            continue
+        grids = [None] if grid is None else [(int(r), int(c)) for r, c in grid.tolist()]
+        met = {method.meetable(count, n_visual, g) for g in grids}
+        if len(met) > 1:
+            raise PlanError(f"{stage}: the batch's visual grids {grid.tolist() if grid is not None else None} meet "
+                            f"different counts {sorted(met)}; batch prompts of one image shape")  # fmt: skip
+        out.append(met.pop())
+    return tuple(out)
+
+
+def _check_grid_and_tower(
+    schedule: Schedule, grid: torch.Tensor | None, tower: Tower | None, shape: tuple[int, int]
+) -> None:
+    """A grid, when given, covers the visual tokens; stages reading the grid or the tower have them."""
+    if grid is not None and (grid.shape != (shape[0], 2) or bool((grid.prod(-1) != shape[1]).any())):
+        raise PlanError(f"visual grid {grid.tolist()} does not cover the prompt's {shape[0]} x {shape[1]} visual "
+                        "tokens (rows x columns per sample)")  # fmt: skip
+    if tower is not None and tuple(tower.attention.shape) != shape:
+        raise PlanError(f"the vision-tower probe has {tuple(tower.attention.shape)} visual tokens, the prompt "
+                        f"{shape[0]} x {shape[1]}")  # fmt: skip
+    for need, given, how in (("grid", grid, "prepare the prompt with horizon.engine.run.prepare"),
+                             ("tower", tower, "build the plan with horizon.engine.planning.plan_for")):  # fmt: skip
+        stages = stages_needing(schedule, need)
+        if stages and given is None:
+            raise ValueError(f"{', '.join(stages)} reads the visual {need}, which this plan lacks: {how}")
 
 
 @dataclass

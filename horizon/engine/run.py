@@ -15,7 +15,7 @@ from PIL import Image
 
 from horizon.engine.generation import Pass, stop_ids
 from horizon.engine.output import Output
-from horizon.engine.plan import RunPlan
+from horizon.engine.planning import plan_for
 from horizon.models.adapter import Prompt
 from horizon.models.conversation import conversation_fn
 from horizon.models.loading import LoadedModel
@@ -45,7 +45,7 @@ def prepare(
         k: v.to(loaded.device, dtype) if v.is_floating_point() else v.to(loaded.device)
         for k, v in prompt.inputs.items()
     }
-    return Prompt(inputs=inputs, visual_mask=prompt.visual_mask, texts=prompt.texts)
+    return Prompt(inputs=inputs, visual_mask=prompt.visual_mask, texts=prompt.texts, grid=prompt.grid)
 
 
 @torch.inference_mode()
@@ -75,14 +75,7 @@ def run(
         )
     if "attention_mask" not in prompt.inputs:
         raise ValueError("the prompt's inputs have no attention_mask; build prompts with horizon.engine.run.prepare")
-    plan = RunPlan.build(
-        schedule,
-        prompt.visual_mask,
-        n_layers=loaded.n_layers,
-        mrope=loaded.adapter.mrope,
-        seed=seed if isinstance(seed, int) else tuple(seed),
-        guide_importance=guide_importance,
-        information=information,
-    )
+    plan = plan_for(loaded, prompt, schedule, seed=seed if isinstance(seed, int) else tuple(seed),
+                    guide_importance=guide_importance, information=information)  # fmt: skip
     with Pass(loaded, prompt, plan, eos=stop_ids(loaded, stop_at_eos)) as one:
         return one.prefill().decode(max_new_tokens)

@@ -34,6 +34,16 @@ class Sequence:
         self.rows, self.visual = self.rows.gather(1, keep), self.visual.gather(1, keep)
         self.pad = None if self.pad is None else self.pad.gather(1, keep)
 
+    def replace_visual(self, values: torch.Tensor, replaced: torch.Tensor) -> None:
+        """New states ``values`` (B, Nv, D) for the visual rows where ``replaced`` (B, Nv) is set (in row order); those
+        rows become new tokens (original index -1) at the same positions."""
+        rows = torch.stack([r.nonzero().squeeze(-1) for r in self.visual])  # (B, Nv)
+        replaced = replaced.to(self.h.device)
+        index = rows[..., None].expand(-1, -1, self.h.shape[-1])
+        new = torch.where(replaced[..., None], values.to(self.h.device, self.h.dtype), self.h.gather(1, index))
+        self.h = self.h.scatter(1, index, new)  # a new tensor: snapshots keep the old one
+        self.rows = self.rows.scatter(1, rows, self.rows.gather(1, rows).masked_fill(replaced, -1))
+
     def insert_after_visual(self, merged: torch.Tensor) -> None:
         """Insert ``merged`` (B, m, D) right after each sample's last visual row; they share its position."""
         B, S, _ = self.h.shape

@@ -18,6 +18,7 @@ from horizon.engine.generation import Pass, stop_ids
 from horizon.engine.loop import PrunedDecoder
 from horizon.engine.output import Output, visual_indices
 from horizon.engine.plan import RunPlan
+from horizon.engine.planning import plan_for, tower_for
 from horizon.engine.state import Snapshot
 from horizon.models.adapter import Prompt
 from horizon.models.loading import LoadedModel
@@ -40,9 +41,10 @@ def run_many(
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
 
+    tower = tower_for(loaded, prompt, schedules)  # once for every schedule that reads the vision tower
+
     def plan_of(schedule: Schedule) -> RunPlan:
-        return RunPlan.build(schedule, prompt.visual_mask, n_layers=loaded.n_layers, mrope=loaded.adapter.mrope,
-                             seed=seed, information=information)  # fmt: skip
+        return plan_for(loaded, prompt, schedule, seed=seed, information=information, tower=tower)
 
     plans = [plan_of(s) for s in schedules]
     eos = stop_ids(loaded, stop_at_eos)
@@ -86,8 +88,8 @@ def select_many(
     prefill and no pruned layer at all: the selections a full run would make (tests/test_sweep.py)."""
     if any(len(s.stages) != 1 for s in schedules):
         raise ValueError("select_many takes single-stage schedules")
-    plans = [RunPlan.build(s, prompt.visual_mask, n_layers=loaded.n_layers, mrope=loaded.adapter.mrope, seed=seed)
-             for s in schedules]  # fmt: skip
+    tower = tower_for(loaded, prompt, schedules)
+    plans = [plan_for(loaded, prompt, s, seed=seed, tower=tower) for s in schedules]
     _, snapshots = unpruned_snapshots(loaded, prompt, {p.schedule.stages[0].layer for p in plans})
     out = []
     with PrunedDecoder.of(loaded) as pruner:

@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+from horizon.methods.view import Tower
+
 
 def rotate_half(x: torch.Tensor) -> torch.Tensor:
     half = x.shape[-1] // 2
@@ -104,6 +106,8 @@ class LazyTokenView:
         prompt_visual_mask: torch.Tensor | None = None,
         guide: torch.Tensor | None = None,
         information: torch.Tensor | None = None,
+        grid: torch.Tensor | None = None,
+        tower: Tower | None = None,
     ) -> None:
         self._decoder = decoder
         self.layer = layer
@@ -120,6 +124,8 @@ class LazyTokenView:
         self.prompt_visual_mask = prompt_visual_mask  # (B, S0) bool: the prompt's original visual rows
         self._guide = guide  # (B, Nv0) guide importance of the original visual tokens
         self._information = information  # (B, Nv0) information of the original visual tokens at this layer
+        self._grid = grid  # (B, 2) the prompt's visual grid
+        self._tower = tower  # the vision tower's probe of the prompt's visual tokens
         self.accessed: set[str] = set()
 
     @property
@@ -232,11 +238,40 @@ class LazyTokenView:
             )
         return self._per_original_token(self._information, "information")
 
-    def _per_original_token(self, values: torch.Tensor, what: str) -> torch.Tensor:
-        """Values given per original visual token (B, Nv0), for the surviving ones (B, Nv)."""
+    @cached_property
+    def grid(self) -> torch.Tensor:
+        """(B, 2): rows and columns of the prompt's visual-token grid (its original tokens, in raster order)."""
+        self.accessed.add("grid")
+        if self._grid is None:
+            raise ValueError("no visual grid: the prompt carries none (prepare it with horizon.engine.run.prepare)")
+        return self._grid
+
+    @cached_property
+    def tower(self) -> Tower:
+        """The vision tower's attention, keys and features of the surviving visual tokens, and its projector."""
+        self.accessed.add("tower")
+        if self._tower is None:
+            raise ValueError("no vision-tower probe: the run's plan carries none (horizon.engine.planning.plan_for "
+                             "computes it when a stage needs it)")  # fmt: skip
+        t = self._tower
+        return Tower(self._per_original_token(t.attention, "tower attention"),
+                     self._per_original_rows(t.keys, "tower keys"),
+                     self._per_original_rows(t.features, "tower features"), t.project)  # fmt: skip
+
+    def _per_original_rows(self, values: torch.Tensor, what: str) -> torch.Tensor:
+        """Rows given per original visual token (B, Nv0, F), for the surviving ones (B, Nv, F)."""
+        index = self._original_offsets(what)
+        return values.to(self.hidden.device).gather(1, index[..., None].expand(-1, -1, values.shape[-1]))
+
+    def _original_offsets(self, what: str) -> torch.Tensor:
+        """(B, Nv): each surviving visual token's index among the prompt's original visual tokens."""
         if bool((self.visual_index < 0).any()):
             raise ValueError(f"{what} is undefined for merged tokens")
         if self.prompt_visual_mask is None:
             raise ValueError(f"{what} needs the prompt's visual mask in the view")
         offsets = self.prompt_visual_mask.long().cumsum(1) - 1  # prompt index -> visual-token index
-        return values.to(self.hidden.device).gather(1, offsets.gather(1, self.visual_index))
+        return offsets.gather(1, self.visual_index)
+
+    def _per_original_token(self, values: torch.Tensor, what: str) -> torch.Tensor:
+        """Values given per original visual token (B, Nv0), for the surviving ones (B, Nv)."""
+        return values.to(self.hidden.device).gather(1, self._original_offsets(what))

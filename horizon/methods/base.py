@@ -22,10 +22,13 @@ from horizon.schedule import POSITIONS, Positions, Schedule
 
 @dataclass(frozen=True)
 class Selection:
-    """A method's answer: kept visual indices, and optionally new merged tokens to insert after them."""
+    """A method's answer: kept visual indices; optionally new merged tokens to insert after them; optionally new
+    states for some kept tokens (a pooled window or a merged group that takes a kept token's place and position)."""
 
     keep: torch.Tensor  # (B, keep) sorted unique indices into the view's surviving visual tokens
     merged: torch.Tensor | None = None  # (B, m, D) hidden states inserted after the last kept visual token
+    values: torch.Tensor | None = None  # (B, keep, D) the kept tokens' new states where ``replaced``
+    replaced: torch.Tensor | None = None  # (B, keep) bool: kept tokens whose state ``values`` replaces (new tokens)
 
 
 # select(view, keep, generators) -> (B, keep) indices or a Selection; generators: one per sample
@@ -42,11 +45,14 @@ class Method:
     min_layer: int = 0  # methods reading the previous layer (prev_*) need layer >= 1
     min_keep: int = 0  # the fewest visual tokens a stage of it may keep (SparseVLM recycles into one: 1)
     stochastic: bool = False  # draws from the generators (Random): its results depend on the seed
-    keeps: Callable[[int, int], int] | None = None  # (wanted, n_visual) -> the nearest keep it meets; None: any
+    # (wanted, n_visual, grid or None) -> the nearest keep it meets on that visual grid (rows, cols); None: any
+    keeps: Callable[[int, int, tuple[int, int] | None], int] | None = None
+    merges: bool = False  # may return new tokens (merged, pooled: -1 in the records); others only select
 
-    def meetable(self, keep: int, n_visual: int) -> int:
-        """The keep nearest to ``keep`` (of ``n_visual``) that a stage of this method can meet (most: any keep)."""
-        return keep if self.keeps is None else self.keeps(keep, n_visual)
+    def meetable(self, keep: int, n_visual: int, grid: tuple[int, int] | None = None) -> int:
+        """The keep nearest to ``keep`` (of ``n_visual``, laid out as ``grid`` rows x columns when known) that a stage
+        of this method can meet (most: any keep)."""
+        return keep if self.keeps is None else self.keeps(keep, n_visual, grid)
 
     def __post_init__(self) -> None:
         unknown = self.needs - VIEW_FIELDS
@@ -71,7 +77,8 @@ def register_method(
     min_layer: int = 0,
     min_keep: int = 0,
     stochastic: bool = False,
-    keeps: Callable[[int, int], int] | None = None,
+    keeps: Callable[[int, int, tuple[int, int] | None], int] | None = None,
+    merges: bool = False,
 ) -> Callable[[SelectFn], SelectFn]:
     """Register ``fn`` as method ``name``; returns ``fn`` unchanged."""
 
@@ -79,7 +86,7 @@ def register_method(
         METHODS.add(
             name,
             Method(name, fn, frozenset(needs), positions, flash_compatible, reference, min_layer, min_keep, stochastic,
-                   keeps),
+                   keeps, merges),
         )
         return fn
 
@@ -95,6 +102,18 @@ def check_selection(method: str, result: torch.Tensor | Selection, batch: int, k
     """Validate a method's output; returns it as a Selection with an int64 ``(B, keep)`` tensor."""
     merged = result.merged if isinstance(result, Selection) else None
     selected = result.keep if isinstance(result, Selection) else result
+    values = result.values if isinstance(result, Selection) else None
+    replaced = result.replaced if isinstance(result, Selection) else None
+    if (values is None) != (replaced is None):
+        raise RuntimeError(f"method {method!r} returned values without replaced (or replaced without values)")
+    if values is not None and replaced is not None and (
+        values.ndim != 3 or values.shape[:2] != (batch, keep) or replaced.shape != (batch, keep)
+        or replaced.dtype != torch.bool
+    ):
+        raise RuntimeError(
+            f"method {method!r} returned values {tuple(values.shape)} and replaced {tuple(replaced.shape)} "
+            f"({replaced.dtype}), expected ({batch}, {keep}, D) and a ({batch}, {keep}) bool mask"
+        )
     if merged is not None and (merged.ndim != 3 or merged.shape[0] != batch):
         raise RuntimeError(
             f"method {method!r} returned merged tokens of shape {tuple(merged.shape)}, expected (B, m, D)"
@@ -106,4 +125,4 @@ def check_selection(method: str, result: torch.Tensor | Selection, batch: int, k
         raise RuntimeError(f"method {method!r} returned indices outside 0..{n_visual - 1}")
     if keep > 1 and not bool((selected[:, 1:] > selected[:, :-1]).all()):
         raise RuntimeError(f"method {method!r} returned indices that are not sorted and unique")
-    return Selection(selected, merged)
+    return Selection(selected, merged, values, replaced)

@@ -132,8 +132,9 @@ def _released_keep_error(keep: int, n_visual: int) -> ValueError:
     )
 
 
-def released_keep(keep: int, n_visual: int) -> int:
-    """The largest keep up to ``keep`` that dart-set meets (4 + 8·T, the released count; none; or all ``n_visual``)."""
+def released_keep(keep: int, n_visual: int, grid: tuple[int, int] | None = None) -> int:
+    """The largest keep up to ``keep`` that dart-set meets (4 + 8·T, the released count; none; or all ``n_visual``;
+    the grid does not matter)."""
     if keep >= n_visual:
         return n_visual
     if keep < IMAGE_PIVOTS:

@@ -74,6 +74,7 @@ def _rater_rows(view: TokenView, b: int) -> torch.Tensor:
     "sparsevlm",
     needs=frozenset({"prev_attention", "embeddings", "hidden", "spans"}),
     positions="reindex",
+    merges=True,
     flash_compatible=False,
     min_layer=1,
     min_keep=1,

@@ -9,6 +9,8 @@ method returns indices into ``0..n_visual-1``, in the order of ``visual_rows``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
@@ -26,8 +28,36 @@ VIEW_FIELDS = frozenset(
         "spans",  # visual/text row indices in the current sequence
         "guide_importance",  # (B, Nv) a guide model's attention to the surviving visual tokens (SGL)
         "information",  # (B, Nv) each surviving token's information at the pruning layer (the oracle)
+        "grid",  # (B, 2) rows and columns of the prompt's visual-token grid (pooling)
+        "tower",  # the vision tower's own attention, keys and features of the visual tokens (VisionZip)
     }
 )
+
+
+@dataclass(frozen=True)
+class Tower:
+    """What the vision tower computed for the prompt's visual tokens, one row per visual token of the LLM (B, Nv, ...)
+    (read from the checkpoint's own tower by the model family's adapter; VisionZip's inputs).
+
+    ``attention`` (B, Nv): how much attention each visual token gets in the tower's feature layer (LLaVA: the CLS
+    query's, summed over heads; Qwen2.5-VL: received from every patch, head mean, summed over the token's merged
+    patches); ``keys`` (B, Nv, d): that layer's keys, head mean; ``features`` (B, Nv, F): what the projector maps to
+    the LLM (LLaVA: the selected layer's patch states; Qwen2.5-VL: the token's patches before the merger, flattened);
+    ``project``: the projector, (B, m, F) -> (B, m, D) LLM input embeddings.
+    """
+
+    attention: torch.Tensor
+    keys: torch.Tensor
+    features: torch.Tensor
+    project: Callable[[torch.Tensor], torch.Tensor]
+
+    def __post_init__(self) -> None:
+        B, N = self.attention.shape[:2] if self.attention.ndim == 2 else (-1, -1)
+        if self.attention.ndim != 2 or self.keys.shape[:2] != (B, N) or self.features.shape[:2] != (B, N):
+            raise ValueError(
+                f"tower attention (B, Nv), keys (B, Nv, d) and features (B, Nv, F) must agree, got "
+                f"{tuple(self.attention.shape)}, {tuple(self.keys.shape)}, {tuple(self.features.shape)}"
+            )
 
 
 class TokenView(Protocol):
@@ -124,6 +154,16 @@ class TokenView(Protocol):
     @property
     def information(self) -> torch.Tensor:
         """(B, Nv) each surviving visual token's information at this layer (the oracle; the paper's Eq. 6)."""
+        ...
+
+    @property
+    def grid(self) -> torch.Tensor:
+        """(B, 2) rows and columns of the prompt's visual-token grid, in the LLM's raster order (pooling)."""
+        ...
+
+    @property
+    def tower(self) -> Tower:
+        """The vision tower's attention, keys and features of the prompt's visual tokens, and its projector."""
         ...
 
     def text_after_visual(self, sample: int) -> torch.Tensor:

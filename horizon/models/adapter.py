@@ -10,6 +10,8 @@ from typing import Any, Protocol
 import torch
 from PIL import Image
 
+from horizon.methods.view import Tower
+
 
 @dataclass(frozen=True)
 class Prompt:
@@ -18,6 +20,7 @@ class Prompt:
     inputs: dict[str, torch.Tensor]  # model kwargs: input_ids, attention_mask, pixel_values, ...
     visual_mask: torch.Tensor  # (B, S) bool: the image-token rows
     texts: tuple[str, ...]  # the prompt strings after the chat template
+    grid: torch.Tensor | None = None  # (B, 2) rows and columns of each sample's visual-token grid (LLM raster order)
 
     @property
     def batch(self) -> int:
@@ -49,6 +52,10 @@ class Adapter(Protocol):
 
     def reset(self, model: Any) -> None:
         """Forget what the model keeps between prompts (Qwen2.5-VL caches its rope deltas on the module)."""
+        ...
+
+    def tower(self, model: Any, inputs: dict[str, torch.Tensor]) -> Tower:
+        """The vision tower's probe of the prompt's visual tokens (horizon/models/tower.py; VisionZip's inputs)."""
         ...
 
     def rope_positions(self, position_ids: torch.Tensor) -> torch.Tensor:

@@ -7,6 +7,7 @@ checkpoint's chat template ("USER: <image>\\n{question} ASSISTANT:").
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,9 @@ import torch
 from PIL import Image
 from transformers import AutoProcessor, LlavaForConditionalGeneration
 
+from horizon.methods.view import Tower
 from horizon.models.adapter import Prompt, chat_prompt, left_padded, visual_rows
+from horizon.models.tower import llava_tower
 
 
 class LlavaAdapter:
@@ -56,4 +59,9 @@ class LlavaAdapter:
         # positions skip left padding, as generate() computes them
         pad = inputs["attention_mask"].long()
         inputs["position_ids"] = (pad.cumsum(-1) - 1).masked_fill(pad == 0, 0)
-        return Prompt(inputs=inputs, visual_mask=mask, texts=texts)
+        side = math.isqrt(int(mask[0].sum()))  # CLIP's square patch grid (24 x 24 for LLaVA-1.5)
+        grid = torch.tensor([[side, side]] * mask.shape[0]) if side * side == int(mask[0].sum()) else None
+        return Prompt(inputs=inputs, visual_mask=mask, texts=texts, grid=grid)
+
+    def tower(self, model: Any, inputs: dict[str, torch.Tensor]) -> Tower:
+        return llava_tower(model, inputs)

@@ -22,7 +22,9 @@ from PIL import Image
 from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
 from transformers.processing_utils import ProcessorMixin
 
+from horizon.methods.view import Tower
 from horizon.models.adapter import Prompt, chat_prompt, left_padded, visual_rows
+from horizon.models.tower import qwen_tower
 
 
 class ImageOnlyQwenProcessor(Qwen2_5_VLProcessor):
@@ -99,4 +101,9 @@ class QwenAdapter:
         mask = visual_rows(inputs["input_ids"], model.config.image_token_id)
         if "mm_token_type_ids" not in inputs:  # get_rope_index needs it (transformers >= 5.8)
             inputs["mm_token_type_ids"] = mask.to(torch.int32)
-        return Prompt(inputs=inputs, visual_mask=mask, texts=texts)
+        merge = model.config.vision_config.spatial_merge_size
+        grid = inputs["image_grid_thw"][:, 1:] // merge  # (B, 2): one frame per image, merged 2x2
+        return Prompt(inputs=inputs, visual_mask=mask, texts=texts, grid=grid)
+
+    def tower(self, model: Any, inputs: dict[str, torch.Tensor]) -> Tower:
+        return qwen_tower(model, inputs)

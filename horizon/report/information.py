@@ -3,11 +3,13 @@ writes files. A study is :meth:`horizon.evaluation.study.Study.to_dict` (as JSON
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
+
+from horizon.methods import METHODS
 
 
 def _fmt(x: float | None) -> str:
@@ -48,9 +50,19 @@ def render_information(study: Mapping[str, Any], figures: Sequence[str] = ()) ->
             for keep, values in keeps.items():
                 rows.append([method, keep, *(_fmt(v) for v in values)])
         lines += [tabulate(rows, headers=["method", "keep", *layers], tablefmt="github", disable_numparse=True), ""]
-        lines += [_beats_random(s), ""]
+        note = merging_note(s["retained"])
+        lines += [_beats_random(s), ""] + ([note, ""] if note else [])
     lines += [f"![{name}]({name})" for name in figures]
     return "\n".join(lines) + "\n"
+
+
+def merging_note(methods: Iterable[str]) -> str | None:
+    """What the retained rows of methods that make new tokens count (None: no such method among ``methods``)."""
+    merging = sorted(m for m in methods if m in METHODS.names() and METHODS.get(m).merges)
+    if not merging:
+        return None
+    return (f"{', '.join(merging)} make new tokens (merged or pooled), which carry no I here: I is measured per "
+            "original token, so their rows count only the tokens kept as they are (pool keeps none).")  # fmt: skip
 
 
 def _beats_random(s: Mapping[str, Any]) -> str:

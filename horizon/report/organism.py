@@ -12,6 +12,7 @@ from tabulate import tabulate
 
 from horizon.matrix import HELD_OUT_SUFFIX
 from horizon.organism.config import WEAKER
+from horizon.report.information import merging_note
 from horizon.report.organism_capacity import CAPACITY_RULE, capacity_table, capacity_verdict, family_capacity, pairs
 from horizon.report.organism_stats import (
     RULES,
@@ -90,6 +91,20 @@ def _study(records: Sequence[Record], model: str, family: str, tier: int = 0) ->
     """The information study of ``model`` on ``family``: the tier's own when it has one, else the default's."""
     found = {tier_of(r): r.information for r in records if r.information and r.model == model and r.benchmark == family}
     return found.get(tier, found.get(0))
+
+
+def kept_counts(table: Mapping[str, Mapping[int, Record]], full: Record | None, depth: int) -> dict[str, int]:
+    """Each swept method's visual tokens kept, read back from its deepest sweep record's average per layer (layers
+    before the stage see all ``full.average_visual_tokens``): the count it met, which may differ from the ratio's."""
+    if full is None:
+        return {}
+    out = {}
+    for method, by_layer in table.items():
+        layer = max(by_layer)
+        if layer < depth:
+            avg = by_layer[layer].average_visual_tokens
+            out[method] = round((depth * avg - layer * full.average_visual_tokens) / (depth - layer))
+    return out
 
 
 def _depth(strong: str, weak: str) -> int:
@@ -185,6 +200,8 @@ def _n(by: Mapping[str, Record]) -> int:
 
 
 def _sweeps(groups: Mapping[tuple[str, str], Mapping[str, Record]], model: str, lines: list[str]) -> str:
+    from horizon.models.presets import MODELS
+
     verdicts = []
     for family in FAMILIES:
         by = groups.get((model, family), {})
@@ -195,9 +212,15 @@ def _sweeps(groups: Mapping[tuple[str, str], Mapping[str, Record]], model: str, 
         rows = [[m, *(f"{_acc(table[m][x]):.1f}" if x in table[m] else "–" for x in layers)] for m in sorted(table)]
         c = catch_up(table, layers)
         seeds = len(next(iter(table["random"].values())).seeds)
+        counts = kept_counts(table, by.get("full"), MODELS.get(model).arch.layers)
         lines += [f"Layer sweep, {family}, keep {keep} of the visual tokens (accuracy, n={n}"
                   + (f"; random: mean of {seeds} seeds" if seeds > 1 else "") + "):", "",
                   tabulate(rows, headers=["method", *map(str, layers)], tablefmt="github", disable_numparse=True), ""]  # fmt: skip
+        if len(set(counts.values())) > 1:  # a method that meets the ratio at another count (pool: an h x w grid)
+            usual = max(set(counts.values()), key=list(counts.values()).count)
+            odd = ", ".join(f"{m} {k}" for m, k in sorted(counts.items()) if k != usual)
+            lines += [f"- visual tokens from the stage on: {usual} ({odd}: a method that meets the ratio at another "
+                      "count, as pool's h x w grid, or adds merged tokens, as SparseVLM's recycling)", ""]  # fmt: skip
         lead = (f"largest significant lead over random before it: {c.lead_method} at layer {c.lead_layer}, "
                 f"{c.lead.verdict('random', c.lead_method)}" if c.lead is not None
                 else "no method significantly ahead of random before it")  # fmt: skip
@@ -313,3 +336,6 @@ def _retained(records: Sequence[Record], model: str, lines: list[str]) -> None:
         lines += [f"Information retained per layer, {family} (Σ I over kept tokens, mean of {study['n']} samples):",
                   "", tabulate(rows, headers=["method", "keep", *map(str, study["layers"])], tablefmt="github",
                                disable_numparse=True), ""]  # fmt: skip
+        note = merging_note(study["retained"])
+        if note:
+            lines += [f"- {note}", ""]

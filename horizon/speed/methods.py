@@ -7,12 +7,16 @@ last-query or rater attention, norms), as it does inside a run. Each row compare
 decoder layer's forward over the same tokens, measured in the same run, and gives that layer's analytic
 FLOPs. SGL's row excludes the guide model's own run (it is a separate, smaller model); the oracle's row
 excludes measuring the information it ranks by (an analysis run on the unpruned prefix, see ``horizon bench
-info``): both get random scores of the right shape. The tiny models' geometry (the token counts of the real
+info``): both get random scores of the right shape. VisionZip's row likewise excludes its vision-tower probe
+(horizon runs the tower once more before the prefill; the reference reads the tower's own attention maps, at the
+cost of eager attention in every tower layer) and times its selection at layer 1 (merging hidden states, no
+projector). The tiny models' geometry (the token counts of the real
 model each mimics, at the tiny width) makes a quick run (``horizon bench methods --geometry tiny-llava``).
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -25,6 +29,7 @@ from horizon.efficiency.flops import layer_flops
 from horizon.engine.views import LazyTokenView
 from horizon.methods import METHODS
 from horizon.methods.base import Method
+from horizon.methods.view import Tower
 from horizon.models.presets import MODELS, ModelPreset
 from horizon.schedule import WITHDRAW_ALL_METHODS
 
@@ -106,6 +111,10 @@ def bench_methods(model: str, *, keep_fraction: float = 0.25, repeats: int = 3) 
     rows = torch.arange(before, before + n_visual)[None]
     guide = torch.rand(1, n_visual, generator=g)  # SGL's guide importance, per original visual token
     information = torch.rand(1, n_visual, generator=g)  # the oracle's information at this layer, likewise
+    side = math.isqrt(n_visual)  # pool's grid: the geometries are square (24 x 24, 32 x 32)
+    # VisionZip's tower probe, random of CLIP ViT-L's shape (its attention, 64-wide head-mean keys, 1024-wide states)
+    tower = Tower(torch.rand(1, n_visual, generator=g), torch.randn(1, n_visual, 64, generator=g),
+                  torch.randn(1, n_visual, 1024, generator=g), lambda x: x)  # fmt: skip
 
     def view() -> LazyTokenView:
         return LazyTokenView(
@@ -123,6 +132,8 @@ def bench_methods(model: str, *, keep_fraction: float = 0.25, repeats: int = 3) 
             prompt_visual_mask=visual,
             guide=guide,
             information=information,
+            grid=torch.tensor([[side, n_visual // side]]),
+            tower=tower,
         )
 
     layer_ms = _median_ms(lambda: dec.layers[1](h1, attention_mask=None, position_embeddings=(cos, sin)), repeats)
