@@ -49,6 +49,9 @@ def test_dominant_and_contextual_by_hand():
     assert sel.keep.tolist() == [[0, 1, 2, 4, 5]] and sel.replaced.tolist() == [[True, False, False, False, False]]
     with torch.no_grad():
         assert torch.allclose(sel.values[0, 0], project(torch.tensor([4.0, 1.0])))
+    # a budget of 1-3 tokens has no contextual token: the dominant ones alone, nothing merged
+    small = METHODS.get("visionzip").select(_view(patches, tower), 2, [torch.Generator()])
+    assert small.tolist() == [[1, 5]]
     # at a deeper layer the same groups merge the hidden states entering it (no projector)
     deep = METHODS.get("visionzip").select(_view(patches, tower, layer=3), 5, [torch.Generator()])
     assert deep.keep.tolist() == [[0, 1, 2, 4, 5]] and torch.allclose(deep.values[0, 0], torch.tensor([4.0, 1.0]))

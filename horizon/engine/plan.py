@@ -188,8 +188,8 @@ def _check_grid_and_tower(
 ) -> None:
     """A grid, when given, covers the visual tokens; stages reading the grid or the tower have them."""
     if grid is not None and (grid.shape != (shape[0], 2) or bool((grid.prod(-1) != shape[1]).any())):
-        raise PlanError(f"visual grid {grid.tolist()} does not cover the prompt's {shape[0]} x {shape[1]} visual "
-                        "tokens (rows x columns per sample)")  # fmt: skip
+        raise PlanError(f"visual grid {grid.tolist()} (rows x columns per sample) does not cover the prompt's "
+                        f"{shape[1]} visual tokens in each of its {shape[0]} samples")  # fmt: skip
     if tower is not None and tuple(tower.attention.shape) != shape:
         raise PlanError(f"the vision-tower probe has {tuple(tower.attention.shape)} visual tokens, the prompt "
                         f"{shape[0]} x {shape[1]}")  # fmt: skip

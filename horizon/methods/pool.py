@@ -6,7 +6,8 @@ is average-pooled to an (h, w) grid with ``h * w = keep``, with adaptive pooling
 adaptive_avg_pool2d``: bin i covers rows ``floor(i H / h)`` to ``ceil((i + 1) H / h) - 1``, likewise columns), of the
 hidden states entering the pruning layer (at layer 0 the projector output: pooling the projected grid, as LLaVA-style
 pooling baselines do). (h, w) is the factorisation of ``keep`` whose aspect is nearest the grid's, at most 1.5x off
-it; :func:`meetable_keep` gives the nearest such ``keep`` on a square grid (``Method.meetable``).
+it; :func:`meetable_keep` gives the nearest such ``keep`` on the prompt's grid (a square one when the grid is
+unknown; ``Method.meetable``), which the plan uses for a fraction.
 
 Each pooled token takes the place of its bin's top-left token (so kept indices ascend in the pooled raster order) and
 is a new token (original index -1) unless its bin holds that token alone. Positions: **re-indexed** on LLaVA (the
@@ -91,7 +92,10 @@ def pool_grid(x: torch.Tensor, rows: int, cols: int, h: int, w: int) -> tuple[to
 def select_pool(view: TokenView, keep: int, generators: Sequence[torch.Generator]) -> Selection:
     if keep == 0:
         raise ValueError("pool keeps at least one visual token (a 1 x 1 grid); use vtw to drop them all")
-    if view.n_visual != view.n_visual_original or bool((view.visual_index < 0).any()):
+    if bool((view.visual_index < 0).any()):
+        raise ValueError(f"pool pools the original visual grid, but an earlier stage made new tokens (merged or "
+                         f"pooled) before layer {view.layer}; pool at the first stage")  # fmt: skip
+    if view.n_visual != view.n_visual_original:
         raise ValueError(f"pool pools the whole visual grid, but only {view.n_visual} of its "
                          f"{view.n_visual_original} tokens survive to layer {view.layer}; pool at the first stage")  # fmt: skip
     feats = view.visual_hidden  # (B, Nv, D)

@@ -92,6 +92,8 @@ def select_visionzip(view: TokenView, keep: int, generators: Sequence[torch.Gene
     tower = view.tower  # per surviving token
     d, c = split(keep)
     hidden = view.visual_hidden  # (B, Nv, D)
+    if c == 0:  # a budget of 1-3 tokens: dominant ones only, nothing to merge
+        return torch.stack([dominant_tokens(tower.attention[b], d).sort().values for b in range(view.batch)])
     kept, values, replaced = [], [], []
     for b in range(view.batch):
         dominant = dominant_tokens(tower.attention[b], d).cpu()
