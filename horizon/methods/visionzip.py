@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from horizon.methods.base import Selection, register_method
+from horizon.methods.scoring import top_k_sorted
 from horizon.methods.view import TokenView
 
 DOMINANT_SHARE = (54, 64)  # the README's 64-token split: 54 dominant + 10 contextual
@@ -43,11 +44,6 @@ def split(keep: int) -> tuple[int, int]:
     """(dominant, contextual) for a budget of ``keep`` tokens."""
     dominant = round(keep * DOMINANT_SHARE[0] / DOMINANT_SHARE[1])
     return dominant, keep - dominant
-
-
-def dominant_tokens(attention: torch.Tensor, count: int) -> torch.Tensor:
-    """The ``count`` indices of ``attention`` (N,) highest first (ties to the lower index)."""
-    return torch.sort(attention.float(), descending=True, stable=True).indices[:count]
 
 
 def contextual_groups(keys: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,11 +88,12 @@ def select_visionzip(view: TokenView, keep: int, generators: Sequence[torch.Gene
     tower = view.tower  # per surviving token
     d, c = split(keep)
     hidden = view.visual_hidden  # (B, Nv, D)
+    dominants = top_k_sorted(tower.attention.float(), d)  # (B, d) ascending; ties to the lower index
     if c == 0:  # a budget of 1-3 tokens: dominant ones only, nothing to merge
-        return torch.stack([dominant_tokens(tower.attention[b], d).sort().values for b in range(view.batch)])
+        return dominants
     kept, values, replaced = [], [], []
     for b in range(view.batch):
-        dominant = dominant_tokens(tower.attention[b], d).cpu()
+        dominant = dominants[b].cpu()
         rest = torch.ones(Nv, dtype=torch.bool)
         rest[dominant] = False
         others = rest.nonzero().squeeze(-1)  # (N,) ascending
