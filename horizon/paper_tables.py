@@ -1,6 +1,6 @@
 """The paper's result tables (1, 2 and 3), defined once: which model, benchmarks, budgets and methods each has.
 
-The suite's paper cases (horizon/matrix.py) and the report's layouts (horizon/report/tables.py) are both made
+The suite's paper cases (horizon/harness/matrix.py) and the report's layouts (horizon/report/tables.py) are both made
 from these definitions, so a case's label is by construction a cell of its table. A row's label is ``full``
 or ``<budget>:<method>`` (``50:dart``, ``192:divprune+random``), as in ``baselines/paper/<table>.json``; its
 schedule is the paper preset ``paper:<presets>-<budget>:<method>`` (horizon/paper_presets.py).

@@ -53,7 +53,7 @@ class Protocol:
         if self.families and family not in self.families:
             raise ValueError(
                 f"protocol {self.name!r} is defined for {', '.join(self.families)} models only ({self.summary}); "
-                f"{model} is a {family} model: run it under --protocol lmms-eval"
+                f"{model} is a {family} model: run it under --protocol {DEFAULT_PROTOCOL}"
             )
 
 

@@ -194,3 +194,30 @@ def parse_schedule(text: str) -> Schedule:
     if text in ("", "full", "none"):
         return Schedule()
     return Schedule(tuple(parse_stage(part) for part in text.split("+")))
+
+
+@dataclass(frozen=True, slots=True)
+class SweepPoint:
+    """One point of a layer sweep: a single stage at ``layer`` keeping the fraction ``keep`` as written in the
+    schedule's canonical text ("0.125"), or withdrawing every visual token (``keep`` None: ``vtw@4``)."""
+
+    method: str
+    layer: int
+    keep: str | None
+
+
+def sweep_point(text: str) -> SweepPoint | None:
+    """``text`` as a layer sweep's point: one stage that keeps a fraction (``dart@3:0.125``) or withdraws every
+    visual token (``vtw@4``), at the method's own positions; None for anything else (the unpruned model, several
+    stages, a count ``#N``, a position override, a preset name, text that is not a schedule). The report's figures,
+    the organisms' sections and the stand-in sample all read sweeps through this one parser."""
+    try:
+        schedule = parse_schedule(text)
+    except ValueError:
+        return None
+    if len(schedule.stages) != 1:
+        return None
+    stage = schedule.stages[0]
+    if stage.keep.absolute or stage.positions is not None:
+        return None
+    return SweepPoint(stage.method, stage.layer, None if stage.method in WITHDRAW_ALL_METHODS else str(stage.keep))

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from horizon.evaluation.runner import CaseRunner, organism_runner
-from horizon.matrix import ORGANISMS, TINY, Case, InfoCase
-from horizon.stand_ins import has_stand_in
+from horizon.harness.matrix import ORGANISMS, TINY, Case, InfoCase
+from horizon.harness.runner import CaseRunner, organism_runner
+from horizon.harness.session import RECORDED_SETTINGS, baseline_mode
+from horizon.harness.stand_ins import has_stand_in
 
 SELECTED = pytest.StashKey[set[str]]()  # the ids of the matrix cases this session runs (after -k, -m, --shard ...)
 
@@ -57,7 +58,7 @@ class Suite:
 @pytest.fixture(scope="session")
 def suite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, horizon_cache: Path,
           horizon_session: str) -> Suite:  # fmt: skip
-    from horizon.evaluation.runner import default_runners
+    from horizon.harness.runner import default_runners
 
     opt = request.config.getoption
     model_env = {k: v for k, v in os.environ.items() if k in ("HORIZON_MODELS", "HF_HUB_CACHE", "HF_HOME")}
@@ -71,11 +72,9 @@ def suite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         fixtures = {"HORIZON_DATA": tiny.data_env["HORIZON_DATA"]}
         stand_in = CaseRunner(fixtures, {"HORIZON_CACHE": str(horizon_cache)}, batch=opt("--batch"), stand_ins=True,
                               **common)  # fmt: skip
-    mode = "update" if opt("--update-baselines") else "record" if opt("--record-baselines") else "compare"
+    mode = baseline_mode(opt("--update-baselines"), opt("--record-baselines"))
     owner = f"{horizon_session}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    recorded = all(opt(f"--{k}") == v for k, v in STAND_IN_SETTINGS.items())
+    recorded = all(opt(f"--{k}") == v for k, v in RECORDED_SETTINGS.items())  # what baselines/stand-in holds
     return Suite(tiny, organism, real, stand_in, Path(opt("--baselines")), Path(opt("--results")), mode, owner,
                  compare_stand_ins=recorded, data=tmp_path_factory.mktemp("tier-data"))  # fmt: skip
 
-
-STAND_IN_SETTINGS = {"device": "cpu", "dtype": "float32", "attn": "sdpa", "batch": 1}  # what baselines/stand-in holds

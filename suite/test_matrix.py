@@ -1,4 +1,4 @@
-"""Every case of the matrix (horizon/matrix.py): run, write its record, compare with its baseline.
+"""Every case of the matrix (horizon/harness/matrix.py): run, write its record, compare with its baseline.
 
 ``pytest suite`` runs the embedded default on CPU; real-checkpoint cases skip with the reason (how to
 provide the weights or data) unless they are on disk; ``--stand-ins`` runs them on their stand-ins instead
@@ -16,12 +16,20 @@ from functools import cache
 
 import pytest
 
-from horizon.evaluation.check import check
-from horizon.evaluation.gpus import gpu_identity
-from horizon.evaluation.runner import Unavailable
-from horizon.matrix import Case, InfoCase, all_cases, information_matrix, protocol_refusal, sweep_groups, under_protocol
-from horizon.results import Record, write_record
-from horizon.stand_ins import sample
+from horizon.harness.check import check
+from horizon.harness.gpus import gpu_identity
+from horizon.harness.matrix import (
+    Case,
+    InfoCase,
+    all_cases,
+    information_matrix,
+    protocol_refusal,
+    sweep_groups,
+    under_protocol,
+)
+from horizon.harness.records import Record, write_record
+from horizon.harness.runner import Unavailable
+from horizon.harness.stand_ins import sample
 
 from .conftest import SELECTED
 

@@ -148,7 +148,7 @@ def test_a_fraction_that_rounds_to_zero_is_said_out_loud_before_loading(capsys, 
 
 
 def _record_folder(folder: Path) -> Path:
-    from horizon.results import Record, write_record
+    from horizon.harness.records import Record, write_record
 
     write_record(folder, Record(
         case="tiny-llava-mme-full", model="tiny-llava", benchmark="mme", schedule="full", device="cpu",

@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from horizon.baselines import (
+from horizon.files import write_atomic
+from horizon.harness.baselines import (
     BaselineError,
     BaselineFile,
     CaseBaseline,
@@ -21,7 +22,6 @@ from horizon.baselines import (
     shard_path,
     stale_files,
 )
-from horizon.files import write_atomic
 from horizon.metrics import Metric, percent, table
 
 TOL = Tolerance()

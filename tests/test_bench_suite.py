@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from horizon.evaluation.runner import ORGANISM_BATCH, CaseRunner
-from horizon.matrix import Case, organism_matrix, sweep_groups
+from horizon.harness.matrix import Case, organism_matrix, sweep_groups
+from horizon.harness.records import Record
+from horizon.harness.runner import ORGANISM_BATCH, CaseRunner
 from horizon.models.loading import load_model
-from horizon.results import Record
 from horizon.speed.suite import bench_batched, bench_suite
 
 
 def test_bench_suite_runs_the_suites_runners_and_sweep_groups(monkeypatch: pytest.MonkeyPatch,
                                                                horizon_cache: Path) -> None:  # fmt: skip
-    from horizon.matrix import default_matrix
+    from horizon.harness.matrix import default_matrix
 
     calls: list[tuple[str, int, int, int]] = []  # case, its group's size, samples per forward, samples run
     run = CaseRunner.run

@@ -124,7 +124,7 @@ def test_flops_reproduces_the_unpruned_row_of_table_3(capsys):
 
 
 def test_report_from_records_of_many_machines(capsys, tmp_path):
-    from horizon.results import Record, write_record
+    from horizon.harness.records import Record, write_record
 
     for device in ("h100", "a100"):
         write_record(tmp_path / "results" / device, Record(

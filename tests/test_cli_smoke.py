@@ -117,7 +117,7 @@ def test_doctor(capsys: pytest.CaptureFixture[str]) -> None:
 
 @smoke("compare")
 def test_compare(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    from horizon.results import Record, write_record
+    from horizon.harness.records import Record, write_record
 
     for side, values in (("a", [1.0] * 10), ("b", [1.0] * 9 + [0.0])):
         write_record(tmp_path / side, Record(
@@ -181,11 +181,11 @@ def test_organism_train(trained_run: tuple[Path, str]) -> None:
 @smoke("organism", "ship")
 def test_organism_ship(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                        trained_run: tuple[Path, str]) -> None:  # fmt: skip
-    import horizon.organism.ship as ship
+    import horizon.evaluation.heldout as heldout
 
-    real = ship.heldout_run
+    real = heldout.heldout_run
     # the card's 600 held-out rows take ~35 s here; 12 rows go through the same code
-    monkeypatch.setattr(ship, "heldout_run", lambda model_dir, name, n=12: real(model_dir, name, n))
+    monkeypatch.setattr(heldout, "heldout_run", lambda model_dir, name, n=12: real(model_dir, name, n))
     notes = tmp_path / "notes.md"
     notes.write_text("Two steps: a smoke test.\n")
     dest = tmp_path / "shipped"
@@ -208,7 +208,7 @@ def test_flops_table3(capsys: pytest.CaptureFixture[str]) -> None:
 
 @smoke("report")
 def test_report(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    from horizon.results import Record, write_record
+    from horizon.harness.records import Record, write_record
 
     write_record(tmp_path / "results", Record(
         case="tiny-llava-mme-full", model="tiny-llava", benchmark="mme", schedule="full", device="cpu",

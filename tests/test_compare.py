@@ -7,8 +7,8 @@ import json
 import pytest
 
 from horizon.cli import main
+from horizon.harness.records import Record, write_record
 from horizon.report.compare import compare_records, measured
-from horizon.results import Record, write_record
 
 
 def _record(case: str, values: list[float], benchmark: str = "synth", **kw) -> Record:

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from horizon.cli import main
-from horizon.doctor.build import build_random, vision_of
+from horizon.doctor.build import build_random
 from horizon.efficiency.budget import throughputs
-from horizon.models.presets import MODELS
+from horizon.models.presets import MODELS, vision_of
 from horizon.models.tiny import model_parts
 
 QUICK = ("doctor", "--models", "tiny-qwen2.5-vl", "--attn", "sdpa", "--no-numbers")
@@ -19,7 +19,7 @@ QUICK = ("doctor", "--models", "tiny-qwen2.5-vl", "--attn", "sdpa", "--no-number
 
 @pytest.mark.parametrize(("name", "params"), [("llava-1.5-7b", 7_063_427_072), ("qwen2.5-vl-7b", 8_292_166_656)])
 def test_the_7b_builds_have_the_real_checkpoints_parameter_counts(name, params):
-    """On the meta device (no memory): the decoder from the preset, the vision tower from REAL_VISION, the counts of
+    """On the meta device (no memory): the decoder from the preset, the vision tower from presets.REAL_VISION, the counts of
     llava-hf/llava-1.5-7b-hf and Qwen/Qwen2.5-VL-7B-Instruct."""
     preset = MODELS.get(name)
     cls, config, _ = model_parts(preset, vision_of(preset))

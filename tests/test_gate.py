@@ -1,10 +1,11 @@
-"""The paired regression gate (horizon/stats/gate.py) inside the baseline comparison (horizon/baselines.py)."""
+"""The paired regression gate (horizon/stats/gate.py) inside the baseline comparison (horizon/harness/baselines.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from horizon.baselines import (
+from horizon.files import write_atomic
+from horizon.harness.baselines import (
     BaselineError,
     BaselineFile,
     CaseBaseline,
@@ -17,7 +18,6 @@ from horizon.baselines import (
     merge_session,
     shard_path,
 )
-from horizon.files import write_atomic
 from horizon.metrics import percent, table
 from horizon.stats.gate import detects, paired_gate
 
@@ -89,9 +89,9 @@ def test_a_bad_paired_alpha_is_refused():
 
 
 def test_planted_drops_are_measured_on_real_records(tmp_path):
-    from horizon.evaluation.check import baseline_path
-    from horizon.evaluation.gate_power import gate_power, planted
-    from horizon.results import Record
+    from horizon.harness.check import baseline_path
+    from horizon.harness.gate_power import gate_power, planted
+    from horizon.harness.records import Record
 
     assert planted({"a": 1.0, "b": 0.0, "c": 1.0}, 1) == {"a": 0.0, "b": 0.0, "c": 1.0}
     record = Record(case="organism-llava-synth-fine-full", model="organism-llava", benchmark="synth-fine",
@@ -108,7 +108,7 @@ def test_planted_drops_are_measured_on_real_records(tmp_path):
 
 
 def test_units_are_kept_compactly_once_per_file():
-    from horizon.baseline_units import decode, encode
+    from horizon.harness.baseline_units import decode, encode
 
     shared: dict[str, list[str]] = {}
     binary = encode({"b": 1.0, "a": 0.0, "c": 1.0}, shared)

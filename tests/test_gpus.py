@@ -1,10 +1,10 @@
-"""One GPU per xdist worker (horizon/evaluation/gpus.py): the pinning rule and the session's pinning line."""
+"""One GPU per xdist worker (horizon/harness/gpus.py): the pinning rule and the session's pinning line."""
 
 from __future__ import annotations
 
 import pytest
 
-from horizon.evaluation.gpus import pinning_summary, worker_gpu
+from horizon.harness.gpus import pinning_summary, worker_gpu
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from horizon.baselines import SHARD, load
+from horizon.harness.baselines import SHARD, load
 
 ROOT = Path(__file__).parents[1]
 QWEN_MME = "tiny-qwen2.5-vl and mme"  # four cases, one model, one baseline file

@@ -1,4 +1,4 @@
-"""The organism_full tier (horizon/matrix.py): the organisms' finding cases on 4200 held-out rows, apart from the
+"""The organism_full tier (horizon/harness/matrix.py): the organisms' finding cases on 4200 held-out rows, apart from the
 default's in ids, sweep passes and reports, and never run unless asked for by marker."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from horizon.matrix import ORGANISM_FULL_ROWS, all_cases, organism_matrix, sweep_groups
+from horizon.harness.matrix import ORGANISM_FULL_ROWS, all_cases, organism_matrix, sweep_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 

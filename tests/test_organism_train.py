@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from horizon.benchmarks import synth
-from horizon.matrix import ORGANISM_LAYERS, equal_budget_schedules, organism_matrix
+from horizon.harness.matrix import equal_budget_schedules, organism_matrix
+from horizon.models.presets import MODELS
 from horizon.organism.config import TrainConfig
 from horizon.organism.data import (
     HEADS,
@@ -261,9 +262,11 @@ def test_pointing_stage_trains_the_head_and_exports_an_ordinary_model(tmp_path: 
 @pytest.mark.parametrize("method", ["fastv", "dart", "divprune"])
 def test_equal_budget_schedules_spend_the_same_tokens(method: str, layer: int) -> None:
     schedules = equal_budget_schedules(method, layer)
-    spent = {sum(resolve_schedule(s).tokens_per_layer(ORGANISM_LAYERS, 144)) for s in schedules}
+    organism = MODELS.get("organism-llava")
+    assert (organism.arch.layers, organism.visual_tokens) == (8, 144)  # the geometry the budgets were worked out for
+    spent = {sum(resolve_schedule(s).tokens_per_layer(8, 144)) for s in schedules}
     assert spent == {2 * 144 + 216} and len(schedules) == 3
-    assert resolve_schedule(schedules[1]).tokens_per_layer(ORGANISM_LAYERS, 144)[layer:] == (18,) * (8 - layer)
+    assert resolve_schedule(schedules[1]).tokens_per_layer(8, 144)[layer:] == (18,) * (8 - layer)
     with pytest.raises(ValueError, match="not 4"):
         equal_budget_schedules(method, 4)
 
@@ -283,14 +286,15 @@ def test_organism_matrix_shape() -> None:
 @pytest.mark.parametrize("name", ["organism-llava", "organism-qwen2.5-vl"])
 def test_evaluate_is_independent_of_batching(name: str) -> None:
     """Batched prompts are left-padded as the adapters load them: the same logits one by one and together."""
+    from horizon.models.presets import MODELS
     from horizon.organism.build import BUILDERS
-    from horizon.organism.config import FAMILY
     from horizon.organism.train import answer_logits
 
     model, processor = BUILDERS[name](0)
     rows = synth.rows(12, seed=1)  # prompts of different lengths
-    together = answer_logits(model, processor, FAMILY[name], rows, batch=12)
-    one_by_one = answer_logits(model, processor, FAMILY[name], rows, batch=1)
+    family = MODELS.get(name).family
+    together = answer_logits(model, processor, family, rows, batch=12)
+    one_by_one = answer_logits(model, processor, family, rows, batch=1)
     torch.testing.assert_close(together, one_by_one, atol=1e-4, rtol=1e-4)
     assert processor.tokenizer.padding_side == "right"  # restored
 

@@ -9,9 +9,10 @@ import pytest
 from safetensors import safe_open
 
 from horizon.benchmarks.synth import HELD_OUT_ROWS, HELD_OUT_SEED
+from horizon.evaluation.heldout import heldout_run
 from horizon.models.loading import BUNDLED, load_model, resolve_checkpoint
 from horizon.organism.config import ORGANISMS, WEAKER
-from horizon.organism.ship import CHANCE, by_objects, heldout_run
+from horizon.organism.ship import CHANCE, by_objects
 
 BUDGET_MB = 30.0  # issue 20: all shipped organisms together
 FINDINGS = tuple(o for o in ORGANISMS if o not in WEAKER.values())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from horizon.matrix import all_cases
+from horizon.harness.matrix import all_cases
 from horizon.paper_tables import PAPER_TABLES
 from horizon.report.tables import LAYOUTS, TABLE3_ROWS
 

@@ -12,7 +12,7 @@ from horizon.cli import main
 from horizon.efficiency.budget import Throughput, eval_cost, information_cost, visual_tokens
 from horizon.efficiency.flops import map_flops
 from horizon.efficiency.table3 import costs
-from horizon.matrix import paper_table
+from horizon.harness.matrix import paper_table
 from horizon.models.presets import MODELS
 
 LLAVA = MODELS.get("llava-1.5-7b")

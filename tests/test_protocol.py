@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from horizon.benchmarks.registry import BENCHMARKS
-from horizon.matrix import Case, all_cases, information_matrix, paper_table, protocol_refusal, under_protocol
+from horizon.harness.matrix import Case, all_cases, information_matrix, paper_table, protocol_refusal, under_protocol
+from horizon.harness.records import Record
 from horizon.methods.base import stochastic
 from horizon.models.conversation import vicuna_v1
 from horizon.paper_presets import (
@@ -22,7 +23,6 @@ from horizon.paper_presets import (
 )
 from horizon.paper_tables import PAPER_TABLES
 from horizon.protocol import DEFAULT_PROTOCOL, PAPER_PROTOCOL, PROTOCOLS, Protocol
-from horizon.results import Record
 
 
 def test_the_two_protocols_and_their_validation():

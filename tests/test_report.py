@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from horizon.harness.records import Record
 from horizon.report.tables import LAYOUTS, accuracy, load_paper, relative, render
-from horizon.results import Record
 
 PAPER = Path(__file__).parents[1] / "baselines" / "paper"
 
@@ -92,9 +92,9 @@ def test_settings_tables_are_rendered_from_the_schedules():
 
 
 def test_regressions_section_names_case_metric_and_values(tmp_path):
-    from horizon.baselines import BaselineFile, dumps
-    from horizon.evaluation.check import find_regressions
     from horizon.files import write_atomic
+    from horizon.harness.baselines import BaselineFile, dumps
+    from horizon.harness.check import find_regressions
     from horizon.report.document import render_report
 
     good, bad, new = _record("gqa", "full", 60.0), _record("gqa", "64:dart", 40.0), _record("sqa", "full", 1.0)
@@ -132,9 +132,9 @@ def test_the_cases_table_is_compact_and_the_full_data_goes_to_csv_and_json(tmp_p
     import csv
     import json
 
+    from horizon.harness.records import write_record
     from horizon.report.cases import cases_csv, cases_json, render_cases
     from horizon.report.write import write_report
-    from horizon.results import write_record
 
     study = Record(case="tiny-llava-pope-information", model="tiny-llava", benchmark="pope", schedule="information",
                    device="cpu", dtype="float32", attn_implementation="sdpa", n=2, failures=0,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from horizon.harness.records import Record
 from horizon.report.organism import equal_budget, horizon_verdict, placements, render_organisms, sweep_table
 from horizon.report.organism_capacity import FamilyCapacity, capacity_verdict, family_verdict
 from horizon.report.organism_stats import budget_verdict, catch_up, catch_up_verdict, paired, withdraw_horizon
-from horizon.results import Record
 from horizon.stats import compare
 from horizon.stats.horizon import HorizonGap
 
@@ -183,7 +183,7 @@ def test_a_tier_reads_its_own_information_studies_and_else_the_defaults():
 
 
 def test_a_tier_information_case_ends_in_its_rows() -> None:
-    from horizon.matrix import ORGANISM_FULL_ROWS, InfoCase, information_matrix
+    from horizon.harness.matrix import ORGANISM_FULL_ROWS, InfoCase, information_matrix
 
     tier = [c for c in information_matrix() if c.held_out]
     assert {c.model for c in tier} == {"organism-llava", "organism-llava-weak"}

@@ -14,12 +14,12 @@ from PIL import Image
 
 from horizon.benchmarks import fixtures
 from horizon.benchmarks.registry import BENCHMARKS
-from horizon.matrix import all_cases, information_matrix, paper_table
+from horizon.harness.matrix import all_cases, information_matrix, paper_table
+from horizon.harness.records import Record, read_records, write_record
+from horizon.harness.stand_ins import features, figure_of, has_stand_in, sample, table_ids
 from horizon.models.presets import MODELS, STAND_IN_STUDY, stand_in_name, stand_in_study_layers
 from horizon.paper_tables import PAPER_TABLES
 from horizon.report.tables import missing_cells, missing_table3, render
-from horizon.results import Record, read_records, write_record
-from horizon.stand_ins import features, figure_of, has_stand_in, sample, table_ids
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -168,7 +168,7 @@ def test_the_report_puts_stand_ins_apart_under_their_heading():
 
 
 def test_stand_in_records_and_baselines_live_apart(tmp_path):
-    from horizon.evaluation.check import baseline_metrics, baseline_path
+    from horizon.harness.check import baseline_metrics, baseline_path
 
     case = paper_table("table3")[1]
     stand, real = _record(case), replace(_record(case), stand_in="")
@@ -182,7 +182,7 @@ def test_stand_in_records_and_baselines_live_apart(tmp_path):
 def test_a_stand_in_study_baseline_keeps_scores_and_horizons_not_information_values():
     """Random weights put a stand-in's information at ~1e-6, where a BLAS build moves it by more than any band: its
     baseline keeps the study's scores, horizon layers and visual tokens; a real study's keeps every number."""
-    from horizon.evaluation.check import baseline_metrics
+    from horizon.harness.check import baseline_metrics
 
     case = next(c for c in information_matrix() if c.model == "llava-1.5-7b")
     metrics = {"horizon_layer": 21.0, "full:total": 1200.0, "info_mean@0": 2e-6, "info_var@0": 1e-12,
@@ -196,7 +196,7 @@ def test_a_stand_in_study_baseline_keeps_scores_and_horizons_not_information_val
 
 def test_a_stand_in_case_runs_the_real_path_and_is_marked(tmp_path, horizon_cache):
     from horizon.efficiency.flops import prefill_flops
-    from horizon.evaluation.runner import CaseRunner
+    from horizon.harness.runner import CaseRunner
 
     data = fixtures.write_all(tmp_path / "data")
     runner = CaseRunner({"HORIZON_DATA": str(data)}, {"HORIZON_CACHE": str(horizon_cache)}, stand_ins=True)

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from horizon.baselines import load, merge_session
-from horizon.evaluation.check import check
-from horizon.results import Record
+from horizon.harness.baselines import load, merge_session
+from horizon.harness.check import check
+from horizon.harness.records import Record
 
 ROOT = Path(__file__).parents[1]
 CASE = "tiny-llava-gqa-random@2:0.5"
-SESSION = "1x00"  # a session id as horizon.baselines.new_session makes them
+SESSION = "1x00"  # a session id as horizon.harness.baselines.new_session makes them
 OWNER = f"{SESSION}-main"
 
 
@@ -78,9 +78,9 @@ def test_corrupt_baseline_and_bad_mode(tmp_path):
 
 def test_efficiency_cases_keep_time_ratios_to_the_unpruned_run(tmp_path, horizon_cache):
     from horizon.benchmarks.fixtures import write_all
-    from horizon.evaluation.check import baseline_metrics
-    from horizon.evaluation.runner import CaseRunner
-    from horizon.matrix import Case
+    from horizon.harness.check import baseline_metrics
+    from horizon.harness.matrix import Case
+    from horizon.harness.runner import CaseRunner
 
     runner = CaseRunner({"HORIZON_DATA": str(write_all(tmp_path / "data"))}, {"HORIZON_CACHE": str(horizon_cache)})
     marks = ("efficiency",)
@@ -95,8 +95,8 @@ def test_efficiency_cases_keep_time_ratios_to_the_unpruned_run(tmp_path, horizon
 def test_a_planted_failure_fails_its_case_and_an_engine_error_is_not_counted(tmp_path, horizon_cache, monkeypatch):
     from horizon.benchmarks.base import DatasetFormatError, Sample
     from horizon.benchmarks.fixtures import write_all
-    from horizon.evaluation.runner import CaseRunner
-    from horizon.matrix import Case
+    from horizon.harness.matrix import Case
+    from horizon.harness.runner import CaseRunner
 
     runner = CaseRunner({"HORIZON_DATA": str(write_all(tmp_path / "data"))}, {"HORIZON_CACHE": str(horizon_cache)})
     case = Case("tiny-llava", "gqa", "random@2:0.5", ("default",), max_new_tokens=2, label="random")

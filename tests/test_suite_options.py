@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from horizon.matrix import all_cases, information_matrix
+from horizon.harness.matrix import all_cases, information_matrix
 
 ROOT = Path(__file__).parents[1]
 

@@ -10,6 +10,7 @@ from PIL import Image
 
 from horizon.images import ImageError, decode
 from horizon.metrics import Metric, kind_of, table
+from horizon.protocol import DEFAULT_PROTOCOL
 from horizon.registry import Registry
 
 SINGLE_WORD = "\nAnswer the question using a single word or phrase."
@@ -94,7 +95,7 @@ class Benchmark:
     group_size: int = 0  # > 0: scored on whole groups of this size only (MME's image pairs: 2); others are left out
     ids: str = "the row number"  # where sample ids come from (each must be distinct: predictions are keyed by them)
     variants: Mapping[str, Variant] = field(default_factory=dict)  # protocol name -> what differs under it
-    protocol: str = "lmms-eval"  # the protocol this spec's prompt/score/lengths follow (see under())
+    protocol: str = DEFAULT_PROTOCOL  # the protocol this spec's prompt/score/lengths follow (see under())
     rows: int | None = None  # the split's size as stored (what a full run reads; ``horizon plan``); None: generated
     rows_source: str = ""  # where ``rows`` was read (a dataset card's num_examples, a count), and how sure it is
     # the paired statistics' unit (horizon/stats): a sample, or the samples of one group (MME's image pair, MMBench's

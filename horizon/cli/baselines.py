@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from horizon.baselines import SHARD, BaselineError, clean, live, load, stale_files
+from horizon.harness.baselines import SHARD, BaselineError, clean, live, load, stale_files
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -59,8 +59,8 @@ def _power(results: Path, root: Path) -> None:
 
     from tabulate import tabulate
 
-    from horizon.evaluation.gate_power import GatePower, gate_power
-    from horizon.results import read_records
+    from horizon.harness.gate_power import GatePower, gate_power
+    from horizon.harness.records import read_records
 
     if not results.is_dir():
         raise ValueError(f"--power {str(results)!r} is not a folder of records")

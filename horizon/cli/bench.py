@@ -114,10 +114,12 @@ def _info(args: argparse.Namespace) -> int:
     headers = ["model", "layers", "visual tokens", "naive s", "batched s", "naive / batched", "max |diff|"]
     print(tabulate(rows, headers=headers, disable_numparse=True))
     print("(target: at least 50x; both compute every visual token at the same layers)\n")
-    arch = MODELS.get("llava-1.5-7b").arch
+    llava = MODELS.get("llava-1.5-7b")
+    n_visual = llava.visual_tokens or 0
     for text in (60, 116):
-        p = project_full_map(arch, 576, text)
-        print(f"llava-1.5-7b full map (32 layers x 577 suffix runs, {text} text tokens): {p.batched_tflops:.0f} TFLOPs "
+        p = project_full_map(llava.arch, n_visual, text)
+        print(f"{llava.name} full map ({llava.arch.layers} layers x {n_visual + 1} suffix runs, {text} text tokens): "
+              f"{p.batched_tflops:.0f} TFLOPs "
               f"batched vs {p.naive_tflops:.0f} naive ({p.naive_tflops / p.batched_tflops:.1f}x); one H100 "
               f"({H100_BF16_DENSE_TFLOPS:.0f} dense BF16 TFLOPs): {p.seconds_at_peak:.1f} s at peak, "
               f"{p.seconds_assumed:.1f} s at an assumed {ASSUMED_UTILISATION:.0%} utilisation")  # fmt: skip

@@ -13,7 +13,7 @@ from tabulate import tabulate
 from horizon.cli.options import check_output_file
 
 if TYPE_CHECKING:
-    from horizon.results import Record
+    from horizon.harness.records import Record
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _records(path: Path, option: str) -> list[Record]:
-    from horizon.results import Record, read_records
+    from horizon.harness.records import Record, read_records
 
     if not path.exists():
         raise ValueError(f"{option} {str(path)!r} does not exist: give a folder of records or one record file")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tabulate import tabulate
 
-from horizon.cli.options import check_at_least, check_output_file, names
+from horizon.cli.options import add_device_options, check_at_least, check_output_file, names
 
 if TYPE_CHECKING:
     from horizon.doctor import Plan
@@ -21,14 +21,10 @@ if TYPE_CHECKING:
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("doctor", help="prove this machine runs the suite (random-weight 7B models on a GPU, tiny on "
                                       "CPU; no weights, no data)")  # fmt: skip
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    p.add_argument(
-        "--dtype", default=None, help="float32, float16 or bfloat16 (default bfloat16 on CUDA, float32 on CPU)"
-    )
+    add_device_options(p, dtype=None, attn=None, dtype_help="bfloat16 on CUDA, float32 on CPU",
+                       attn_help="check sdpa, eager and, on CUDA with flash-attn installed, flash_attention_2")
     p.add_argument("--models", default=None, help="presets to build (default llava-1.5-7b,qwen2.5-vl-7b on CUDA, "
                                                   "tiny-llava,tiny-qwen2.5-vl on CPU)")  # fmt: skip
-    p.add_argument("--attn", default=None, help="attention implementations to check (default sdpa, eager and, on "
-                                                "CUDA with flash-attn installed, flash_attention_2)")  # fmt: skip
     p.add_argument("--repeats", type=int, default=5, help="timed repeats of each number (default 5)")
     p.add_argument("--no-numbers", action="store_true", help="the checks only")
     p.add_argument("--json", type=Path, default=None, help="also write every check and number to this JSON file")

@@ -10,7 +10,9 @@ from pathlib import Path
 from tabulate import tabulate
 
 from horizon.cli.options import (
-    _add_model_options,
+    add_data_options,
+    add_model_options,
+    add_protocol_option,
     add_stand_in_option,
     check_at_least,
     check_max_new_tokens,
@@ -28,14 +30,11 @@ from horizon.cli.options import (
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("eval", help="evaluate a model on a benchmark from local data under a schedule")
-    _add_model_options(p)
-    p.add_argument("--bench", required=True, help="a benchmark (horizon list benchmarks)")
-    p.add_argument("--data", help="the benchmark's data folder or file (default: $HORIZON_DATA, then the HF cache)")
+    add_model_options(p)
+    add_data_options(p)
     add_stand_in_option(p)
     p.add_argument("--schedule", default="full")
-    p.add_argument("--protocol", default="lmms-eval",
-                   help="lmms-eval (default) | paper: the authors' LLaVA-1.5 pipeline (prompts, scorers, presets, seeds; "
-                        "docs/protocol.md)")
+    add_protocol_option(p, "prompts, scorers, the form of paper presets, seeds (paper: the authors' LLaVA-1.5 pipeline)")
     p.add_argument("--limit", type=int, help="a seeded subset of at most N samples (whole MME pairs / MMBench groups)")
     p.add_argument("--seed", type=int, default=0, help="seeds the subset and random selections")
     p.add_argument("--max-new-tokens", type=int, help="default: the benchmark's")

@@ -8,24 +8,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from horizon.cli.options import _add_model_options, add_stand_in_option
+from horizon.cli.options import add_data_options, add_model_options, add_protocol_option, add_stand_in_option
 from horizon.files import write_atomic
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("info", help="visual-token information and the information horizon (the paper, Sec. 3-4)")
-    _add_model_options(p)
-    p.add_argument("--bench", required=True, help="a benchmark (horizon list benchmarks)")
-    p.add_argument("--data", help="the benchmark's data folder or file (default: $HORIZON_DATA, then the HF cache)")
+    add_model_options(p)
+    add_data_options(p)
     add_stand_in_option(p)
     p.add_argument("--samples", type=int, default=200, help="a seeded subset of N samples (the paper: 200 on MME)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--layers", default="all", help="'all', a list '0,4,8' or a range '0-15' (0 = before the LLM)")
     p.add_argument("--mode", default="remove", help="remove (physical, default) | zero (the paper's literal Eq. 2-3)")
     p.add_argument("--chunk", type=int, help="suffix runs per batch (default: 8192 tokens' worth)")
-    p.add_argument("--protocol", default="lmms-eval",
-                   help="lmms-eval (default) | paper: the authors' LLaVA pipeline (vicuna_v1 prompts, 2x2 windows, "
-                        "the release's y; docs/protocol.md)")  # fmt: skip
+    add_protocol_option(p, "prompts, windows and the answer y (paper: vicuna_v1 prompts, 2x2 windows, the release's y)")
     p.add_argument("--window", type=int, default=None,
                    help="keep s x s windows of the visual grid together (default: the protocol's; 1 = each token, "
                         "the paper's release: 2)")  # fmt: skip

@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from horizon.models.settings import ATTENTION, DEFAULT_ATTENTION, DEFAULT_DEVICE, DEFAULT_DTYPE, DEVICES, DTYPE_NAMES
+from horizon.protocol import DEFAULT_PROTOCOL, PROTOCOLS
+
 if TYPE_CHECKING:
     from horizon.benchmarks.base import Benchmark, Sample
     from horizon.models.loading import LoadedModel
@@ -17,12 +20,36 @@ if TYPE_CHECKING:
     from horizon.schedule import Schedule
 
 
-def _add_model_options(p: argparse.ArgumentParser) -> None:
+# The option blocks several commands share, defined once: their names, defaults and help read the settings' homes
+# (horizon/models/settings.py, horizon/protocol.py), so no command types a default or a choice list again.
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """``--model``, ``--path``, and :func:`add_device_options` at their defaults."""
     p.add_argument("--model", required=True, help="a preset (horizon list models) or a checkpoint folder")
     p.add_argument("--path", help="checkpoint folder for the preset (overrides $HORIZON_MODELS and the HF cache)")
-    p.add_argument("--dtype", default="float32", help="float32 | float16 | bfloat16 (default float32)")
-    p.add_argument("--attn", default="sdpa", help="sdpa | eager | flash_attention_2 (default sdpa)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (default cpu)")
+    add_device_options(p)
+
+
+def add_device_options(p: argparse.ArgumentParser, *, device: str = DEFAULT_DEVICE, dtype: str | None = DEFAULT_DTYPE,
+                       attn: str | None = DEFAULT_ATTENTION, dtype_help: str = "", attn_help: str = "") -> None:  # fmt: skip
+    """``--device``, ``--dtype`` and ``--attn``; a None default is the command's own choice, said in ``*_help``."""
+    p.add_argument("--device", default=device, help=f"{DEVICES} (default {device})")
+    p.add_argument("--dtype", default=dtype, help=f"{' | '.join(DTYPE_NAMES)} (default {dtype_help or dtype})")
+    p.add_argument("--attn", default=attn, help=f"{' | '.join(ATTENTION)} (default {attn_help or attn})")
+
+
+def add_data_options(p: argparse.ArgumentParser) -> None:
+    """``--bench`` and ``--data``."""
+    p.add_argument("--bench", required=True, help="a benchmark (horizon list benchmarks)")
+    p.add_argument("--data", help="the benchmark's data folder or file (default: $HORIZON_DATA, then the HF cache)")
+
+
+def add_protocol_option(p: argparse.ArgumentParser, what: str, default: str | None = DEFAULT_PROTOCOL) -> None:
+    """``--protocol`` (docs/protocol.md); ``what`` says what it decides for this command."""
+    shown = f"default {default}" if default else "default: each case's own"
+    p.add_argument("--protocol", default=default,
+                   help=f"{' | '.join(PROTOCOLS.names())} ({shown}): {what}; docs/protocol.md")  # fmt: skip
 
 
 def names(text: str) -> list[str]:
@@ -161,7 +188,7 @@ def note_zero_keeps(schedule: Schedule, n_visual: int | None) -> None:
 
 
 def check_options_early(args: argparse.Namespace) -> None:
-    """``--dtype``, ``--attn`` and ``--device`` of :func:`_add_model_options`, before any work."""
+    """``--dtype``, ``--attn`` and ``--device`` of :func:`add_model_options`, before any work."""
     from horizon.models.loading import check_options
 
     check_options(args.dtype, args.attn, args.device)

@@ -88,12 +88,13 @@ def _train(args: argparse.Namespace) -> int:
 def _ship(args: argparse.Namespace) -> int:
     import json
 
+    from horizon.evaluation import heldout
     from horizon.models.loading import BUNDLED
     from horizon.organism.ship import ship
 
     name = json.loads((args.run / "train.json").read_text())["config"]["organism"]
     dest = args.dest or BUNDLED / name
-    record = ship(args.run, dest, name, args.notes.read_text() if args.notes else "")
+    record = ship(args.run, dest, name, heldout.heldout_run, args.notes.read_text() if args.notes else "")
     scores = record["scores"]
     print(f"{name} -> {dest}: held-out global {scores['accuracy_global']} fine {scores['accuracy_fine']} "
           f"(all {scores['accuracy']})")  # fmt: skip

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tabulate import tabulate
 
-from horizon.cli.options import check_at_least, check_output_file
+from horizon.cli.options import add_protocol_option, check_at_least, check_output_file
 
 if TYPE_CHECKING:
     from horizon.efficiency.budget import CaseCost, Throughput
@@ -32,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("-m", dest="markexpr", default=None, help="pytest marker expression, e.g. 'paper or nightly'")
     p.add_argument("-k", dest="keyword", default=None, help="pytest keyword expression, e.g. 'qwen and dart'")
     p.add_argument("--models", default=None, help="comma-separated presets (as pytest suite --models)")
-    p.add_argument("--protocol", default=None, help="every case under this protocol (as pytest suite --protocol)")
+    add_protocol_option(p, "every case under this protocol (as pytest suite --protocol)", default=None)
     p.add_argument("--shard", default=None, help="i/n: one deterministic slice (as pytest suite --shard)")
     p.add_argument("--device", default="cuda", help="cuda (default) or cpu: the device the selection would run on")
     p.add_argument("--doctor", type=Path, default=None,
@@ -96,7 +96,7 @@ def case_costs(
     """The cost of each collected real-checkpoint case, and how many embedded-default cases (CPU; not costed)."""
     from horizon.benchmarks.registry import BENCHMARKS
     from horizon.efficiency.budget import eval_cost, information_cost
-    from horizon.matrix import InfoCase, all_cases, information_matrix, under_protocol
+    from horizon.harness.matrix import InfoCase, all_cases, information_matrix, under_protocol
     from horizon.models.presets import MODELS
 
     known = {c.id: c for c in under_protocol(all_cases(), args.protocol)}
@@ -105,7 +105,7 @@ def case_costs(
     for case_id in ids:
         case = known.get(case_id) or info.get(case_id)
         if case is None:
-            raise ValueError(f"pytest collected {case_id!r}, which horizon.matrix does not hold")
+            raise ValueError(f"pytest collected {case_id!r}, which horizon.harness.matrix does not hold")
         preset = MODELS.get(case.model)
         if not preset.real:
             default += 1

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from horizon.cli.options import (
-    _add_model_options,
+    add_model_options,
+    add_protocol_option,
     check_at_least,
     check_max_new_tokens,
     check_model_name,
@@ -29,14 +30,13 @@ if TYPE_CHECKING:
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("run", help="run one image and question under a pruning schedule")
-    _add_model_options(p)
+    add_model_options(p)
     p.add_argument("--image", help="image file (default: the embedded demo image)")
     p.add_argument("--question", default="What is written on the sign?")
     p.add_argument("--schedule", default="full", help="e.g. 'random@2:0.5+vtw@26' or a preset 'paper:...'")
     p.add_argument("--seed", type=int, default=0, help="seed of the generator random selections draw from")
-    p.add_argument("--protocol", default="lmms-eval",
-                   help="lmms-eval (default: the checkpoint's chat template) | paper (LLaVA's vicuna_v1 conversation, "
-                        "the released form of paper presets; docs/protocol.md)")
+    add_protocol_option(p, "the conversation and the form of paper presets (lmms-eval: the checkpoint's chat template; "
+                           "paper: LLaVA's vicuna_v1 conversation, the released presets)")
     p.add_argument("--max-new-tokens", type=int, default=16)
     p.add_argument("--top-k", type=int, default=5, help="first-token probabilities to show")
     p.add_argument("--json", type=Path, help="also write the whole record to this JSON file")

@@ -15,22 +15,10 @@ import torch
 
 from horizon.models.adapter import left_padded
 from horizon.models.loading import DTYPES, LoadedModel, adapter_for, check_options
-from horizon.models.presets import ModelPreset
-from horizon.models.tiny import TINY_VISION, VisionTower, model_parts
+from horizon.models.presets import ModelPreset, vision_of
+from horizon.models.tiny import model_parts
 
-# the real checkpoints' vision towers (their config.json): LLaVA-1.5's CLIP ViT-L/14-336 and Qwen2.5-VL-7B's ViT
-REAL_VISION: dict[str, VisionTower] = {
-    "llava": VisionTower(hidden=1024, intermediate=4096, layers=24, heads=16, projection=768),
-    "qwen2_5_vl": VisionTower(
-        hidden=1280, intermediate=3420, layers=32, heads=16, window=112, full_attention=(7, 15, 23, 31)
-    ),  # fmt: skip
-}
 SEED = 0  # the weights' seed (a fixed one: two builds of a preset on one device are the same model)
-
-
-def vision_of(preset: ModelPreset) -> VisionTower:
-    """The real vision tower for a real checkpoint's architecture, the tiny one otherwise."""
-    return REAL_VISION[preset.family] if preset.real else TINY_VISION
 
 
 def build_random(preset: ModelPreset, *, device: str, dtype: str, attn: str) -> LoadedModel:

@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from horizon.efficiency.flops import kv_cache_bytes, prefill_flops
-from horizon.models.presets import Architecture
+from horizon.models.presets import MODELS, Architecture
 from horizon.paper_presets import RELEASED_SETTINGS, resolve_schedule
 from horizon.paper_tables import PAPER_TABLES
 
-TABLE3_MODEL = "llava-1.5-7b"
+TABLE3_MODEL = PAPER_TABLES["table3"].model  # llava-1.5-7b: its depth and 576 visual tokens are its preset's
 TABLE3_BENCHMARK = PAPER_TABLES["table3"].columns[0]  # textvqa-ocr: the ~116-token OCR prompt
 TABLE3_TEXT_TOKENS = 116  # the paper's unpruned row: 346.2 MB / (0.5 MB per token) - 576 visual = 116.4
 TABLE3_SCHEDULES: Mapping[str, str] = dict(PAPER_TABLES["table3"].rows())
@@ -71,11 +71,15 @@ def reproduce_table3(
     arch: Architecture,
     paper_rows: Mapping[str, Mapping[str, float]],
     text_tokens: int = TABLE3_TEXT_TOKENS,
-    visual_tokens: int = 576,
+    visual_tokens: int | None = None,
     published_accounting: bool = False,
 ) -> list[Table3Row]:
-    """Every Table 3 row from its Table 5 schedule; with ``published_accounting``, from the released scripts' counts
-    where a row has them and otherwise from the schedule that reproduces the published token accounting."""
+    """Every Table 3 row from its Table 5 schedule (``visual_tokens``: the Table 3 model's fixed count unless given);
+    with ``published_accounting``, from the released scripts' counts where a row has them and otherwise from the
+    schedule that reproduces the published token accounting."""
+    visual_tokens = visual_tokens if visual_tokens is not None else MODELS.get(TABLE3_MODEL).visual_tokens
+    if visual_tokens is None:
+        raise ValueError(f"{TABLE3_MODEL} has no fixed visual-token count: give visual_tokens")
     rows = []
     for label, schedule in TABLE3_SCHEDULES.items():
         if published_accounting:

@@ -1,2 +1,3 @@
-"""Evaluation: the loop that runs a model on a benchmark under schedules (``loop``), the suite's case runner
-(``runner``) and baseline modes (``check``), and the information study runner (``study``)."""
+"""Evaluation: the loop that runs a model over a benchmark's samples under schedules (``loop``), its per-sample
+rows (``per_sample``) and the information study runner (``study``). The regression harness above it
+(:mod:`horizon.harness`) turns these runs into records and checks them against baselines."""

@@ -63,6 +63,21 @@ class Adapter(Protocol):
         (3, B, S) for M-RoPE (Qwen2.5-VL hands four rows, text positions first)."""
         ...
 
+    def sequence_positions(self, positions: torch.Tensor) -> torch.Tensor:
+        """The text decoder's rope positions for a plain token sequence at ``positions`` (B, S), no image grid:
+        (B, S) for 1-D RoPE, the same positions on all three M-RoPE axes (3, B, S) for Qwen2.5-VL."""
+        ...
+
+    def image_features(self, model: Any, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(B, N, H) the projected visual tokens of a batch of one-image prompts, in the LLM's raster order (what
+        the decoder receives at the image rows)."""
+        ...
+
+    def hook_image_features(self, model: Any, keep: Callable[[torch.Tensor], None]) -> Any:
+        """Hand ``keep`` the projected visual tokens of every forward (a forward hook; returns its handle, whose
+        ``remove()`` ends it)."""
+        ...
+
     def prepare(
         self,
         model: Any,

@@ -34,6 +34,16 @@ class LlavaAdapter:
     def rope_positions(self, position_ids: torch.Tensor) -> torch.Tensor:
         return position_ids
 
+    def sequence_positions(self, positions: torch.Tensor) -> torch.Tensor:
+        return positions
+
+    def image_features(self, model: Any, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        out = model.model.get_image_features(pixel_values=inputs["pixel_values"])
+        return torch.stack(list(out.pooler_output))  # (B, N, H)
+
+    def hook_image_features(self, model: Any, keep: Callable[[torch.Tensor], None]) -> Any:
+        return model.model.multi_modal_projector.register_forward_hook(lambda m, i, o: keep(o))
+
     def load_processor(self, path: Path) -> Any:
         processor = AutoProcessor.from_pretrained(path, local_files_only=True)
         if not hasattr(processor, "image_processor"):

@@ -26,13 +26,12 @@ from horizon.models.checkpoint import check_checkpoint, find_damaged_weights
 from horizon.models.llava import LlavaAdapter
 from horizon.models.presets import MODELS, ModelPreset
 from horizon.models.qwen2_5_vl import QwenAdapter
+from horizon.models.settings import ATTENTION, DEVICES, DTYPE_NAMES
 from horizon.models.tiny import cache_root, ensure_tiny
 from horizon.registry import Registry
 
-DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-ATTENTION = ("sdpa", "eager", "flash_attention_2")
+DTYPES: dict[str, torch.dtype] = {name: getattr(torch, name) for name in DTYPE_NAMES}
 BUNDLED = Path(__file__).resolve().parents[1] / "organism" / "weights"  # the organisms' shipped checkpoints
-DEVICES = "cpu, cuda, or cuda:N (N a GPU index: cuda:0, cuda:1, ...)"
 _DEVICE = re.compile(r"cpu|cuda(?::[0-9]+)?")
 
 

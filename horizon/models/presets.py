@@ -15,6 +15,7 @@ from horizon.registry import Registry
 
 Family = Literal["llava", "qwen2_5_vl"]
 FAMILIES: tuple[str, ...] = ("llava", "qwen2_5_vl")
+FAMILY_NAMES: dict[str, str] = {"llava": "LLaVA", "qwen2_5_vl": "Qwen2.5-VL"}  # how a family is named in prose
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,6 +39,30 @@ class Architecture:
     @property
     def head_dim(self) -> int:
         return self.hidden // self.heads
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VisionTower:
+    """A vision encoder's widths (the text decoder's are the preset's :class:`Architecture`); Qwen's window
+    attention also needs its window and the blocks that attend in full."""
+
+    hidden: int
+    intermediate: int
+    layers: int
+    heads: int
+    projection: int = 32  # CLIP's projection_dim (unused by LLaVA, which reads a hidden layer)
+    window: int = 56  # Qwen2.5-VL: window attention's window in pixels
+    full_attention: tuple[int, ...] = (1,)  # Qwen2.5-VL: the blocks with full attention
+
+
+# the real checkpoints' vision towers (their config.json): LLaVA-1.5's CLIP ViT-L/14-336 and Qwen2.5-VL-7B's ViT
+REAL_VISION: dict[str, VisionTower] = {
+    "llava": VisionTower(hidden=1024, intermediate=4096, layers=24, heads=16, projection=768),
+    "qwen2_5_vl": VisionTower(
+        hidden=1280, intermediate=3420, layers=32, heads=16, window=112, full_attention=(7, 15, 23, 31)
+    ),  # fmt: skip
+}
+TINY_VISION = VisionTower(hidden=32, intermediate=64, layers=2, heads=2)  # the tiny models' and stand-ins' towers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,6 +101,16 @@ class ModelPreset:
     def tiny(self) -> bool:
         """Built from its config with random weights on first use (no checkpoint anywhere)."""
         return self.repo_id is None and not self.bundled
+
+    @property
+    def family_name(self) -> str:
+        """The family as prose names it ("LLaVA", "Qwen2.5-VL")."""
+        return FAMILY_NAMES[self.family]
+
+
+def vision_of(preset: ModelPreset) -> VisionTower:
+    """The real vision tower of a real checkpoint's family, the tiny one otherwise (tiny models, stand-ins)."""
+    return REAL_VISION[preset.family] if preset.real else TINY_VISION
 
 
 MODELS: Registry[ModelPreset] = Registry("model")
@@ -141,13 +176,6 @@ for _preset in (
         bundled=True,
         arch=Architecture(layers=8, hidden=192, intermediate=512, heads=4, kv_heads=4, vocab=61),
     ),
-    ModelPreset(  # organism-llava's architecture after the first stage of its recipe: the capacity finding's weak end
-        name="organism-llava-weak",
-        family="llava",
-        visual_tokens=144,
-        bundled=True,
-        arch=Architecture(layers=8, hidden=192, intermediate=512, heads=4, kv_heads=4, vocab=61),
-    ),
     ModelPreset(
         name="organism-qwen2.5-vl",
         family="qwen2_5_vl",
@@ -155,6 +183,13 @@ for _preset in (
         max_pixels=336 * 336,
         bundled=True,
         arch=Architecture(layers=8, hidden=192, intermediate=512, heads=4, kv_heads=2, vocab=63),
+    ),
+    ModelPreset(  # organism-llava's architecture after the first stage of its recipe: the capacity finding's weak end
+        name="organism-llava-weak",
+        family="llava",
+        visual_tokens=144,
+        bundled=True,
+        arch=Architecture(layers=8, hidden=192, intermediate=512, heads=4, kv_heads=4, vocab=61),
     ),
 ):
     MODELS.add(_preset.name, _preset)

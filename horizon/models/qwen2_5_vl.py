@@ -67,6 +67,16 @@ class QwenAdapter:
             return position_ids[1:]
         return position_ids
 
+    def sequence_positions(self, positions: torch.Tensor) -> torch.Tensor:
+        return positions[None].expand(3, *positions.shape)  # (3, B, S): text positions on every M-RoPE axis
+
+    def image_features(self, model: Any, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        out = model.model.get_image_features(inputs["pixel_values"], inputs["image_grid_thw"])
+        return torch.stack(list(out.pooler_output))  # (B, N, H)
+
+    def hook_image_features(self, model: Any, keep: Callable[[torch.Tensor], None]) -> Any:
+        return model.model.visual.register_forward_hook(lambda m, i, o: keep(o.pooler_output))
+
     def load_processor(self, path: Path) -> Any:
         processor: Any = None
         if torchvision_works():

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +23,19 @@ from transformers import (
     CLIPImageProcessor,
     CLIPVisionConfig,
     LlamaConfig,
+    LlamaModel,
     LlavaConfig,
     LlavaForConditionalGeneration,
     LlavaProcessor,
     PreTrainedTokenizerFast,
     Qwen2_5_VLConfig,
     Qwen2_5_VLForConditionalGeneration,
+    Qwen2_5_VLTextConfig,
+    Qwen2_5_VLTextModel,
     Qwen2VLImageProcessor,
 )
 
-from horizon.models.presets import ModelPreset
+from horizon.models.presets import TINY_VISION, ModelPreset, VisionTower
 from horizon.models.qwen2_5_vl import ImageOnlyQwenProcessor
 
 TINY_VERSION = 1  # bump when a builder changes, so cached builds are rebuilt
@@ -131,21 +133,6 @@ def qwen_processor(tok: PreTrainedTokenizerFast, min_pixels: int, max_pixels: in
     return ImageOnlyQwenProcessor(image_processor=image_processor, tokenizer=tok, chat_template=QWEN_TEMPLATE)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VisionTower:
-    """A vision encoder's widths (the text decoder's are the preset's :class:`Architecture`); Qwen's window
-    attention also needs its window and the blocks that attend in full."""
-
-    hidden: int
-    intermediate: int
-    layers: int
-    heads: int
-    projection: int = 32  # CLIP's projection_dim (unused by LLaVA, which reads a hidden layer)
-    window: int = 56  # Qwen2.5-VL: window attention's window in pixels
-    full_attention: tuple[int, ...] = (1,)  # Qwen2.5-VL: the blocks with full attention
-
-
-TINY_VISION = VisionTower(hidden=32, intermediate=64, layers=2, heads=2)
 
 
 def _llava(preset: ModelPreset, vision: VisionTower) -> tuple[type[Any], Any, Any]:
@@ -220,6 +207,22 @@ def model_parts(preset: ModelPreset, vision: VisionTower = TINY_VISION) -> tuple
     """(model class, config, processor) of ``preset``'s architecture with ``vision``'s encoder, built offline: the
     tokenizer is trained locally on a fixed corpus; no weights exist yet (the caller constructs them)."""
     return (_llava if preset.family == "llava" else _qwen)(preset, vision)
+
+
+def text_decoder(preset: ModelPreset, layers: int, *, seed: int = SEED) -> Any:
+    """The stock text decoder of ``preset``'s family at its width, ``layers`` deep, random weights under ``seed``
+    (the caller's random state is left as it was), in eval mode: a real-width layer without the model around it
+    (``horizon bench methods``). Its rotary embedding takes :meth:`~horizon.models.adapter.Adapter.sequence_positions`."""
+    a = preset.arch
+    common: dict[str, Any] = dict(vocab_size=64, hidden_size=a.hidden, intermediate_size=a.intermediate,
+                                  num_hidden_layers=layers, num_attention_heads=a.heads,
+                                  num_key_value_heads=a.kv_heads)  # fmt: skip
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if preset.family == "llava":
+            return LlamaModel(LlamaConfig(**common)).eval()
+        rope = {"rope_type": "default", "rope_theta": 1e6, "mrope_section": mrope_section(a.head_dim)}
+        return Qwen2_5_VLTextModel(Qwen2_5_VLTextConfig(**common, rope_parameters=rope)).eval()
 
 
 def build_tiny(preset: ModelPreset, out: Path) -> None:

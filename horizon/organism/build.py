@@ -27,6 +27,7 @@ from transformers import (
 )
 
 from horizon.benchmarks.synth import COLOURS, DIGITS, SHAPES
+from horizon.models.presets import MODELS
 from horizon.models.tiny import (
     LLAVA_SPECIALS,
     QWEN_SPECIALS,
@@ -37,6 +38,7 @@ from horizon.models.tiny import (
     qwen_token_ids,
     qwen_tokenizer,
 )
+from horizon.organism.config import ORGANISMS
 
 WORDS = sorted(
     {*COLOURS, *SHAPES, *DIGITS, "yes", "no", "what", "is", "the", "background", "colour", "how", "many", "shapes",
@@ -88,7 +90,8 @@ def build_qwen(seed: int = 0) -> tuple[Any, Any]:
     return model, qwen_processor(tok, QWEN_PIXELS, QWEN_PIXELS)
 
 
-BUILDERS = {"organism-llava": build_llava, "organism-qwen2.5-vl": build_qwen, "organism-llava-weak": build_llava}
+# each organism is built by its family's builder (its family is its preset's, horizon/models/presets.py)
+BUILDERS = {name: {"llava": build_llava, "qwen2_5_vl": build_qwen}[MODELS.get(name).family] for name in ORGANISMS}
 
 
 def parameter_bytes(model: Any, bytes_per_value: int = 2) -> int:

@@ -1,14 +1,19 @@
-"""The organisms' names and training configuration (no torch import: the CLI reads it to build its options)."""
+"""The organisms' names and training configuration (no torch import: the CLI reads it to build its options).
+
+An organism is a model preset whose weights ship in the package (``bundled``, horizon/models/presets.py): its
+family, depth and visual tokens live there, read here.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-# organism -> model family; organism-llava-weak is organism-llava's architecture trained by the first stage of its
-# recipe only (the capacity finding's weak end: same depth, visual tokens and benchmark, less visual skill)
-FAMILY = {"organism-llava": "llava", "organism-qwen2.5-vl": "qwen2_5_vl", "organism-llava-weak": "llava"}
-ORGANISMS = tuple(FAMILY)
-WEAKER = {"organism-llava": "organism-llava-weak"}  # organism -> its weaker sibling (the capacity finding's pair)
+from horizon.models.presets import MODELS
+
+ORGANISMS = tuple(name for name, preset in MODELS.items() if preset.bundled)
+# organism -> its weaker sibling (the capacity finding's pair): organism-llava-weak is organism-llava's architecture
+# trained by the first stage of its recipe only (same depth, visual tokens and benchmark, less visual skill)
+WEAKER = {"organism-llava": "organism-llava-weak"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,7 +43,7 @@ class TrainConfig:
     lookup_exists: bool = False  # the pointing / probe / copy losses for exists questions too (data.exists_targets)
 
     def __post_init__(self) -> None:
-        if self.organism not in FAMILY:
+        if self.organism not in ORGANISMS:
             raise ValueError(f"unknown organism {self.organism!r} (organisms: {', '.join(ORGANISMS)})")
         for name in ("steps", "pretrain_steps", "warmup", "eval_rows"):
             if getattr(self, name) < 0:

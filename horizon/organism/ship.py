@@ -1,43 +1,24 @@
-"""Shipping a trained organism: score it on the held-out rows through the ordinary evaluation path, copy its
-16-bit checkpoint into the package (``horizon/organism/weights/<name>``) with a model card (``README.md``) and the
-numbers the shipped-weights test checks (``heldout.json``)."""
+"""Shipping a trained organism: score it on the held-out rows (the caller hands the scorer: the ordinary evaluation
+path, :func:`horizon.evaluation.heldout.heldout_run`, which sits above the organisms), copy its 16-bit checkpoint
+into the package (``horizon/organism/weights/<name>``) with a model card (``README.md``) and the numbers the
+shipped-weights test checks (``heldout.json``)."""
 
 from __future__ import annotations
 
 import json
 import platform
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from horizon.benchmarks.synth import HELD_OUT_ROWS, HELD_OUT_SEED, TASKS, VALIDATION_SEED
+from horizon.models.presets import MODELS
 from horizon.organism.config import TrainConfig
 
 TARGETS = {"accuracy_global": 90.0, "accuracy_fine": 80.0}  # issue 7's targets on the held-out rows
-
-
-def heldout_scores(model_dir: Path, name: str, n: int = HELD_OUT_ROWS) -> dict[str, float]:
-    """Accuracy (percent) overall, per family and per task on ``synth.rows(n, seed=HELD_OUT_SEED)``, unpruned,
-    through ``evaluate`` (greedy generation, the benchmark's scorer): what ``horizon eval --bench synth`` prints."""
-    return heldout_run(model_dir, name, n)[0]
-
-
-def heldout_run(model_dir: Path, name: str, n: int = HELD_OUT_ROWS) -> tuple[dict[str, float], dict[str, str]]:
-    """``heldout_scores`` and the predictions (row id -> answer) they come from."""
-    from horizon.benchmarks.registry import BENCHMARKS
-    from horizon.benchmarks.synth import rows
-    from horizon.evaluation.loop import evaluate
-    from horizon.models.loading import load_model
-    from horizon.schedule import Schedule
-
-    bench = BENCHMARKS.get("synth")
-    samples = [bench.to_sample(r, i) for i, r in enumerate(rows(n, seed=HELD_OUT_SEED))]
-    loaded = load_model(name, path=model_dir)
-    result = evaluate(loaded, bench, samples, Schedule(), seed=0, batch=24)
-    if result.failures:
-        raise RuntimeError(f"{len(result.failures)} held-out samples failed: {result.failures[:2]}")
-    return {k: round(v, 2) for k, v in sorted(result.metrics.items())}, dict(result.predictions)
+# a held-out scorer: (model folder, organism) -> (accuracy per family and task, predictions by row id)
+HeldOut = Callable[[Path, str], tuple[dict[str, float], dict[str, str]]]
 
 
 def by_objects(predictions: Mapping[str, str], n: int = HELD_OUT_ROWS, seed: int = HELD_OUT_SEED) -> list[list[Any]]:
@@ -163,7 +144,7 @@ def render_card(name: str, stages: list[Stage], scores: Mapping[str, float], par
     minutes = round(sum(float(s.get("minutes", 0)) for _, s in stages), 1)
     lines = [
         f"# {name}: a model organism for visual-token pruning", "",
-        f"A {params / 1e6:.2f} M-parameter {'LLaVA' if 'llava' in name else 'Qwen2.5-VL'}-class model (the real "
+        f"A {params / 1e6:.2f} M-parameter {MODELS.get(name).family_name}-class model (the real "
         "transformers class, loaded by horizon's ordinary adapter), trained from scratch on the `synth` benchmark "
         "(horizon/benchmarks/synth.py): 144 visual tokens, 8 decoder layers. Stored in float16 "
         f"({size_mb:.1f} MB). Training code: horizon/organism/train.py.", "",
@@ -202,14 +183,15 @@ def render_card(name: str, stages: list[Stage], scores: Mapping[str, float], par
 CHANCE = {"colour": 16.7, "count": 25.0, "exists": 50.0, "cell_colour": 20.0, "cell_shape": 33.3, "cell_digit": 10.0}
 
 
-def ship(run: Path, dest: Path, name: str, notes: str = "") -> dict[str, Any]:
-    """Score ``run/model`` on the held-out rows and install it at ``dest`` with its card; returns heldout.json."""
+def ship(run: Path, dest: Path, name: str, heldout: HeldOut, notes: str = "") -> dict[str, Any]:
+    """Score ``run/model`` on the held-out rows with ``heldout`` and install it at ``dest`` with its card; returns
+    heldout.json."""
     from horizon.organism.build import parameter_bytes
 
     stages = stages_of(run)
     if any(cfg.organism != name for cfg, _ in stages):
         raise ValueError(f"{run} trained {stages[-1][0].organism!r}, not {name!r}")
-    scores, predictions = heldout_run(run / "model", name)
+    scores, predictions = heldout(run / "model", name)
     objects = by_objects(predictions)
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)

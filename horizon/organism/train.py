@@ -46,8 +46,9 @@ from PIL import Image
 from horizon.benchmarks import synth
 from horizon.benchmarks.synth import VALIDATION_SEED
 from horizon.models.loading import adapter_for
+from horizon.models.presets import MODELS
 from horizon.organism.build import BUILDERS
-from horizon.organism.config import FAMILY, TrainConfig
+from horizon.organism.config import TrainConfig
 from horizon.organism.data import HEADS, OBJECT_HEADS, SIDE, generation_suffix, make_batch
 from horizon.organism.lookup import lookup_losses
 
@@ -80,30 +81,14 @@ class VisualHeads(torch.nn.Module):
         return total / len(self.heads), acc
 
 
-def image_features(model: Any, family: str, inputs: dict[str, Any]) -> torch.Tensor:
-    """(B, 144, H) projected visual tokens in row-major order (what the decoder receives)."""
-    if family == "llava":
-        out = model.model.get_image_features(pixel_values=inputs["pixel_values"])
-    else:
-        out = model.model.get_image_features(inputs["pixel_values"], inputs["image_grid_thw"])
-    return torch.stack(list(out.pooler_output))
-
-
 class _Capture:
-    """Keeps the projected visual tokens of a full forward (a hook on get_image_features' output)."""
+    """Keeps the projected visual tokens of a full forward (the family adapter's hook on them)."""
 
     def __init__(self) -> None:
         self.value: torch.Tensor | None = None
 
-
-def _hook(model: Any, family: str, cap: _Capture) -> Any:
-    if family == "llava":
-        return model.model.multi_modal_projector.register_forward_hook(lambda m, i, o: setattr(cap, "value", o))
-
-    def grab(m: Any, i: Any, o: Any) -> None:
-        cap.value = o.pooler_output
-
-    return model.model.visual.register_forward_hook(grab)
+    def __call__(self, value: torch.Tensor) -> None:
+        self.value = value
 
 
 def lr_at(cfg: TrainConfig, step: int) -> float:
@@ -194,7 +179,7 @@ def train(
     """
     torch.set_num_threads(cfg.threads)
     out.mkdir(parents=True, exist_ok=True)
-    family = FAMILY[cfg.organism]
+    family = MODELS.get(cfg.organism).family
     model, processor = BUILDERS[cfg.organism](cfg.seed)
     hidden = model.config.text_config.hidden_size
     torch.manual_seed(cfg.seed)
@@ -243,7 +228,7 @@ def train(
         lookup_ids = tuple(processor.tokenizer.convert_tokens_to_ids(["column", "Is"]))
     held_out = synth.rows(cfg.eval_rows, seed=VALIDATION_SEED) if cfg.eval_rows else []
     cap = _Capture()
-    handle = _hook(model, family, cap)
+    handle = adapter_for(family).hook_image_features(model, cap)
     model.train()
     total = cfg.pretrain_steps + cfg.steps
     done_here = 0
@@ -259,7 +244,7 @@ def train(
                 g["lr"] = lr_at(cfg, step)
             batch = make_batch(processor, suffix, cfg.seed, step, cfg.batch, cfg.dense, cfg.exists_first)
             if step < cfg.pretrain_steps:
-                feats = image_features(model, family, batch.inputs)
+                feats = adapter_for(family).image_features(model, batch.inputs)
                 aux, acc = heads.loss(feats, batch.cells)
                 loss, lm = aux, float("nan")
             else:

@@ -10,8 +10,8 @@ from dataclasses import asdict
 
 from tabulate import tabulate
 
+from horizon.harness.records import Record
 from horizon.report.tables import headline_metric
-from horizon.results import Record
 
 CSV_COLUMNS = ("case", "device", "model", "stand_in", "benchmark", "schedule", "label", "protocol", "n", "failures",
                "metric", "value")

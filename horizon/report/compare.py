@@ -1,7 +1,7 @@
 """Two runs' records compared case by case, paired on the samples both hold (``horizon compare``); pure.
 
 Records are matched by case id (a stand-in's with stand-ins only). Each pair is compared on the units both
-records hold (:attr:`horizon.results.Record.units`) with :func:`horizon.stats.compare`: B against A. What the
+records hold (:attr:`horizon.harness.records.Record.units`) with :func:`horizon.stats.compare`: B against A. What the
 units measure is said per case: the headline itself where it is the units' mean, else the unit metric (MME's
 acc + acc+ per image pair, POPE's accuracy per answer).
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from horizon.benchmarks.registry import BENCHMARKS
-from horizon.results import Record
+from horizon.harness.records import Record
 from horizon.stats import ALPHA, Paired, compare, paired_values
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from horizon.harness.records import Record
 from horizon.models.presets import STAND_IN_NEW_TOKENS, STAND_IN_PREFIX
 from horizon.paper_tables import PAPER_TABLES
 from horizon.report.cases import render_cases
@@ -11,7 +12,6 @@ from horizon.report.information import render_horizons, render_information
 from horizon.report.organism import render_organisms
 from horizon.report.settings import render_settings, uses_paper_settings
 from horizon.report.tables import LAYOUTS, protocols, render, render_table3
-from horizon.results import Record
 
 STAND_IN_HEADING = "Stand-in models: machinery only, numbers carry no meaning"
 

@@ -7,26 +7,23 @@ per method, the unpruned score as a dashed line when its record is there.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from horizon.harness.records import Record
 from horizon.report.tables import score
-from horizon.results import Record
-
-SINGLE_STAGE = re.compile(r"^(?P<method>[a-z][a-z0-9_\-]*)@(?P<layer>\d+)(?::(?P<keep>[0-9.]+))?$")
+from horizon.schedule import sweep_point
 
 
 def sweep_points(records: Sequence[Record]) -> dict[tuple[str, str, str], dict[str, list[tuple[int, float]]]]:
     """(model, benchmark, keep) -> method -> sorted (layer, score) points."""
     out: dict[tuple[str, str, str], dict[str, list[tuple[int, float]]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
-        m = SINGLE_STAGE.match(r.schedule)
-        if m is None:
+        point = sweep_point(r.schedule)
+        if point is None:
             continue
-        keep = m["keep"] or "0"
-        out[(r.model, r.benchmark, keep)][m["method"]].append((int(m["layer"]), score(r)))
+        out[(r.model, r.benchmark, point.keep or "0")][point.method].append((point.layer, score(r)))
     return {k: {meth: sorted(pts) for meth, pts in v.items()} for k, v in out.items()}
 
 

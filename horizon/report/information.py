@@ -85,7 +85,7 @@ def _beats_random(s: Mapping[str, Any]) -> str:
 # the paper's horizons as its text states them (Sec. 4.1-4.2, Fig. 8 and 9): (model, benchmark) -> layer
 PAPER_HORIZONS: Mapping[tuple[str, str], str] = {
     ("llava-1.5-7b", "mme"): "≈16 (Fig. 8), ≈15 (Fig. 9)",
-    ("llava-1.5-7b", "textvqa-ocr"): "≈24",  # the paper protocol's TextVQA on LLaVA (horizon/matrix.py)
+    ("llava-1.5-7b", "textvqa-ocr"): "≈24",  # the paper protocol's TextVQA on LLaVA (horizon/harness/matrix.py)
     ("llava-1.5-7b", "scienceqa-img"): "≈15",
     ("llava-1.5-7b", "pope"): "≈15",
     ("llava-1.5-7b", "ocrbench"): "≈24",

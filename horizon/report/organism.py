@@ -1,16 +1,16 @@
 """The organisms' section of the report: the paper's phenomena on the models trained here, and a plain verdict
-on each of its three findings; pure functions of records (organism cases, horizon/matrix.py ``organism_matrix``).
+on each of its three findings; pure functions of records (organism cases, horizon/harness/matrix.py ``organism_matrix``).
 The rules are ``RULES``, printed in the report beside the verdicts."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tabulate import tabulate
 
-from horizon.matrix import HELD_OUT_SUFFIX
+from horizon.harness.matrix import held_out_of
+from horizon.harness.records import Record
 from horizon.organism.config import WEAKER
 from horizon.report.information import merging_note
 from horizon.report.organism_capacity import CAPACITY_RULE, capacity_table, capacity_verdict, family_capacity, pairs
@@ -23,12 +23,10 @@ from horizon.report.organism_stats import (
     withdraw_curve,
     withdraw_horizon,
 )
-from horizon.results import Record
+from horizon.schedule import sweep_point
 from horizon.stats import Paired
 
 FAMILIES = ("synth-global", "synth-fine")
-_SWEEP = re.compile(r"^(?P<method>[a-z][a-z0-9_\-]*)@(?P<layer>\d+):(?P<keep>[0-9.]+)$")
-_TIER = re.compile(rf"-{HELD_OUT_SUFFIX}(\d+)(?:-|$)")
 
 
 def _acc(r: Record) -> float:
@@ -37,8 +35,7 @@ def _acc(r: Record) -> float:
 
 def tier_of(record: Record) -> int:
     """The held-out rows of an ``organism_full`` tier case (its id ends in -heldout<rows>); 0 for the default's."""
-    m = _TIER.search(record.case)
-    return int(m[1]) if m else 0
+    return held_out_of(record.case)
 
 
 def organism_records(records: Sequence[Record], tier: int = 0) -> dict[tuple[str, str], dict[str, Record]]:
@@ -54,9 +51,9 @@ def sweep_table(by_schedule: Mapping[str, Record]) -> tuple[str | None, list[int
     """(keep, layers, method -> layer -> record) of the single-stage sweeps at the most common keep ratio."""
     keeps: dict[str, dict[str, dict[int, Record]]] = {}
     for schedule, r in by_schedule.items():
-        m = _SWEEP.match(schedule)
-        if m:
-            keeps.setdefault(m["keep"], {}).setdefault(m["method"], {})[int(m["layer"])] = r
+        point = sweep_point(schedule)
+        if point is not None and point.keep is not None:
+            keeps.setdefault(point.keep, {}).setdefault(point.method, {})[point.layer] = r
     if not keeps:
         return None, [], {}
     keep = max(keeps, key=lambda k: sum(len(v) for v in keeps[k].values()))

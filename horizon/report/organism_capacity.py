@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
+from horizon.harness.records import Record
 from horizon.information.analysis import information_horizon
 from horizon.organism.config import WEAKER
 from horizon.report.organism_stats import paired, withdraw_curve
-from horizon.results import Record
 from horizon.stats import Paired
 from horizon.stats.horizon import (
     BOOTSTRAP_RULE,

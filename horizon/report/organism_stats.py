@@ -6,11 +6,11 @@ paired: :func:`paired` (B against A on their shared units). ``RULES`` states the
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from horizon.results import Record
+from horizon.harness.records import Record
+from horizon.schedule import sweep_point
 from horizon.stats import ALPHA, MARGIN, Paired, compare, paired_values
 from horizon.stats.horizon import withdraw_horizon as paired_withdraw_horizon
 
@@ -113,12 +113,10 @@ def catch_up_verdict(c: CatchUp, family: str) -> str:
             f"{c.layer} on, but those comparisons detect only >= {c.mde:.1f} points{behind})")  # fmt: skip
 
 
-_VTW = re.compile(r"^vtw@(?P<layer>\d+)$")
-
-
 def withdraw_curve(by_schedule: Mapping[str, Record]) -> dict[int, Record]:
     """layer -> record of the ``vtw@k`` schedules (every visual token withdrawn from layer k on)."""
-    return {int(m["layer"]): r for s, r in by_schedule.items() if (m := _VTW.match(s))}
+    points = {s: sweep_point(s) for s in by_schedule}
+    return {p.layer: by_schedule[s] for s, p in points.items() if p is not None and p.keep is None}
 
 
 def withdraw_horizon(curve: Mapping[int, Record], full: Record) -> tuple[int | None, tuple[Paired, ...]]:

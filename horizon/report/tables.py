@@ -16,9 +16,9 @@ from pathlib import Path
 from tabulate import tabulate
 
 from horizon.benchmarks.registry import BENCHMARKS
+from horizon.harness.records import Record
 from horizon.metrics import Metric
 from horizon.paper_tables import PAPER_TABLES, PaperTable
-from horizon.results import Record
 
 HEADERS = {"mme": "MME", "scienceqa-img": "SQA", "pope": "POPE", "textvqa": "VQA^T", "textvqa-ocr": "VQA^T",
            "mmbench-en": "MMB",

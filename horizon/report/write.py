@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from horizon.evaluation.check import find_regressions
 from horizon.files import write_atomic
+from horizon.harness.check import find_regressions
 
 
 def write_report(results: Path, out: Path, paper_root: Path, baselines: Path | None = None, *,
@@ -14,13 +14,13 @@ def write_report(results: Path, out: Path, paper_root: Path, baselines: Path | N
     when given), and every case's numbers into ``out/cases.csv`` and ``out/cases.json``; returns the report and
     the record count. ``stand_ins`` True/False keeps only stand-in/real records (a suite session's own kind); None
     keeps both, the stand-ins in their own part of the report."""
+    from horizon.harness.records import read_records
     from horizon.models.presets import STAND_IN_PREFIX
     from horizon.report.cases import cases_csv, cases_json
     from horizon.report.document import render_report
     from horizon.report.figures import plot_sweeps
     from horizon.report.information import plot_information
     from horizon.report.tables import LAYOUTS, load_paper
-    from horizon.results import read_records
 
     records = [r for r in read_records(results) if stand_ins is None or bool(r.stand_in) == stand_ins]
     paper = {name: load_paper(paper_root, name) for name in (*LAYOUTS, "table3")}

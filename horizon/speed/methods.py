@@ -21,7 +21,6 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
@@ -30,15 +29,18 @@ from horizon.engine.views import LazyTokenView
 from horizon.methods import METHODS
 from horizon.methods.base import Method
 from horizon.methods.view import Tower
-from horizon.models.presets import MODELS, ModelPreset
+from horizon.models.loading import adapter_for
+from horizon.models.presets import MODELS
+from horizon.models.tiny import text_decoder
 from horizon.schedule import WITHDRAW_ALL_METHODS
 
-GEOMETRY = {  # (before, visual, after) tokens
-    "llava-1.5-7b": (35, 576, 60),
-    "qwen2.5-vl-7b": (15, 1024, 30),
-    "tiny-llava": (35, 576, 60),
-    "tiny-qwen2.5-vl": (15, 1024, 30),
+GEOMETRY = {  # text tokens (before, after) the image; the visual count is the preset's, else IMAGE_GRID's
+    "llava-1.5-7b": (35, 60),
+    "qwen2.5-vl-7b": (15, 30),
+    "tiny-llava": (35, 60),
+    "tiny-qwen2.5-vl": (15, 30),
 }
+IMAGE_GRID = 32  # an image-dependent count (Qwen): a 32 x 32 grid of merged tokens (1024)
 DEFAULT_GEOMETRY = ("llava-1.5-7b", "qwen2.5-vl-7b")  # what ``horizon bench methods`` times by default
 
 
@@ -56,33 +58,6 @@ class MethodTiming:
         return self.selection_ms / self.layer_ms
 
 
-def _decoder(preset: ModelPreset) -> Any:
-    a = preset.arch
-    common: dict[str, Any] = dict(
-        vocab_size=64,
-        hidden_size=a.hidden,
-        intermediate_size=a.intermediate,
-        num_hidden_layers=2,
-        num_attention_heads=a.heads,
-        num_key_value_heads=a.kv_heads,
-    )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        if preset.family == "llava":
-            from transformers import LlamaConfig, LlamaModel
-
-            return LlamaModel(LlamaConfig(**common)).eval()
-        from transformers import Qwen2_5_VLTextConfig, Qwen2_5_VLTextModel
-
-        half = a.head_dim // 2
-        rope = {
-            "rope_type": "default",
-            "rope_theta": 1e6,
-            "mrope_section": [half - 2 * (half * 3 // 8), half * 3 // 8, half * 3 // 8],
-        }
-        return Qwen2_5_VLTextModel(Qwen2_5_VLTextConfig(**common, rope_parameters=rope)).eval()
-
-
 def _median_ms(fn: Callable[[], object], repeats: int) -> float:
     fn()  # warm-up
     times = []
@@ -98,13 +73,13 @@ def bench_methods(model: str, *, keep_fraction: float = 0.25, repeats: int = 3) 
     preset = MODELS.get(model)
     if model not in GEOMETRY:
         raise ValueError(f"bench methods has no token geometry for {model!r} (geometries: {', '.join(GEOMETRY)})")
-    before, n_visual, after = GEOMETRY[model]
+    before, after = GEOMETRY[model]
+    n_visual = preset.visual_tokens or IMAGE_GRID * IMAGE_GRID
     S = before + n_visual + after
-    dec = _decoder(preset)
+    dec = text_decoder(preset, layers=2)
     g = torch.Generator().manual_seed(0)
     h0 = torch.randn(1, S, preset.arch.hidden, generator=g)
-    pos = torch.arange(S)[None]
-    cos, sin = dec.rotary_emb(h0, pos if preset.family == "llava" else pos[None].expand(3, 1, S))
+    cos, sin = dec.rotary_emb(h0, adapter_for(preset.family).sequence_positions(torch.arange(S)[None]))
     h1 = dec.layers[0](h0, attention_mask=None, position_embeddings=(cos, sin))
     visual = torch.zeros(1, S, dtype=torch.bool)
     visual[0, before : before + n_visual] = True

@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from horizon.evaluation.check import check
-from horizon.evaluation.runner import CaseRunner, default_runners
-from horizon.matrix import ORGANISMS, Case, all_cases, sweep_groups
+from horizon.harness.check import check
+from horizon.harness.matrix import ORGANISMS, Case, all_cases, sweep_groups
+from horizon.harness.records import write_record
+from horizon.harness.runner import CaseRunner, default_runners
 from horizon.models.loading import LoadedModel
-from horizon.results import write_record
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def bench_batched(
     from horizon.benchmarks.registry import BENCHMARKS
     from horizon.benchmarks.samples import load_samples
     from horizon.evaluation.loop import evaluate_many
-    from horizon.matrix import organism_matrix
+    from horizon.harness.matrix import organism_matrix
 
     bench = BENCHMARKS.get(bench_name)
     schedules = [c.resolved for c in organism_matrix() if c.model == loaded.name and c.benchmark == bench_name]

@@ -1,6 +1,6 @@
 """The paired regression gate: a case's per-unit values against its baseline's, on the same units.
 
-Beside the bands of :mod:`horizon.baselines` (one per metric, from the sample count), a baseline that holds its
+Beside the bands of :mod:`horizon.harness.baselines` (one per metric, from the sample count), a baseline that holds its
 units is compared paired: the units that changed are counted (flips, for correctness) and tested with
 :func:`horizon.stats.compare` at the file's ``paired_alpha`` (two-sided: a better number also means the
 baseline no longer describes the code). Where the code is deterministic an honest re-run changes no unit, so

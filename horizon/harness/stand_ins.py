@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from horizon.matrix import Case, InfoCase, paper_table
+from horizon.harness.matrix import Case, InfoCase, paper_table
 from horizon.models.presets import MODELS
 from horizon.paper_tables import PAPER_TABLES
-from horizon.report.figures import SINGLE_STAGE
+from horizon.schedule import sweep_point
 
 
 def has_stand_in(case: Case | InfoCase) -> bool:
@@ -24,10 +24,10 @@ def has_stand_in(case: Case | InfoCase) -> bool:
 def figure_of(case: Case) -> str | None:
     """The layer-sweep figure a sweep case draws a point of (``sweep <model> keep <r>``; ``... withdraw`` for
     Figure 9), else None."""
-    m = SINGLE_STAGE.match(str(case.resolved))
-    if "sweep" not in case.marks or m is None:
+    point = sweep_point(str(case.resolved))
+    if "sweep" not in case.marks or point is None:
         return None
-    return f"sweep {case.model} " + ("withdraw" if m["keep"] is None else f"keep {m['keep']}")
+    return f"sweep {case.model} " + ("withdraw" if point.keep is None else f"keep {point.keep}")
 
 
 def features(case: Case, tables: dict[str, set[str]]) -> set[str]:
@@ -73,16 +73,16 @@ def sample(cases: Sequence[Case], info: Sequence[InfoCase]) -> list[str]:
 
 def _second_point(case: Case, cases: Sequence[Case]) -> Case | None:
     """Another layer of ``case``'s sweep line (the nearest deeper one, else the nearest shallower), if it is one."""
-    m = SINGLE_STAGE.match(str(case.resolved))
-    if figure_of(case) is None or m is None:
+    point = sweep_point(str(case.resolved))
+    if figure_of(case) is None or point is None:
         return None
     line = []
     for other in cases:
-        o = SINGLE_STAGE.match(str(other.resolved))
+        o = sweep_point(str(other.resolved))
         if (o is not None and other.id != case.id and figure_of(other) == figure_of(case)
-                and (other.benchmark, o["method"], other.protocol) == (case.benchmark, m["method"], case.protocol)):
-            line.append((int(o["layer"]), other))  # fmt: skip
-    layer = int(m["layer"])
+                and (other.benchmark, o.method, other.protocol) == (case.benchmark, point.method, case.protocol)):
+            line.append((o.layer, other))  # fmt: skip
+    layer = point.layer
     deeper = sorted((k, c.id, c) for k, c in line if k > layer)
     shallower = sorted(((-k, c.id, c) for k, c in line if k < layer))
     nearest = deeper or shallower

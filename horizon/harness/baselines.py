@@ -31,8 +31,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from horizon.baseline_units import decode, encode
 from horizon.files import write_atomic
+from horizon.harness.baseline_units import decode, encode
 from horizon.metrics import KINDS, Metric, MetricKind, UndeclaredMetricError, kind_of
 from horizon.stats.gate import GATE_ALPHA, detects, paired_gate
 

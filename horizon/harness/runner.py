@@ -2,7 +2,7 @@
 
 ``CaseRunner`` loads each model once (per process, i.e. per xdist worker) and each benchmark's samples once;
 a case whose weights or data are not on disk raises :class:`Unavailable` with the reason, which the suite
-turns into a skip. Checking the record against its baseline is :mod:`horizon.evaluation.check`.
+turns into a skip. Checking the record against its baseline is :mod:`horizon.harness.check`.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from horizon.benchmarks.samples import load_samples, subset
 from horizon.efficiency.flops import FORMULA_NAME, kv_cache_bytes, prefill_flops
 from horizon.evaluation.loop import EvalResult, checked, evaluate, evaluate_many, prompt_of
 from horizon.evaluation.per_sample import sample_rows
-from horizon.matrix import Case, InfoCase
+from horizon.harness.matrix import Case, InfoCase
+from horizon.harness.records import Record, versions
 from horizon.models.loading import CheckpointNotFoundError, LoadedModel, load_model
 from horizon.models.presets import MODELS, STAND_IN_NEW_TOKENS, STAND_IN_STUDY, stand_in_name, stand_in_study_layers
 from horizon.paper_presets import provenance
 from horizon.protocol import PROTOCOLS
-from horizon.results import Record, versions
 
 
 class Unavailable(Exception):
@@ -186,7 +186,7 @@ def default_runners(root: Path, cache: Path) -> tuple[CaseRunner, CaseRunner]:
     tiny models on every benchmark's fixture rows, one sample per forward, built into ``cache``; the organisms on
     the first ``SUITE_ROWS`` held-out synth rows (:func:`organism_runner`). Their data is written under ``root``."""
     from horizon.benchmarks.fixtures import write_all
-    from horizon.matrix import SUITE_ROWS
+    from horizon.harness.matrix import SUITE_ROWS
 
     tiny = CaseRunner({"HORIZON_DATA": str(write_all(root / "fixture-data"))}, {"HORIZON_CACHE": str(cache)},
                       device="cpu")  # fmt: skip

@@ -3,7 +3,7 @@
 
 For a record whose benchmark's headline is the mean of its units and whose units are all 0 or 1 (the organisms'
 synth accuracy), ``k`` of its right answers are turned wrong (the first ``k`` in unit order), for k = 1, 2, ...;
-the *band* catches the drop when the headline leaves its binomial band (:func:`horizon.baselines.band`), the
+the *band* catches the drop when the headline leaves its binomial band (:func:`horizon.harness.baselines.band`), the
 *gate* as a baseline check now runs it when the band or :func:`horizon.stats.gate.paired_gate` fails. The smallest caught ``k``, as points, is each
 gate's smallest caught drop for that case.
 """
@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from horizon.baselines import BaselineError, BaselineFile, CaseBaseline, Tolerance, band, load
 from horizon.benchmarks.registry import BENCHMARKS
-from horizon.evaluation.check import baseline_path, problems_of
-from horizon.results import Record
+from horizon.harness.baselines import BaselineError, BaselineFile, CaseBaseline, Tolerance, band, load
+from horizon.harness.check import baseline_path, problems_of
+from horizon.harness.records import Record
 from horizon.stats.gate import paired_gate
 
 

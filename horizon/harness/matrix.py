@@ -8,9 +8,11 @@ of Figures 1, 2 and 10, and the withdraw-all sweep of Figure 9.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
+from horizon.models.presets import MODELS
 from horizon.organism.config import ORGANISMS, WEAKER
 from horizon.paper_presets import resolve_schedule
 from horizon.paper_tables import PAPER_TABLES
@@ -71,7 +73,6 @@ TINY = ("tiny-llava", "tiny-qwen2.5-vl")
 # cases, their weaker siblings (WEAKER) the unpruned and withdraw-all cases and the information study (capacity)
 FINDINGS_ORGANISMS = tuple(o for o in ORGANISMS if o not in WEAKER.values())
 SYNTH_FAMILIES = ("synth-global", "synth-fine")
-ORGANISM_LAYERS = 8
 ORGANISM_KEEP = 0.125  # the layer sweeps' ratio (Fig. 2's): 18 of 144 tokens
 SUITE_ROWS = 192  # the organism cases run the first held-out synth rows (96 per task family, 32 per task)
 ORGANISM_INFO_ROWS = 32  # samples per information case (of the suite's 96 per family)
@@ -81,6 +82,15 @@ ORGANISM_STAGE_LAYER = 5  # where the equal-budget schedules add random/VTW (the
 ORGANISM_FULL_ROWS = 4200
 ORGANISM_FULL_INFO_ROWS = 128  # samples per tier information study (each capacity pair's models, per family)
 HELD_OUT_SUFFIX = "heldout"  # a tier case's id ends in -heldout<rows>; the report keeps its records apart
+_HELD_OUT = re.compile(rf"-{HELD_OUT_SUFFIX}(\d+)(?:-|$)")
+
+
+def held_out_of(case_id: str) -> int:
+    """The held-out rows of an ``organism_full`` tier case from its id (``...-heldout4200``); 0 for any other."""
+    m = _HELD_OUT.search(case_id)
+    return int(m[1]) if m else 0
+
+
 DEFAULT_SCHEDULES = ("full", "random@2:0.5", "paper:llava-192:dart+random", "paper:llava-64:fastv+vtw")
 # the organisms' information-retained table: Fig. 5's methods and the peers' baselines
 ORGANISM_INFO_METHODS = ("random", "divprune", "fastv", "sparsevlm", "dart", "visionzip", "cdpruner-llm", "pool")
@@ -133,17 +143,26 @@ def organism_matrix(held_out: int = 0) -> list[Case]:
     the same cases on that many held-out rows (the ``organism_full`` tier, never in the default run). A weaker
     sibling (``WEAKER``) runs the unpruned and withdraw-all cases only: its horizons against its stronger one's."""
     marks = ("organism_full", "sweep") if held_out else ("default", "organism", "sweep")
-    withdraw = ["full", *(f"vtw@{layer}" for layer in range(ORGANISM_LAYERS))]
-    schedules = [*withdraw, *(f"{m}@{layer}:{ORGANISM_KEEP:g}" for m in SWEEP_METHODS
-                              for layer in range(1, ORGANISM_LAYERS))]  # fmt: skip
-    schedules += list(dict.fromkeys(s for m in ("fastv", "dart", "divprune") for layer in EQUAL_BUDGET_KEEPS
-                                    for s in equal_budget_schedules(m, layer)))  # fmt: skip
+    equal = list(dict.fromkeys(s for m in ("fastv", "dart", "divprune") for layer in EQUAL_BUDGET_KEEPS
+                               for s in equal_budget_schedules(m, layer)))  # fmt: skip
     return [
         Case(model, bench, s, marks, max_new_tokens=1, label=_organism_label(s), held_out=held_out)  # one-word answers
         for model in ORGANISMS
         for bench in SYNTH_FAMILIES
-        for s in (schedules if model in FINDINGS_ORGANISMS else withdraw)  # a weaker sibling: the capacity finding's
+        # a weaker sibling runs the capacity finding's cases only: unpruned and withdraw-all
+        for s in (_organism_schedules(model) + equal if model in FINDINGS_ORGANISMS else _withdraw(model))
     ]
+
+
+def _withdraw(model: str) -> list[str]:
+    """Unpruned, then every visual token withdrawn at each layer of ``model`` (Figure 9)."""
+    return ["full", *(f"vtw@{layer}" for layer in range(MODELS.get(model).arch.layers))]
+
+
+def _organism_schedules(model: str) -> list[str]:
+    """``_withdraw``'s, then each sweep method at every later layer of ``model`` at ``ORGANISM_KEEP`` (Fig. 1/2)."""
+    layers = MODELS.get(model).arch.layers
+    return [*_withdraw(model), *(f"{m}@{layer}:{ORGANISM_KEEP:g}" for m in SWEEP_METHODS for layer in range(1, layers))]
 
 
 def _organism_label(schedule: str) -> str:
@@ -154,8 +173,6 @@ def _organism_label(schedule: str) -> str:
 def paper_protocol(model: str) -> str:
     """The protocol a paper case of ``model`` runs under: the authors' (``paper``) for a family their release
     covers (LLaVA-1.5), lmms-eval's for the others (Qwen2.5-VL: no released code)."""
-    from horizon.models.presets import MODELS
-
     families = PROTOCOLS.get(PAPER_PROTOCOL).families
     return PAPER_PROTOCOL if not families or MODELS.get(model).family in families else DEFAULT_PROTOCOL
 
@@ -168,24 +185,24 @@ def paper_table(name: str) -> list[Case]:
             for label, schedule in table.rows()]  # fmt: skip
 
 
-def layer_sweep(model: str, benchmarks: tuple[str, ...], keep: float, layers: int) -> list[Case]:
-    """Each method alone at every layer, pruning to ``keep`` (Figures 1, 2, 10)."""
+def layer_sweep(model: str, benchmarks: tuple[str, ...], keep: float) -> list[Case]:
+    """Each method alone at every layer of ``model`` (its preset's depth), pruning to ``keep`` (Figures 1, 2, 10)."""
     marks = ("sweep", "gpu", "nightly")
     return [
         Case(model, b, f"{m}@{layer}:{keep:g}", marks, label=m, protocol=paper_protocol(model))
         for b in benchmarks
         for m in SWEEP_METHODS
-        for layer in range(1, layers)
+        for layer in range(1, MODELS.get(model).arch.layers)
     ]
 
 
-def withdraw_sweep(model: str, layers: int) -> list[Case]:
-    """All visual tokens withdrawn at each layer (Figure 9)."""
+def withdraw_sweep(model: str) -> list[Case]:
+    """All visual tokens withdrawn at each layer of ``model`` (Figure 9)."""
     marks = ("sweep", "gpu", "nightly")
     protocol = paper_protocol(model)
     benchmarks = [paper_benchmark(b, protocol) for b in FIG9_BENCHMARKS]
     return [Case(model, b, f"vtw@{layer}", marks, label="vtw", protocol=protocol)
-            for b in benchmarks for layer in range(layers)]  # fmt: skip
+            for b in benchmarks for layer in range(MODELS.get(model).arch.layers)]  # fmt: skip
 
 
 def paper_benchmark(name: str, protocol: str) -> str:
@@ -293,8 +310,6 @@ def under_protocol(cases: list[CaseT], protocol: str | None) -> list[CaseT]:
 
 def protocol_refusal(case: Case | InfoCase) -> str | None:
     """Why ``case``'s protocol cannot run its model (a family the protocol does not define), else None."""
-    from horizon.models.presets import MODELS
-
     try:
         PROTOCOLS.get(case.protocol).check_family(MODELS.get(case.model).family, case.model)
     except ValueError as err:
@@ -304,10 +319,10 @@ def protocol_refusal(case: Case | InfoCase) -> str | None:
 
 def all_cases() -> list[Case]:
     cases = default_matrix() + [c for name in PAPER_TABLES for c in paper_table(name)]
-    cases += layer_sweep("llava-1.5-7b", ("mme", "scienceqa-img", "pope"), 0.1, 32)  # Figure 1
-    cases += layer_sweep("qwen2.5-vl-7b", ("mme", "textvqa"), 0.125, 28)  # Figure 2
-    cases += layer_sweep("qwen2.5-vl-7b", ("mme", "textvqa"), 0.25, 28)  # Figure 10's second ratio
-    cases += withdraw_sweep("llava-1.5-7b", 32) + withdraw_sweep("qwen2.5-vl-7b", 28)  # Figure 9
+    cases += layer_sweep("llava-1.5-7b", ("mme", "scienceqa-img", "pope"), 0.1)  # Figure 1
+    cases += layer_sweep("qwen2.5-vl-7b", ("mme", "textvqa"), 0.125)  # Figure 2
+    cases += layer_sweep("qwen2.5-vl-7b", ("mme", "textvqa"), 0.25)  # Figure 10's second ratio
+    cases += withdraw_sweep("llava-1.5-7b") + withdraw_sweep("qwen2.5-vl-7b")  # Figure 9
     cases += organism_matrix(ORGANISM_FULL_ROWS)  # the organism_full tier (-m organism_full)
     seen: dict[str, Case] = {}
     for case in cases:  # a case in two matrices (Table 2 and 3) runs once, with both marks

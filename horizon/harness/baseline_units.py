@@ -1,4 +1,4 @@
-"""How a baseline file keeps its cases' per-unit values compactly (horizon/baselines.py writes and reads them).
+"""How a baseline file keeps its cases' per-unit values compactly (horizon/harness/baselines.py writes and reads them).
 
 The cases of one file mostly share their units (the same samples), so the unit ids are written once per file,
 under ``unit_ids``, keyed by a short digest of the sorted list. Each case keeps that key and its values in the

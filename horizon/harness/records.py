@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from horizon.files import write_atomic
+from horizon.protocol import DEFAULT_PROTOCOL
 
 SCHEMA_VERSION = 1
 
@@ -40,7 +41,7 @@ class Record:
     label: str = ""  # the row name in reports, e.g. "DART+Random"
     information: dict[str, Any] = field(default_factory=dict)  # an information case's study (horizon.information)
     failed_samples: list[str] = field(default_factory=list)  # the first failures, "sample id: error" (at most 10)
-    protocol: str = "lmms-eval"  # the conventions it ran under (horizon/protocol.py)
+    protocol: str = DEFAULT_PROTOCOL  # the conventions it ran under (horizon/protocol.py)
     seeds: list[int] = field(default_factory=lambda: [0])  # one run per seed; ``metrics`` is their mean
     seed_metrics: list[dict[str, float]] = field(default_factory=list)  # each seed's metrics, when more than one
     provenance: str = ""  # a paper preset's: "released", "transcribed" or "derived" (horizon/paper_presets.py)

@@ -4,7 +4,7 @@
 missing baseline fails), record (missing cases are recorded, existing ones compared), update (the file takes
 the obtained values; a changed value still fails so a person reviews it). Every write goes through a shard
 owned by the session and its worker (``owner``), merged at the end of that session only (xdist-safe, atomic;
-:func:`horizon.baselines.merge_session`). Compare mode writes nothing (a case's obtained values are in its record under
+:func:`horizon.harness.baselines.merge_session`). Compare mode writes nothing (a case's obtained values are in its record under
 ``results/``); update mode also keeps the changed cases in ``<benchmark>.obtained.json`` for review. A damaged baseline file fails
 the cases that need it with its name (and update mode replaces it); it never stops the session.
 """
@@ -14,7 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from horizon.baselines import (
+from horizon.benchmarks.registry import BENCHMARKS
+from horizon.evaluation.study import study_declarations
+from horizon.files import write_atomic
+from horizon.harness.baselines import (
     BaselineError,
     BaselineFile,
     CaseBaseline,
@@ -24,11 +27,8 @@ from horizon.baselines import (
     load,
     shard_path,
 )
-from horizon.benchmarks.registry import BENCHMARKS
-from horizon.evaluation.study import study_declarations
-from horizon.files import write_atomic
+from horizon.harness.records import STAND_IN_FOLDER, Record
 from horizon.metrics import Metric, table
-from horizon.results import STAND_IN_FOLDER, Record
 
 MODES = ("compare", "record", "update")
 # the numbers a baseline keeps beside the benchmark's own (declared here, where baseline_metrics adds them)

@@ -1,0 +1,203 @@
+"""A suite session's own logic, without pytest: its markers, its options checked once, which cases it selects, and
+what its end says (baselines merged or kept, stale files). The root ``conftest.py`` is a thin pytest plugin over
+these functions; each raises ``ValueError`` naming the option, the value and what is allowed (the plugin turns it
+into one usage error) or returns what the session end prints.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from horizon.harness.baselines import merge_session, stale_files
+from horizon.models.settings import DEFAULT_ATTENTION, DEFAULT_DEVICE, DEFAULT_DTYPE
+from horizon.protocol import DEFAULT_PROTOCOL, PAPER_PROTOCOL
+
+MARKERS = {
+    "default": "the embedded CPU default (organisms on held-out synth rows, tiny models on fixture data)",
+    "organism": "the trained model organisms on synth (horizon/organism/)",
+    "organism_full": "the organisms' finding cases on 4200 held-out rows (paired, seeded; about 40 minutes on 2 cores): "
+    "run only when -m names it",
+    "gpu": "real checkpoints, meant for a CUDA device",
+    "nightly": "nightly matrix on real checkpoints and data",
+    "paper": "reproduces a table of the paper",
+    "sweep": "layer sweeps (Figures 1, 2, 9, 10)",
+    "efficiency": "latency, memory and FLOPs cases (Table 3)",
+    "information": "visual-token information cases",
+    "stand_in_sample": "a deterministic sample of the real-checkpoint cases touching every paper table, figure, "
+    "benchmark, method and preset (horizon/harness/stand_ins.py; CI runs it with --stand-ins)",
+}
+TIER_MARKER = "organism_full"  # half an hour of CPU: its cases run only when -m names it
+FOLDERS = ("baselines", "results", "reports")
+# The settings the default's cases (and the stand-ins' baselines) were recorded at: --device/--dtype/--attn/--batch
+# reach only the real-checkpoint cases, and a stand-in run at other settings is run but not compared.
+RECORDED_SETTINGS: Mapping[str, Any] = {"device": DEFAULT_DEVICE, "dtype": DEFAULT_DTYPE, "attn": DEFAULT_ATTENTION,
+                                        "batch": 1}  # fmt: skip
+_PYTEST_MARKS = {"and", "or", "not", "skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings"}
+
+
+def parse_shard(value: str | None) -> tuple[int, int] | None:
+    """``--shard i/n`` as (i, n), or None when not given."""
+    if value is None:
+        return None
+    m = re.fullmatch(r"(\d+)/(\d+)", value)
+    if not m or not 1 <= int(m[1]) <= int(m[2]):
+        raise ValueError(f"--shard {value!r}: write i/n with 1 <= i <= n, e.g. --shard 2/4")
+    return int(m[1]), int(m[2])
+
+
+def parse_models(value: str | None) -> set[str] | None:
+    """``--models a,b`` as the set of presets (each a known one), or None when not given."""
+    if value is None:
+        return None
+    from horizon.models.presets import MODELS
+
+    names = {v.strip() for v in value.split(",") if v.strip()}
+    for name in names:
+        if name not in MODELS:
+            raise ValueError(f"--models: {MODELS.unknown_message(name)}")
+    return names
+
+
+def check_protocol(value: str | None) -> None:
+    """``--protocol``: a known protocol, or None (each case's own)."""
+    if value is None:
+        return
+    from horizon.protocol import PROTOCOLS
+
+    if value not in PROTOCOLS:
+        raise ValueError(f"--protocol: {PROTOCOLS.unknown_message(value)}")
+
+
+def check_markexpr(expr: str) -> None:
+    """``-m``: every word a suite marker, a pytest builtin or an xdist one."""
+    for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr):
+        if word not in MARKERS and word not in _PYTEST_MARKS and not word.startswith("xdist"):
+            raise ValueError(f"-m {expr!r}: unknown marker {word!r} (markers: {', '.join(MARKERS)})")
+
+
+def check_batch(value: int) -> None:
+    if value < 1:
+        raise ValueError(f"--batch must be >= 1, got {value}")
+
+
+def check_modes(update: bool, record: bool) -> None:
+    if update and record:
+        raise ValueError("give --update-baselines or --record-baselines, not both")
+
+
+def baseline_mode(update: bool, record: bool) -> str:
+    """The baseline mode of a session (:data:`horizon.harness.check.MODES`)."""
+    return "update" if update else "record" if record else "compare"
+
+
+def resolve_folders(root: Path, invoked: Path, given: Mapping[str, str | None], *, stand_ins: bool) -> dict[str, str]:
+    """``--baselines/--results/--reports`` as absolute paths: a default under the rootdir ``root`` (a stand-in
+    session's report under ``reports/stand-in``, never replacing the real one), a given relative path under the
+    folder pytest was ``invoked`` from (so ``pytest <repo>/suite`` from elsewhere uses the repo's)."""
+    out = {}
+    for name in FOLDERS:
+        default = root / name
+        if name == "reports" and stand_ins:
+            default = default / "stand-in"
+        value = given.get(name)
+        out[name] = str((default if value is None else invoked / Path(value)).resolve())
+    return out
+
+
+def tier_deselected(markexpr: str) -> bool:
+    """Whether the ``organism_full`` tier's cases leave the session (unless ``-m`` names it)."""
+    return TIER_MARKER not in markexpr
+
+
+def shard_keep(nodeids: Sequence[str], shard: tuple[int, int]) -> set[str]:
+    """The node ids the ``i``-th of ``n`` deterministic slices keeps (every n-th in sorted order)."""
+    i, n = shard
+    return {nodeid for k, nodeid in enumerate(sorted(nodeids)) if k % n == i - 1}
+
+
+def gpu_count(env: Mapping[str, str] | None = None) -> int:
+    """The GPUs this session may use, counted without initialising CUDA in this process: ``CUDA_VISIBLE_DEVICES``
+    when set, else ``nvidia-smi -L``, else 0."""
+    env = os.environ if env is None else env
+    visible = env.get("CUDA_VISIBLE_DEVICES")
+    if visible:
+        return len([d for d in visible.split(",") if d.strip()])
+    if shutil.which("nvidia-smi"):
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=False).stdout
+        return sum(1 for line in out.splitlines() if line.startswith("GPU "))
+    return 0
+
+
+@dataclass
+class CasesRan:
+    """The suite's cases that ran this session (counted on the controller from each case's reported properties):
+    the session end writes a report only after a case ran, checks the paper tables whose every case ran, and says
+    which GPU each xdist worker used."""
+
+    ran: int = 0
+    real: int = 0  # real-checkpoint cases, stand-ins included (they take the same options)
+    ids: set[str] = field(default_factory=set)
+    gpus: dict[str, set[str]] = field(default_factory=dict)  # xdist worker -> the GPUs its cases reported
+
+    def saw(self, properties: Iterable[tuple[str, object]]) -> None:
+        """One case's call that did not skip, with its ``user_properties`` (suite/test_matrix.py sets them)."""
+        props = dict(properties)
+        kind = props.get("horizon_case")
+        if kind is None:
+            return
+        self.ran += 1
+        self.real += kind in ("real", "stand-in")
+        self.ids.add(str(props.get("horizon_id")))
+        if "horizon_gpu" in props:  # "<worker>: <identity>"
+            worker, _, gpu = str(props["horizon_gpu"]).partition(": ")
+            self.gpus.setdefault(worker, set()).add(gpu)
+
+
+def finish_baselines(root: Path, session: str, *, interrupted: bool, update: bool) -> tuple[list[str], bool]:
+    """The session end's baseline work: merge this session's shards (not after an interruption) and say what is left
+    behind; (lines to print, whether the session fails)."""
+    if interrupted:
+        left = len(stale_files(root)) if root.is_dir() else 0
+        return [f"interrupted: no baseline was changed ({left} shard/temporary files left in {root}; "
+                "`horizon baselines --clean` removes them)"], False  # fmt: skip
+    _, problems = merge_session(root, session, replace_damaged=update)
+    said = list(problems)
+    stale = stale_files(root, session)
+    if stale:
+        said.append(f"{len(stale)} stale files from interrupted sessions under {root} (never merged; "
+                    f"`horizon baselines --clean` removes them): " + ", ".join(str(p.relative_to(root)) for p in stale[:5])
+                    + (" ..." if len(stale) > 5 else ""))  # fmt: skip
+    return said, bool(problems)
+
+
+def unreached_settings(given: Mapping[str, Any], real_cases_ran: int) -> str:
+    """A line when ``--device/--dtype/--attn/--batch`` were set but no real-checkpoint case ran to take them."""
+    real = [k for k, default in RECORDED_SETTINGS.items() if given.get(k, default) != default]
+    if not real or real_cases_ran:
+        return ""
+    return (f"{', '.join('--' + k for k in real)} reached no case this session: only real-checkpoint cases take them, "
+            "and none ran")
+
+
+def header(session: str, baselines: str, given: Mapping[str, Any], protocol: str | None, stand_ins: bool) -> list[str]:
+    """The session's header lines: its id, its settings and whom they reach, its protocol."""
+    settings = " ".join(f"--{k} {given[k]}" for k in RECORDED_SETTINGS)
+    lines = [
+        f"horizon: session {session}; baselines {baselines}",
+        f"horizon: {settings} apply to the real-checkpoint cases; the default cases (tiny models, organisms) run "
+        f"on {DEFAULT_DEVICE} {DEFAULT_DTYPE} {DEFAULT_ATTENTION}, batch as recorded in their baselines",
+        "horizon: protocol " + (f"{protocol} for every case (--protocol)" if protocol else "of each case (LLaVA-1.5 "
+                                f"paper cases: {PAPER_PROTOCOL}; the others: {DEFAULT_PROTOCOL}; docs/protocol.md)"),
+    ]  # fmt: skip
+    if stand_ins:
+        lines.append("horizon: --stand-ins: each real-checkpoint case runs on its stand-in (random weights, fixture "
+                     "rows; its numbers carry no meaning); the embedded default's cases are deselected; "
+                     "docs/stand-ins.md")  # fmt: skip
+    return lines
