@@ -153,16 +153,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     ran = config.stash[RAN]
     root = Path(config.getoption("--baselines"))
-    said, failed = hs.finish_baselines(root, config.stash[SESSION], interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
-                                       update=config.getoption("--update-baselines"))  # fmt: skip
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    said, failed, stopped = hs.finish_baselines(root, config.stash[SESSION], interrupted=interrupted,
+                                                update=config.getoption("--update-baselines"))  # fmt: skip
     results = Path(config.getoption("--results"))
-    if ran.ran and results.is_dir() and any(results.rglob("*.json")):
+    if stopped:  # Ctrl-C during the merge: it finished (all or nothing); the session stops there
+        said.append(f"report not written (interrupted): `horizon report {results}` writes it")
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
+    elif ran.ran and results.is_dir() and any(results.rglob("*.json")):
         from horizon.report.completeness import paper_completeness
         from horizon.report.write import write_report
 
         stand_ins = bool(config.getoption("--stand-ins"))
+        reports = Path(config.getoption("--reports"))
         try:
-            path, _ = write_report(results, Path(config.getoption("--reports")), root / "paper", root, stand_ins=stand_ins)
+            path, _ = write_report(results, reports, root / "paper", root, stand_ins=stand_ins)
             said.append(f"report: {path}")
             tables, empty = paper_completeness(results, ran.ids, stand_ins, config.getoption("--protocol"))
             said += [tables] if tables else []
@@ -170,13 +175,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         except ValueError as err:  # a damaged record or paper table, named: the session fails, it does not crash
             said.append(f"report not written: {err}")
             failed = True
+        except OSError as err:  # a read-only or full reports folder: the records and baselines are kept
+            said.append(f"report not written to {reports}: {err}; `horizon report {results} --out <folder>` writes "
+                        "it elsewhere")  # fmt: skip
+            failed = True
+        except KeyboardInterrupt:
+            said.append(f"report not written (Ctrl-C while writing it; the baselines were already merged): "
+                        f"`horizon report {results}` writes it")  # fmt: skip
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
     from horizon.harness.gpus import pinning_summary
 
     pinning, pinning_failed = pinning_summary(ran.gpus, hs.gpu_count())
     said += [pinning] if pinning else []
     unreached = hs.unreached_settings(_given(config), ran.real)
     said += [unreached] if unreached else []
-    if failed or pinning_failed:
+    if (failed or pinning_failed) and session.exitstatus != pytest.ExitCode.INTERRUPTED:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     config.stash[FINISH] = said
 

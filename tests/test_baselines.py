@@ -79,15 +79,16 @@ def test_an_undeclared_metric_fails_instead_of_getting_a_guessed_band():
 
 
 def test_round_trip_is_sorted_rounded_and_newline_terminated(tmp_path):
-    bf = BaselineFile("cpu", "tiny-llava", "mme").with_case("b", 2, {"total": 1.234567}).with_case("a", 2, {"x": 1})
+    a, b, c = (f"tiny-llava-mme-{k}" for k in "abc")
+    bf = BaselineFile("cpu", "tiny-llava", "mme").with_case(b, 2, {"total": 1.234567}).with_case(a, 2, {"x": 1})
     text = dumps(bf)
-    assert text.endswith("}\n") and list(json.loads(text)["cases"]) == ["a", "b"]
-    assert json.loads(text)["cases"]["b"]["metrics"]["total"] == 1.2346
+    assert text.endswith("}\n") and list(json.loads(text)["cases"]) == [a, b]
+    assert json.loads(text)["cases"][b]["metrics"]["total"] == 1.2346
     path = tmp_path / "cpu" / "tiny-llava" / "mme.json"
     write_atomic(path, text)
-    assert load(path).cases["b"] == CaseBaseline(2, {"total": 1.2346})
-    with_failures = bf.with_case("c", 3, {"total": 1.0}, failures=2)
-    assert loads(dumps(with_failures), "x").cases["c"] == CaseBaseline(3, {"total": 1.0}, 2)
+    assert load(path, tmp_path).cases[b] == CaseBaseline(2, {"total": 1.2346})
+    with_failures = bf.with_case(c, 3, {"total": 1.0}, failures=2)
+    assert loads(dumps(with_failures), "x").cases[c] == CaseBaseline(3, {"total": 1.0}, 2)
 
 
 @pytest.mark.parametrize(
@@ -95,7 +96,7 @@ def test_round_trip_is_sorted_rounded_and_newline_terminated(tmp_path):
     [
         ("{not json", "not valid JSON"),
         ('{"schema_version": 0, "cases": {}}', "schema_version 0, this horizon reads 1"),
-        ('{"schema_version": 1, "device": "cpu", "model": "m", "benchmark": "b", "cases": {"c": {"n": 1}}}',
+        ('{"schema_version": 1, "device": "cpu", "model": "m", "benchmark": "b", "cases": {"m-b-c": {"n": 1}}}',
          "malformed baseline"),
         ('{"schema_version": 1, "device": "cpu", "model": "m", "benchmark": "b", "cases": {},'
          ' "tolerance": {"z": -1}}', "tolerance z must be >= 0"),
@@ -122,13 +123,13 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
 
 def test_a_sessions_worker_shards_merge_into_one_file_and_nobody_elses(tmp_path):
     path = tmp_path / "mme.json"
-    write_atomic(path, dumps(BaselineFile("cpu", "tiny-llava", "mme").with_case("keep", 1, {"total": 1.0})))
+    write_atomic(path, dumps(BaselineFile("cpu", "tiny-llava", "mme").with_case("tiny-llava-mme-keep", 1, {"total": 1.0})))
     for owner, case in (("111xaa-gw0", "a"), ("111xaa-gw1", "b"), ("222xbb-gw0", "stale")):
-        shard = BaselineFile("cpu", "tiny-llava", "mme").with_case(case, 4, {"total": 2.0})
+        shard = BaselineFile("cpu", "tiny-llava", "mme").with_case(f"tiny-llava-mme-{case}", 4, {"total": 2.0})
         write_atomic(shard_path(path, owner), dumps(shard))
     written, problems = merge_session(tmp_path, "111xaa", replace_damaged=False)
     assert written == [path] and problems == []
-    assert set(load(path).cases) == {"keep", "a", "b"}
+    assert set(load(path).cases) == {f"tiny-llava-mme-{k}" for k in ("keep", "a", "b")}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mme.json", "mme.shard-222xbb-gw0.json"]
     assert stale_files(tmp_path, "111xaa") == [tmp_path / "mme.shard-222xbb-gw0.json"]
 

@@ -72,15 +72,18 @@ def test_a_baseline_without_units_keeps_its_bands_only():
                    unit_metric="accuracy") == []  # fmt: skip
 
 
+CASE_C = "organism-llava-synth-fine-c"
+
+
 def test_units_round_trip_with_their_detectable_drop_and_merge(tmp_path):
-    bf = BaselineFile("cpu", "organism-llava", "synth-fine").with_case("c", 96, {"accuracy": 69.79}, 0, UNITS)
+    bf = BaselineFile("cpu", "organism-llava", "synth-fine").with_case(CASE_C, 96, {"accuracy": 69.79}, 0, UNITS)
     data = loads(dumps(bf), "x")
-    assert data.cases["c"].units == UNITS and data.tolerance.paired_alpha == 0.01
+    assert data.cases[CASE_C].units == UNITS and data.tolerance.paired_alpha == 0.01
     assert '"detects_drop": 8.33' in dumps(bf)
     path = tmp_path / "synth-fine.json"
     write_atomic(shard_path(path, "1x1-gw0"), dumps(bf))
     merge_session(tmp_path, "1x1", replace_damaged=False)
-    assert load(path).cases["c"].units == UNITS
+    assert load(path).cases[CASE_C].units == UNITS
 
 
 def test_a_bad_paired_alpha_is_refused():
@@ -121,8 +124,8 @@ def test_units_are_kept_compactly_once_per_file():
         decode({"ids": binary["ids"], "values": "01"}, shared)
     with pytest.raises(ValueError, match="not in the file's unit_ids"):
         decode({"ids": "nope", "values": "011"}, shared)
-    text = dumps(BaselineFile("cpu", "m", "b").with_case("x", 3, {"accuracy": 1.0}, 0, {"a": 1.0, "b": 0.0, "c": 1.0})
-                 .with_case("y", 3, {"accuracy": 1.0}, 0, {"a": 0.0, "b": 0.0, "c": 1.0}))  # fmt: skip
+    text = dumps(BaselineFile("cpu", "m", "b").with_case("m-b-x", 3, {"accuracy": 1.0}, 0, {"a": 1.0, "b": 0.0, "c": 1.0})
+                 .with_case("m-b-y", 3, {"accuracy": 1.0}, 0, {"a": 0.0, "b": 0.0, "c": 1.0}))  # fmt: skip
     assert text.count('"a"') == 1 and '"values": "101"' in text and '"values": "001"' in text
-    with pytest.raises(BaselineError, match="malformed baseline"):
+    with pytest.raises(BaselineError, match="x: case 'm-b-x': 2 unit values for 3 unit ids"):
         loads(text.replace('"values": "101"', '"values": "10"'), "x")

@@ -10,8 +10,9 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+import pytest
 
 from horizon.harness.baselines import SHARD, load
 
@@ -39,25 +40,50 @@ def _snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def _interrupt(tmp: Path, horizon_cache: Path, sig: signal.Signals, *args: str) -> None:
-    """Start a recording session and send it ``sig`` once its first shard is on disk."""
-    proc = subprocess.Popen(_cmd(tmp, *args), cwd=ROOT, env=_env(tmp, horizon_cache), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    deadline = time.monotonic() + 600
-    try:
-        while not any(SHARD in p.name for p in (tmp / "b").rglob("*.json")):
-            assert proc.poll() is None, "the session ended before it wrote a shard"
-            assert time.monotonic() < deadline, "no shard after 600 s"
-            time.sleep(0.2)
-        if sig == signal.SIGKILL:
-            os.killpg(proc.pid, sig)  # the session and everything it started, at once
-        else:
-            proc.send_signal(sig)  # Ctrl-C reaches pytest itself
-        proc.wait(timeout=120)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+def _interrupt(tmp: Path, horizon_cache: Path, sig: str, stage: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a session that receives ``sig`` (SIGINT: Ctrl-C; SIGKILL: kill -9) at a known ``stage`` of itself (the
+    ``tests/interrupt_at.py`` plugin, no timer), started with SIGINT at its default even when this test runs under
+    a parent that ignores it (a ``cmd &`` in a non-interactive shell)."""
+    env = {**_env(tmp, horizon_cache), "HORIZON_INTERRUPT_AT": stage, "HORIZON_INTERRUPT_SIGNAL": sig}
+    return subprocess.run(_cmd(tmp, "-p", "tests.interrupt_at", *args), cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=900, preexec_fn=_default_sigint)  # fmt: skip
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+TWO_FILES = ("suite/test_matrix.py::test_case[tiny-llava-gqa-random@2:0.5]",
+             "suite/test_matrix.py::test_case[tiny-llava-mme-random@2:0.5]")  # fmt: skip
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGKILL"])
+@pytest.mark.parametrize("stage", ["case", "shard", "merge", "report"])
+def test_an_interrupted_recording_leaves_the_baselines_unchanged_or_fully_merged(tmp_path, horizon_cache, stage, sig):
+    """Ctrl-C or kill -9 at each stage of a recording session of two cases in two baseline files: before the merge
+    no baseline file exists (only shards); from the merge on both exist whole; never one of them."""
+    run = _interrupt(tmp_path, horizon_cache, sig, stage, *TWO_FILES, "--record-baselines")
+    out = run.stdout + run.stderr
+    files = {name for name in _snapshot(tmp_path / "b") if SHARD not in name}
+    shards = [name for name in _snapshot(tmp_path / "b") if SHARD in name]
+    merged = stage == "report" or (stage == "merge" and sig == "SIGINT")
+    assert files == ({"cpu/tiny-llava/gqa.json", "cpu/tiny-llava/mme.json"} if merged else set()), out[-2000:]
+    assert (not shards) if merged else bool(shards)  # unmerged: its shards stay, for `horizon baselines --clean`
+    if sig == "SIGKILL":
+        assert run.returncode == -signal.SIGKILL
+        return
+    assert run.returncode == pytest.ExitCode.INTERRUPTED and "Traceback" not in out, out[-2000:]
+    said = {"case": "interrupted: no baseline was changed", "shard": "interrupted: no baseline was changed",
+            "merge": "SIGINT during the baseline merge: the merge finished first (2 files written",
+            "report": "report not written (Ctrl-C while writing it; the baselines were already merged)"}[stage]  # fmt: skip
+    assert said in run.stdout, run.stdout[-2000:]
+    if merged:
+        assert {len(load(tmp_path / "b" / f).cases) for f in files} == {1}
+
+
+def test_the_plugin_is_told_a_stage_it_knows(tmp_path, horizon_cache):
+    run = _interrupt(tmp_path, horizon_cache, "SIGINT", "lunch", TWO_FILES[0])
+    assert run.returncode == 4 and "$HORIZON_INTERRUPT_AT 'lunch': one of case, shard, merge, report" in run.stderr
 
 
 def test_a_killed_update_is_never_finished_by_a_later_plain_run(tmp_path, horizon_cache):
@@ -67,7 +93,7 @@ def test_a_killed_update_is_never_finished_by_a_later_plain_run(tmp_path, horizo
     for case in data["cases"].values():  # every case now disagrees: --update-baselines writes a shard for each
         case["metrics"]["visual_tokens"] += 50.0
     mme.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    _interrupt(tmp_path, horizon_cache, signal.SIGKILL, "suite", "-k", QWEN_MME, "--update-baselines")
+    _interrupt(tmp_path, horizon_cache, "SIGKILL", "case", "suite", "-k", QWEN_MME, "--update-baselines")
     before = _snapshot(tmp_path / "b")
     assert any(SHARD in name for name in before), "the killed session left its shards"
     plain = _suite(tmp_path, horizon_cache, "suite", "-k", QWEN_MME)
@@ -86,8 +112,8 @@ def test_a_killed_update_is_never_finished_by_a_later_plain_run(tmp_path, horizo
     assert after == {k: v for k, v in before.items() if SHARD not in k and not k.endswith(".tmp")}
 
 
-def test_an_interrupted_recording_creates_no_baseline_and_ctrl_c_changes_nothing(tmp_path, horizon_cache):
-    _interrupt(tmp_path, horizon_cache, signal.SIGINT, "suite", "-k", QWEN_MME, "--record-baselines")
+def test_after_an_interrupted_recording_a_plain_run_writes_and_merges_nothing(tmp_path, horizon_cache):
+    _interrupt(tmp_path, horizon_cache, "SIGINT", "shard", "suite", "-k", QWEN_MME, "--record-baselines")
     left = _snapshot(tmp_path / "b")
     assert left and all(SHARD in name for name in left)  # Ctrl-C: the session did not merge its part
     plain = _suite(tmp_path, horizon_cache, GQA)

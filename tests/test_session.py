@@ -76,10 +76,11 @@ def test_the_end_merges_this_sessions_shards_only_unless_interrupted(tmp_path: P
     part = BaselineFile("cpu", "m", "b").with_case("m-b-full", 4, {"accuracy": 50.0})
     shard_path(target, "1x01-gw0").write_text(dumps(part))
     shard_path(target, "2x02-gw0").write_text(dumps(part))  # another session's: stale, never merged
-    said, failed = hs.finish_baselines(tmp_path, "1x01", interrupted=True, update=False)
-    assert not failed and not target.exists() and said[0].startswith("interrupted: no baseline was changed (2 ")
-    said, failed = hs.finish_baselines(tmp_path, "1x01", interrupted=False, update=False)
-    assert not failed and load(target).cases["m-b-full"].metrics == {"accuracy": 50.0}
+    said, failed, stopped = hs.finish_baselines(tmp_path, "1x01", interrupted=True, update=False)
+    assert not failed and not stopped and not target.exists()
+    assert said[0].startswith("interrupted: no baseline was changed (2 ")
+    said, failed, stopped = hs.finish_baselines(tmp_path, "1x01", interrupted=False, update=False)
+    assert not failed and not stopped and load(target).cases["m-b-full"].metrics == {"accuracy": 50.0}
     assert len(said) == 1 and said[0].startswith("1 stale files from interrupted sessions")
     assert shard_path(target, "2x02-gw0").exists()
 
@@ -87,3 +88,56 @@ def test_the_end_merges_this_sessions_shards_only_unless_interrupted(tmp_path: P
 def test_the_header_says_what_the_options_reach() -> None:
     lines = hs.header("1x01", "/b", {**hs.RECORDED_SETTINGS, "dtype": "bfloat16"}, None, stand_ins=True)
     assert "--dtype bfloat16" in lines[1] and "of each case" in lines[2] and "--stand-ins" in lines[3]
+
+
+def test_ctrl_c_during_the_merge_waits_for_its_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGINT sent while the merge writes: every file of the session is written, then the end says so and stops."""
+    import os
+    import signal
+
+    import horizon.harness.baselines as baselines
+
+    for bench in ("a", "b"):
+        target = tmp_path / "cpu" / "m" / f"{bench}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shard_path(target, "1x01-gw0").write_text(dumps(BaselineFile("cpu", "m", bench).with_case(f"m-{bench}-full", 4,
+                                                                                                  {"accuracy": 1.0})))
+    real = baselines.write_all_atomic
+
+    def interrupted(files: dict[Path, str]) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C arrives as the merge starts writing
+        real(files)
+
+    monkeypatch.setattr(baselines, "write_all_atomic", interrupted)
+    said, failed, stopped = hs.finish_baselines(tmp_path, "1x01", interrupted=False, update=False)
+    assert stopped and not failed and "SIGINT during the baseline merge: the merge finished first (2 files" in said[0]
+    assert {p.name for p in tmp_path.rglob("*.json")} == {"a.json", "b.json"}  # both merged, no shard left
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored
+
+
+def test_a_failed_write_changes_no_file_of_the_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    import horizon.files as files
+
+    done = []
+    for bench in ("a", "b"):
+        target = tmp_path / "cpu" / "m" / f"{bench}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shard_path(target, "1x01-gw0").write_text(dumps(BaselineFile("cpu", "m", bench).with_case(f"m-{bench}-full", 4,
+                                                                                                  {"accuracy": 1.0})))
+    real = os.fdopen
+
+    def full_on_second(fd: int, *args: object) -> object:
+        done.append(fd)
+        if len(done) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, *args)
+
+    monkeypatch.setattr(files.os, "fdopen", full_on_second)
+    said, failed, _ = hs.finish_baselines(tmp_path, "1x01", interrupted=False, update=False)
+    assert failed and "could not write" in said[0] and "No space left" in said[0]
+    names = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
+    assert not any(n in ("a.json", "b.json") or n.endswith(".tmp") for n in names)  # none written, no leftovers
+    assert len(names) == 2  # the two shards stay

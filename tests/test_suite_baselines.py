@@ -48,7 +48,7 @@ def test_record_regress_update_rerun(tmp_path, horizon_cache):
 
 
 def _record(**metrics: float) -> Record:
-    return Record(case="m-b-s", model="m", benchmark="gqa", schedule="s", device="cpu", dtype="float32",
+    return Record(case="m-gqa-s", model="m", benchmark="gqa", schedule="s", device="cpu", dtype="float32",
                   attn_implementation="sdpa", n=100, failures=0, metrics=dict(metrics),
                   average_visual_tokens=64.0)  # fmt: skip
 
@@ -57,7 +57,7 @@ def test_a_worse_method_fails_with_case_metric_baseline_obtained_tolerance(tmp_p
     check(_record(accuracy=60.0), tmp_path, "record", owner=OWNER)
     merge_session(tmp_path, SESSION, replace_damaged=False)
     problems = check(_record(accuracy=40.0), tmp_path, "compare", owner=OWNER)
-    assert problems == ["m-b-s: accuracy = 40, lower than the baseline 60 by more than the tolerance ±14.7"]
+    assert problems == ["m-gqa-s: accuracy = 40, lower than the baseline 60 by more than the tolerance ±14.7"]
     assert check(_record(accuracy=58.0), tmp_path, "compare", owner=OWNER) == []
 
 
@@ -71,7 +71,7 @@ def test_corrupt_baseline_and_bad_mode(tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["gqa.json"]
     assert check(_record(accuracy=1.0), tmp_path, "update", owner=OWNER) == []  # update replaces it
     assert merge_session(tmp_path, SESSION, replace_damaged=True) == ([path], [])
-    assert load(path).cases["m-b-s"].metrics["accuracy"] == 1.0
+    assert load(path).cases["m-gqa-s"].metrics["accuracy"] == 1.0
     with pytest.raises(ValueError, match="baseline mode 'fix'"):
         check(_record(accuracy=1.0), tmp_path, "fix", owner=OWNER)
 

@@ -31,7 +31,7 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     ]  # fmt: skip (paper/ holds the published tables)
     for path in files:
         try:
-            load(path)
+            load(path, root)
         except BaselineError as err:
             damaged.append(str(err))
     print(f"{len(files) - len(damaged)} baseline files read, {len(damaged)} damaged under {root}")

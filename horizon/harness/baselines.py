@@ -31,8 +31,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from horizon.files import write_atomic
+from horizon.files import write_all_atomic
 from horizon.harness.baseline_units import decode, encode
+from horizon.harness.records import STAND_IN_FOLDER
 from horizon.metrics import KINDS, Metric, MetricKind, UndeclaredMetricError, kind_of
 from horizon.stats.gate import GATE_ALPHA, detects, paired_gate
 
@@ -195,9 +196,37 @@ def _case_json(c: CaseBaseline, alpha: float, shared: dict[str, list[str]]) -> d
     return out
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's pairs as a dict, refusing a key given twice (``json`` would silently keep the last copy)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _number(value: Any, where: str) -> float:
+    """A metric's stored value: a JSON number (NaN and infinity are compared, and fail, later)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BaselineError(f"{where} is {json.dumps(value)}, not a number")
+    return float(value)
+
+
 def loads(text: str, source: str) -> BaselineFile:
+    """A baseline file from its text, checked against itself: valid JSON without a key given twice, this schema
+    version, every case's metrics numbers, every case id one of the file's own model and benchmark
+    (``<model>-<benchmark>-...``), unit values matching the file's unit ids. Anything else is a
+    :class:`BaselineError` naming ``source`` and, where one is at fault, the case and the metric."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as err:
+        raise BaselineError(f"{source}: the key {str(err)!r} is given twice (JSON keeps only the last copy); keep "
+                            "one") from None  # fmt: skip
     except json.JSONDecodeError as err:
         raise BaselineError(f"{source}: not valid JSON ({err})") from None
     if not isinstance(data, dict):
@@ -210,23 +239,59 @@ def loads(text: str, source: str) -> BaselineFile:
     try:
         tol = Tolerance(**data.get("tolerance", {}))
         shared = data.get("unit_ids", {})
-        cases = {
-            str(case): CaseBaseline(int(c["n"]), {str(k): float(v) for k, v in c["metrics"].items()},
-                                    None if c.get("failures") is None else int(c["failures"]),
-                                    None if c.get("units") is None else decode(c["units"], shared))
-            for case, c in data["cases"].items()
-        }
-        return BaselineFile(str(data["device"]), str(data["model"]), str(data["benchmark"]), tol, cases,
-                            dict(data.get("machine", {})))  # fmt: skip
+        device, model, benchmark = str(data["device"]), str(data["model"]), str(data["benchmark"])
+        cases = {}
+        for case, c in data["cases"].items():
+            if not str(case).startswith(f"{model}-{benchmark}-"):
+                raise BaselineError(f"{source}: case {case!r} is not one of this file's {model} on {benchmark} (its id "
+                                    f"would start {model}-{benchmark}-)")  # fmt: skip
+            metrics = {str(k): _number(v, f"{source}: case {case!r} metric {k!r}") for k, v in c["metrics"].items()}
+            try:
+                units = None if c.get("units") is None else decode(c["units"], shared)
+            except ValueError as err:
+                raise BaselineError(f"{source}: case {case!r}: {err}") from None
+            cases[str(case)] = CaseBaseline(int(c["n"]), metrics, None if c.get("failures") is None else
+                                            int(c["failures"]), units)  # fmt: skip
+        return BaselineFile(device, model, benchmark, tol, cases, dict(data.get("machine", {})))
+    except BaselineError as err:
+        raise err if str(err).startswith(source) else BaselineError(f"{source}: {err}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise BaselineError(f"{source}: malformed baseline ({type(err).__name__}: {err})") from None
 
 
-def load(path: Path) -> BaselineFile:
+def check_place(bf: BaselineFile, path: Path, device: str, model: str, benchmark: str) -> None:
+    """A file at ``path`` whose place says ``device``/``model``/``benchmark`` must say so in its header too (a
+    file copied to another model's folder would otherwise be read as that model's)."""
+    if (bf.device, bf.model, bf.benchmark) != (device, model, benchmark):
+        raise BaselineError(f"{path}: its header names {bf.device}/{bf.model}/{bf.benchmark}, its place "
+                            f"{device}/{model}/{benchmark}; restore it with git checkout or re-record it")  # fmt: skip
+
+
+def place_of(path: Path, root: Path) -> tuple[str, str, str] | None:
+    """The (device, model, benchmark) a file's place under ``root`` names (``[stand-in/]<device>/<model>/
+    <benchmark>[.obtained|.shard-<owner>].json``); None for a file elsewhere."""
+    parts = path.relative_to(root).parts
+    parts = parts[1:] if parts and parts[0] == STAND_IN_FOLDER else parts
+    if len(parts) != 3:
+        return None
+    name = parts[2]
+    m = _SHARD_NAME.fullmatch(name)
+    stem = m["stem"] if m else name.removesuffix(".json")
+    return parts[0], parts[1], stem.removesuffix(".obtained")
+
+
+def load(path: Path, root: Path | None = None) -> BaselineFile:
+    """The baseline file at ``path`` (:func:`loads`); with ``root``, its header checked against its place under it
+    (:func:`check_place`)."""
     try:
-        return loads(path.read_text(), str(path))
-    except OSError as err:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
         raise BaselineError(f"{path}: cannot read ({err})") from None
+    bf = loads(text, str(path))
+    place = None if root is None else place_of(path, root)
+    if place is not None:
+        check_place(bf, path, *place)
+    return bf
 
 
 # A shard is ``<benchmark>.shard-<session>-<worker>.json`` beside its file: one pytest session (an id made at
@@ -263,26 +328,28 @@ def session_shards(root: Path, session: str) -> list[Path]:
 
 
 def merge_session(root: Path, session: str, *, replace_damaged: bool) -> tuple[list[Path], list[str]]:
-    """Fold ``session``'s shards under ``root`` into their files (atomically) and remove them; nobody else's.
+    """Fold ``session``'s shards under ``root`` into their files and remove them; nobody else's.
 
-    Returns the files written and the problems (a damaged file is replaced only with ``replace_damaged``, i.e.
-    ``--update-baselines``, or when it is a ``.obtained.json`` review file; otherwise it and its shards are left
-    as they are and named)."""
+    All or nothing for the session: every merged file is worked out first (a damaged shard or target is a problem,
+    named, and writes nothing of the session), then written (each atomically), then the shards are removed; the
+    caller defers Ctrl-C around it (:func:`horizon.harness.session.finish_baselines`). A damaged file is replaced
+    only with ``replace_damaged``, i.e. ``--update-baselines``, or when it is a ``.obtained.json`` review file.
+    Returns the files written and the problems."""
     by_target: dict[Path, list[Path]] = {}
     for shard in session_shards(root, session):
         by_target.setdefault(shard_target(shard), []).append(shard)
-    written: list[Path] = []
+    merged_files: dict[Path, str] = {}
     problems: list[str] = []
     for target, shards in sorted(by_target.items()):
         try:
-            parts = [load(s) for s in shards]
+            parts = [load(s, root) for s in shards]
         except BaselineError as err:
             problems.append(f"{err}: a shard of this session is damaged; {target} is left as it was")
             continue
         base = None
         if target.exists():
             try:
-                base = load(target)
+                base = load(target, root)
             except BaselineError as err:
                 if not (replace_damaged or target.name.endswith(".obtained.json")):
                     problems.append(f"{err}; not merged (only --update-baselines replaces a damaged file)")
@@ -291,11 +358,14 @@ def merge_session(root: Path, session: str, *, replace_damaged: bool) -> tuple[l
         for part in parts:
             for case, c in part.cases.items():
                 merged = merged.with_case(case, c.n, c.metrics, c.failures, c.units)
-        write_atomic(target, dumps(merged))
+        merged_files[target] = dumps(merged)
+    if problems:  # all or nothing: the session's shards stay for a person to look at, no file changes
+        return [], problems + [f"no baseline file was changed: this session's shards are left under {root}"]
+    write_all_atomic(merged_files)  # every file staged first: a full disk changes none of them
+    for shards in by_target.values():
         for shard in shards:
             shard.unlink()
-        written.append(target)
-    return written, problems
+    return sorted(merged_files), problems
 
 
 def stale_files(root: Path, session: str | None = None) -> list[Path]:

@@ -11,6 +11,7 @@ the cases that need it with its name (and update mode replaces it); it never sto
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -66,8 +67,29 @@ def declared_metrics(record: Record) -> dict[str, Metric]:
     return {**bench.declared, **RECORD_METRICS}
 
 
+def damaged_entry(case: str, expected: CaseBaseline, benchmark: str) -> str | None:
+    """Why a baseline entry contradicts itself, else None: where the benchmark's headline is 100 x the mean of its
+    units (:attr:`~horizon.benchmarks.base.Benchmark.unit_mean_is_headline`), a stored headline that is not the mean
+    of the stored units (beyond the rounding both are stored at) is a damaged baseline, whatever the run obtained."""
+    bench = BENCHMARKS.get(benchmark)
+    if not expected.units or not bench.unit_mean_is_headline or bench.headline not in expected.metrics:
+        return None
+    stored, mean = expected.metrics[bench.headline], 100.0 * statistics.fmean(expected.units.values())
+    if abs(stored - mean) <= UNIT_ROUNDING:
+        return None
+    return (f"{case}: damaged baseline: its {bench.headline} {stored:.4f} is not the mean of its {len(expected.units)} "
+            f"stored units ({mean:.4f}); restore the file (git checkout) or re-record the case with --update-baselines")
+
+
+UNIT_ROUNDING = 0.01  # points: a headline and its units are stored to 4 decimals each (<= 0.005 points apart)
+
+
 def problems_of(record: Record, expected: CaseBaseline, tolerance: Tolerance) -> list[str]:
-    """``record`` against its baseline entry: bands by declared kind, sample count, failed samples."""
+    """``record`` against its baseline entry: the entry's own integrity, bands by declared kind, sample count,
+    failed samples."""
+    damaged = damaged_entry(record.case, expected, record.benchmark)
+    if damaged is not None:
+        return [damaged]
     found = compare(record.case, baseline_metrics(record), expected, tolerance, declared_metrics(record),
                     n=record.n, failures=record.failures, units=record.units,
                     unit_metric=BENCHMARKS.get(record.benchmark).unit_of)  # fmt: skip
@@ -90,7 +112,7 @@ def check(record: Record, root: Path, mode: str, *, owner: str) -> list[str]:
     obtained = baseline_metrics(record)
     fresh = BaselineFile(record.device, record.model, record.benchmark)
     try:
-        current = load(path) if path.exists() else fresh
+        current = load(path, root) if path.exists() else fresh
     except BaselineError as err:
         if mode != "update":
             return [f"{record.case}: {err}; replace the file with `pytest suite --update-baselines` (run every "
@@ -118,7 +140,7 @@ def find_regressions(records: Sequence[Record], root: Path) -> list[str]:
         path = baseline_path(root, record)
         if path not in cache:
             try:
-                cache[path] = load(path) if path.exists() else None
+                cache[path] = load(path, root) if path.exists() else None
             except BaselineError as err:
                 cache[path] = str(err)
         current = cache[path]

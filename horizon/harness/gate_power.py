@@ -65,7 +65,7 @@ def gate_power(records: Sequence[Record], root: Path) -> list[GatePower]:
         path = baseline_path(root, r)
         if path not in files:
             try:
-                files[path] = load(path) if path.exists() else None
+                files[path] = load(path, root) if path.exists() else None
             except BaselineError:
                 files[path] = None
         bf = files[path]

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,21 +162,58 @@ class CasesRan:
             self.gpus.setdefault(worker, set()).add(gpu)
 
 
-def finish_baselines(root: Path, session: str, *, interrupted: bool, update: bool) -> tuple[list[str], bool]:
-    """The session end's baseline work: merge this session's shards (not after an interruption) and say what is left
-    behind; (lines to print, whether the session fails)."""
+class Deferred:
+    """Holds Ctrl-C (SIGINT) and SIGTERM back while a block that must finish runs, then says whether one came: the
+    baseline merge is all or nothing, so an interruption during it waits for its end (``with Deferred() as d:``;
+    ``d.caught``). Outside the main thread (where signals cannot be handled) it defers nothing."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.caught: list[str] = []
+        self._before: dict[int, Any] = {}
+
+    def __enter__(self) -> Deferred:
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                before = signal.getsignal(sig)
+                if before is not signal.SIG_IGN:  # a signal ignored stays ignored
+                    self._before[sig] = before
+                    signal.signal(sig, self._hold)
+        return self
+
+    def _hold(self, signum: int, frame: object) -> None:
+        self.caught.append(signal.Signals(signum).name)
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, before in self._before.items():
+            signal.signal(sig, before)
+
+
+def finish_baselines(root: Path, session: str, *, interrupted: bool, update: bool) -> tuple[list[str], bool, bool]:
+    """The session end's baseline work: merge this session's shards (not after an interruption; a Ctrl-C during the
+    merge waits for it to finish, all or nothing) and say what is left behind; (lines to print, whether the session
+    fails, whether a Ctrl-C came during the merge: the caller stops there)."""
     if interrupted:
         left = len(stale_files(root)) if root.is_dir() else 0
         return [f"interrupted: no baseline was changed ({left} shard/temporary files left in {root}; "
-                "`horizon baselines --clean` removes them)"], False  # fmt: skip
-    _, problems = merge_session(root, session, replace_damaged=update)
+                "`horizon baselines --clean` removes them)"], False, False  # fmt: skip
+    with Deferred() as held:
+        try:
+            written, problems = merge_session(root, session, replace_damaged=update)
+        except OSError as err:  # a full or read-only disk between the first write and the last
+            written, problems = [], [f"the baseline merge could not write under {root}: {err}; this session's "
+                                     "shards are left there (`horizon baselines` lists them)"]  # fmt: skip
     said = list(problems)
+    if held.caught:
+        said.append(f"{held.caught[0]} during the baseline merge: the merge finished first ({len(written)} files "
+                    "written, all of this session's), then the session stopped")  # fmt: skip
     stale = stale_files(root, session)
     if stale:
         said.append(f"{len(stale)} stale files from interrupted sessions under {root} (never merged; "
                     f"`horizon baselines --clean` removes them): " + ", ".join(str(p.relative_to(root)) for p in stale[:5])
                     + (" ..." if len(stale) > 5 else ""))  # fmt: skip
-    return said, bool(problems)
+    return said, bool(problems), bool(held.caught)
 
 
 def unreached_settings(given: Mapping[str, Any], real_cases_ran: int) -> str:
