@@ -91,6 +91,9 @@ def pytest_configure(config: pytest.Config) -> None:
             check_options(opt("--dtype"), opt("--attn"), opt("--device"))
         except ValueError as err:
             raise pytest.UsageError(f"{err} (options --device/--dtype/--attn)") from None
+        writes = {"results", "reports"} | ({"baselines"} if opt("--update-baselines") or opt("--record-baselines")
+                                           else set())  # fmt: skip
+        _usage(lambda: hs.check_folders({k: getattr(config.option, k) for k in hs.FOLDERS}, writes))
         config.stash[SESSION] = new_session()
         config.stash[RAN] = hs.CasesRan()
         config.pluginmanager.register(_Counter(config.stash[RAN]), "horizon-cases-ran")

@@ -31,7 +31,7 @@ def decode(data: bytes | Path, who: str) -> Image.Image:
         size = f"has {int(found[1]):,} pixels" if found else f"is too large ({err})"
         raise ImageError(f"{who}: its image {size}, over the limit of {_limit()}; store it downscaled") from None
     except _DECODE_ERRORS as err:
-        raise ImageError(f"{who}: its image cannot be decoded ({err})") from None
+        raise ImageError(f"{who}: its image cannot be decoded ({_said(err)})") from None
     with img:
         width, height = img.size
         if width * height > MAX_IMAGE_PIXELS:
@@ -40,7 +40,13 @@ def decode(data: bytes | Path, who: str) -> Image.Image:
         try:
             return img.convert("RGB")
         except _DECODE_ERRORS as err:
-            raise ImageError(f"{who}: its image cannot be decoded ({err})") from None
+            raise ImageError(f"{who}: its image cannot be decoded ({_said(err)})") from None
+
+
+def _said(err: BaseException) -> str:
+    """PIL's message without the in-memory file's address (``<_io.BytesIO object at 0x...>``), which names nothing
+    and differs from one read to the next (one failure would read as several)."""
+    return re.sub(r"<_io\.BytesIO object at 0x[0-9a-f]+>", "its bytes", str(err))
 
 
 def _limit() -> str:
@@ -50,6 +56,8 @@ def _limit() -> str:
 def load_image(path: str | Path) -> Image.Image:
     """An RGB image from ``path``; a clear error if it is missing, not an image, or over the pixel limit."""
     p = Path(path).expanduser()
+    if p.is_dir():
+        raise ValueError(f"image {str(p)!r} is a folder: give an image file")
     if not p.is_file():
         raise FileNotFoundError(f"image {str(p)!r} does not exist")
     return decode(p, f"image {str(p)!r}")

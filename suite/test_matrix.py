@@ -73,7 +73,10 @@ def _run_and_check(suite, case, produce: Callable[[], Record], properties) -> No
         record = produce()
     except Unavailable as err:
         pytest.skip(str(err))
-    write_record(suite.results, record)
+    try:
+        write_record(suite.results, record)
+    except OSError as err:  # a full or read-only results folder: the case fails saying where, the session goes on
+        pytest.fail(f"{case.id}: its record could not be written under {suite.results}: {err}", pytrace=False)
     if kind == "stand-in" and not suite.compare_stand_ins:  # ran without error: at other settings, that is the check
         return
     problems = check(record, suite.baselines, suite.mode, owner=suite.owner)

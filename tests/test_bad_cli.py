@@ -249,8 +249,8 @@ def test_kv_cache_bytes_refuses_a_bad_value_size():
     [
         (RUN, "--top-k", "-1", "--top-k must be >= 1 (first-token probabilities to show), got -1"),
         (RUN, "--top-k", "0", "--top-k must be >= 1"),
-        (RUN, "--seed", "-1", "--seed must be a whole number >= 0"),
-        (EVAL, "--seed", "-1", "--seed must be a whole number >= 0"),
+        (RUN, "--seed", "-1", "--seed must be a whole number from 0 to 2**63 - 1"),
+        (EVAL, "--seed", "-1", "--seed must be a whole number from 0 to 2**63 - 1"),
         (EVAL, "--limit", "0", "--limit must be >= 1 (a number of samples), got 0"),
         (EVAL, "--batch", "0", "--batch must be >= 1"),
         (RUN, "--model", "organism-lava", "--model: unknown model 'organism-lava'; did you mean 'organism-llava'?"),
@@ -340,3 +340,65 @@ def test_stand_in_info_layers_are_the_real_depth(capsys, forbid):
 def test_stand_in_schedule_past_the_real_depth_is_refused(capsys, forbid):
     line = refused(capsys, "eval", "--model", "llava-1.5-7b", "--bench", "mme", "--stand-ins", "--schedule", "random@32:0.5")
     assert "32" in line
+
+
+# 9. the smaller ones of issue 32 ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [EVAL, RUN, ("info", "--model", ORGANISM, "--bench", "mme", "--samples", "2")])
+def test_a_seed_past_64_bits_is_refused_before_loading(capsys, forbid, command):
+    line = refused(capsys, *command, "--seed", "99999999999999999999")
+    assert "--seed must be a whole number from 0 to 2**63 - 1" in line and "Overflow" not in line
+
+
+@pytest.mark.parametrize("question", ["", "   "])
+def test_an_empty_question_is_refused(capsys, forbid, question):
+    assert f"--question {question!r} is empty" in refused(capsys, *RUN, "--question", question)
+
+
+def test_an_image_that_is_a_folder_says_so(capsys, forbid, tmp_path):
+    assert f"image '{tmp_path}' is a folder: give an image file" in refused(capsys, *RUN, "--image", str(tmp_path))
+
+
+def test_an_image_the_processor_refuses_is_named(capsys, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "strip.png"
+    Image.new("RGB", (5000, 20)).save(path)  # Qwen's processor refuses an aspect ratio over 200
+    line = refused(capsys, "run", "--model", "organism-qwen2.5-vl", "--max-new-tokens", "1", "--image", str(path))
+    assert f"image '{path}': organism-qwen2.5-vl's processor refuses it" in line
+
+
+def test_an_unreadable_image_names_no_memory_address():
+    from horizon.images import ImageError, decode
+
+    with pytest.raises(ImageError) as first:
+        decode(b"not an image", "sample 3")
+    with pytest.raises(ImageError) as second:
+        decode(b"not an image", "sample 3")
+    assert "BytesIO" not in str(first.value) and str(first.value) == str(second.value)  # one failure reads as one
+
+
+def test_report_on_json_that_is_not_a_record_says_what_it_is(capsys, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x.json").write_text('{"benchmark": "mme", "metrics": {}}')
+    line = refused(capsys, "report", str(tmp_path / "in"), "--out", str(tmp_path / "out"))
+    assert "not a horizon record (a JSON object without schema_version; its keys: benchmark, metrics)" in line
+
+
+def test_a_limit_above_the_split_is_said(capsys, monkeypatch):
+    """Three samples on disk, --limit 100000: all three run, and the command says so (before the model loads)."""
+    import horizon.benchmarks.samples
+    import horizon.models.loading
+    from horizon.benchmarks.base import Sample
+
+    rows = [Sample(id=f"s{k}", image=b"", question="q", target="a", group=f"s{k}") for k in range(3)]
+    monkeypatch.setattr(horizon.benchmarks.samples, "load_samples", lambda bench, path=None: (rows, []))
+
+    def stop(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # the note came first; nothing more is needed of this run
+
+    monkeypatch.setattr(horizon.models.loading, "load_model", stop)
+    with pytest.raises(KeyboardInterrupt):
+        main(["eval", "--model", ORGANISM, "--bench", "gqa", "--limit", "100000"])
+    assert "--limit 100000 is more than the 3 samples gqa has here: all of them run" in capsys.readouterr().err

@@ -47,3 +47,12 @@ def test_readme_and_docs_links_point_to_files_that_exist():
             if not (base / file).exists():
                 broken.append(f"{doc.relative_to(root)}: {target}")
     assert broken == []
+
+
+def test_every_test_robustness_md_names_exists():
+    """docs/robustness.md backs each line with a named test: each name it gives is a test function in tests/."""
+    root = Path(__file__).parents[1]
+    named = set(re.findall(r"`(test_[a-z0-9_]+)", (root / "docs" / "robustness.md").read_text()))
+    defined = {m for path in (root / "tests").glob("test_*.py") for m in re.findall(r"^def (test_[a-z0-9_]+)",
+                                                                                     path.read_text(), re.M)}  # fmt: skip
+    assert len(named) >= 15 and sorted(named - defined) == []

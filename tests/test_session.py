@@ -18,6 +18,8 @@ def test_options_parse_or_name_the_bad_value() -> None:
         with pytest.raises(ValueError, match=f"--shard {bad!r}: write i/n"):
             hs.parse_shard(bad)
     assert hs.parse_models(" tiny-llava, organism-llava,") == {"tiny-llava", "organism-llava"}
+    with pytest.raises(ValueError, match="--models ' , ' names no model"):
+        hs.parse_models(" , ")
     with pytest.raises(ValueError, match="--models: unknown model 'tiny-lava'; did you mean 'tiny-llava'"):
         hs.parse_models("tiny-lava")
     hs.check_protocol(None)
@@ -141,3 +143,33 @@ def test_a_failed_write_changes_no_file_of_the_session(tmp_path: Path, monkeypat
     names = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
     assert not any(n in ("a.json", "b.json") or n.endswith(".tmp") for n in names)  # none written, no leftovers
     assert len(names) == 2  # the two shards stay
+
+
+def test_folders_that_cannot_be_written_are_refused_before_any_case(tmp_path: Path) -> None:
+    a_file = tmp_path / "results.txt"
+    a_file.write_text("x")
+    hs.check_folders({"results": str(tmp_path / "new" / "deeper"), "baselines": str(a_file.parent)}, {"results"})
+    with pytest.raises(ValueError, match=f"--results '{a_file}' is a file: give a folder"):
+        hs.check_folders({"results": str(a_file)}, {"results"})
+    with pytest.raises(ValueError, match=f"--reports '{a_file / 'r'}' is under {a_file}, which is a file"):
+        hs.check_folders({"reports": str(a_file / "r")}, set())
+    with pytest.raises(ValueError, match="--baselines '/proc/self/b': cannot write in /proc/self"):
+        hs.check_folders({"baselines": "/proc/self/b"}, {"baselines"})  # not writable, even by root
+    hs.check_folders({"baselines": "/proc/self/b"}, set())  # a compare session writes no baseline
+
+
+def test_a_baseline_that_cannot_be_written_fails_its_case_saying_so(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    import errno
+
+    import horizon.harness.check as check
+    from horizon.harness.records import Record
+
+    def full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(check, "write_atomic", full)
+    record = Record(case="m-gqa-s", model="m", benchmark="gqa", schedule="s", device="cpu", dtype="float32",
+                    attn_implementation="sdpa", n=4, failures=0, metrics={"accuracy": 50.0}, average_visual_tokens=1.0)
+    (problem,) = check.check(record, tmp_path, "record", owner="1x01-main")
+    assert problem.startswith("m-gqa-s: its baseline could not be written beside") and "No space left" in problem

@@ -120,6 +120,9 @@ def test_a_planted_failure_fails_its_case_and_an_engine_error_is_not_counted(tmp
     problems = "\n".join(check(planted, tmp_path / "b", "compare", owner=OWNER))
     assert f"ran on {honest.n - 1} samples, the baseline on {honest.n}" in problems
     assert "1 samples failed, the baseline had 0" in problems and "(planted)" in problems
+    assert "re-recording the baseline would accept the failures" in problems  # never advised as the fix
+    assert "1 of the baseline's units are missing from this run: their samples now fail" in problems
+    assert "re-recording its baseline accepts" not in problems
 
     def out_of_memory(sample: Sample):  # not a data error: raised, never counted as a failed sample
         raise RuntimeError("CUDA out of memory (planted)")

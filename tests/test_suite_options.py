@@ -29,6 +29,7 @@ def _collect(*args: str) -> subprocess.CompletedProcess[str]:
 def test_bad_options_are_usage_errors():
     for args, message in (
         (["--models", "llava-1.5-7"], "unknown model 'llava-1.5-7'; did you mean 'llava-1.5-7b'"),
+        (["--models", ","], "--models ',' names no model"),
         (["-m", "papper"], "unknown marker 'papper'"),
         (["--shard", "3/2"], "--shard '3/2': write i/n with 1 <= i <= n"),
         (["--update-baselines", "--record-baselines"], "not both"),
@@ -37,6 +38,8 @@ def test_bad_options_are_usage_errors():
         (["--device", "gpu"], "'gpu'"),
         (["--batch", "0"], "--batch must be >= 1"),
         (["--protocol", "papr"], "--protocol: unknown protocol 'papr'; did you mean 'paper'?"),
+        (["--results", "pyproject.toml"], "pyproject.toml' is a file: give a folder"),
+        (["--record-baselines", "--baselines", "/proc/self/b"], "--baselines '/proc/self/b': cannot write in"),
     ):
         done = _collect(*args)
         assert done.returncode == 4 and message in done.stderr, (args, done.stderr[-500:])

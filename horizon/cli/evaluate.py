@@ -21,6 +21,7 @@ from horizon.cli.options import (
     check_schedule_before_loading,
     check_schedule_on,
     check_seed,
+    note,
     protocol_option,
     schedule_option,
     stand_in_model,
@@ -75,6 +76,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     # before loading a model: fail fast on missing data
     samples, bad = stand_in_samples(bench) if args.stand_ins and not args.data else load_samples(bench, path=args.data)
     chosen = subset(samples, args.limit, seed=args.seed, what="--limit")
+    if args.limit is not None and args.limit > len(samples):
+        note(f"--limit {args.limit} is more than the {len(samples)} samples {bench.name} has here: all of them run")
     loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
     check_schedule_on(schedule, loaded)  # once, before any sample runs
     protocol.check_family(loaded.adapter.family, loaded.name)

@@ -72,7 +72,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     from horizon.benchmarks.registry import BENCHMARKS
     from horizon.benchmarks.samples import load_samples, subset
-    from horizon.cli.options import preset_of, protocol_option, stand_in_model, stand_in_samples
+    from horizon.cli.options import check_seed, note, preset_of, protocol_option, stand_in_model, stand_in_samples
     from horizon.evaluation.study import StudyConfig, run_study
     from horizon.information.answer import rule_for
     from horizon.models.loading import load_model
@@ -93,11 +93,15 @@ def cmd_info(args: argparse.Namespace) -> int:
     StudyConfig(**config_args).check_benchmark(bench.name)  # bad options fail before any loading
     if args.samples < 1:
         raise ValueError(f"--samples must be >= 1, got {args.samples}")
+    check_seed(args.seed)
     preset = preset_of(args.model) if args.path is None else None
     if preset is not None:  # a preset's depth is known before its weights load
         parse_layers(args.layers, preset.arch.layers)
     samples, bad = stand_in_samples(bench) if args.stand_ins and not args.data else load_samples(bench, path=args.data)
     chosen = subset(samples, args.samples, seed=args.seed, what="--samples")  # nothing selected: an error
+    if args.samples > len(samples):
+        note(f"--samples {args.samples} is more than the {len(samples)} samples {bench.name} has here: all of them "
+             "run")  # fmt: skip
     loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
     protocol.check_family(loaded.adapter.family, loaded.name)
     config = StudyConfig(layers=parse_layers(args.layers, loaded.n_layers), **config_args)

@@ -93,10 +93,20 @@ def check_at_least(value: int | None, option: str, minimum: int, what: str) -> N
         raise ValueError(f"{option} must be >= {minimum} ({what}), got {value}")
 
 
+SEED_LIMIT = 2**63  # torch.Generator.manual_seed takes a 64-bit signed whole number
+
+
 def check_seed(value: int) -> None:
-    """``--seed`` seeds torch generators (and the subset), which take a whole number >= 0."""
-    if value < 0:
-        raise ValueError(f"--seed must be a whole number >= 0 (it seeds the random selections), got {value}")
+    """``--seed`` seeds torch generators (and the subset), which take a whole number in [0, 2**63)."""
+    if not 0 <= value < SEED_LIMIT:
+        raise ValueError(f"--seed must be a whole number from 0 to 2**63 - 1 (it seeds the random selections), got "
+                         f"{value}")  # fmt: skip
+
+
+def check_question(text: str) -> None:
+    """``--question``: some text (an empty one is likelier an unset shell variable than a question)."""
+    if not text.strip():
+        raise ValueError(f"--question {text!r} is empty: give the question to ask about the image")
 
 
 def check_model_name(model: str, option: str = "--model") -> None:

@@ -15,6 +15,7 @@ from horizon.cli.options import (
     check_model_name,
     check_options_early,
     check_output_file,
+    check_question,
     check_schedule_before_loading,
     check_schedule_on,
     check_seed,
@@ -64,6 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_output_file(args.json)
     check_max_new_tokens(args.max_new_tokens)
     check_seed(args.seed)
+    check_question(args.question)
     check_at_least(args.top_k, "--top-k", 1, "first-token probabilities to show")
     check_schedule_before_loading(schedule, args.model, args.path)
     guide_name = _guide_name(args, schedule)
@@ -71,7 +73,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
     check_schedule_on(schedule, loaded)
     protocol.check_family(loaded.adapter.family, loaded.name)
-    prompt = prepare(loaded, [image], [args.question], conversation=protocol.conversation)
+    try:
+        prompt = prepare(loaded, [image], [args.question], conversation=protocol.conversation)
+    except ValueError as err:  # the processor refuses the image (Qwen: an aspect ratio over 200, ...)
+        raise ValueError(f"image {args.image or '(the demo image)'!r}: {loaded.name}'s processor refuses it: {err}") from None
     guide = None
     if guide_name is not None:
         from horizon.engine.guide import guide_importance

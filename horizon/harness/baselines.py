@@ -132,12 +132,18 @@ def compare(
     (:func:`horizon.stats.gate.paired_gate`). Each metric's kind comes from ``declared``; an undeclared one is a
     problem too."""
     problems: list[str] = []
+    failing = expected.failures is not None and failures > expected.failures
     if units and expected.units:
-        problems += paired_gate(case, unit_metric, expected.units, units, tol.paired_alpha)
+        gate = paired_gate(case, unit_metric, expected.units, units, tol.paired_alpha)
+        if gate and failing and set(units) < set(expected.units):  # the units gone are the samples that now fail
+            gate = [f"{case}: {len(expected.units) - len(units)} of the baseline's units are missing from this run: "
+                    "their samples now fail (named below)"]  # fmt: skip
+        problems += gate
     if n != expected.n:
         problems.append(f"{case}: ran on {n} samples, the baseline on {expected.n}: the samples changed")
-    if expected.failures is not None and failures > expected.failures:
-        problems.append(f"{case}: {failures} samples failed, the baseline had {expected.failures}")
+    if failing:
+        problems.append(f"{case}: {failures} samples failed, the baseline had {expected.failures}: a regression to "
+                        "fix (re-recording the baseline would accept the failures)")  # fmt: skip
     for metric in sorted(set(obtained) | set(expected.metrics)):
         got, want = obtained.get(metric), expected.metrics.get(metric)
         if got is None or want is None:

@@ -122,12 +122,11 @@ def check(record: Record, root: Path, mode: str, *, owner: str) -> list[str]:
     if expected is None:
         if mode == "compare":
             return [f"{record.case}: no baseline in {path}; record it with `pytest suite --record-baselines`"]
-        _write_shard(path, current, record, obtained, owner)
-        return []
+        return _write_shards([path], current, record, obtained, owner)
     problems = problems_of(record, expected, current.tolerance)
     if problems and mode == "update":
-        _write_shard(path, current, record, obtained, owner)
-        _write_shard(path.with_name(f"{path.stem}.obtained.json"), current, record, obtained, owner)
+        review = path.with_name(f"{path.stem}.obtained.json")
+        problems += _write_shards([path, review], current, record, obtained, owner)
     return problems
 
 
@@ -153,6 +152,18 @@ def find_regressions(records: Sequence[Record], root: Path) -> list[str]:
             continue
         problems += problems_of(record, expected, current.tolerance)
     return problems
+
+
+def _write_shards(paths: Sequence[Path], current: BaselineFile, record: Record, obtained: dict[str, float],
+                  owner: str) -> list[str]:  # fmt: skip
+    """``record``'s entry into ``owner``'s shard of each of ``paths``; a problem when the folder cannot take it."""
+    try:
+        for path in paths:
+            _write_shard(path, current, record, obtained, owner)
+    except OSError as err:
+        return [f"{record.case}: its baseline could not be written beside {paths[0]} ({err}); the baseline folder is "
+                "read-only or full: nothing of this case was recorded"]  # fmt: skip
+    return []
 
 
 def _write_shard(path: Path, current: BaselineFile, record: Record, obtained: dict[str, float], owner: str) -> None:

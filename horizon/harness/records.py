@@ -83,8 +83,13 @@ class Record:
             kind = {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}.get(type(data), "null")
             raise RecordError(f"{source}: not a horizon record (a JSON {kind}, {shown}, where a record "
                               "is a JSON object written by `horizon eval --json` or the suite)")  # fmt: skip
-        if data.pop("schema_version", None) != SCHEMA_VERSION:
-            raise RecordError(f"{source}: record schema_version is not {SCHEMA_VERSION}")
+        version = data.pop("schema_version", None)
+        if version is None:
+            keys = ", ".join(sorted(data)[:5]) or "none"
+            raise RecordError(f"{source}: not a horizon record (a JSON object without schema_version; its keys: "
+                              f"{keys}); records are what `pytest suite` writes under results/")  # fmt: skip
+        if version != SCHEMA_VERSION:
+            raise RecordError(f"{source}: record schema_version {version!r}, this horizon reads {SCHEMA_VERSION}")
         try:
             return cls(**data)
         except TypeError as err:

@@ -61,6 +61,8 @@ def parse_models(value: str | None) -> set[str] | None:
     from horizon.models.presets import MODELS
 
     names = {v.strip() for v in value.split(",") if v.strip()}
+    if not names:
+        raise ValueError(f"--models {value!r} names no model: give comma-separated presets (horizon list models)")
     for name in names:
         if name not in MODELS:
             raise ValueError(f"--models: {MODELS.unknown_message(name)}")
@@ -111,6 +113,27 @@ def resolve_folders(root: Path, invoked: Path, given: Mapping[str, str | None], 
         value = given.get(name)
         out[name] = str((default if value is None else invoked / Path(value)).resolve())
     return out
+
+
+def check_folders(folders: Mapping[str, str], writes: Iterable[str]) -> None:
+    """Before any case runs: each of ``folders`` (name -> path) is a folder or can become one, and each named in
+    ``writes`` can be written (a file is created and removed in it, or in its nearest existing parent): so a
+    ``--results`` that is a file, or a read-only folder, is one usage error, not a failure in every case."""
+    import tempfile
+
+    for name, value in folders.items():
+        path = Path(value)
+        existing = next(p for p in (path, *path.parents) if p.exists())
+        if not existing.is_dir():
+            where = "is a file" if existing == path else f"is under {existing}, which is a file"
+            raise ValueError(f"--{name} {value!r} {where}: give a folder")
+        if name in writes:
+            try:
+                with tempfile.TemporaryFile(dir=existing):
+                    pass
+            except OSError as err:
+                raise ValueError(f"--{name} {value!r}: cannot write in {existing} ({err.strerror or err}); give a "
+                                 "writable folder") from None  # fmt: skip
 
 
 def tier_deselected(markexpr: str) -> bool:

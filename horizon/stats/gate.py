@@ -34,7 +34,8 @@ def paired_gate(case: str, metric: str, expected: Mapping[str, float], obtained:
     if set(expected) != set(obtained):
         gone, new = sorted(set(expected) - set(obtained)), sorted(set(obtained) - set(expected))
         return [f"{case}: the samples changed ({len(gone)} of the baseline's units missing, e.g. {gone[:3]}; "
-                f"{len(new)} new, e.g. {new[:3]}): re-record its baseline"]  # fmt: skip
+                f"{len(new)} new, e.g. {new[:3]}): if the new samples are meant, re-recording its baseline accepts "
+                "them"]  # fmt: skip
     units = sorted(expected)
     if all(expected[u] == obtained[u] for u in units):
         return []
