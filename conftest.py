@@ -93,7 +93,8 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"{err} (options --device/--dtype/--attn)") from None
         writes = {"results", "reports"} | ({"baselines"} if opt("--update-baselines") or opt("--record-baselines")
                                            else set())  # fmt: skip
-        _usage(lambda: hs.check_folders({k: getattr(config.option, k) for k in hs.FOLDERS}, writes))
+        if hs.runs_suite(config.args, config.invocation_params.dir, config.rootpath):  # `pytest tests/` writes none
+            _usage(lambda: hs.check_folders({k: getattr(config.option, k) for k in hs.FOLDERS}, writes))
         config.stash[SESSION] = new_session()
         config.stash[RAN] = hs.CasesRan()
         config.pluginmanager.register(_Counter(config.stash[RAN]), "horizon-cases-ran")
@@ -157,18 +158,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     ran = config.stash[RAN]
     root = Path(config.getoption("--baselines"))
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-    said, failed, stopped = hs.finish_baselines(root, config.stash[SESSION], interrupted=interrupted,
-                                                update=config.getoption("--update-baselines"))  # fmt: skip
-    results = Path(config.getoption("--results"))
-    if stopped:  # Ctrl-C during the merge: it finished (all or nothing); the session stops there
-        said.append(f"report not written (interrupted): `horizon report {results}` writes it")
+    end = hs.finish_baselines(root, config.stash[SESSION], interrupted=interrupted,
+                              update=config.getoption("--update-baselines"))  # fmt: skip
+    said, failed = end.said, end.failed
+    results, reports = Path(config.getoption("--results")), Path(config.getoption("--reports"))
+    stand_ins = bool(config.getoption("--stand-ins"))
+    again = f"`horizon report {results} --out {reports} --baselines {root}`"
+    if end.stopped:  # Ctrl-C during the merge: it finished (all or nothing); the session stops there
+        said.append(f"report not written (interrupted): {again} writes it")
         session.exitstatus = pytest.ExitCode.INTERRUPTED
     elif ran.ran and results.is_dir() and any(results.rglob("*.json")):
         from horizon.report.completeness import paper_completeness
         from horizon.report.write import write_report
 
-        stand_ins = bool(config.getoption("--stand-ins"))
-        reports = Path(config.getoption("--reports"))
         try:
             path, _ = write_report(results, reports, root / "paper", root, stand_ins=stand_ins)
             said.append(f"report: {path}")
@@ -179,12 +181,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             said.append(f"report not written: {err}")
             failed = True
         except OSError as err:  # a read-only or full reports folder: the records and baselines are kept
-            said.append(f"report not written to {reports}: {err}; `horizon report {results} --out <folder>` writes "
-                        "it elsewhere")  # fmt: skip
+            said.append(f"report not written to {reports}: {err}; {again.replace(str(reports), '<folder>')} "
+                        "writes it elsewhere")  # fmt: skip
             failed = True
         except KeyboardInterrupt:
-            said.append(f"report not written (Ctrl-C while writing it; the baselines were already merged): "
-                        f"`horizon report {results}` writes it")  # fmt: skip
+            merged = f"; the {end.written} baseline files of this session were already merged" if end.written else ""
+            said.append(f"report not written (Ctrl-C while writing it{merged}): {again} writes it")
             session.exitstatus = pytest.ExitCode.INTERRUPTED
     from horizon.harness.gpus import pinning_summary
 

@@ -16,7 +16,8 @@ def write_atomic(path: Path, text: str) -> None:
 def write_all_atomic(files: Mapping[Path, str]) -> None:
     """Write several files as one step: every text goes to a temporary file beside its target first (a full or
     read-only disk fails here, and no target changes), then each replaces its target (a rename, which does not
-    fail for want of space). A reader sees each file old or new, never half; a failure writes none of them."""
+    fail for want of space; a target that became a folder would). A reader sees each file old or new, never
+    half; a failure while staging writes none of them and leaves no temporary file."""
     staged: list[tuple[str, Path]] = []
     try:
         for path, text in files.items():

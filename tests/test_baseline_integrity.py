@@ -75,6 +75,8 @@ def test_every_committed_baseline_proves_itself() -> None:
          f"case '{CASE}' metric 'accuracy' is null, not a number"),
         (lambda d: d["cases"][CASE]["metrics"].update({"accuracy": "abc"}),
          f"case '{CASE}' metric 'accuracy' is \"abc\", not a number"),
+        (lambda d: d.update({"benchmark": "synth"}),
+         "' is not one of this file's organism-llava on synth"),  # synth-global's cases are not synth's
         (lambda d: d.update({"model": "organism-qwen2.5-vl"}),
          "' is not one of this file's organism-qwen2.5-vl on synth-global"),  # the header moved, not the cases
     ],

@@ -75,7 +75,8 @@ def test_an_interrupted_recording_leaves_the_baselines_unchanged_or_fully_merged
     assert run.returncode == pytest.ExitCode.INTERRUPTED and "Traceback" not in out, out[-2000:]
     said = {"case": "interrupted: no baseline was changed", "shard": "interrupted: no baseline was changed",
             "merge": "SIGINT during the baseline merge: the merge finished first (2 files written",
-            "report": "report not written (Ctrl-C while writing it; the baselines were already merged)"}[stage]  # fmt: skip
+            "report": "report not written (Ctrl-C while writing it; the 2 baseline files of this session were already "
+                      "merged)"}[stage]  # fmt: skip
     assert said in run.stdout, run.stdout[-2000:]
     if merged:
         assert {len(load(tmp_path / "b" / f).cases) for f in files} == {1}

@@ -78,12 +78,13 @@ def test_the_end_merges_this_sessions_shards_only_unless_interrupted(tmp_path: P
     part = BaselineFile("cpu", "m", "b").with_case("m-b-full", 4, {"accuracy": 50.0})
     shard_path(target, "1x01-gw0").write_text(dumps(part))
     shard_path(target, "2x02-gw0").write_text(dumps(part))  # another session's: stale, never merged
-    said, failed, stopped = hs.finish_baselines(tmp_path, "1x01", interrupted=True, update=False)
-    assert not failed and not stopped and not target.exists()
-    assert said[0].startswith("interrupted: no baseline was changed (2 ")
-    said, failed, stopped = hs.finish_baselines(tmp_path, "1x01", interrupted=False, update=False)
-    assert not failed and not stopped and load(target).cases["m-b-full"].metrics == {"accuracy": 50.0}
-    assert len(said) == 1 and said[0].startswith("1 stale files from interrupted sessions")
+    end = hs.finish_baselines(tmp_path, "1x01", interrupted=True, update=False)
+    assert not end.failed and not end.stopped and end.written == 0 and not target.exists()
+    assert end.said[0].startswith("interrupted: no baseline was changed (2 ")
+    end = hs.finish_baselines(tmp_path, "1x01", interrupted=False, update=False)
+    assert not end.failed and not end.stopped and end.written == 1
+    assert load(target).cases["m-b-full"].metrics == {"accuracy": 50.0}
+    assert len(end.said) == 1 and end.said[0].startswith("1 stale files from interrupted sessions")
     assert shard_path(target, "2x02-gw0").exists()
 
 
@@ -111,8 +112,9 @@ def test_ctrl_c_during_the_merge_waits_for_its_end(tmp_path: Path, monkeypatch: 
         real(files)
 
     monkeypatch.setattr(baselines, "write_all_atomic", interrupted)
-    said, failed, stopped = hs.finish_baselines(tmp_path, "1x01", interrupted=False, update=False)
-    assert stopped and not failed and "SIGINT during the baseline merge: the merge finished first (2 files" in said[0]
+    end = hs.finish_baselines(tmp_path, "1x01", interrupted=False, update=False)
+    assert end.stopped and not end.failed
+    assert "SIGINT during the baseline merge: the merge finished first (2 files" in end.said[0]
     assert {p.name for p in tmp_path.rglob("*.json")} == {"a.json", "b.json"}  # both merged, no shard left
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored
 
@@ -138,8 +140,8 @@ def test_a_failed_write_changes_no_file_of_the_session(tmp_path: Path, monkeypat
         return real(fd, *args)
 
     monkeypatch.setattr(files.os, "fdopen", full_on_second)
-    said, failed, _ = hs.finish_baselines(tmp_path, "1x01", interrupted=False, update=False)
-    assert failed and "could not write" in said[0] and "No space left" in said[0]
+    end = hs.finish_baselines(tmp_path, "1x01", interrupted=False, update=False)
+    assert end.failed and "could not write" in end.said[0] and "No space left" in end.said[0]
     names = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
     assert not any(n in ("a.json", "b.json") or n.endswith(".tmp") for n in names)  # none written, no leftovers
     assert len(names) == 2  # the two shards stay
@@ -173,3 +175,10 @@ def test_a_baseline_that_cannot_be_written_fails_its_case_saying_so(tmp_path: Pa
                     attn_implementation="sdpa", n=4, failures=0, metrics={"accuracy": 50.0}, average_visual_tokens=1.0)
     (problem,) = check.check(record, tmp_path, "record", owner="1x01-main")
     assert problem.startswith("m-gqa-s: its baseline could not be written beside") and "No space left" in problem
+
+
+def test_only_sessions_that_reach_the_suite_check_their_folders(tmp_path: Path) -> None:
+    root = Path(__file__).parents[1]
+    assert hs.runs_suite([], root, root) and hs.runs_suite(["suite/test_matrix.py::test_case[x]"], root, root)
+    assert hs.runs_suite(["."], root, root) and hs.runs_suite([str(root / "suite")], tmp_path, root)
+    assert not hs.runs_suite(["tests/test_layout.py"], root, root) and not hs.runs_suite(["tests"], root, root)

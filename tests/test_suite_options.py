@@ -39,7 +39,7 @@ def test_bad_options_are_usage_errors():
         (["--batch", "0"], "--batch must be >= 1"),
         (["--protocol", "papr"], "--protocol: unknown protocol 'papr'; did you mean 'paper'?"),
         (["--results", "pyproject.toml"], "pyproject.toml' is a file: give a folder"),
-        (["--record-baselines", "--baselines", "/proc/self/b"], "--baselines '/proc/self/b': cannot write in"),
+        (["--record-baselines", "--baselines", "/proc/self/b"], "/b': cannot write in /proc/"),
     ):
         done = _collect(*args)
         assert done.returncode == 4 and message in done.stderr, (args, done.stderr[-500:])

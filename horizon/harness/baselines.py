@@ -248,7 +248,9 @@ def loads(text: str, source: str) -> BaselineFile:
         device, model, benchmark = str(data["device"]), str(data["model"]), str(data["benchmark"])
         cases = {}
         for case, c in data["cases"].items():
-            if not str(case).startswith(f"{model}-{benchmark}-"):
+            if not str(case).startswith(f"{model}-{benchmark}-") or any(
+                str(case).startswith(f"{model}-{longer}-") for longer in _longer_names(benchmark)
+            ):
                 raise BaselineError(f"{source}: case {case!r} is not one of this file's {model} on {benchmark} (its id "
                                     f"would start {model}-{benchmark}-)")  # fmt: skip
             metrics = {str(k): _number(v, f"{source}: case {case!r} metric {k!r}") for k, v in c["metrics"].items()}
@@ -263,6 +265,14 @@ def loads(text: str, source: str) -> BaselineFile:
         raise err if str(err).startswith(source) else BaselineError(f"{source}: {err}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise BaselineError(f"{source}: malformed baseline ({type(err).__name__}: {err})") from None
+
+
+def _longer_names(benchmark: str) -> list[str]:
+    """The benchmarks whose names extend ``benchmark``'s (``textvqa`` -> ``textvqa-ocr``): their case ids start
+    like ``benchmark``'s and belong to their own files."""
+    from horizon.benchmarks.registry import BENCHMARKS
+
+    return [b for b in BENCHMARKS.names() if b.startswith(f"{benchmark}-")]
 
 
 def check_place(bf: BaselineFile, path: Path, device: str, model: str, benchmark: str) -> None:
@@ -370,7 +380,10 @@ def merge_session(root: Path, session: str, *, replace_damaged: bool) -> tuple[l
     write_all_atomic(merged_files)  # every file staged first: a full disk changes none of them
     for shards in by_target.values():
         for shard in shards:
-            shard.unlink()
+            try:
+                shard.unlink(missing_ok=True)
+            except OSError as err:  # merged already: a leftover shard is stale, listed and cleaned like any other
+                problems.append(f"{shard}: merged, but could not be removed ({err}); `horizon baselines --clean`")
     return sorted(merged_files), problems
 
 

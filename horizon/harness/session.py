@@ -136,6 +136,19 @@ def check_folders(folders: Mapping[str, str], writes: Iterable[str]) -> None:
                                  "writable folder") from None  # fmt: skip
 
 
+def runs_suite(args: Sequence[str], invoked: Path, root: Path) -> bool:
+    """Whether a pytest invocation's paths (``args``; none: the testpaths, suite included) reach the suite's cases,
+    whose records, report and baselines are written: ``pytest tests/`` writes none of them."""
+    suite = (root / "suite").resolve()
+    if not args:
+        return True
+    for arg in args:
+        path = (invoked / arg.split("::")[0]).resolve()
+        if path == suite or suite in path.parents or path in suite.parents:
+            return True
+    return False
+
+
 def tier_deselected(markexpr: str) -> bool:
     """Whether the ``organism_full`` tier's cases leave the session (unless ``-m`` names it)."""
     return TIER_MARKER not in markexpr
@@ -200,7 +213,7 @@ class Deferred:
         if threading.current_thread() is threading.main_thread():
             for sig in self.SIGNALS:
                 before = signal.getsignal(sig)
-                if before is not signal.SIG_IGN:  # a signal ignored stays ignored
+                if before is not signal.SIG_IGN and before is not None:  # ignored stays ignored; None: not Python's
                     self._before[sig] = before
                     signal.signal(sig, self._hold)
         return self
@@ -213,14 +226,24 @@ class Deferred:
             signal.signal(sig, before)
 
 
-def finish_baselines(root: Path, session: str, *, interrupted: bool, update: bool) -> tuple[list[str], bool, bool]:
+@dataclass(frozen=True)
+class Finished:
+    """What the session end's baseline work did: lines to print, whether the session fails, whether a Ctrl-C came
+    during the merge (the caller stops there), and how many baseline files it wrote."""
+
+    said: list[str]
+    failed: bool
+    stopped: bool
+    written: int
+
+
+def finish_baselines(root: Path, session: str, *, interrupted: bool, update: bool) -> Finished:
     """The session end's baseline work: merge this session's shards (not after an interruption; a Ctrl-C during the
-    merge waits for it to finish, all or nothing) and say what is left behind; (lines to print, whether the session
-    fails, whether a Ctrl-C came during the merge: the caller stops there)."""
+    merge waits for it to finish, all or nothing) and say what is left behind."""
     if interrupted:
         left = len(stale_files(root)) if root.is_dir() else 0
-        return [f"interrupted: no baseline was changed ({left} shard/temporary files left in {root}; "
-                "`horizon baselines --clean` removes them)"], False, False  # fmt: skip
+        return Finished([f"interrupted: no baseline was changed ({left} shard/temporary files left in {root}; "
+                         "`horizon baselines --clean` removes them)"], False, False, 0)  # fmt: skip
     with Deferred() as held:
         try:
             written, problems = merge_session(root, session, replace_damaged=update)
@@ -229,14 +252,15 @@ def finish_baselines(root: Path, session: str, *, interrupted: bool, update: boo
                                      "shards are left there (`horizon baselines` lists them)"]  # fmt: skip
     said = list(problems)
     if held.caught:
-        said.append(f"{held.caught[0]} during the baseline merge: the merge finished first ({len(written)} files "
-                    "written, all of this session's), then the session stopped")  # fmt: skip
+        done = (f"the merge finished first ({len(written)} files written, all of this session's)" if not problems
+                else f"the merge ended first ({len(written)} files written; see above)")  # fmt: skip
+        said.append(f"{held.caught[0]} during the baseline merge: {done}, then the session stopped")
     stale = stale_files(root, session)
     if stale:
         said.append(f"{len(stale)} stale files from interrupted sessions under {root} (never merged; "
                     f"`horizon baselines --clean` removes them): " + ", ".join(str(p.relative_to(root)) for p in stale[:5])
                     + (" ..." if len(stale) > 5 else ""))  # fmt: skip
-    return said, bool(problems), bool(held.caught)
+    return Finished(said, bool(problems), bool(held.caught), len(written))
 
 
 def unreached_settings(given: Mapping[str, Any], real_cases_ran: int) -> str:
