@@ -157,3 +157,23 @@ def test_xdist_workers_write_the_sessions_shards_and_the_controller_merges_them(
     assert sorted(files) == ["cpu/tiny-llava/gqa.json", "cpu/tiny-qwen2.5-vl/gqa.json"]  # merged, no shard left
     assert _suite(tmp_path, horizon_cache, *cases, "-n", "2").returncode == 0
     assert _snapshot(tmp_path / "b") == files
+
+
+def _full_disk(tmp: Path, horizon_cache: Path, where: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**_env(tmp, horizon_cache), "HORIZON_FULL_DISK": where}
+    return subprocess.run(_cmd(tmp, "-p", "tests.full_disk", *args), cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=900)  # fmt: skip
+
+
+def test_a_record_that_cannot_be_written_fails_its_case_saying_where(tmp_path, horizon_cache):
+    run = _full_disk(tmp_path, horizon_cache, "record", GQA)
+    assert run.returncode == 1 and "Traceback" not in run.stdout + run.stderr
+    assert f"tiny-llava-gqa-random@2:0.5: its record could not be written under {tmp_path / 'results'}" in run.stdout
+    assert "No space left on device (planted)" in run.stdout
+
+
+def test_a_report_that_cannot_be_written_says_where_and_keeps_the_records(tmp_path, horizon_cache):
+    run = _full_disk(tmp_path, horizon_cache, "report", GQA)
+    assert run.returncode == 1 and "Traceback" not in run.stdout + run.stderr
+    assert f"report not written to {tmp_path / 'reports'}: [Errno 28] No space left on device (planted)" in run.stdout
+    assert "writes it elsewhere" in run.stdout and list((tmp_path / "results").rglob("*.json"))
