@@ -93,6 +93,15 @@ def test_the_header_says_what_the_options_reach() -> None:
     assert "--dtype bfloat16" in lines[1] and "of each case" in lines[2] and "--stand-ins" in lines[3]
 
 
+def _two_shards(root: Path) -> None:
+    """Session 1x01's shards of two baseline files (benchmarks a and b of model m), one case each."""
+    for bench in ("a", "b"):
+        target = root / "cpu" / "m" / f"{bench}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = BaselineFile("cpu", "m", bench).with_case(f"m-{bench}-full", 4, {"accuracy": 1.0})
+        shard_path(target, "1x01-gw0").write_text(dumps(part))
+
+
 def test_ctrl_c_during_the_merge_waits_for_its_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """SIGINT sent while the merge writes: every file of the session is written, then the end says so and stops."""
     import os
@@ -100,11 +109,7 @@ def test_ctrl_c_during_the_merge_waits_for_its_end(tmp_path: Path, monkeypatch: 
 
     import horizon.harness.baselines as baselines
 
-    for bench in ("a", "b"):
-        target = tmp_path / "cpu" / "m" / f"{bench}.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shard_path(target, "1x01-gw0").write_text(dumps(BaselineFile("cpu", "m", bench).with_case(f"m-{bench}-full", 4,
-                                                                                                  {"accuracy": 1.0})))
+    _two_shards(tmp_path)
     real = baselines.write_all_atomic
 
     def interrupted(files: dict[Path, str]) -> None:
@@ -126,11 +131,7 @@ def test_a_failed_write_changes_no_file_of_the_session(tmp_path: Path, monkeypat
     import horizon.files as files
 
     done = []
-    for bench in ("a", "b"):
-        target = tmp_path / "cpu" / "m" / f"{bench}.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shard_path(target, "1x01-gw0").write_text(dumps(BaselineFile("cpu", "m", bench).with_case(f"m-{bench}-full", 4,
-                                                                                                  {"accuracy": 1.0})))
+    _two_shards(tmp_path)
     real = os.fdopen
 
     def full_on_second(fd: int, *args: object) -> object:
