@@ -42,8 +42,12 @@ def test_levenshtein_and_anls():
     assert anls("sitting", ["kitten"]) == pytest.approx(4 / 7)  # NL = 3/7 < 0.5 -> 1 - 3/7
     assert anls("abcd", ["abce"]) == pytest.approx(0.75)
     assert anls("ab", ["cd"]) == 0.0  # NL = 1
-    assert anls("abcd", ["abxy"]) == 0.0  # NL = 0.5 exactly: the official definition gives 0
+    assert anls("abcd", ["abxy"]) == 0.5  # NL = 0.5 exactly: kept (lmms-eval and the RRC script: below 0.5 is 0)
+    assert anls("1", ["10"]) == 0.5 and anls("5", ["5%"]) == 0.5  # the cases: half an edit away
     assert anls("hello  world ", ["xx", "Hello world"]) == 1.0  # best over answers, whitespace normalised
+    # divided by the raw lengths: "  ab " is 5 characters raw, 2 normalised; one edit from "abc" (3)
+    assert anls("  ab ", ["abc"]) == pytest.approx(1 - 1 / 5)
+    assert anls("straße", ["STRASSE"]) == pytest.approx(1 - 2 / 7)  # upper-cased: ß counts as SS
 
 
 def test_mme_parse_and_score():
