@@ -101,9 +101,11 @@ def test_choice_extraction():
 
 def test_scienceqa():
     choices = ["cat", "dog", "bird"]
-    assert score_scienceqa_item("B", choices, 1) == 1.0
-    assert score_scienceqa_item("B.", choices, 2) == 0.0
-    assert score_scienceqa_item("It is a bird", choices, 2) == 1.0
+    assert score_scienceqa_item("B", choices, 1) == 1.0 and score_scienceqa_item(" b\n", choices, 1) == 1.0
+    assert score_scienceqa_item("B.", choices, 2) == 0.0 and score_scienceqa_item("C. a bird", choices, 2) == 1.0
+    # lmms-eval reads a bare letter or "X." only: these name the right option and score 0 there
+    for said in ("(C)", "C)", "The answer is C", "It is a bird", "c.", "C, a bird"):
+        assert score_scienceqa_item(said, choices, 2) == 0.0, said
     with pytest.raises(ValueError, match="answer index 3"):
         score_scienceqa_item("A", choices, 3)
 

@@ -95,6 +95,31 @@ def test_anls_equals_lmms_eval_answer_for_answer(golds):
     assert len(answers) >= 1000 and differ == []
 
 
+SQA_CHOICES = [["cat", "dog", "bird"], ["A", "B"], ["true", "false"], ["1", "2", "3", "4", "5"],
+               ["the sun", "a moon", "an apple", "B.", "(C)"]]  # fmt: skip
+
+
+@pytest.mark.parametrize("choices", SQA_CHOICES, ids=lambda c: "|".join(c))
+def test_scienceqa_equals_lmms_eval_answer_for_answer(choices):
+    """ScienceQA under lmms-eval: >= 1,000 generated answers per question (letters in every form, the options'
+    texts, refusals, ...), for every answer index, scored by horizon and by lmms-eval's ``sqa_process_results``:
+    equal on every one."""
+    from lmms_eval.tasks.scienceqa.utils import sqa_process_results
+
+    from horizon.benchmarks.scienceqa import score_scienceqa_item
+
+    from .generated import answers_for
+
+    letters = [chr(ord("A") + i) for i in range(len(choices))]
+    forms = [f(x) for x in letters for f in (str, str.lower, "({})".format, "{})".format, "{}.".format,
+                                            "The answer is {}.".format, "{}: ".format)]  # fmt: skip
+    answers = answers_for([*forms, *choices, *(f"{x}. {c}" for x, c in zip(letters, choices, strict=True))])
+    differ = [(a, k) for k in range(len(choices)) for a in answers
+              if score_scienceqa_item(a, choices, k) != sqa_process_results({"choices": choices, "answer": k}, [a])[
+                  "exact_match"]]  # fmt: skip
+    assert len(answers) >= 1000 and differ == []
+
+
 @pytest.mark.parametrize(
     ("pred", "answers", "dataset"),
     [("The word is CAT", ["cat"], "IIIT5K"), ("ＣＡＴ", ["cat"], "IIIT5K"), ("dog", ["cat"], "IIIT5K"),

@@ -1,18 +1,16 @@
 """ScienceQA-IMG (Lu et al., 2022): multiple choice with an image; the prediction names an option letter.
 
-Scoring: the letter is extracted by the rules of ``choices.extract_choice`` (a lone letter, "(B)", "C.",
-or the one option whose text the answer contains) and compared with the answer letter; accuracy is the
-mean (lmms-eval ``sqa_process_results`` accepts a bare letter or ``X.``; LLaVA's script falls back to a
-random letter, which we never do). The ``paper`` protocol parses as LLaVA's ``eval_science_qa.py`` does
-(:func:`parse_scienceqa_llava`).
+Scoring under ``lmms-eval`` is lmms-eval 0.7.3's ``sqa_process_results`` (``lmms_eval/tasks/scienceqa/utils.py``
+l.34-44): the stripped answer is the answer letter itself (any case), or it starts with an upper-case letter and a
+period ("B." or "B. a bird"), which is read as the letter; anything else ("(B)", "B)", "The answer is B", the
+option's text) is wrong. Accuracy is the mean. The ``paper`` protocol parses as LLaVA's ``eval_science_qa.py`` does
+(:func:`parse_scienceqa_llava`; its random fallback letter is never used).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-
-from horizon.benchmarks.choices import extract_choice
 
 LETTERS = "ABCDEFGHIJ"
 
@@ -31,11 +29,17 @@ def sqa_question(question: str, hint: str, choices: Sequence[str]) -> str:
 
 
 def score_scienceqa_item(prediction: str, choices: Sequence[str], answer: int) -> float:
-    """1.0 if the prediction picks choice ``answer`` (0-based), else 0.0."""
-    options = option_letters(choices)
+    """1.0 if the prediction picks choice ``answer`` (0-based) by lmms-eval's rule (module docstring), else 0.0."""
+    option_letters(choices)  # refuses a question with too few or too many choices
     if not 0 <= answer < len(choices):
         raise ValueError(f"ScienceQA answer index {answer} is outside 0..{len(choices) - 1}")
-    return float(extract_choice(prediction, options) == LETTERS[answer])
+    target = LETTERS[answer].lower()
+    pred = prediction.strip()
+    if pred.lower() == target:
+        return 1.0
+    if len(pred) >= 2 and pred[0].isupper() and pred[1] == ".":
+        return float(pred[0].lower() == target)
+    return 0.0
 
 
 LLAVA_OPTIONS = ("A", "B", "C", "D", "E")  # eval_science_qa.py's --options default (membership, not substring)
