@@ -120,6 +120,26 @@ def test_scienceqa_equals_lmms_eval_answer_for_answer(choices):
     assert len(answers) >= 1000 and differ == []
 
 
+GQA_GOLDS = ["no", "yes", "left", "black and white", "t-shirt", "Dr. Pepper", "3", "1,000", "man's", "straße"]
+
+
+@pytest.mark.parametrize("gold", GQA_GOLDS)
+def test_gqa_exact_match_equals_lmms_eval_answer_for_answer(gold):
+    """GQA (and OCR-VQA, scored by the same rule): >= 1,000 generated answers per gold answer, stripped as
+    lmms-eval's task strips them, scored by its ``exact_match`` metric (ignore_case, ignore_punctuation, as the
+    task's yaml sets) and by horizon: equal on every one."""
+    from lmms_eval.api.metrics import exact_match_hf_evaluate
+
+    from horizon.benchmarks.exact import exact_match
+
+    from .generated import answers_for
+
+    answers = answers_for([gold])
+    differ = [a for a in answers if exact_match(a, gold) != exact_match_hf_evaluate(
+        predictions=[a.strip()], references=[gold], ignore_case=True, ignore_punctuation=True)["exact_match"]]  # fmt: skip
+    assert len(answers) >= 1000 and differ == []
+
+
 @pytest.mark.parametrize(
     ("pred", "answers", "dataset"),
     [("The word is CAT", ["cat"], "IIIT5K"), ("ＣＡＴ", ["cat"], "IIIT5K"), ("dog", ["cat"], "IIIT5K"),

@@ -1,6 +1,8 @@
-"""Exact-match scorers: GQA (case and punctuation ignored, as lmms-eval's ``exact_match`` with
-``ignore_case`` and ``ignore_punctuation``) and OCR-VQA (no lmms-eval task exists; the same rule on the
-single answer, whitespace normalised)."""
+"""Exact match as lmms-eval 0.7.3 scores GQA: its ``exact_match`` metric with ``ignore_case`` and
+``ignore_punctuation`` (``lmms_eval/api/metrics.py`` l.188-220: lower-cased, ASCII punctuation removed, the strings
+then compared whole) on the answer as its task hands it over, stripped (``lmms_eval/api/task.py`` l.1587-1589). No
+whitespace is normalised inside: "no ." is "no " there, not "no". OCR-VQA has no lmms-eval task; it is scored by
+the same rule on its single answer."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ _PUNCT = str.maketrans("", "", string.punctuation)
 
 
 def normalize_exact(text: str) -> str:
-    return " ".join(text.lower().translate(_PUNCT).split())
+    """lmms-eval's ``ignore_case`` then ``ignore_punctuation``: lower-cased, ASCII punctuation removed."""
+    return text.lower().translate(_PUNCT)
 
 
 def exact_match(prediction: str, answer: str) -> float:
-    return float(normalize_exact(prediction) == normalize_exact(answer))
+    return float(normalize_exact(prediction.strip()) == normalize_exact(answer))
