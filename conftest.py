@@ -84,7 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
         setattr(config.option, name, path)
     workerinput = getattr(config, "workerinput", None)
     if workerinput is None:
-        from horizon.harness.baselines import new_session
+        from horizon.harness.merge import new_session
         from horizon.models.loading import check_options
 
         try:  # on the controller only: a worker must not start CUDA before pinning
@@ -181,8 +181,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             said.append(f"report not written: {err}")
             failed = True
         except OSError as err:  # a read-only or full reports folder: the records and baselines are kept
-            said.append(f"report not written to {reports}: {err}; {again.replace(str(reports), '<folder>')} "
-                        "writes it elsewhere")  # fmt: skip
+            said.append(f"report not written to {reports}: {err}; `horizon report {results} --out <folder> "
+                        f"--baselines {root}` writes it elsewhere")  # fmt: skip
             failed = True
         except KeyboardInterrupt:
             merged = f"; the {end.written} baseline files of this session were already merged" if end.written else ""

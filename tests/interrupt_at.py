@@ -57,9 +57,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
         check._write_shard = _after_first(check._write_shard)  # type: ignore[assignment]
     elif stage == "merge":
-        import horizon.harness.baselines as baselines
+        import horizon.harness.merge as merge
 
-        baselines.write_all_atomic = _before(baselines.write_all_atomic)  # type: ignore[assignment]
+        merge.write_all_atomic = _before(merge.write_all_atomic)  # type: ignore[assignment]
     elif stage == "report":
         import horizon.report.write as write
 

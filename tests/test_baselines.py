@@ -18,10 +18,9 @@ from horizon.harness.baselines import (
     dumps,
     load,
     loads,
-    merge_session,
     shard_path,
-    stale_files,
 )
+from horizon.harness.merge import merge_session, stale_files
 from horizon.metrics import Metric, percent, table
 
 TOL = Tolerance()

@@ -15,9 +15,9 @@ from horizon.harness.baselines import (
     dumps,
     load,
     loads,
-    merge_session,
     shard_path,
 )
+from horizon.harness.merge import merge_session
 from horizon.metrics import percent, table
 from horizon.stats.gate import detects, paired_gate
 

@@ -107,16 +107,16 @@ def test_ctrl_c_during_the_merge_waits_for_its_end(tmp_path: Path, monkeypatch: 
     import os
     import signal
 
-    import horizon.harness.baselines as baselines
+    import horizon.harness.merge as merge
 
     _two_shards(tmp_path)
-    real = baselines.write_all_atomic
+    real = merge.write_all_atomic
 
     def interrupted(files: dict[Path, str]) -> None:
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C arrives as the merge starts writing
         real(files)
 
-    monkeypatch.setattr(baselines, "write_all_atomic", interrupted)
+    monkeypatch.setattr(merge, "write_all_atomic", interrupted)
     end = hs.finish_baselines(tmp_path, "1x01", interrupted=False, update=False)
     assert end.stopped and not end.failed
     assert "SIGINT during the baseline merge: the merge finished first (2 files" in end.said[0]

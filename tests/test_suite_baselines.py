@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from horizon.harness.baselines import load, merge_session
+from horizon.harness.baselines import load
 from horizon.harness.check import check
+from horizon.harness.merge import merge_session
 from horizon.harness.records import Record
 
 ROOT = Path(__file__).parents[1]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from horizon.harness.baselines import SHARD, BaselineError, clean, live, load, stale_files
+from horizon.harness.baselines import SHARD, BaselineError, load
+from horizon.harness.merge import clean, live, stale_files
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

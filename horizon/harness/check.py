@@ -4,7 +4,7 @@
 missing baseline fails), record (missing cases are recorded, existing ones compared), update (the file takes
 the obtained values; a changed value still fails so a person reviews it). Every write goes through a shard
 owned by the session and its worker (``owner``), merged at the end of that session only (xdist-safe, atomic;
-:func:`horizon.harness.baselines.merge_session`). Compare mode writes nothing (a case's obtained values are in its record under
+:func:`horizon.harness.merge.merge_session`). Compare mode writes nothing (a case's obtained values are in its record under
 ``results/``); update mode also keeps the changed cases in ``<benchmark>.obtained.json`` for review. A damaged baseline file fails
 the cases that need it with its name (and update mode replaces it); it never stops the session.
 """

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from horizon.harness.baselines import merge_session, stale_files
+from horizon.harness.merge import merge_session, stale_files
 from horizon.models.settings import DEFAULT_ATTENTION, DEFAULT_DEVICE, DEFAULT_DTYPE
 from horizon.protocol import DEFAULT_PROTOCOL, PAPER_PROTOCOL
 
