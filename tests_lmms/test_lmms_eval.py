@@ -88,7 +88,7 @@ def test_anls_equals_lmms_eval_answer_for_answer(golds):
     horizon and by lmms-eval's own ``lmms_eval.api.metrics.anls``: equal on every one (no documented deviation)."""
     from lmms_eval.api.metrics import anls as their_anls
 
-    from .generated import answers_for
+    from tests.answers import answers_for
 
     answers = answers_for(golds)
     differ = [a for a in answers if anls(a, golds) != pytest.approx(their_anls(golds, [a])["anls"], abs=1e-12)]
@@ -108,7 +108,7 @@ def test_scienceqa_equals_lmms_eval_answer_for_answer(choices):
 
     from horizon.benchmarks.scienceqa import score_scienceqa_item
 
-    from .generated import answers_for
+    from tests.answers import answers_for
 
     letters = [chr(ord("A") + i) for i in range(len(choices))]
     forms = [f(x) for x in letters for f in (str, str.lower, "({})".format, "{})".format, "{}.".format,
@@ -132,7 +132,7 @@ def test_gqa_exact_match_equals_lmms_eval_answer_for_answer(gold):
 
     from horizon.benchmarks.exact import exact_match
 
-    from .generated import answers_for
+    from tests.answers import answers_for
 
     answers = answers_for([gold])
     differ = [a for a in answers if exact_match(a, gold) != exact_match_hf_evaluate(

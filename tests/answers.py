@@ -1,5 +1,6 @@
-"""Generated answers for the differential tests against lmms-eval 0.7.3 (issue 33): deterministic, at least 1,000
-per benchmark, with the edge cases a model produces: case, articles, punctuation, numbers, whitespace, letters
+"""Generated answers for the differential tests against the scorers' references (issue 33): tests_lmms against
+lmms-eval 0.7.3, tests/test_paper_scorer_references.py against the release's algorithms. Deterministic, at least
+1,000 per benchmark, with the edge cases a model produces: case, articles, punctuation, numbers, whitespace, letters
 inside words, refusals, empty, very long, and near misses of each gold answer (one to several edits)."""
 
 from __future__ import annotations
