@@ -104,7 +104,8 @@ def test_paper_question_in_the_vicuna_v1_conversation():
 def test_paper_lengths_and_no_stop_strings(name: str, tokens: int):
     paper = BENCHMARKS.get(name).under(PAPER)
     assert paper.protocol == PAPER and paper.max_new_tokens == tokens and paper.until == ()
-    assert paper.cut("Yes\n\nBecause ASSISTANT: it is.") == "Yes\n\nBecause ASSISTANT: it is."
+    for family in ("llava", "qwen2_5_vl"):  # the release decodes to EOS and strips the answer
+        assert paper.cut(" Yes\n\nBecause ASSISTANT: it is. ", family) == "Yes\n\nBecause ASSISTANT: it is."
     assert PAPER_SOURCE_COMMIT in paper.variants[PAPER].source
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from horizon.benchmarks.anls import anls
-from horizon.benchmarks.choices import extract_choice
+from horizon.benchmarks.choices import read_letter, row_options
 from horizon.benchmarks.exact import exact_match
-from horizon.benchmarks.mmbench import MMBenchItem, score_mmbench
+from horizon.benchmarks.mmbench import MMBenchItem, mmbench_cells, score_mmbench
 from horizon.benchmarks.mme import MMEItem, parse_yes_no, score_mme
 from horizon.benchmarks.ocrbench import OCRBenchItem, ocrbench_correct, score_ocrbench
 from horizon.benchmarks.pope import parse_pope, score_pope
@@ -89,14 +89,19 @@ def test_pope_yes_ratio_is_from_predictions_not_ground_truth():
     assert s.yes_ratio == 1.0 and s.accuracy == 0.5 and s.recall == 1.0
 
 
-def test_choice_extraction():
-    opts = {"A": "a red apple", "B": "a banana", "C": "cherry"}
-    assert extract_choice("B", opts) == "B"
-    assert extract_choice("(C) cherry", opts) == "C"
-    assert extract_choice("The answer is B.", opts) == "B"
-    assert extract_choice("I think it is a banana", opts) == "B"  # a lone article "A" in a long answer is text
-    assert extract_choice("A or B", opts) is None
-    assert extract_choice("no idea", opts) is None
+def test_letter_reading_as_lmms_eval_static():
+    cells = {"A": "a red apple", "B": "a banana", "C": "cherry", "D": None}
+    assert read_letter("B", cells) == "B"
+    assert read_letter("(C) cherry", cells) == "C"
+    assert read_letter("The answer is B.", cells) == "B"
+    assert read_letter("The answer is A.", cells) == "A"  # "A." is a form of its own: not the article
+    assert read_letter("A, B", cells) == "B"  # "B" stands alone once; "A," is no bare letter
+    assert read_letter("I think it is a banana", cells) == "B"  # a lone article "A" in a long answer is text
+    assert read_letter("A or B", cells) == "A"  # two bare letters: the ranked search ranks the start above the end
+    assert read_letter("E", cells) == "E"  # can_infer_option reads A-E whatever the row has (then it is wrong)
+    assert read_letter("no idea", cells) is None
+    assert row_options({"A": "x", "B": "y"}) == {"A": "x", "B": "y", "C": "nan", "D": "nan"}  # missing: "nan"
+    assert mmbench_cells({"A": "x", "B": None, "C": float("nan")}) == {"A": "x", "B": None, "C": None, "D": "nan"}
 
 
 def test_scienceqa():
@@ -133,11 +138,15 @@ def test_ocrbench_rules_and_no_global_state():
 
 
 def test_mmbench_circular():
-    opts = {"A": "red", "B": "blue"}
+    cells = {"A": "red", "B": "blue", "C": None, "D": None}
+    turned = {"A": "blue", "B": "red", "C": None, "D": None}
     items = [
-        MMBenchItem(7, opts, "A", "A"), MMBenchItem(1_000_007, {"A": "blue", "B": "red"}, "B", "B"),  # group 7 right
-        MMBenchItem(8, opts, "B", "B"), MMBenchItem(1_000_008, {"A": "blue", "B": "red"}, "A", "B"),  # group 8 wrong
+        MMBenchItem(7, cells, "A", "A"), MMBenchItem(1_000_007, turned, "B", "B"),  # group 7 right
+        MMBenchItem(8, cells, "B", "B"), MMBenchItem(1_000_008, turned, "A", "B"),  # group 8 wrong
+        MMBenchItem(1_000_009, cells, "A", "A"),  # no main row 9: not scored (lmms-eval's data_main)
     ]  # fmt: skip
     assert score_mmbench(items) == 50.0
     with pytest.raises(ValueError, match="answer 'C' is not an option"):
-        score_mmbench([MMBenchItem(1, opts, "C", "A")])
+        score_mmbench([MMBenchItem(1, cells, "C", "A")])
+    with pytest.raises(ValueError, match="at least one main row"):
+        score_mmbench([MMBenchItem(1_000_001, cells, "A", "A")])

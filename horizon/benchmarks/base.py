@@ -8,6 +8,7 @@ from typing import Any
 
 from PIL import Image
 
+from horizon.benchmarks.wrappers import wrapper_length, wrapper_stops
 from horizon.images import ImageError, decode
 from horizon.metrics import Metric, kind_of, table
 from horizon.protocol import DEFAULT_PROTOCOL
@@ -61,10 +62,13 @@ class Variant:
     max_new_tokens: int | None = None
     until: tuple[str, ...] | None = None
     notes: str = ""
+    scorer: str = ""  # what ``score`` implements, and where it was read (required with ``score``)
 
     def __post_init__(self) -> None:
         if not self.source.strip():
             raise ValueError("a benchmark variant must name its source (file and commit)")
+        if self.score is not None and not self.scorer.strip():
+            raise ValueError("a benchmark variant with its own scorer must name it (what it implements, file and line)")
         if self.max_new_tokens is not None and self.max_new_tokens < 1:
             raise ValueError(f"a variant's max_new_tokens must be >= 1, got {self.max_new_tokens}")
 
@@ -87,10 +91,18 @@ class Benchmark:
     to_sample: Callable[[Mapping[str, Any], int], Sample]
     prompt: Callable[[Sample, str], str]  # (sample, model family) -> the question text
     score: Callable[[Sequence[Sample], Sequence[str]], dict[str, float]]
+    scorer: str  # what ``score`` implements under ``protocol``, and where it was read; records carry it
     notes: str = ""
     images: ImageSource | None = None  # where the images are when rows lack an ``image`` column
     expand: Callable[[Mapping[str, Any]], list[Mapping[str, Any]]] | None = None  # one row -> several items
-    until: tuple[str, ...] = ("\n\n",)  # stop strings the answer is cut at (lmms-eval's default: a blank line)
+    # stop strings: the lmms-eval task's ``until`` (its default: a blank line), of which each family's lmms-eval
+    # wrapper cuts some or none under that protocol (horizon/benchmarks/wrappers.py); horizon's own (``task_until``
+    # False, synth) or a variant's are cut as they are
+    until: tuple[str, ...] = ("\n\n",)
+    task_until: bool = True
+    # False: the lmms-eval task sets no length (TextVQA), so under that protocol each family's wrapper default runs
+    # (new_tokens()); ``max_new_tokens`` is then only what cost estimates assume
+    task_length: bool = True
     generate: Callable[[], list[dict[str, Any]]] | None = None  # rows made here when no local data is found (synth)
     group_size: int = 0  # > 0: scored on whole groups of this size only (MME's image pairs: 2); others are left out
     ids: str = "the row number"  # where sample ids come from (each must be distinct: predictions are keyed by them)
@@ -108,6 +120,8 @@ class Benchmark:
             raise ValueError(f"benchmark name {self.name!r} must be a lowercase word (e.g. 'textvqa-ocr')")
         if not self.columns:
             raise ValueError(f"benchmark {self.name!r} declares no required columns")
+        if not self.scorer.strip():
+            raise ValueError(f"benchmark {self.name!r} must name its scorer (what it implements, file and line)")
         if self.max_new_tokens < 1:
             raise ValueError(f"benchmark {self.name!r}: max_new_tokens must be >= 1, got {self.max_new_tokens}")
         if self.group_size < 0:
@@ -131,12 +145,17 @@ class Benchmark:
         in place of the spec's own; the spec itself when the protocol defines no variant for it (the metric names
         never change, so a report reads either)."""
         variant = self.variants.get(protocol)
+        if protocol == self.protocol:
+            return self
+        own = variant is not None and variant.score is not None
+        scorer = variant.scorer if variant is not None and own else fallback_scorer(self.scorer, protocol, self.name)
         if variant is None:
-            return self if protocol == self.protocol else replace(self, protocol=protocol)
+            return replace(self, protocol=protocol, scorer=scorer)
         return replace(
             self,
             prompt=variant.prompt or self.prompt,
             score=variant.score or self.score,
+            scorer=scorer,
             max_new_tokens=variant.max_new_tokens or self.max_new_tokens,
             until=self.until if variant.until is None else variant.until,
             notes=variant.notes or self.notes,
@@ -185,10 +204,37 @@ class Benchmark:
             kind_of(name, declared, f"the {self.name} spec (horizon/benchmarks/registry.py)")
         return dict(scores)
 
-    def cut(self, answer: str) -> str:
-        for stop in self.until:
+    def new_tokens(self, family: str) -> int:
+        """The answer length a ``family`` model runs at under this benchmark's protocol."""
+        if self.protocol == DEFAULT_PROTOCOL and not self.task_length:
+            return wrapper_length(family)
+        return self.max_new_tokens
+
+    def stops(self, family: str) -> tuple[str, ...]:
+        """The strings a ``family`` model's answer is cut at under this benchmark's protocol."""
+        if self.protocol == DEFAULT_PROTOCOL and self.task_until:
+            return wrapper_stops(family, self.until)
+        return tuple(s for s in self.until if s)
+
+    def cut(self, answer: str, family: str) -> str:
+        """The answer as the protocol's reference scores it: cut at :meth:`stops`, then stripped (lmms-eval's
+        ``Task.process_results`` strips every answer, the release strips its outputs)."""
+        for stop in self.stops(family):
             answer = answer.split(stop)[0]
-        return answer
+        return answer.strip()
+
+
+FALLBACK = "fallback: "
+
+
+def fallback_scorer(scorer: str, protocol: str, benchmark: str) -> str:
+    """How a record names the spec's own scorer where ``protocol``'s source has none for ``benchmark``."""
+    return f"{scorer} ({FALLBACK}the {protocol} protocol's source scores no {benchmark})"
+
+
+def is_fallback(scorer: str) -> bool:
+    """Whether a record's ``scorer`` is another protocol's, standing in (:func:`fallback_scorer`)."""
+    return f"({FALLBACK}" in scorer
 
 
 BENCHMARKS: Registry[Benchmark] = Registry("benchmark")

@@ -35,12 +35,14 @@ def parse_yes_no(prediction: str) -> str:
 
 
 def convert_answer_to_mme(prediction: str) -> str:
-    """LLaVA's ``convert_answer_to_mme.py`` (run by the release's allbench scripts inside playground/data/eval/MME;
-    not in the release itself): ``pred = answer['text'].strip().lower()``; one starting with "yes" becomes "Yes",
-    one starting with "no" becomes "No", any other is left lower-cased. Read from the copy at
-    EasonAI-5589/MME@97a1c6f ``convert_answer_to_mme.py`` l.60-64 (other copies, e.g. zjunlp/Deco@a3ccc15
-    eval_tool/convert_answer_to_mme.py, pass the text unchanged; :func:`parse_pred_ans` then reads both alike,
-    since a text starting with yes/no has it in its first 4 characters)."""
+    """LLaVA's ``convert_answer_to_mme.py`` (run by the release's allbench scripts inside playground/data/eval/MME,
+    from LLaVA's eval.zip; not in the release itself). eval.zip's own copy (haotian-liu/LLaVA@32cebc3, a pull
+    request's head, ``playground/data/eval/MME/convert_answer_to_mme.py`` l.54-72) writes ``answer['text']``
+    unchanged; the copy at EasonAI-5589/MME@97a1c6f (l.60-64) strips and lower-cases it and turns one starting with
+    "yes"/"no" into "Yes"/"No". :func:`parse_pred_ans` reads both alike on every answer the release can read (a
+    text starting with yes/no has it in its first 4 characters; tests/test_paper_scorer_references.py holds both).
+    The one difference from the release: an answer holding a tab or a line break breaks the converter's
+    tab-separated file and calculation.py raises; horizon scores it (docs/protocol.md)."""
     pred = prediction.strip().lower()
     return "Yes" if pred.startswith("yes") else "No" if pred.startswith("no") else pred
 

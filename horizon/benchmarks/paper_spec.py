@@ -37,8 +37,8 @@ def _mme_paper_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[st
 
 
 def _pope_paper_prompt(s: Sample, family: str) -> str:
-    """llava_pope_test.jsonl's text (data, not in the release or its index): the POPE question + SINGLE_WORD,
-    LLaVA-1.5's short-answer format, as lmms-eval's pope task (unconfirmed from the file itself)."""
+    """llava_pope_test.jsonl's text (LLaVA's eval.zip data, not in the release; read at haotian-liu/LLaVA@32cebc3
+    ``playground/data/eval/pope/llava_pope_test.jsonl``): the POPE question + SINGLE_WORD."""
     return s.question + SINGLE_WORD
 
 
@@ -83,26 +83,31 @@ def _mmbench_paper_prompt(suffix: str) -> Callable[[Sample, str], str]:
 PAPER_MME = Variant(
     source=f"{LOADER}; llava_mme.jsonl via LLaVA's convert_answer_to_mme.py; MME eval_tool/calculation.py",
     prompt=_mme_paper_prompt, score=_mme_paper_score, max_new_tokens=128, until=(),
+    scorer="LLaVA's convert_answer_to_mme.py + MME's eval_tool/calculation.py (tests/test_paper_scorer_references.py)",
     notes="perception + cognition (max 2800), answers read by LLaVA's converter and MME's calculation.py",
 )  # fmt: skip
 PAPER_POPE = Variant(
     source=f"{LOADER}; llava_pope_test.jsonl; {RELEASE} llava/eval/eval_pope.py",
     prompt=_pope_paper_prompt, score=_pope_paper_score, max_new_tokens=128, until=(),
+    scorer=f"{RELEASE} llava/eval/eval_pope.py, the mean over the splits",
     notes="every metric the unweighted mean over the splits (the release's 'Average F1')",
 )  # fmt: skip
+M4C_SCORER = f"{RELEASE} llava/eval/m4c_evaluator.py TextVQAAccuracyEvaluator"
 TEXTVQA_PAPER_SOURCE = f"{LOADER}; {RELEASE} llava/eval/m4c_evaluator.py via {LLAVA} llava/eval/eval_textvqa.py"
 PAPER_TEXTVQA = Variant(
-    source=TEXTVQA_PAPER_SOURCE, score=_m4c_score, max_new_tokens=128, until=(),
+    source=TEXTVQA_PAPER_SOURCE, score=_m4c_score, max_new_tokens=128, until=(), scorer=M4C_SCORER,
     notes="no OCR tokens in the prompt (the release has only the OCR question file: run textvqa-ocr for it)",
 )  # fmt: skip
 PAPER_TEXTVQA_OCR = Variant(
     source=f"{TEXTVQA_PAPER_SOURCE}; llava_textvqa_val_v051_ocr.jsonl", prompt=_textvqa_paper_prompt,
     score=_m4c_score, max_new_tokens=128, until=(), notes="LLaVA-1.5's 'Reference OCR token' question file",
+    scorer=M4C_SCORER,
 )  # fmt: skip
 PAPER_SQA = Variant(
     source=f"{RELEASE} llava/eval/model_vqa_science.py (--single-pred-prompt, max_new_tokens=1024); "
            f"llava_test_CQM-A.json; {LLAVA} llava/eval/eval_science_qa.py (IMG-Accuracy)",
     prompt=_sqa_paper_prompt, score=_sqa_paper_score, max_new_tokens=1024, until=(),
+    scorer=f"{LLAVA} llava/eval/eval_science_qa.py (IMG-Accuracy)",
     notes="LLaVA's letter parsing (a bare letter, 'X. ', or 'The answer is X.'; else wrong)",
 )  # fmt: skip
 MMBENCH_PAPER_SOURCE = f"{RELEASE} llava/eval/model_vqa_mmbench.py (--single-pred-prompt, max_new_tokens=1024)"

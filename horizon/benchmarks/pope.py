@@ -1,11 +1,16 @@
 """POPE (Li et al., 2023): object-hallucination yes/no questions (random, popular, adversarial).
 
-Answer extraction is POPE's own (``evaluate.py`` of the POPE repository, also LLaVA's ``eval_pope.py``):
-keep the first sentence, drop commas, and the answer is "no" if the words "No", "no" or "not" occur,
-"yes" otherwise. Metrics with "yes" as the positive class: accuracy, precision, recall, F1 and the
-yes-ratio **of the predictions** (lmms-eval's ``pope_aggregate_yes_ratio`` reads the ground truth instead,
-which is always about 0.5 on POPE; tests/test_scorers.py shows the difference). The ``paper`` protocol scores
-each split apart and averages them (:func:`score_pope_splits`).
+Two scorers, one per protocol, each its reference's:
+
+* ``lmms-eval`` (:func:`score_pope_lmms_eval`): lmms-eval 0.7.3's ``pope_process_results`` and aggregations
+  (lmms_eval/tasks/pope/utils.py): an answer counts only when, lower-cased and stripped, it *is* "yes" or "no"
+  ("Yes." is neither: wrong, and neither a positive nor a negative); precision over the answers "yes", recall
+  over the gold "yes" answered "yes" or "no"; and its yes-ratio is the share of gold "yes" (the ground truth,
+  about 0.5 on POPE), not of the predictions.
+* ``paper`` (:func:`score_pope`, :func:`score_pope_splits`): POPE's own extraction (``evaluate.py`` of the POPE
+  repository, also LLaVA's ``eval_pope.py``): keep the first sentence, drop commas, and the answer is "no" if the
+  words "No", "no" or "not" occur, "yes" otherwise; metrics with "yes" as the positive class, and the yes-ratio
+  of the predictions. The release scores each split apart and averages them.
 """
 
 from __future__ import annotations
@@ -40,12 +45,7 @@ def score_pope(predictions: Sequence[str], answers: Sequence[str]) -> POPEScore:
     if len(predictions) != len(answers) or not answers:
         raise ValueError(f"{len(predictions)} predictions for {len(answers)} answers; need equal, non-zero counts")
     pred = [parse_pope(p) == "yes" for p in predictions]
-    gold = []
-    for a in answers:
-        label = a.strip().lower()
-        if label not in ("yes", "no"):
-            raise ValueError(f"POPE answer {a!r} is not yes or no")
-        gold.append(label == "yes")
+    gold = _gold(answers)
     tp = sum(p and g for p, g in zip(pred, gold, strict=True))
     fp = sum(p and not g for p, g in zip(pred, gold, strict=True))
     fn = sum(not p and g for p, g in zip(pred, gold, strict=True))
@@ -54,6 +54,35 @@ def score_pope(predictions: Sequence[str], answers: Sequence[str]) -> POPEScore:
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return POPEScore((tp + tn) / len(pred), precision, recall, f1, sum(pred) / len(pred))
+
+
+def _gold(answers: Sequence[str]) -> list[bool]:
+    gold = []
+    for a in answers:
+        label = a.strip().lower()
+        if label not in ("yes", "no"):
+            raise ValueError(f"POPE answer {a!r} is not yes or no")
+        gold.append(label == "yes")
+    return gold
+
+
+def score_pope_lmms_eval(predictions: Sequence[str], answers: Sequence[str]) -> POPEScore:
+    """lmms-eval 0.7.3's POPE (lmms_eval/tasks/pope/utils.py: ``pope_process_results`` l.17-29 reads
+    ``results[0].lower().strip()``; ``pope_aggregate_accuracy`` l.31, ``_precision`` l.39, ``_recall`` l.53,
+    ``_f1_score`` l.67, ``_yes_ratio`` l.74): exact
+    "yes"/"no" answers only; 0 where a ratio's denominator is 0, as there."""
+    if len(predictions) != len(answers) or not answers:
+        raise ValueError(f"{len(predictions)} predictions for {len(answers)} answers; need equal, non-zero counts")
+    said = [p.lower().strip() for p in predictions]
+    gold = _gold(answers)
+    tp = sum(g and s == "yes" for s, g in zip(said, gold, strict=True))
+    fp = sum(not g and s == "yes" for s, g in zip(said, gold, strict=True))
+    fn = sum(g and s == "no" for s, g in zip(said, gold, strict=True))
+    right = sum(s == ("yes" if g else "no") for s, g in zip(said, gold, strict=True))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return POPEScore(right / len(said), precision, recall, f1, sum(gold) / len(gold))
 
 
 def score_pope_splits(predictions: Sequence[str], answers: Sequence[str], splits: Sequence[str]) -> POPEScore:

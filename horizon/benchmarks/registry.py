@@ -1,8 +1,9 @@
 """The benchmark specs: each dataset's layout, prompt and scoring, registered into ``BENCHMARKS``.
 
-Layouts follow the datasets lmms-eval 0.7.3 loads (docs/benchmarks.md); prompts, generation
-lengths and stop strings are lmms-eval's ``default`` ones, which its LLaVA-1.5 and Qwen2.5-VL models both use
-on these tasks (TextVQA sets no length there: 128, LLaVA-1.5's own VQA script, is used).
+Layouts follow the datasets lmms-eval 0.7.3 loads (docs/benchmarks.md); prompts, generation lengths and stop
+strings are its tasks' ``default`` ones, which its LLaVA-1.5 and Qwen2.5-VL models both use on these tasks. What
+the model wrapper decides is each family's (horizon/benchmarks/wrappers.py): which stop strings cut, and TextVQA's
+length, which its task does not set (128, the cost estimates' figure, is LLaVA-1.5's own VQA script's).
 
 The benchmarks the authors' release runs (MME, POPE, ScienceQA-IMG, TextVQA, MMBench EN/CN) also have a
 ``paper`` variant (horizon/protocol.py, docs/protocol.md): LLaVA's question text, the release's scorer and
@@ -30,7 +31,7 @@ from horizon.benchmarks.base import (
     text_list,
 )
 from horizon.benchmarks.exact import exact_match
-from horizon.benchmarks.mmbench import MMBenchItem, circular_group, score_mmbench
+from horizon.benchmarks.mmbench import MMBenchItem, circular_group, mmbench_cells, score_mmbench
 from horizon.benchmarks.mme import COGNITION, PERCEPTION, mme_metrics
 from horizon.benchmarks.ocrbench import CATEGORIES, OCRBenchItem, score_ocrbench
 from horizon.benchmarks.paper_spec import (
@@ -42,7 +43,7 @@ from horizon.benchmarks.paper_spec import (
     PAPER_TEXTVQA,
     PAPER_TEXTVQA_OCR,
 )
-from horizon.benchmarks.pope import score_pope
+from horizon.benchmarks.pope import score_pope_lmms_eval
 from horizon.benchmarks.scienceqa import LETTERS, score_scienceqa_item, sqa_question
 from horizon.benchmarks.splits import SPLIT_ROWS
 from horizon.benchmarks.synth_spec import (
@@ -101,7 +102,7 @@ def _pope_prompt(s: Sample, family: str) -> str:
 
 
 def _pope_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
-    return score_pope(preds, [s.target for s in samples]).percent()
+    return score_pope_lmms_eval(preds, [s.target for s in samples]).percent()
 
 
 # -- ScienceQA-IMG ----------------------------------------------------------------------------------
@@ -159,7 +160,8 @@ def _mmbench_sample(row: Mapping[str, Any], i: int) -> Sample:
     if answer not in options:
         raise DatasetFormatError(f"column 'answer' {answer!r} is not one of the options {sorted(options)}")
     hint = row.get("hint")
-    fields = {"options": options, "hint": "" if hint is None else str(hint), "category": str(row.get("category", ""))}
+    fields = {"options": options, "cells": mmbench_cells(row), "hint": "" if hint is None else str(hint),
+              "category": str(row.get("category", ""))}  # fmt: skip
     group = str(circular_group(index))
     return Sample(str(index), image_bytes(row["image"]), text(row, "question"), answer, group, fields)
 
@@ -178,7 +180,7 @@ def _mmbench_prompt(options_head: str, post: str, nan_hint: bool) -> Callable[[S
 
 
 def _mmbench_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str, float]:
-    items = [MMBenchItem(int(s.id), s.fields["options"], s.target, p) for s, p in zip(samples, preds, strict=True)]
+    items = [MMBenchItem(int(s.id), s.fields["cells"], s.target, p) for s, p in zip(samples, preds, strict=True)]
     return {"circular_accuracy": score_mmbench(items)}
 
 
@@ -244,6 +246,14 @@ def _ocrbench_score(samples: Sequence[Sample], preds: Sequence[str]) -> dict[str
     return {"accuracy": 100 * r.accuracy, "correct": float(r.correct)}
 
 
+LMMS = "lmms-eval 0.7.3"
+TEXTVQA_SCORER = f"{LMMS} tasks/textvqa/utils.py textvqa_process_results (EvalAIAnswerProcessor, VQA accuracy)"
+MMBENCH_SCORER = (f"{LMMS} tasks/mmbench/mmbench_evals.py eval_result(eval_method='static'), the task "
+                  "mmbench_en_dev_static (mmbench_en_dev and mmbench_cn_dev would ask a GPT judge where no rule reads a "
+                  "letter)")  # fmt: skip
+EXACT_SCORER = f"{LMMS} api/metrics.py exact_match_hf_evaluate (ignore_case, ignore_punctuation; tasks/gqa/gqa.yaml)"
+ANLS_SCORER = f"{LMMS} api/metrics.py anls"
+SYNTH_SCORER = "horizon/benchmarks/synth_spec.py synth_score (horizon's own benchmark)"
 ACCURACY = (percent("accuracy"),)
 MME_METRICS = (
     Metric(name="total", kind="score", maximum=2800.0),  # perception (max 2000) + cognition (max 800)
@@ -256,76 +266,77 @@ MMBENCH_COLUMNS = ("index", "image", "question", "answer", "A", "B")
 DOCVQA_COLUMNS = ("questionId", "image", "question", "answers")
 
 SPECS = (
-    Benchmark(name="mme", **SPLIT_ROWS["mme"], dataset_id="lmms-lab/MME", split="test",
+    Benchmark(name="mme", scorer=f"{LMMS} tasks/mme/utils.py mme_process_results + mme_aggregate_results", **SPLIT_ROWS["mme"], dataset_id="lmms-lab/MME", split="test",
               columns=("question_id", "image", "question", "answer", "category"), max_new_tokens=16,
               metrics=MME_METRICS, headline="total", to_sample=_mme_sample, prompt=_mme_prompt, score=mme_metrics,
               notes="perception + cognition (max 2800)", group_size=2, unit_metric="total", unit_scale=200.0,
               ids="column 'question_id' (the image) and the row number", variants={PAPER_PROTOCOL: PAPER_MME}),
-    Benchmark(name="scienceqa-img", **SPLIT_ROWS["scienceqa-img"], dataset_id="lmms-lab/ScienceQA", config="ScienceQA-IMG", split="test",
+    Benchmark(name="scienceqa-img", scorer=f"{LMMS} tasks/scienceqa/utils.py sqa_process_results", **SPLIT_ROWS["scienceqa-img"], dataset_id="lmms-lab/ScienceQA", config="ScienceQA-IMG", split="test",
               columns=("image", "question", "choices", "answer"), max_new_tokens=16, metrics=ACCURACY,
               headline="accuracy", to_sample=_sqa_sample, prompt=_sqa_prompt, score=_sqa_score,
               variants={PAPER_PROTOCOL: PAPER_SQA}),
-    Benchmark(name="pope", **SPLIT_ROWS["pope"], dataset_id="lmms-lab/POPE", split="test",
+    Benchmark(name="pope", scorer=f"{LMMS} tasks/pope/utils.py pope_process_results + pope_aggregate_*", **SPLIT_ROWS["pope"], dataset_id="lmms-lab/POPE", split="test",
               columns=("question_id", "image", "question", "answer"), max_new_tokens=128, metrics=POPE_METRICS,
               headline="f1", to_sample=_pope_sample, prompt=_pope_prompt, score=_pope_score, unit_metric="accuracy",
               ids="columns 'category' and 'question_id'", variants={PAPER_PROTOCOL: PAPER_POPE}),
-    Benchmark(name="textvqa", **SPLIT_ROWS["textvqa"], dataset_id="lmms-lab/textvqa", split="validation", columns=TEXTVQA_COLUMNS,
-              max_new_tokens=128, metrics=ACCURACY, headline="accuracy", to_sample=_textvqa_sample,
+    Benchmark(name="textvqa", scorer=TEXTVQA_SCORER, **SPLIT_ROWS["textvqa"], dataset_id="lmms-lab/textvqa", split="validation", columns=TEXTVQA_COLUMNS,
+              max_new_tokens=128, task_length=False, metrics=ACCURACY, headline="accuracy", to_sample=_textvqa_sample,
               prompt=_textvqa_prompt(False), score=_vqa_score, notes="no OCR tokens in the prompt",
               until=("ASSISTANT:",), ids="column 'question_id'", variants={PAPER_PROTOCOL: PAPER_TEXTVQA}),
-    Benchmark(name="textvqa-ocr", **SPLIT_ROWS["textvqa-ocr"], dataset_id="lmms-lab/textvqa", split="validation",
-              columns=(*TEXTVQA_COLUMNS, "ocr_tokens"), max_new_tokens=128, metrics=ACCURACY, headline="accuracy",
+    Benchmark(name="textvqa-ocr", scorer=TEXTVQA_SCORER, **SPLIT_ROWS["textvqa-ocr"], dataset_id="lmms-lab/textvqa", split="validation",
+              columns=(*TEXTVQA_COLUMNS, "ocr_tokens"), max_new_tokens=128, task_length=False, metrics=ACCURACY,
+              headline="accuracy",
               to_sample=_textvqa_sample, prompt=_textvqa_prompt(True), score=_vqa_score,
               notes="LLaVA-1.5's 'Reference OCR token' line in the prompt", until=("ASSISTANT:",),
               ids="column 'question_id'", variants={PAPER_PROTOCOL: PAPER_TEXTVQA_OCR}),
-    Benchmark(name="mmbench-en", **SPLIT_ROWS["mmbench-en"], dataset_id="lmms-lab/MMBench", config="en", split="dev", columns=MMBENCH_COLUMNS,
+    Benchmark(name="mmbench-en", scorer=MMBENCH_SCORER, **SPLIT_ROWS["mmbench-en"], dataset_id="lmms-lab/MMBench", config="en", split="dev", columns=MMBENCH_COLUMNS,
               max_new_tokens=1024, metrics=(percent("circular_accuracy"),), headline="circular_accuracy",
               to_sample=_mmbench_sample, prompt=_mmbench_prompt("There are several options:", LETTER, True),
-              score=_mmbench_score, ids="column 'index'",
+              score=_mmbench_score, ids="column 'index'", until=("ASSISTANT:",),
               variants={PAPER_PROTOCOL: PAPER_MMBENCH_EN}),
-    Benchmark(name="mmbench-cn", **SPLIT_ROWS["mmbench-cn"], dataset_id="lmms-lab/MMBench", config="cn", split="dev", columns=MMBENCH_COLUMNS,
+    Benchmark(name="mmbench-cn", scorer=MMBENCH_SCORER, **SPLIT_ROWS["mmbench-cn"], dataset_id="lmms-lab/MMBench", config="cn", split="dev", columns=MMBENCH_COLUMNS,
               max_new_tokens=256, metrics=(percent("circular_accuracy"),), headline="circular_accuracy",
               to_sample=_mmbench_sample,
               # lmms-eval's cn_utils reads mmbench.yaml, so its CN prompts carry the English options line too
               prompt=_mmbench_prompt("There are several options:", MMBENCH_CN_LETTER, False), score=_mmbench_score,
               ids="column 'index'",
               variants={PAPER_PROTOCOL: PAPER_MMBENCH_CN}),
-    Benchmark(name="gqa", **SPLIT_ROWS["gqa"], dataset_id="lmms-lab/GQA", config="testdev_balanced_instructions", split="testdev",
+    Benchmark(name="gqa", scorer=EXACT_SCORER, **SPLIT_ROWS["gqa"], dataset_id="lmms-lab/GQA", config="testdev_balanced_instructions", split="testdev",
               columns=("question", "answer"), max_new_tokens=16, metrics=ACCURACY, headline="accuracy",
               to_sample=_plain_sample(("id", "question_id"), "answer", False), prompt=_single_word,
               score=_exact_score,
               notes="questions joined on imageId with the testdev_balanced_images table, unless rows carry images",
               images=ImageSource("gqa-images", "testdev_balanced_images", "id", "imageId"),
               ids="column 'id' (else 'question_id', else the row number)"),
-    Benchmark(name="docvqa", **SPLIT_ROWS["docvqa"], dataset_id="lmms-lab/DocVQA", config="DocVQA", split="validation",
+    Benchmark(name="docvqa", scorer=ANLS_SCORER, **SPLIT_ROWS["docvqa"], dataset_id="lmms-lab/DocVQA", config="DocVQA", split="validation",
               columns=DOCVQA_COLUMNS, max_new_tokens=32, metrics=(percent("anls"),), headline="anls",
               to_sample=_plain_sample(("questionId",), "answers", True), prompt=_single_word, score=_anls_score,
               ids="column 'questionId'"),
-    Benchmark(name="infovqa", **SPLIT_ROWS["infovqa"], dataset_id="lmms-lab/DocVQA", config="InfographicVQA", split="validation",
+    Benchmark(name="infovqa", scorer=ANLS_SCORER, **SPLIT_ROWS["infovqa"], dataset_id="lmms-lab/DocVQA", config="InfographicVQA", split="validation",
               columns=DOCVQA_COLUMNS, max_new_tokens=32, metrics=(percent("anls"),), headline="anls",
               to_sample=_plain_sample(("questionId",), "answers", True), prompt=_single_word, score=_anls_score,
               ids="column 'questionId'"),
-    Benchmark(name="ocrbench", **SPLIT_ROWS["ocrbench"], dataset_id="echo840/OCRBench", split="test",
+    Benchmark(name="ocrbench", scorer=f"{LMMS} tasks/ocrbench/utils.py ocrbench_process_results + ocrbench_aggregate_accuracy", **SPLIT_ROWS["ocrbench"], dataset_id="echo840/OCRBench", split="test",
               columns=("dataset", "image", "question", "question_type", "answer"), max_new_tokens=128,
               metrics=(percent("accuracy"), Metric(name="correct", kind="count")), headline="accuracy",
               to_sample=_ocrbench_sample, prompt=_ocrbench_prompt, score=_ocrbench_score),
-    Benchmark(name="ocr-vqa", **SPLIT_ROWS["ocr-vqa"], dataset_id="howard-hou/OCR-VQA", split="test", columns=("image",), max_new_tokens=16,
+    Benchmark(name="ocr-vqa", scorer=f"{EXACT_SCORER}, as GQA (lmms-eval has no OCR-VQA task)", **SPLIT_ROWS["ocr-vqa"], dataset_id="howard-hou/OCR-VQA", split="test", columns=("image",), max_new_tokens=16,
               metrics=ACCURACY, headline="accuracy", to_sample=_plain_sample(("question_id",), "answer", False),
               prompt=_single_word, score=_exact_score,
               notes="rows with question/answer, or per-image questions/answers lists; no lmms-eval task exists",
               expand=_ocrvqa_expand,
               ids="column 'question_id' (question lists: 'image_id' and the position), else the row number"),
-    Benchmark(name="synth", dataset_id="horizon/synth", split="test", columns=SYNTH_COLUMNS, max_new_tokens=2,
+    Benchmark(name="synth", scorer=SYNTH_SCORER, dataset_id="horizon/synth", split="test", columns=SYNTH_COLUMNS, max_new_tokens=2,
               metrics=SYNTH_METRICS, headline="accuracy", to_sample=synth_sample, prompt=synth_prompt,
               score=synth_score,
               notes="generated from a seed: horizon organism data (global and fine-grained tasks); without local data, "
-                    "the 600 held-out rows of seed 0", until=("\n",), generate=synth_generate,
+                    "the 600 held-out rows of seed 0", until=("\n",), task_until=False, generate=synth_generate,
               ids="column 'id'"),
-    *(Benchmark(name=f"synth-{fam}", dataset_id="horizon/synth", split="test", columns=SYNTH_COLUMNS,
+    *(Benchmark(name=f"synth-{fam}", scorer=SYNTH_SCORER, dataset_id="horizon/synth", split="test", columns=SYNTH_COLUMNS,
                 max_new_tokens=2, metrics=SYNTH_METRICS, headline="accuracy", to_sample=synth_sample,
                 prompt=synth_prompt, score=synth_score,
                 notes=f"the {fam} tasks of the synth data (same folder): {', '.join(tasks)}", until=("\n",),
-                expand=synth_family(fam), generate=synth_generate, ids="column 'id'")
+                task_until=False, expand=synth_family(fam), generate=synth_generate, ids="column 'id'")
       for fam, tasks in (("global", synth.GLOBAL_TASKS), ("fine", synth.FINE_TASKS))),
 )  # fmt: skip
 

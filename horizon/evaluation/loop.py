@@ -95,11 +95,12 @@ class _Tally:
     sizes: list[tuple[int, int]] = field(default_factory=list)  # (prompt tokens, visual tokens)
     model_s: float = 0.0
 
-    def add(self, bench: Benchmark, sample: Sample, out: Output, seconds: float, row: int = 0,
+    def add(self, bench: Benchmark, family: str, sample: Sample, out: Output, seconds: float, row: int = 0,
             prompt_len: int | None = None, batch: int = 1) -> None:  # fmt: skip
-        """Sample ``row`` of ``out`` (a run of ``batch`` samples: its times are shared equally)."""
+        """Sample ``row`` of ``out`` (a run of ``batch`` samples: its times are shared equally), its answer cut as
+        ``family`` is cut under the benchmark's protocol."""
         self.done.append(sample)
-        self.preds.append(bench.cut(out.answers[row]))
+        self.preds.append(bench.cut(out.answers[row], family))
         self.visual.append(out.average_visual_tokens)
         self.prefill.append(out.prefill_s * 1e3 / batch)
         self.decode.append(out.decode_s * 1e3 / batch)
@@ -151,7 +152,7 @@ def evaluate_many(
     if not pending:
         raise ValueError(f"no samples of {bench.name} to evaluate: the subset is empty")
     tallies = [_Tally() for _ in schedules]
-    max_new = max_new_tokens or bench.max_new_tokens
+    max_new = max_new_tokens or bench.new_tokens(loaded.adapter.family)
     oracle_layers = sorted(
         {st.layer for s in schedules for st in s.stages if "information" in METHODS.get(st.method).needs}
     )
@@ -183,7 +184,7 @@ def evaluate_many(
         share = (time.perf_counter() - t0) / len(schedules)
         for tally, out in zip(tallies, outs, strict=True):
             if out is not None:
-                tally.add(bench, sample, out, share)
+                tally.add(bench, loaded.adapter.family, sample, out, share)
     return [t.result(bench, s) for t, s in zip(tallies, schedules, strict=True)]
 
 
@@ -236,7 +237,7 @@ def _run_batch(
     for tally, out in zip(tallies, outs, strict=True):
         for row, sample in enumerate(chunk):
             length = int(lengths[row]) if lengths is not None else None
-            tally.add(bench, sample, out, share, row, length, len(chunk))
+            tally.add(bench, loaded.adapter.family, sample, out, share, row, length, len(chunk))
     return True
 
 

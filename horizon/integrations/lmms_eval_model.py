@@ -3,10 +3,11 @@
 ``model_args``: ``pretrained`` (a horizon preset or a checkpoint folder), ``schedule`` (syntax or a
 ``paper:`` preset; default ``full``), ``dtype``, ``attn_implementation``, ``device``, ``seed``. The plugin always runs
 the ``lmms-eval`` protocol (horizon/protocol.py): lmms-eval's own prompts and scorers, the checkpoint's chat
-template, a paper preset in its transcribed (Tables 4/5) form. Each request
-runs one image and its prompt through :func:`horizon.engine.run.run`; the answer is cut at the request's
-``until`` strings, and the sample's token counts report the prompt tokens, the answer tokens and the
-average visual tokens per decoder layer (``visual_tokens``), so kept visual tokens are logged per sample.
+template, a paper preset in its transcribed (Tables 4/5) form. Each request runs one image and its prompt through
+:func:`horizon.engine.run.run`; the answer is cut at the request's ``until`` strings as the family's own lmms-eval
+wrapper cuts it (none for LLaVA; all but a blank line for Qwen), and the sample's token counts report the prompt
+tokens, the answer tokens and the average visual tokens per decoder layer (``visual_tokens``), so kept visual
+tokens are logged per sample.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from lmms_eval.api.instance import GenerationResult, TokenCounts
 from lmms_eval.api.model import lmms
 
+from horizon.benchmarks.wrappers import wrapper_length, wrapper_stops
 from horizon.engine.run import prepare, run
 from horizon.models.loading import load_model
 from horizon.paper_presets import resolve_schedule
@@ -36,11 +38,12 @@ class PrunedTokenCounts(TokenCounts):
         return out
 
 
-def _cut(text: str, until: Any) -> str:
+def _cut(text: str, until: Any, family: str) -> str:
+    """``text`` cut as ``family``'s own lmms-eval wrapper cuts it at the request's ``until`` (some, or none of them:
+    horizon/benchmarks/wrappers.py); lmms-eval strips it afterwards."""
     stops = [until] if isinstance(until, str) else list(until or [])
-    for stop in stops:
-        if stop and stop in text:
-            text = text.split(stop)[0]
+    for stop in wrapper_stops(family, stops):
+        text = text.split(stop)[0]
     return text
 
 
@@ -75,10 +78,10 @@ class _HorizonModel(lmms):  # type: ignore[misc]
             if len(images) != 1:
                 raise ValueError(f"{task} doc {doc_id}: horizon runs one image per prompt, got {len(images)}")
             prompt = prepare(self.loaded, [images[0].convert("RGB")], [ctx], conversation=PROTOCOLS.get(PROTOCOL).conversation)
-            max_new = int(gen_kwargs.get("max_new_tokens", 16))
+            max_new = int(gen_kwargs.get("max_new_tokens", wrapper_length(self.family)))
             out = run(self.loaded, prompt, self.schedule, max_new_tokens=max_new, seed=self.seed)
             counts = PrunedTokenCounts(out.prompt_len, len(out.token_ids[0]), None, out.average_visual_tokens)
-            results.append(GenerationResult(_cut(out.answers[0], gen_kwargs.get("until")), counts))
+            results.append(GenerationResult(_cut(out.answers[0], gen_kwargs.get("until"), self.family), counts))
         return results
 
     def loglikelihood(self, requests: list[Any]) -> list[Any]:
