@@ -17,7 +17,7 @@ PACKAGE = ROOT / "horizon"
 
 _LEAVES: tuple[str, ...] = ()
 _CORE = ("registry", "files", "metrics", "images", "schedule", "stats")  # foundations: import nothing of horizon
-_BELOW_HARNESS = ("horizon", *_CORE, "methods", "models", "paper_presets", "paper_tables", "protocol", "benchmarks",
+_BELOW_HARNESS = ("horizon", *_CORE, "vocab", "methods", "models", "paper_presets", "paper_tables", "protocol", "benchmarks",
                   "engine", "information", "efficiency", "organism", "evaluation")  # fmt: skip
 # unit -> the units it may import, bottom to top (a unit is a package or a top-level module; "horizon" is the
 # package's own __init__, its version)
@@ -29,6 +29,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "images": _LEAVES,
     "schedule": _LEAVES,  # the schedule grammar: one parser
     "stats": _LEAVES,  # pure: numbers in, comparisons out (scipy underneath)
+    "vocab": ("registry",),  # real tokenizers fetched from the package index into the user's cache, never committed
     # the methods and their token-view contract sit below the engine and the models
     "methods": ("registry", "schedule"),
     # families, presets, loading; the token view's Tower is the models' to fill
@@ -41,7 +42,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     # the engine never reaches up to evaluation, information, the harness or the report
     "engine": ("methods", "models", "schedule", "registry"),
     "information": ("benchmarks", "engine", "methods", "models", "schedule", "stats"),
-    "efficiency": ("engine", "models", "paper_presets", "paper_tables", "schedule"),
+    "efficiency": ("engine", "models", "paper_presets", "paper_tables", "protocol", "schedule"),
     # the organisms are models trained here: their data is the synth benchmark; evaluation sits above them
     "organism": ("benchmarks", "models", "registry", "schedule"),
     # the loop that runs a model over samples, its per-sample rows, the information study
