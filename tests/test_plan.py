@@ -84,7 +84,7 @@ def test_plan_gives_gpu_hours_from_a_gpu_doctor_json(capsys, tmp_path):
     (tmp_path / "d.json").write_text(json.dumps(doctor))
     out = tmp_path / "plan.json"
     assert main(["plan", "-m", "paper", "-k", "llava-1.5-7b-mme-full-paper", "--doctor", str(tmp_path / "d.json"),
-                 "--answer-tokens", "5", "--json", str(out)]) == 0  # fmt: skip
+                 "--answer-tokens", "5", "--text-tokens", "64", "--json", str(out)]) == 0  # fmt: skip
     (case,) = json.loads(out.read_text())["cases"]
     assert case["gpu_hours"] == pytest.approx(2374 * (100.0 + 4 * 20.0) / 1e3 / 3600)
     assert "times from NVIDIA H100" in capsys.readouterr().out

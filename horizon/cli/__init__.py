@@ -7,7 +7,21 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from horizon.cli import baselines, bench, compare, doctor, evaluate, flops, info, listing, organism, plan, report, run
+from horizon.cli import (
+    baselines,
+    bench,
+    compare,
+    doctor,
+    evaluate,
+    flops,
+    info,
+    listing,
+    organism,
+    plan,
+    report,
+    run,
+    vocab,
+)
 from horizon.registry import UnknownNameError
 
 log = logging.getLogger(__name__)
@@ -29,6 +43,7 @@ COMMANDS: dict[str, tuple[AddParser, Command]] = {
     "bench": (bench.add_parser, bench.cmd_bench),
     "doctor": (doctor.add_parser, doctor.cmd_doctor),
     "plan": (plan.add_parser, plan.cmd_plan),
+    "vocab": (vocab.add_parser, vocab.cmd_vocab),
 }
 
 

@@ -90,6 +90,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         f"{bench.name} · {loaded.name} · {schedule} · protocol {protocol.name} · {result.n} samples "
         f"({len(result.failures)} failed, {len(bad)} unreadable rows) · {result.average_visual_tokens:.1f} visual tokens/layer"
     )
+    print(f"scored by {bench.scorer}")
     if len(seeds) > 1:  # a random stage under a protocol that repeats it: the mean, each seed, the spread
         rows = [[k, v, statistics.stdev(r.metrics[k] for r in results), *(r.metrics[k] for r in results)]
                 for k, v in sorted(metrics.items())]  # fmt: skip
@@ -106,6 +107,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             "stand_in": bool(args.stand_ins),
             "schedule": str(schedule),
             "protocol": protocol.name,
+            "scorer": bench.scorer,
             "seeds": list(seeds),
             "n": result.n,
             "metrics": metrics,

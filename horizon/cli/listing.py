@@ -68,13 +68,20 @@ def headline_metric(bench: Benchmark) -> str:
 
 
 def list_benchmarks() -> None:
+    from horizon.benchmarks.base import is_fallback
     from horizon.benchmarks.registry import BENCHMARKS
+    from horizon.protocol import PAPER_PROTOCOL
+
+    def paper_scorer(b: Benchmark) -> str:
+        return "fallback: lmms-eval protocol's" if is_fallback(b.under(PAPER_PROTOCOL).scorer) else "the release's"
 
     table = [
-        (b.name, b.dataset_id, b.config or "", b.split, headline_metric(b), b.max_new_tokens, b.notes)
+        (b.name, b.dataset_id, b.config or "", b.split, headline_metric(b), b.max_new_tokens, paper_scorer(b), b.notes)
         for _, b in BENCHMARKS.items()
     ]
-    print(tabulate(table, headers=["benchmark", "dataset", "config", "split", "metric", "max new tokens", "notes"]))
+    print(tabulate(table, headers=["benchmark", "dataset", "config", "split", "metric", "max new tokens",
+                                   "scorer under paper", "notes"]))  # fmt: skip
+    print("Each benchmark's scorer and its source: `horizon eval` prints it, every record carries it (docs/protocol.md).")
 
 
 def list_presets() -> None:

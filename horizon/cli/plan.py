@@ -37,7 +37,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--device", default="cuda", help="cuda (default) or cpu: the device the selection would run on")
     p.add_argument("--doctor", type=Path, default=None,
                    help="a doctor JSON from this kind of GPU (horizon doctor --device cuda --json FILE): GPU-hours")
-    p.add_argument("--text-tokens", type=int, default=64, help="text tokens assumed per prompt (default 64)")
+    p.add_argument("--text-tokens", type=int, default=None,
+                   help="text tokens per prompt (default: each benchmark's measured mean per family and protocol, "
+                        "horizon/efficiency/text_tokens.py; 64 where none was measured)")
     p.add_argument("--answer-tokens", type=int, default=8,
                    help="tokens assumed per answer, at most each benchmark's generation length (default 8)")
     p.add_argument("--json", type=Path, default=None, help="also write every case's cost to this JSON file")
@@ -48,7 +50,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     if args.device not in ("cuda", "cpu") and not re.fullmatch(r"cuda:\d+", args.device):
         raise ValueError(f"--device {args.device!r}: give cuda, cuda:N or cpu")
-    check_at_least(args.text_tokens, "--text-tokens", 1, "text tokens per prompt")
+    if args.text_tokens is not None:
+        check_at_least(args.text_tokens, "--text-tokens", 1, "text tokens per prompt")
     check_at_least(args.answer_tokens, "--answer-tokens", 1, "tokens per answer")
     check_output_file(args.json)
     speeds: dict[str, Throughput] = {}
@@ -96,6 +99,7 @@ def case_costs(
     """The cost of each collected real-checkpoint case, and how many embedded-default cases (CPU; not costed)."""
     from horizon.benchmarks.registry import BENCHMARKS
     from horizon.efficiency.budget import eval_cost, information_cost
+    from horizon.efficiency.text_tokens import text_tokens_for
     from horizon.harness.matrix import InfoCase, all_cases, information_matrix, under_protocol
     from horizon.models.presets import MODELS
 
@@ -115,14 +119,15 @@ def case_costs(
         if samples is None:
             raise ValueError(f"{case_id}: {bench.name} has no split size (Benchmark.rows) and the case no limit")
         speed = speeds.get(case.model)
+        text = args.text_tokens or round(text_tokens_for(preset.family, case.protocol, bench.name)[0])
         if isinstance(case, InfoCase):
             layers = tuple(case.layers or range(preset.arch.layers))
-            out.append(information_cost(case_id, preset, bench.name, layers, samples, text_tokens=args.text_tokens,
+            out.append(information_cost(case_id, preset, bench.name, layers, samples, text_tokens=text,
                                         speed=speed))  # fmt: skip
             continue
         answer = min(args.answer_tokens, case.max_new_tokens or bench.max_new_tokens)
         out.append(eval_cost(case_id, preset, bench.name, str(case.resolved), samples, len(case.seeds),
-                             text_tokens=args.text_tokens, answer_tokens=answer,
+                             text_tokens=text, answer_tokens=answer,
                              lower_bound=bench.expand is not None and case.limit is None, speed=speed))  # fmt: skip
     return out, default
 
@@ -149,7 +154,13 @@ def _print(costed: list[CaseCost], default: int, args: argparse.Namespace, speed
 
 
 def _assumptions(args: argparse.Namespace) -> list[str]:
-    return [f"{args.text_tokens} text tokens per prompt (--text-tokens)",
+    from horizon.efficiency.text_tokens import ASSUMED, MEASURED_ON, QUESTIONS_FROM
+
+    text = (f"{args.text_tokens} text tokens per prompt (--text-tokens)" if args.text_tokens else
+            f"each benchmark's mean text tokens per prompt for the model's family and protocol, measured with the real "
+            f"tokenizers on {QUESTIONS_FROM} where they hold it, else on {MEASURED_ON} "
+            f"(horizon/efficiency/text_tokens.py; {ASSUMED} where none was measured)")
+    return [text,
             "LLaVA's 576 visual tokens; Qwen2.5-VL's most (max_pixels: 2048 at lmms-eval's range, an upper bound)",
             f"{args.answer_tokens} tokens per answer at most (--answer-tokens), decoded at the unpruned speed",
             "a case without a limit reads its benchmark's whole split (Benchmark.rows); runs = samples x seeds",

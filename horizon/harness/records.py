@@ -42,6 +42,10 @@ class Record:
     information: dict[str, Any] = field(default_factory=dict)  # an information case's study (horizon.information)
     failed_samples: list[str] = field(default_factory=list)  # the first failures, "sample id: error" (at most 10)
     protocol: str = DEFAULT_PROTOCOL  # the conventions it ran under (horizon/protocol.py)
+    # what scored it under that protocol, and where that was read; another protocol's scorer standing in where the
+    # protocol's source has none says "(fallback: ...)" (horizon/benchmarks/base.py fallback_scorer); "" in records
+    # written before issue 33
+    scorer: str = ""
     seeds: list[int] = field(default_factory=lambda: [0])  # one run per seed; ``metrics`` is their mean
     seed_metrics: list[dict[str, float]] = field(default_factory=list)  # each seed's metrics, when more than one
     provenance: str = ""  # a paper preset's: "released", "transcribed" or "derived" (horizon/paper_presets.py)

@@ -21,12 +21,14 @@ from horizon.benchmarks.samples import load_samples, subset
 from horizon.efficiency.flops import FORMULA_NAME, kv_cache_bytes, prefill_flops
 from horizon.evaluation.loop import EvalResult, checked, evaluate, evaluate_many, prompt_of
 from horizon.evaluation.per_sample import sample_rows
+from horizon.evaluation.text_tokens import measure
 from horizon.harness.matrix import Case, InfoCase
 from horizon.harness.records import Record, versions
 from horizon.models.loading import CheckpointNotFoundError, LoadedModel, load_model
 from horizon.models.presets import MODELS, STAND_IN_NEW_TOKENS, STAND_IN_STUDY, stand_in_name, stand_in_study_layers
 from horizon.paper_presets import provenance
 from horizon.protocol import PROTOCOLS
+from horizon.vocab.cache import family_tokenizer
 
 
 class Unavailable(Exception):
@@ -55,6 +57,13 @@ class CaseRunner:
     _samples: dict[str, list[Sample]] = field(default_factory=dict)
     _grouped: dict[tuple[str, int], EvalResult] = field(default_factory=dict)  # (case id, seed) -> its group's result
     _unpruned: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # the unpruned model's measurement
+    _tokenizers: dict[str, Any] = field(default_factory=dict)  # family -> its real tokenizer (None: not cached)
+
+    def real_tokenizer(self, family: str) -> Any:
+        """``family``'s real tokenizer when its vocabulary is cached (loaded once), else None."""
+        if family not in self._tokenizers:
+            self._tokenizers[family] = family_tokenizer(family, self.model_env)
+        return self._tokenizers[family]
 
     def model(self, name: str) -> LoadedModel:
         """``name`` loaded once (its stand-in, when this runner runs stand-ins and ``name`` is a real checkpoint)."""
@@ -103,11 +112,11 @@ class CaseRunner:
             device=device_slug(self.device), dtype=self.dtype, attn_implementation=self.attn, n=result.n,
             failures=max(len(r.failures) for r in results), failed_samples=failures[:10], metrics=metrics,
             average_visual_tokens=statistics.fmean(r.average_visual_tokens for r in results),
-            **self._costs(loaded, case, result.text_tokens, result.visual_tokens_in),
+            **self._costs(loaded, case, result.text_tokens, result.visual_tokens_in, bench, samples),
             timing={"prefill_ms": result.prefill_ms, "decode_ms": result.decode_ms, "model_s": result.model_s,
                     **self._measure(case, bench, samples, max_new)},  # fmt: skip
             versions=versions(),
-            label=case.label, protocol=case.protocol, seeds=list(case.seeds),
+            label=case.label, protocol=case.protocol, scorer=bench.scorer, seeds=list(case.seeds),
             seed_metrics=[dict(r.metrics) for r in results] if len(results) > 1 else [],
             provenance=provenance(case.schedule, PROTOCOLS.get(case.protocol).presets), stand_in=self._stand_in(loaded),
             samples=sample_rows(results),
@@ -121,7 +130,7 @@ class CaseRunner:
         """The case's generation length (None: the benchmark's); a stand-in's at most ``STAND_IN_NEW_TOKENS``."""
         if not self._stand_in(loaded):
             return case.max_new_tokens
-        return min(case.max_new_tokens or bench.max_new_tokens, STAND_IN_NEW_TOKENS)
+        return min(case.max_new_tokens or bench.new_tokens(loaded.adapter.family), STAND_IN_NEW_TOKENS)
 
     def run_information(self, case: InfoCase) -> Record:
         """An information study (marker ``information``): its numbers as metrics, the whole study attached."""
@@ -143,7 +152,7 @@ class CaseRunner:
             device=device_slug(self.device), dtype=self.dtype, attn_implementation=self.attn, n=study.n,
             failures=len(study.failures), failed_samples=list(study.failures[:10]), metrics=study_metrics(study), average_visual_tokens=study.n_visual,
             versions=versions(), label="information", information=study.to_dict(), protocol=case.protocol,
-            stand_in=self._stand_in(loaded),
+            scorer=bench.scorer, stand_in=self._stand_in(loaded),
         )  # fmt: skip
 
     def _measure(self, case: Case, bench: Benchmark, samples: list[Sample], max_new: int | None) -> dict[str, float]:
@@ -156,7 +165,7 @@ class CaseRunner:
 
         loaded = self.model(case.model)
         prompt = prompt_of(loaded, bench, samples[:1])
-        max_new = max_new or bench.max_new_tokens
+        max_new = max_new or bench.new_tokens(loaded.adapter.family)
         key = (case.model, case.benchmark, samples[0].id, max_new)
         if key not in self._unpruned:
             self._unpruned[key] = measure(loaded, prompt, Schedule(), max_new_tokens=max_new)
@@ -166,16 +175,24 @@ class CaseRunner:
         return {"measured_prefill_ms": m.prefill_ms, "e2e_ms": m.e2e_ms, "peak_memory_mb": m.peak_memory_mb, **nvml,
                 "prefill_ratio": m.prefill_ms / full.prefill_ms, "latency_ratio": m.e2e_ms / full.e2e_ms}  # fmt: skip
 
-    def _costs(self, loaded: LoadedModel, case: Case, text: float, n_visual: float) -> dict[str, Any]:
-        """Analytic decoder prefill FLOPs and KV storage at this case's mean prompt length (a stand-in's: the real
-        model's architecture, at the stand-in's prompt length)."""
+    def _costs(self, loaded: LoadedModel, case: Case, text: float, n_visual: float, bench: Benchmark,
+               samples: list[Sample]) -> dict[str, Any]:  # fmt: skip
+        """Analytic decoder prefill FLOPs and KV storage at this case's mean prompt length. A stand-in's: the real
+        model's architecture, at the real tokenizer's text tokens of these prompts when its vocabulary is cached
+        (horizon vocab fetch), else at the stand-in's own."""
         if loaded.preset is None:
             return {}
         arch = MODELS.get(loaded.preset.stands_in_for or loaded.preset.name).arch
+        formula = FORMULA_NAME
+        if self._stand_in(loaded):
+            real = self.real_tokenizer(loaded.adapter.family) if samples else None
+            if real is not None:
+                text = measure(bench, loaded.adapter.family, case.protocol, real, samples).mean
+                formula += " (text tokens: the real tokenizer's)"
         visual = case.resolved.tokens_per_layer(arch.layers, round(n_visual))
         tokens = [round(text) + v for v in visual]
         return {"flops_t": prefill_flops(arch, tokens) / 1e12, "kv_mb": kv_cache_bytes(arch, tokens) / 2**20,
-                "flops_formula": FORMULA_NAME}  # fmt: skip
+                "flops_formula": formula}  # fmt: skip
 
 
 ORGANISM_BATCH = 16  # samples per forward in the organisms' sweep groups: the same answers as one by one, ~5x faster

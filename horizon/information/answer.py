@@ -12,11 +12,13 @@ That is the ``frequent`` rule (the default). The ``paper`` rule is what the auth
 
 * TextVQA: the best ground-truth answer of ``llava/eval/m4c_evaluator.py`` ``best_answer``: the answer with the
   highest VQA soft score among the references, in its EvalAI-normalised form
-  (:func:`horizon.benchmarks.text.normalize_vqa_answer`). The soft score grows with the number of matching
-  references, so this is the most frequent normalised answer. The scores are m4c's float sums (in reference
-  order), so equal counts can differ in the last bit and ``max`` then picks one deterministically, as here.
-  Exact ties: the release's ``max`` over a dict follows string hash order (not reproducible across
-  processes); horizon takes the first in reference order. A best answer that normalises to "" falls back, as ``llava/eval/textvqa_best_answer.py`` does, to the most common
+  (:func:`horizon.benchmarks.text.normalize_vqa_answer`). That is *not* the most frequent normalised answer: the
+  soft score averages ``min(1, matches / 3)`` over the leave-one-out subsets, so every answer 4 or more annotators
+  gave scores 1.0 (``['twelve'] * 4 + ['12'] * 6``: both score 1.0), and such ties are common. The scores are m4c's
+  float sums (in reference order), so equal counts can differ in the last bit and ``max`` then picks one
+  deterministically, as here. Exact ties: the release's ``max`` over a dict follows string hash order (not
+  reproducible across processes); horizon takes the first in reference order (tests/test_real_tokenizers.py
+  checks y on lists with a unique best score only). A best answer that normalises to "" falls back, as ``llava/eval/textvqa_best_answer.py`` does, to the most common
   raw reference (ties: the first).
 * MME: "Yes" or "No" from the sample's gold answer. The release alternates ids 3869/1939 (▁Yes/▁No) by sample
   index (``modeling_llama_self.py`` l.91-98), which equals the gold answer only when the file is ordered in

@@ -10,11 +10,12 @@ from dataclasses import asdict
 
 from tabulate import tabulate
 
+from horizon.benchmarks.base import is_fallback
 from horizon.harness.records import Record
 from horizon.report.tables import headline_metric
 
-CSV_COLUMNS = ("case", "device", "model", "stand_in", "benchmark", "schedule", "label", "protocol", "n", "failures",
-               "metric", "value")
+CSV_COLUMNS = ("case", "device", "model", "stand_in", "benchmark", "schedule", "label", "protocol", "scorer", "n",
+               "failures", "metric", "value")
 
 
 def _headline(r: Record) -> str:
@@ -38,7 +39,8 @@ def render_cases(records: Sequence[Record]) -> str:
         cost = f"{r.flops_t:.3g} T / {r.kv_mb:.1f} MB" if r.flops_t is not None and r.kv_mb is not None else "–"
         timing = f"{r.timing.get('prefill_ms', 0):.1f} / {r.timing.get('decode_ms', 0):.1f}"
         case = r.case + (f" (stand-in: {r.stand_in})" if r.stand_in else "")
-        rows.append((case, r.device, r.protocol, r.n, r.failures, _headline(r), f"{r.average_visual_tokens:.1f}", cost,
+        protocol = r.protocol + (" (its scorer: fallback)" if is_fallback(r.scorer) else "")
+        rows.append((case, r.device, protocol, r.n, r.failures, _headline(r), f"{r.average_visual_tokens:.1f}", cost,
                      timing))  # fmt: skip
     headers = ["case", "device", "protocol", "n", "failed", "headline", "visual tokens/layer", "FLOPs / KV",
                "prefill / decode ms"]  # fmt: skip
@@ -57,8 +59,8 @@ def cases_csv(records: Sequence[Record]) -> str:
         if r.kv_mb is not None:
             numbers["kv_mb"] = r.kv_mb
         for metric, value in sorted(numbers.items()):
-            writer.writerow((r.case, r.device, r.model, r.stand_in, r.benchmark, r.schedule, r.label, r.protocol, r.n,
-                             r.failures, metric, repr(float(value))))  # fmt: skip
+            writer.writerow((r.case, r.device, r.model, r.stand_in, r.benchmark, r.schedule, r.label, r.protocol,
+                             r.scorer, r.n, r.failures, metric, repr(float(value))))  # fmt: skip
     return out.getvalue()
 
 

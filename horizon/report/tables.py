@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from horizon.benchmarks.base import is_fallback
 from horizon.benchmarks.registry import BENCHMARKS
 from horizon.harness.records import Record
 from horizon.metrics import Metric
@@ -139,6 +140,11 @@ def render(layout: PaperTable, records: Sequence[Record], paper: Mapping[str, Ma
     note = "Cells: reproduced (paper, difference); – where nothing was run; ±: the standard deviation over seeds."
     if found:
         note += f" Protocol: {found[0]} (docs/protocol.md)."
+    fallback = sorted({HEADERS[r.benchmark] for r in records if r.model == layout.model
+                       and r.benchmark in layout.columns and is_fallback(r.scorer)})  # fmt: skip
+    if fallback:
+        note += (f" Scored by the lmms-eval scorer, as the {found[0]} protocol's source has none: "
+                 f"{', '.join(fallback)} (each record's scorer).")  # fmt: skip
     title = layout.title + (f" (protocol {found[0]})" if found else "") + kind
     body = tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)
     return f"### {title}\n\n{body}\n\n{note}\n"
