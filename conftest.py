@@ -39,6 +39,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              "fixture rows): checks the plumbing and a machine's configuration, measures nothing; records in "
              "<results>/stand-in, baselines in <baselines>/stand-in, report in reports/stand-in (docs/stand-ins.md)")  # fmt: skip
     add("--batch", type=int, default=rec["batch"], help="samples per forward in real models' sweep groups (same answers, faster)")  # fmt: skip
+    add("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
+        help="register a plugin's methods (a module name or a .py file; repeatable; docs/plugins.md); installed "
+             "horizon.methods entry points load always")  # fmt: skip
+    add("--methods", default=None,
+        help="comma-separated methods (a plugin's) that join every layer sweep and information study; their "
+             "baselines need --baselines FOLDER")  # fmt: skip
 
 
 SESSION = pytest.StashKey[str]()  # this session's id (the controller's, on a worker)
@@ -72,6 +78,12 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, text in hs.MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     opt = config.getoption
+    if opt("--plugin") or opt("--methods") is not None or hs.runs_suite(config.args, config.invocation_params.dir,
+                                                                          config.rootpath):  # fmt: skip
+        from horizon.methods.plugins import load_plugins
+
+        _usage(lambda: load_plugins(opt("--plugin")))  # before the matrix is built: on the controller and each worker
+    _usage(lambda: hs.parse_methods(opt("--methods")))
     _usage(lambda: hs.parse_shard(opt("--shard")))
     _usage(lambda: hs.parse_models(opt("--models")))
     _usage(lambda: hs.check_protocol(opt("--protocol")))
@@ -82,6 +94,8 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, path in hs.resolve_folders(config.rootpath, config.invocation_params.dir, given,
                                          stand_ins=opt("--stand-ins")).items():  # fmt: skip
         setattr(config.option, name, path)
+    _usage(lambda: hs.check_plugin_baselines(hs.parse_methods(opt("--methods")), Path(opt("baselines")),
+                                             config.rootpath / "baselines"))  # fmt: skip
     workerinput = getattr(config, "workerinput", None)
     if workerinput is None:
         from horizon.harness.merge import new_session

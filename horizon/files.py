@@ -13,8 +13,8 @@ def write_atomic(path: Path, text: str) -> None:
     write_all_atomic({path: text})
 
 
-def write_all_atomic(files: Mapping[Path, str]) -> None:
-    """Write several files as one step: every text goes to a temporary file beside its target first (a full or
+def write_all_atomic(files: Mapping[Path, str | bytes]) -> None:
+    """Write several files (text or bytes) as one step: every one goes to a temporary file beside its target first (a full or
     read-only disk fails here, and no target changes), then each replaces its target (a rename, which does not
     fail for want of space; a target that became a folder would). A reader sees each file old or new, never
     half; a failure while staging writes none of them and leaves no temporary file."""
@@ -25,7 +25,7 @@ def write_all_atomic(files: Mapping[Path, str]) -> None:
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             staged.append((tmp, path))
             os.chmod(tmp, 0o666 & ~_umask())  # as an ordinary write would create it (mkstemp makes it private)
-            with os.fdopen(fd, "w") as f:
+            with os.fdopen(fd, "wb" if isinstance(text, bytes) else "w") as f:
                 f.write(text)
                 f.flush()
                 os.fsync(f.fileno())

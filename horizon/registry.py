@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -18,6 +19,14 @@ class UnknownNameError(KeyError, ValueError):
 
     def __str__(self) -> str:  # KeyError quotes its argument; show the message as written
         return str(self.args[0])
+
+
+class DuplicateNameError(ValueError):
+    """A name registered twice (``name``: which); a ``ValueError`` so callers may catch either."""
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.name = name
 
 
 class Registry(Generic[T]):
@@ -31,9 +40,19 @@ class Registry(Generic[T]):
         if not name or name != name.strip():
             raise ValueError(f"{self.kind} name {name!r} must be a non-empty string without surrounding spaces")
         if name in self._items and self._items[name] is not item:
-            raise ValueError(f"{self.kind} {name!r} is already registered")
+            raise DuplicateNameError(f"{self.kind} {name!r} is already registered", name)
         self._items[name] = item
         return item
+
+    @contextmanager
+    def all_or_nothing(self) -> Iterator[None]:
+        """Additions inside the block stay only if it ends without an exception (a plugin's registrations)."""
+        before = dict(self._items)
+        try:
+            yield
+        except BaseException:
+            self._items = before
+            raise
 
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator form of :meth:`add`."""

@@ -16,6 +16,7 @@ from functools import cache
 
 import pytest
 
+from horizon.harness import session as hs
 from horizon.harness.check import check
 from horizon.harness.gpus import gpu_identity
 from horizon.harness.matrix import (
@@ -35,11 +36,13 @@ from .conftest import SELECTED
 
 
 @cache
-def _matrix(protocol: str | None) -> tuple[list[Case], dict[str, list[Case]], list[InfoCase], frozenset[str]]:
+def _matrix(protocol: str | None, methods: tuple[str, ...] = ()) -> tuple[list[Case], dict[str, list[Case]],
+                                                                          list[InfoCase], frozenset[str]]:  # fmt: skip
     """The cases (each under its own protocol, or all under ``--protocol``), their sweep groups (cases sharing a
-    prefix run as one pass per worker), the information cases and the stand-in sample's ids."""
-    cases = under_protocol(all_cases(), protocol)
-    info = under_protocol(information_matrix(), protocol)
+    prefix run as one pass per worker), the information cases and the stand-in sample's ids; ``methods`` (``--methods``,
+    a plugin's) join every layer sweep and information study."""
+    cases = under_protocol(all_cases(methods), protocol)
+    info = under_protocol(information_matrix(methods), protocol)
     return cases, sweep_groups(cases), info, frozenset(sample(cases, info))
 
 
@@ -54,7 +57,8 @@ def _param(case: Case | InfoCase, sampled: frozenset[str]):  # type: ignore[no-u
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    cases, _, info, sampled = _matrix(metafunc.config.getoption("--protocol"))
+    cases, _, info, sampled = _matrix(metafunc.config.getoption("--protocol"),
+                                      hs.parse_methods(metafunc.config.getoption("--methods")))
     chosen = {"test_case": cases, "test_information": info}.get(metafunc.function.__name__)
     if chosen is not None:
         metafunc.parametrize("case", [_param(c, sampled) for c in chosen])
@@ -85,7 +89,7 @@ def _run_and_check(suite, case, produce: Callable[[], Record], properties) -> No
 
 
 def test_case(case: Case, suite, request) -> None:  # type: ignore[no-untyped-def]
-    groups = _matrix(request.config.getoption("--protocol"))[1]
+    groups = _matrix(request.config.getoption("--protocol"), hs.parse_methods(request.config.getoption("--methods")))[1]
     selected = request.config.stash.get(SELECTED, set())
     group = [c for c in groups.get(case.id, ()) if c.id in selected]  # only the selected cases of its sweep pass
     run = lambda: suite.runner(case).run(case, group)  # noqa: E731

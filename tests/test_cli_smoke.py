@@ -298,3 +298,34 @@ def test_bench_info(capsys: pytest.CaptureFixture[str]) -> None:
     row = next(line.split() for line in out.splitlines() if line.startswith("organism-qwen2.5-vl "))
     assert row[1] == "0" and float(row[-1]) < 1e-4  # layer 0; the naive and batched maps agree
     assert "llava-1.5-7b full map (32 layers x 577 suffix runs, 116 text tokens)" in out
+
+
+@smoke("vocab", "list")
+def test_vocab_list(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HORIZON_CACHE", str(tmp_path))
+    out = cli(capsys, "vocab", "list")
+    assert "llama-spm" in out and "qwen2" in out and "qwen3" in out and f"cache: {tmp_path / 'vocab'}" in out
+
+
+@smoke("vocab", "fetch")
+def test_vocab_fetch_refuses_an_unknown_vocabulary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["vocab", "fetch", "qwen4"]) == 2  # before any download: the known names listed
+    assert "unknown vocabulary 'qwen4'" in capsys.readouterr().err
+
+
+@smoke("vocab", "text-tokens")
+def test_vocab_text_tokens_needs_a_cached_vocabulary(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setenv("HORIZON_CACHE", str(tmp_path))  # tests/test_text_tokens.py measures with the real ones
+    assert main(["vocab", "text-tokens", "--benchmarks", "mme"]) == 2
+    assert "run `horizon vocab fetch` first" in capsys.readouterr().err
+
+
+@smoke("verdict")
+def test_verdict(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = cli(capsys, "verdict", "divprune", "--models", "organism-llava", "--benchmarks", "synth-fine", "--rows", "16",
+              "--seeds", "1", "--info-rows", "2", "--out", str(tmp_path))  # fmt: skip
+    assert "organism-llava · synth-fine (n = 7):" in out and "detects >=" in out  # 7 of 16 held-out rows are fine tasks
+    page = (tmp_path / "verdict-divprune.md").read_text()
+    assert "| layer" in page and "](verdict-divprune.png)" in page and "hybrid" in page
+    assert (tmp_path / "verdict-divprune.png").read_bytes()[:4] == b"\x89PNG"

@@ -57,7 +57,11 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "harness": _BELOW_HARNESS,
     "speed": (*_BELOW_HARNESS, "harness"),  # horizon bench: times the engine, the methods and the suite's runner
     "report": (*_BELOW_HARNESS, "harness"),  # reads records and baselines
-    "cli": (*_BELOW_HARNESS, "harness", "integrations", "doctor", "speed", "report"),
+    # a method's contract checked (horizon check-method): the doctor's checks and the speed bench, on any method
+    "contract": (*_BELOW_HARNESS, "doctor", "speed"),
+    # the paper's test applied to any method (horizon verdict): organism sweeps, paired statistics, a page
+    "verdict": (*_BELOW_HARNESS, "harness", "report"),
+    "cli": (*_BELOW_HARNESS, "harness", "integrations", "doctor", "speed", "report", "contract", "verdict"),
 }  # fmt: skip
 
 

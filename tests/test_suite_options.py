@@ -82,3 +82,25 @@ def test_protocol_option_moves_every_case_and_skips_the_families_it_does_not_def
                           "--results", "/tmp/horizon-protocol-results"],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
     assert "1 skipped" in ran.stdout and "defined for llava models only" in ran.stdout, ran.stdout[-800:]
+
+
+def test_a_plugins_method_joins_every_sweep_with_its_own_baselines(tmp_path: Path) -> None:
+    """``--plugin FILE --methods NAME`` (issue 34): the method joins the organisms' sweeps, the paper figures' layer
+    sweeps and the information studies; its baselines must go to a folder the user names."""
+    plugin = str(ROOT / "examples" / "horizon-norm-topk" / "src" / "horizon_norm_topk" / "__init__.py")
+    refused = _collect("--plugin", plugin, "--methods", "norm-topk")
+    assert refused.returncode == 4 and "a plugin's baselines go to a folder you name" in refused.stderr
+    unknown = _collect("--methods", "norm-topk", "--baselines", str(tmp_path))
+    assert unknown.returncode == 4 and "unknown method 'norm-topk'" in unknown.stderr and "--plugin" in unknown.stderr
+    bad = _collect("--plugin", str(tmp_path / "absent.py"))
+    assert bad.returncode == 4 and "plugin" in bad.stderr and "no such file" in bad.stderr
+    done = _collect("--plugin", plugin, "--methods", "norm-topk", "--baselines", str(tmp_path), "-k", "norm-topk")
+    assert done.returncode == 0, done.stderr[-2000:]
+    ids = [line for line in done.stdout.splitlines() if "norm-topk" in line]
+    organism = [i for i in ids if "organism-" in i and "@" in i]
+    assert len(organism) == 2 * 2 * 7  # two organisms x two task families x layers 1-7
+    assert sum("llava-1.5-7b-" in i for i in ids) == 3 * 31  # Figure 1: three benchmarks x layers 1-31
+    assert sum("qwen2.5-vl-7b-" in i for i in ids) == 2 * 2 * 27  # Figures 2 and 10: two ratios x layers 1-27
+    # the information studies score it too (their ids stay; their retained-information tables gain it)
+    studies = [c for c in information_matrix(("random", "sgl")) if c.methods]
+    assert all(c.methods.count("random") == 1 and "sgl" not in c.methods for c in studies)  # sgl needs a guide

@@ -20,6 +20,7 @@ from horizon.cli import (
     plan,
     report,
     run,
+    verdict,
     vocab,
 )
 from horizon.registry import UnknownNameError
@@ -44,22 +45,48 @@ COMMANDS: dict[str, tuple[AddParser, Command]] = {
     "doctor": (doctor.add_parser, doctor.cmd_doctor),
     "plan": (plan.add_parser, plan.cmd_plan),
     "vocab": (vocab.add_parser, vocab.cmd_vocab),
+    "verdict": (verdict.add_parser, verdict.cmd_verdict),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="horizon", description=__doc__)
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
+                        help="register the methods of a plugin (a module name or a .py file; may be repeated, and "
+                             "given anywhere on the line); installed horizon.methods entry points load always "
+                             "(docs/plugins.md)")  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
     for add_parser, _ in COMMANDS.values():
         add_parser(sub)
     return parser
 
 
+def plugins_first(argv: Sequence[str]) -> list[str]:
+    """``argv`` with every ``--plugin X`` / ``--plugin=X`` moved to the front, so the option works on every command
+    and sub-command (argparse reads it at the top level only)."""
+    front: list[str] = []
+    rest: list[str] = []
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        arg = items[i]
+        if arg == "--plugin" and i + 1 < len(items):
+            front += [arg, items[i + 1]]
+            i += 2
+            continue
+        (front if arg.startswith("--plugin=") else rest).append(arg)
+        i += 1
+    return front + rest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(plugins_first(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     _quiet_transformers()
     try:
+        from horizon.methods.plugins import load_plugins
+
+        load_plugins(args.plugin)
         return COMMANDS[args.command][1](args)
     except (ValueError, FileNotFoundError, UnknownNameError) as err:  # includes missing data, corrupt records
         print(f"horizon: error: {err}", file=sys.stderr)

@@ -47,6 +47,7 @@ def list_models() -> None:
 
 def list_methods() -> None:
     from horizon.methods import METHODS
+    from horizon.methods.plugins import method_source
 
     rows = [
         (
@@ -55,11 +56,13 @@ def list_methods() -> None:
             m.positions,
             "yes" if m.flash_compatible else "no",
             m.min_layer,
+            method_source(m),
             m.reference,
         )
         for _, m in METHODS.items()
     ]
-    print(tabulate(rows, headers=["method", "needs", "positions", "flash-attn", "min layer", "reference"]))
+    headers = ["method", "needs", "positions", "flash-attn", "min layer", "source", "reference"]
+    print(tabulate(rows, headers=headers))
 
 
 def headline_metric(bench: Benchmark) -> str:

@@ -93,13 +93,15 @@ def held_out_of(case_id: str) -> int:
 
 DEFAULT_SCHEDULES = ("full", "random@2:0.5", "paper:llava-192:dart+random", "paper:llava-64:fastv+vtw")
 # the organisms' information-retained table: Fig. 5's methods and the peers' baselines
+FIGURE_INFO_METHODS = ("random", "divprune", "fastv", "sparsevlm", "dart")  # Fig. 5's retained information
 ORGANISM_INFO_METHODS = ("random", "divprune", "fastv", "sparsevlm", "dart", "visionzip", "cdpruner-llm", "pool")
 SWEEP_METHODS = ("random", "fastv", "dart", "divprune", "pdrop", "sparsevlm", "visionzip", "cdpruner-llm", "pool")
 FIG9_BENCHMARKS = ("mme", "scienceqa-img", "pope", "textvqa", "ocrbench", "ocr-vqa")
 
 
-def default_matrix() -> list[Case]:
-    """The embedded CPU default: both tiny models on every benchmark's fixture data."""
+def default_matrix(extra: tuple[str, ...] = ()) -> list[Case]:
+    """The embedded CPU default: both tiny models on every benchmark's fixture data; ``extra`` methods (a plugin's,
+    ``pytest suite --methods``) join the organisms' layer sweeps."""
     from horizon.benchmarks.registry import BENCHMARKS
 
     cases = [
@@ -116,7 +118,7 @@ def default_matrix() -> list[Case]:
         for method in ("random", "dart", "fastv")
         for layer in (1, 8, 16, 24)
     ]
-    return cases + organism_matrix()
+    return cases + organism_matrix(extra=extra)
 
 
 EQUAL_BUDGET_KEEPS = {
@@ -136,7 +138,7 @@ def equal_budget_schedules(method: str, layer: int = ORGANISM_STAGE_LAYER) -> li
     return [f"{method}@2:0.25", f"{method}@2:{with_random}+random@{layer}:#18", f"{method}@2:{with_vtw}+vtw@{layer}"]
 
 
-def organism_matrix(held_out: int = 0) -> list[Case]:
+def organism_matrix(held_out: int = 0, extra: tuple[str, ...] = ()) -> list[Case]:
     """The organisms on the held-out synth rows, per task family: unpruned, every method against random at each
     layer (Fig. 1/2), all visual tokens withdrawn at each layer (Fig. 9), equal-budget multi-stage (Tables 4/5).
     One sweep group per model and family: a single pass shares each sample's unpruned prefix. ``held_out`` > 0:
@@ -150,7 +152,7 @@ def organism_matrix(held_out: int = 0) -> list[Case]:
         for model in ORGANISMS
         for bench in SYNTH_FAMILIES
         # a weaker sibling runs the capacity finding's cases only: unpruned and withdraw-all
-        for s in (_organism_schedules(model) + equal if model in FINDINGS_ORGANISMS else _withdraw(model))
+        for s in (_organism_schedules(model, extra) + equal if model in FINDINGS_ORGANISMS else _withdraw(model))
     ]
 
 
@@ -159,10 +161,24 @@ def _withdraw(model: str) -> list[str]:
     return ["full", *(f"vtw@{layer}" for layer in range(MODELS.get(model).arch.layers))]
 
 
-def _organism_schedules(model: str) -> list[str]:
-    """``_withdraw``'s, then each sweep method at every later layer of ``model`` at ``ORGANISM_KEEP`` (Fig. 1/2)."""
+def _organism_schedules(model: str, extra: tuple[str, ...] = ()) -> list[str]:
+    """``_withdraw``'s, then each sweep method (and ``extra``) at every later layer of ``model`` it can prune at, at
+    ``ORGANISM_KEEP`` (Fig. 1/2)."""
     layers = MODELS.get(model).arch.layers
-    return [*_withdraw(model), *(f"{m}@{layer}:{ORGANISM_KEEP:g}" for m in SWEEP_METHODS for layer in range(1, layers))]
+    return [*_withdraw(model), *(f"{m}@{layer}:{ORGANISM_KEEP:g}" for m in sweep_methods(extra)
+                                 for layer in sweep_range(m, layers))]  # fmt: skip
+
+
+def sweep_methods(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The sweeps' methods: horizon's, then ``extra`` (a plugin's, ``pytest suite --methods``)."""
+    return tuple(dict.fromkeys((*SWEEP_METHODS, *extra)))
+
+
+def sweep_range(method: str, layers: int) -> range:
+    """The layers a sweep prunes ``method`` at: 1 (or its first) to the last but one."""
+    from horizon.methods import METHODS
+
+    return range(max(1, METHODS.get(method).min_layer), layers)
 
 
 def _organism_label(schedule: str) -> str:
@@ -185,14 +201,14 @@ def paper_table(name: str) -> list[Case]:
             for label, schedule in table.rows()]  # fmt: skip
 
 
-def layer_sweep(model: str, benchmarks: tuple[str, ...], keep: float) -> list[Case]:
+def layer_sweep(model: str, benchmarks: tuple[str, ...], keep: float, extra: tuple[str, ...] = ()) -> list[Case]:
     """Each method alone at every layer of ``model`` (its preset's depth), pruning to ``keep`` (Figures 1, 2, 10)."""
     marks = ("sweep", "gpu", "nightly")
     return [
         Case(model, b, f"{m}@{layer}:{keep:g}", marks, label=m, protocol=paper_protocol(model))
         for b in benchmarks
-        for m in SWEEP_METHODS
-        for layer in range(1, MODELS.get(model).arch.layers)
+        for m in sweep_methods(extra)
+        for layer in sweep_range(m, MODELS.get(model).arch.layers)
     ]
 
 
@@ -231,7 +247,7 @@ class InfoCase:
     marks: tuple[str, ...]
     limit: int | None
     layers: tuple[int, ...] | None = None  # None: every layer
-    methods: tuple[str, ...] = ("random", "divprune", "fastv", "sparsevlm", "dart")
+    methods: tuple[str, ...] = FIGURE_INFO_METHODS
     keeps: tuple[float, ...] = (0.1, 0.25, 0.5)
     oracle_keeps: tuple[float, ...] = (0.25, 0.125)
     seed: int = 0
@@ -262,8 +278,11 @@ class InfoCase:
                            answer_rule=rule_for(protocol.answer_rule, self.benchmark))  # fmt: skip
 
 
-def information_matrix() -> list[InfoCase]:
-    """The information cases: a small study per tiny model (default, CPU), and the paper's Figures 5-8, 11, 12."""
+def information_matrix(extra: tuple[str, ...] = ()) -> list[InfoCase]:
+    """The information cases: a small study per tiny model (default, CPU), and the paper's Figures 5-8, 11, 12;
+    ``extra`` methods (``pytest suite --methods``) join the organisms' and the figures' retained-information tables
+    where a study can score them (not those needing a guide model or the answer)."""
+    scored = tuple(m for m in extra if _scorable(m))
     tiny = ("default", "information")
     cases = [
         InfoCase("tiny-llava", "pope", tiny, 2, (0, 4, 8, 16, 24, 31), ("random", "dart"), (0.25,), (0.25,),
@@ -273,7 +292,7 @@ def information_matrix() -> list[InfoCase]:
     ]  # fmt: skip
     # the organisms: every layer, per task family (the horizon should sit deeper for the fine tasks)
     cases += [InfoCase(model, bench, ("default", "information", "organism"), ORGANISM_INFO_ROWS,
-                       methods=ORGANISM_INFO_METHODS, keeps=(ORGANISM_KEEP,), oracle_keeps=(ORGANISM_KEEP,),
+                       methods=tuple(dict.fromkeys((*ORGANISM_INFO_METHODS, *scored))), keeps=(ORGANISM_KEEP,), oracle_keeps=(ORGANISM_KEEP,),
                        max_new_tokens=1)
               for model in FINDINGS_ORGANISMS for bench in SYNTH_FAMILIES]  # fmt: skip
     # a weaker sibling's: the maps and withdrawals its horizons need (no methods, no oracle: the suite's time)
@@ -288,12 +307,19 @@ def information_matrix() -> list[InfoCase]:
     # Fig. 5, 6, 7, 8 (LLaVA-1.5-7B, 200 MME samples; TextVQA for Fig. 6b/8b)
     # under the paper protocol: 2x2 windows, the release's y, its info-guided keeps 72/144/288/432 of 576 (info_prune)
     llava = paper_protocol("llava-1.5-7b")
-    cases += [InfoCase("llava-1.5-7b", paper_benchmark(b, llava), real, 200, protocol=llava,
+    figures = tuple(dict.fromkeys((*FIGURE_INFO_METHODS, *scored)))
+    cases += [InfoCase("llava-1.5-7b", paper_benchmark(b, llava), real, 200, methods=figures, protocol=llava,
                        oracle_keeps=(0.125, 0.25, 0.5, 0.75)) for b in ("mme", "textvqa")]  # fmt: skip
     # Fig. 11 and 12 (Qwen2.5-VL-7B, 1000 samples; 50/75 % pruning for Fig. 12, 25-87.5 % for Fig. 11)
-    cases += [InfoCase("qwen2.5-vl-7b", b, real, 1000, keeps=(0.5, 0.25), oracle_keeps=(0.75, 0.5, 0.25, 0.125))
-              for b in ("mme", "textvqa")]  # fmt: skip
+    cases += [InfoCase("qwen2.5-vl-7b", b, real, 1000, methods=figures, keeps=(0.5, 0.25),
+                       oracle_keeps=(0.75, 0.5, 0.25, 0.125)) for b in ("mme", "textvqa")]  # fmt: skip
     return cases
+
+
+def _scorable(method: str) -> bool:
+    from horizon.methods import METHODS
+
+    return not {"guide_importance", "information"} & METHODS.get(method).needs
 
 
 def under_protocol(cases: list[CaseT], protocol: str | None) -> list[CaseT]:
@@ -317,13 +343,14 @@ def protocol_refusal(case: Case | InfoCase) -> str | None:
     return None
 
 
-def all_cases() -> list[Case]:
-    cases = default_matrix() + [c for name in PAPER_TABLES for c in paper_table(name)]
-    cases += layer_sweep("llava-1.5-7b", ("mme", "scienceqa-img", "pope"), 0.1)  # Figure 1
-    cases += layer_sweep("qwen2.5-vl-7b", ("mme", "textvqa"), 0.125)  # Figure 2
-    cases += layer_sweep("qwen2.5-vl-7b", ("mme", "textvqa"), 0.25)  # Figure 10's second ratio
+def all_cases(extra: tuple[str, ...] = ()) -> list[Case]:
+    """Every case; ``extra`` methods (a plugin's, ``pytest suite --methods``) join every layer sweep."""
+    cases = default_matrix(extra) + [c for name in PAPER_TABLES for c in paper_table(name)]
+    cases += layer_sweep("llava-1.5-7b", ("mme", "scienceqa-img", "pope"), 0.1, extra)  # Figure 1
+    cases += layer_sweep("qwen2.5-vl-7b", ("mme", "textvqa"), 0.125, extra)  # Figure 2
+    cases += layer_sweep("qwen2.5-vl-7b", ("mme", "textvqa"), 0.25, extra)  # Figure 10's second ratio
     cases += withdraw_sweep("llava-1.5-7b") + withdraw_sweep("qwen2.5-vl-7b")  # Figure 9
-    cases += organism_matrix(ORGANISM_FULL_ROWS)  # the organism_full tier (-m organism_full)
+    cases += organism_matrix(ORGANISM_FULL_ROWS, extra)  # the organism_full tier (-m organism_full)
     seen: dict[str, Case] = {}
     for case in cases:  # a case in two matrices (Table 2 and 3) runs once, with both marks
         if case.id in seen:

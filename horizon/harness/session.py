@@ -69,6 +69,34 @@ def parse_models(value: str | None) -> set[str] | None:
     return names
 
 
+def parse_methods(value: str | None) -> tuple[str, ...]:
+    """``--methods a,b``: registered methods (a plugin's, loaded first with ``--plugin`` or its entry point) that
+    join every layer sweep and information study; () when not given."""
+    if value is None:
+        return ()
+    from horizon.methods import METHODS
+
+    names = tuple(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+    if not names:
+        raise ValueError(f"--methods {value!r} names no method: give comma-separated methods (horizon list methods)")
+    for name in names:
+        if name not in METHODS:
+            raise ValueError(f"--methods: {METHODS.unknown_message(name)} (a plugin's method needs --plugin FILE, "
+                             "or its package installed)")  # fmt: skip
+    return names
+
+
+def check_plugin_baselines(methods: tuple[str, ...], baselines: Path, default: Path) -> None:
+    """A plugin's cases keep their baselines in a folder the user names, never the repo's own."""
+    from horizon.methods import METHODS
+    from horizon.methods.plugins import method_source
+
+    plugins = [m for m in methods if method_source(METHODS.get(m)) != "built-in"]
+    if plugins and baselines.resolve() == default.resolve():
+        raise ValueError(f"--methods {','.join(plugins)}: a plugin's baselines go to a folder you name "
+                         f"(--baselines FOLDER), never horizon's own {default}")  # fmt: skip
+
+
 def check_protocol(value: str | None) -> None:
     """``--protocol``: a known protocol, or None (each case's own)."""
     if value is None:
