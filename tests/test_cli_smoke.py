@@ -329,3 +329,9 @@ def test_verdict(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     page = (tmp_path / "verdict-divprune.md").read_text()
     assert "| layer" in page and "](verdict-divprune.png)" in page and "hybrid" in page
     assert (tmp_path / "verdict-divprune.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@smoke("check-method")
+def test_check_method(capsys: pytest.CaptureFixture[str], cache_env: None) -> None:
+    out = cli(capsys, "check-method", "random", "--quick", "--models", "tiny-llava")
+    assert "PASS  exact budgets [tiny-llava]" in out and "FAIL" not in out

@@ -147,7 +147,8 @@ def test_imports_keep_the_rules() -> None:
 
 def test_nothing_below_the_harness_imports_it_and_it_never_imports_the_report_or_the_cli() -> None:
     """The issue's own words, checked on the imports themselves (not only the table)."""
-    below = [u for u in ALLOWED if u not in ("harness", "speed", "report", "cli")]
+    above = ("harness", "speed", "report", "contract", "verdict", "cli")  # the harness and what sits on it
+    below = [u for u in ALLOWED if u not in above]
     assert [u for u in below if "harness" in imports_of(u)] == []
     assert {"report", "cli", "speed", "doctor"} & set(imports_of("harness")) == set()
 

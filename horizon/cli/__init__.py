@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from horizon.cli import (
     baselines,
     bench,
+    check_method,
     compare,
     doctor,
     evaluate,
@@ -45,6 +46,7 @@ COMMANDS: dict[str, tuple[AddParser, Command]] = {
     "doctor": (doctor.add_parser, doctor.cmd_doctor),
     "plan": (plan.add_parser, plan.cmd_plan),
     "vocab": (vocab.add_parser, vocab.cmd_vocab),
+    "check-method": (check_method.add_parser, check_method.cmd_check_method),
     "verdict": (verdict.add_parser, verdict.cmd_verdict),
 }
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -69,7 +69,12 @@ def _median_ms(fn: Callable[[], object], repeats: int) -> float:
 
 
 @torch.inference_mode()
-def bench_methods(model: str, *, keep_fraction: float = 0.25, repeats: int = 3) -> list[MethodTiming]:
+def bench_methods(
+    model: str, *, keep_fraction: float = 0.25, repeats: int = 3, methods: Sequence[str] | None = None
+) -> list[MethodTiming]:
+    """Each registered method's selection time (``methods``: only these, in this order) against one decoder layer of
+    ``model``'s geometry."""
+    chosen = METHODS.items() if methods is None else [(name, METHODS.get(name)) for name in methods]
     preset = MODELS.get(model)
     if model not in GEOMETRY:
         raise ValueError(f"bench methods has no token geometry for {model!r} (geometries: {', '.join(GEOMETRY)})")
@@ -118,7 +123,7 @@ def bench_methods(model: str, *, keep_fraction: float = 0.25, repeats: int = 3) 
         return lambda: method.select(view(), k, [torch.Generator().manual_seed(0)])
 
     out = []
-    for name, method in METHODS.items():
+    for name, method in chosen:
         ms = _median_ms(selection(method, 0 if name in WITHDRAW_ALL_METHODS else method.meetable(keep, n_visual)), repeats)
         out.append(MethodTiming(model, name, S, ms, layer_ms, layer_flops(preset.arch, S) / 1e12))
     return out

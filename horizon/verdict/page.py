@@ -51,6 +51,10 @@ def render(judged: Sequence[Judged], method: str, figure: str, command: str) -> 
         "",
     ]
     lines += [f"- {j.sweep.model} · {j.sweep.benchmark} (n = {j.sweep.n}): {finding(j, method)}" for j in judged]
+    tests = sum(r.versus is not None for j in judged for r in j.rows)
+    lines += ["", f"{tests} layer comparisons at p < {ALPHA:g}, not corrected for multiplicity: were the method random, "
+              f"about {tests * ALPHA:.1f} of them would come out significant (either way) by chance; an isolated "
+              "single-layer result deserves that caution, a run of layers less so."]  # fmt: skip
     lines += ["", f"![{method} against random, per layer]({figure})", ""]
     for j in judged:
         s = j.sweep
