@@ -131,3 +131,23 @@ def test_an_installed_package_is_found_by_its_entry_point(tmp_path: Path) -> Non
     assert listed.returncode == 0, listed.stderr[-2000:]
     row = next(line for line in listed.stdout.splitlines() if line.startswith("norm-topk"))
     assert "plugin horizon_norm_topk" in row and "hidden" in row
+    cache = {"HORIZON_CACHE": str(tmp_path / "cache")}
+    checked = subprocess.run([sys.executable, "-m", "horizon.cli", "check-method", "norm-topk", "--quick", "--models",
+                              "tiny-llava"], capture_output=True, text=True, env={**env, **cache}, timeout=600)  # fmt: skip
+    assert checked.returncode == 0, checked.stdout[-2000:] + checked.stderr[-2000:]
+    assert "PASS  exact budgets [tiny-llava]" in checked.stdout and "FAIL" not in checked.stdout
+    judged = subprocess.run([sys.executable, "-m", "horizon.cli", "verdict", "norm-topk", "--models", "organism-llava",
+                             "--benchmarks", "synth-fine", "--rows", "16", "--seeds", "1", "--info-rows", "2", "--out",
+                             str(tmp_path / "verdict")], capture_output=True, text=True, env=env, timeout=600)  # fmt: skip
+    assert judged.returncode == 0, judged.stderr[-2000:]
+    assert "organism-llava · synth-fine (n = 7):" in judged.stdout
+    assert "plugin horizon_norm_topk" in (tmp_path / "verdict" / "verdict-norm-topk.md").read_text()
+
+
+def test_a_report_names_the_plugin_a_row_comes_from(tmp_path: Path, registry: None) -> None:
+    from horizon.report.organism import plugin_sources
+
+    assert plugin_sources(["random", "divprune"]) == ""
+    assert plugin_sources(["random", "mine-k"]) == "mine-k (a plugin not loaded here)"
+    load_plugin(str(_file(tmp_path, "named.py", METHOD.format(name="mine-k"))))
+    assert plugin_sources(["random", "mine-k"]).startswith("mine-k (plugin horizon_plugin_named (")

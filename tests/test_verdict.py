@@ -95,6 +95,10 @@ def test_the_docs_template_is_a_working_plugin(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setattr(METHODS, "_items", dict(METHODS._items))
     plugin = load_plugin(str(path))
     assert plugin.methods == ("norm-topk",) and METHODS.get("norm-topk").needs == frozenset({"hidden"})
+    from horizon.contract import check_method
+
+    lines = check_method("norm-topk", env={"HORIZON_CACHE": str(tmp_path / "cache")}, models=("tiny-llava",), quick=True)
+    assert lines and all(c.passed for c in lines), [c.line() for c in lines if not c.passed]
     example = (ROOT / "examples" / "horizon-norm-topk" / "src" / "horizon_norm_topk" / "__init__.py").read_text()
     assert block.split("def select_norm_topk", 1)[1] in example  # the worked example is the same method
 

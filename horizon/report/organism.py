@@ -4,7 +4,7 @@ The rules are ``RULES``, printed in the report beside the verdicts."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tabulate import tabulate
@@ -196,6 +196,20 @@ def _n(by: Mapping[str, Record]) -> int:
     return max((r.n for r in by.values() if not r.information), default=1)
 
 
+def plugin_sources(methods: Iterable[str]) -> str:
+    """The methods not built into horizon, each with its plugin ("" when all are built in): a report names where a
+    row comes from; a plugin not loaded while the report is written is said so."""
+    from horizon.methods import METHODS
+    from horizon.methods.plugins import method_source
+
+    out = []
+    for name in sorted(methods):
+        source = method_source(METHODS.get(name)) if name in METHODS else "a plugin not loaded here"
+        if source != "built-in":
+            out.append(f"{name} ({source})")
+    return ", ".join(out)
+
+
 def _sweeps(groups: Mapping[tuple[str, str], Mapping[str, Record]], model: str, lines: list[str]) -> str:
     from horizon.models.presets import MODELS
 
@@ -213,6 +227,9 @@ def _sweeps(groups: Mapping[tuple[str, str], Mapping[str, Record]], model: str, 
         lines += [f"Layer sweep, {family}, keep {keep} of the visual tokens (accuracy, n={n}"
                   + (f"; random: mean of {seeds} seeds" if seeds > 1 else "") + "):", "",
                   tabulate(rows, headers=["method", *map(str, layers)], tablefmt="github", disable_numparse=True), ""]  # fmt: skip
+        plugins = plugin_sources(table)
+        if plugins:
+            lines += [f"- from plugins: {plugins}", ""]
         if len(set(counts.values())) > 1:  # a method that meets the ratio at another count (pool: an h x w grid)
             usual = max(set(counts.values()), key=list(counts.values()).count)
             odd = ", ".join(f"{m} {k}" for m, k in sorted(counts.items()) if k != usual)
