@@ -5,8 +5,7 @@ and every other check still runs and passes."""
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from horizon.methods import METHODS, Method
 from horizon.methods.plugins import load_plugin
 from horizon.methods.view import TokenView
 from horizon.registry import UnknownNameError
+from tests.method_registry import restore_registry  # noqa: F401 - the fixture "registry"
 
 CHECKS = ("exact budgets", "keep-all is the identity", "deterministic for a seed", "padded batch of 4 = single runs",
           "reads only what it declares", "sdpa = eager attention")  # fmt: skip
@@ -32,18 +32,6 @@ def select(view, keep, generators):
     scores = view.normed_hidden[..., 0].gather(1, view.visual_rows)  # (B, Nv)
     return scores.topk(keep, dim=1).indices.sort(dim=1).values
 """
-
-
-@pytest.fixture
-def registry() -> Iterator[None]:
-    """The method registry and the imported plugin modules as they were before the test."""
-    items, modules = dict(METHODS._items), set(sys.modules)
-    yield
-    METHODS._items.clear()
-    METHODS._items.update(items)
-    for name in set(sys.modules) - modules:
-        if name.startswith("horizon_plugin_"):
-            del sys.modules[name]
 
 
 def _register(name: str, select: Callable[[TokenView, int, Sequence[torch.Generator]], torch.Tensor]) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from horizon.cli import main, plugins_first
 from horizon.methods import METHODS
 from horizon.methods.plugins import PluginError, builtin_names, load_plugin, load_plugins, method_source
+from tests.method_registry import restore_registry  # noqa: F401 - the fixture "registry"
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "horizon-norm-topk"
@@ -26,18 +26,6 @@ from horizon.methods import register_method
 def select(view, keep, generators):
     return torch.arange(keep).unsqueeze(0).expand(view.batch, -1)
 '''
-
-
-@pytest.fixture
-def registry() -> Iterator[None]:
-    """The method registry and the imported plugin modules as they were before the test."""
-    items, modules = dict(METHODS._items), set(sys.modules)
-    yield
-    METHODS._items.clear()
-    METHODS._items.update(items)
-    for name in set(sys.modules) - modules:
-        if name.startswith("horizon_plugin_") or name.startswith("plug_") or name == "horizon_norm_topk":
-            del sys.modules[name]
 
 
 def _file(tmp_path: Path, name: str, text: str) -> Path:

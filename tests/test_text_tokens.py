@@ -30,11 +30,7 @@ from tests.test_vocab import vocab_env  # noqa: F401 - the session fixture that 
 
 
 def _fixture_samples() -> dict[str, list[Any]]:
-    out = {}
-    for name, bench in BENCHMARKS.items():
-        items = [x for r in rows(name) for x in (bench.expand(r) if bench.expand else [r])]
-        out[name] = [bench.to_sample(r, i) for i, r in enumerate(items)]
-    return out
+    return {name: bench.samples_of(rows(name)) for name, bench in BENCHMARKS.items()}
 
 
 def test_the_prompt_is_the_protocols_conversation():

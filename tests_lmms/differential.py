@@ -36,8 +36,7 @@ class Count:
 
 
 def _samples(name: str, rows: Sequence[dict[str, Any]]) -> list[Sample]:
-    bench = BENCHMARKS.get(name)
-    return [bench.to_sample(row, i) for i, row in enumerate(rows)]
+    return BENCHMARKS.get(name).samples_of(rows)
 
 
 def _said(name: str, answers: Sequence[str]) -> list[str]:

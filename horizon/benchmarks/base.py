@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -203,6 +203,12 @@ class Benchmark:
         for name in scores:
             kind_of(name, declared, f"the {self.name} spec (horizon/benchmarks/registry.py)")
         return dict(scores)
+
+    def samples_of(self, rows: Iterable[Mapping[str, Any]]) -> list[Sample]:
+        """Rows held in memory as samples: each expanded as the spec expands it, numbered in order (files on disk go
+        through :func:`horizon.benchmarks.samples.load_samples`)."""
+        items = [item for row in rows for item in (self.expand(row) if self.expand is not None else [row])]
+        return [self.to_sample(item, i) for i, item in enumerate(items)]
 
     def new_tokens(self, family: str) -> int:
         """The answer length a ``family`` model runs at under this benchmark's protocol."""

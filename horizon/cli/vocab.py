@@ -77,8 +77,7 @@ def _text_tokens(args: argparse.Namespace, env: dict[str, str]) -> int:
             except DataNotFoundError:
                 found = []
         if not found:
-            items = [x for r in rows(name) for x in (bench.expand(r) if bench.expand else [r])]
-            found = [bench.to_sample(r, i) for i, r in enumerate(items)]
+            found = bench.samples_of(rows(name))
             source[name] = "fixture rows"
         samples[name] = found
     table = [(t.family, t.protocol, t.benchmark, source[t.benchmark], len(t.counts), f"{t.mean:.2f}",

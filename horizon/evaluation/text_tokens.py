@@ -20,6 +20,7 @@ import json
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from horizon.benchmarks.base import LETTER, Benchmark, Sample
@@ -52,11 +53,16 @@ def prompt_text(family: str, protocol: str, question: str) -> str:
     wrap = conversation_fn(PROTOCOLS.get(protocol).conversation)
     if wrap is not None:
         return wrap(question)
+    turns = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
+    return _template(family).render(messages=turns, add_generation_prompt=True)
+
+
+@cache
+def _template(family: str) -> Any:
+    """``family``'s chat template compiled once (as transformers renders one: sandboxed, trim and lstrip blocks)."""
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    turns = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
-    template = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(TEMPLATES[family])
-    return template.render(messages=turns, add_generation_prompt=True)
+    return ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(TEMPLATES[family])
 
 
 def count_text_tokens(tokenizer: Any, family: str, text: str) -> int:

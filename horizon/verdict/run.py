@@ -99,9 +99,7 @@ def organism_samples(benchmark: str, rows: int) -> list[Sample]:
     from horizon.benchmarks.synth import HELD_OUT_SEED
     from horizon.benchmarks.synth import rows as synth_rows
 
-    bench = BENCHMARKS.get(benchmark)
-    items = [x for r in synth_rows(rows, seed=HELD_OUT_SEED) for x in (bench.expand(r) if bench.expand else [r])]
-    return [bench.to_sample(x, i) for i, x in enumerate(items)]
+    return BENCHMARKS.get(benchmark).samples_of(synth_rows(rows, seed=HELD_OUT_SEED))
 
 
 def run_sweep(loaded: LoadedModel, bench: Benchmark, samples: Sequence[Sample], config: VerdictConfig,

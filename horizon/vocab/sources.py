@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 from horizon.registry import Registry
 
@@ -181,38 +181,31 @@ QWEN2_5_VL_ADDED = tuple(
 )
 QWEN_CONTROL = {"<|endoftext|>": 151643, "<|im_start|>": 151644, "<|im_end|>": 151645}
 
-LLAMA_SPM = Vocabulary(
-    name="llama-spm",
-    archive=LLAMA_CPP_PYTHON,
-    members=(
-        Member(path=_MODELS + "ggml-vocab-llama-spm.gguf", size=723_869,
-               sha256="16c3724582d59aa8bf84711894e833f916ee46a31d80e21312759c48bf8d0e69"),
-        Member(path=_MODELS + "ggml-vocab-llama-spm.gguf.inp", size=1_943, sha256=_REFERENCE_INP),
-        Member(path=_MODELS + "ggml-vocab-llama-spm.gguf.out", size=2_685,
-               sha256="ad6905c925c49c022974fe67e030382e8a4f56eb4489a0b9481dcedb1ec73b29"),
-    ),  # fmt: skip
-    build="gguf",
-    source="ggml-vocab-llama-spm.gguf",
-    reference=("ggml-vocab-llama-spm.gguf.inp", "ggml-vocab-llama-spm.gguf.out"),
+def _gguf_vocabulary(name: str, gguf: tuple[int, str], out: tuple[int, str], **rest: Any) -> Vocabulary:
+    """A vocabulary of llama-cpp-python's sdist: ``ggml-vocab-<name>.gguf`` (size, sha256) and its reference strings
+    ``.inp`` (the same file for every vocabulary) and ``.out`` (size, sha256)."""
+    stem = f"ggml-vocab-{name}.gguf"
+    members = (Member(path=_MODELS + stem, size=gguf[0], sha256=gguf[1]),
+               Member(path=_MODELS + stem + ".inp", size=1_943, sha256=_REFERENCE_INP),
+               Member(path=_MODELS + stem + ".out", size=out[0], sha256=out[1]))  # fmt: skip
+    return Vocabulary(name=name, archive=LLAMA_CPP_PYTHON, members=members, build="gguf", source=stem,
+                      reference=(stem + ".inp", stem + ".out"), **rest)  # fmt: skip
+
+
+LLAMA_SPM = _gguf_vocabulary(
+    "llama-spm",
+    gguf=(723_869, "16c3724582d59aa8bf84711894e833f916ee46a31d80e21312759c48bf8d0e69"),
+    out=(2_685, "ad6905c925c49c022974fe67e030382e8a4f56eb4489a0b9481dcedb1ec73b29"),
     families={"llava": LLAVA_ADDED},
     expected={"<unk>": 0, "<s>": 1, "</s>": 2, "<0x0A>": 13, "▁Hello": 15043},
     size=32_000,
     license="Llama 2 Community License (Meta): fetched into the user's cache at run time, never committed",
     note="Llama-2-7b-hf's SentencePiece vocabulary (LLaVA-1.5's text decoder is Vicuna-7B v1.5, a Llama-2 model)",
 )
-QWEN2 = Vocabulary(
-    name="qwen2",
-    archive=LLAMA_CPP_PYTHON,
-    members=(
-        Member(path=_MODELS + "ggml-vocab-qwen2.gguf", size=5_928_681,
-               sha256="44c2f46b715f585c6ab513970e8a006bfa5badd6108560054921cf598d154d8c"),
-        Member(path=_MODELS + "ggml-vocab-qwen2.gguf.inp", size=1_943, sha256=_REFERENCE_INP),
-        Member(path=_MODELS + "ggml-vocab-qwen2.gguf.out", size=1_765,
-               sha256="de785bb305cc6fa9d43908ed5da337f853c0b79e971348fcfb9f0915a39c5363"),
-    ),  # fmt: skip
-    build="gguf",
-    source="ggml-vocab-qwen2.gguf",
-    reference=("ggml-vocab-qwen2.gguf.inp", "ggml-vocab-qwen2.gguf.out"),
+QWEN2 = _gguf_vocabulary(
+    "qwen2",
+    gguf=(5_928_681, "44c2f46b715f585c6ab513970e8a006bfa5badd6108560054921cf598d154d8c"),
+    out=(1_765, "de785bb305cc6fa9d43908ed5da337f853c0b79e971348fcfb9f0915a39c5363"),
     families={"qwen2_5_vl": QWEN2_5_VL_ADDED},
     expected=QWEN_CONTROL,
     size=151_646,
