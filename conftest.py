@@ -42,6 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
         help="register a plugin's methods (a module name or a .py file; repeatable; docs/plugins.md); installed "
              "horizon.methods entry points load always")  # fmt: skip
+    add("--progress", default="auto", choices=("auto", "always", "never"),
+        help="a line as each long sweep group or information study starts, every 20 s while it runs and as it ends "
+             "(auto: when stderr is a terminal; suite/progress.py)")  # fmt: skip
     add("--methods", default=None,
         help="comma-separated methods (a plugin's) that join every layer sweep and information study; their "
              "baselines need --baselines FOLDER")  # fmt: skip
@@ -208,6 +211,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     said += [pinning] if pinning else []
     unreached = hs.unreached_settings(_given(config), ran.real)
     said += [unreached] if unreached else []
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and (config.option.keyword or config.option.markexpr):
+        from horizon.harness.matrix import all_cases, information_matrix
+
+        ids = [c.id for c in all_cases()] + [c.id for c in information_matrix()]
+        said.append(hs.nothing_selected_hint(config.option.keyword, config.option.markexpr, ids))
     if (failed or pinning_failed) and session.exitstatus != pytest.ExitCode.INTERRUPTED:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     config.stash[FINISH] = said

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from horizon.harness.matrix import ORGANISMS, TINY, Case, InfoCase
-from horizon.harness.runner import CaseRunner, organism_runner
+from horizon.harness.runner import Announce, CaseRunner, organism_runner
 from horizon.harness.session import RECORDED_SETTINGS, baseline_mode
 from horizon.harness.stand_ins import has_stand_in
+
+from .progress import GroupProgress
 
 SELECTED = pytest.StashKey[set[str]]()  # the ids of the matrix cases this session runs (after -k, -m, --shard ...)
 
@@ -39,6 +41,7 @@ class Suite:
     compare_stand_ins: bool = True  # False: stand-ins run at other settings than their baselines' (not compared)
     data: Path | None = None  # where a tier's held-out rows are written, on first use
     tiers: dict[int, CaseRunner] = field(default_factory=dict)  # held-out rows -> the organism_full tier's runner
+    announce: Announce | None = None  # every runner's progress lines (suite/progress.py)
 
     def runner(self, case: Case | InfoCase) -> CaseRunner:
         held_out = getattr(case, "held_out", 0)
@@ -47,6 +50,7 @@ class Suite:
                 if self.data is None:
                     raise RuntimeError("the suite has no data folder for the organism_full tier's rows")
                 self.tiers[held_out] = organism_runner(self.data / f"organism-{held_out}", held_out)
+                self.tiers[held_out].announce = self.announce
             return self.tiers[held_out]
         if case.model in ORGANISMS:
             return self.organism
@@ -72,9 +76,12 @@ def suite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         fixtures = {"HORIZON_DATA": tiny.data_env["HORIZON_DATA"]}
         stand_in = CaseRunner(fixtures, {"HORIZON_CACHE": str(horizon_cache)}, batch=opt("--batch"), stand_ins=True,
                               **common)  # fmt: skip
+    announce = GroupProgress(request.config)
+    for runner in (tiny, organism, real, *([stand_in] if stand_in is not None else [])):
+        runner.announce = announce
     mode = baseline_mode(opt("--update-baselines"), opt("--record-baselines"))
     owner = f"{horizon_session}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     recorded = all(opt(f"--{k}") == v for k, v in RECORDED_SETTINGS.items())  # what baselines/stand-in holds
     return Suite(tiny, organism, real, stand_in, Path(opt("--baselines")), Path(opt("--results")), mode, owner,
-                 compare_stand_ins=recorded, data=tmp_path_factory.mktemp("tier-data"))  # fmt: skip
+                 compare_stand_ins=recorded, data=tmp_path_factory.mktemp("tier-data"), announce=announce)  # fmt: skip
 

@@ -67,7 +67,7 @@ def test_damaged_weights_name_the_file(tiny_dirs, tmp_path, name, damage):
 def test_damaged_weights_under_a_preset_say_how_to_download(tiny_dirs, tmp_path):
     folder = copy_of(tiny_dirs, tmp_path)
     truncate(folder / "model.safetensors")
-    with pytest.raises(ValueError, match=r"is damaged .*huggingface-cli download llava-hf/llava-1\.5-7b-hf"):
+    with pytest.raises(ValueError, match=r"is damaged .*hf download llava-hf/llava-1\.5-7b-hf"):
         load_model("llava-1.5-7b", path=folder)
 
 

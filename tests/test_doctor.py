@@ -79,6 +79,8 @@ def test_a_crashing_check_is_a_failed_line_and_the_others_still_run(capsys, monk
         (("--models", "organism-llava"), "organism-llava is an organism"),
         (("--attn", "flash_attention_2"), "flash_attention_2"),
         (("--repeats", "0"), "--repeats"),
+        (("--repeats", "2"), "--repeats 2: a timing ratio is printed with its spread over the repeats, which needs at "
+                             "least 3"),  # fmt: skip
         (("--dtype", "float64"), "float64"),
     ],
 )
@@ -91,15 +93,19 @@ def test_bad_doctor_options_are_refused_before_building(capsys, monkeypatch, arg
 
 
 def test_doctor_numbers_are_ratios_of_one_run(capsys, tmp_path):
-    code = main(["doctor", "--models", "tiny-qwen2.5-vl", "--attn", "sdpa", "--repeats", "1", "--json",
+    code = main(["doctor", "--models", "tiny-qwen2.5-vl", "--attn", "sdpa", "--repeats", "3", "--json",
                  str(tmp_path / "d.json")])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0 and "engine overhead at keep-all" in out and "Table 3 on random-tiny-qwen2.5-vl" in out
+    assert "lowest-highest of its 3 repeats" in out
     assert "host synchronisations (full): not counted on cpu" in out  # counted on CUDA only
     numbers = json.loads((tmp_path / "d.json").read_text())["models"]["tiny-qwen2.5-vl"]["numbers"]
     rows = {r["row"]: r for r in numbers["table3"]}
     assert rows["full"]["prefill_ratio"] == rows["full"]["flops_ratio"] == 1.0
     assert all(0 < r["flops_ratio"] < 1 and r["prefill_ratio"] > 0 for k, r in rows.items() if k != "full")
+    # each ratio comes with the spread of its repeats' ratios, which holds the median ratio
+    assert rows["full"]["prefill_spread"] == [1.0, 1.0]
+    assert all(low <= r["prefill_ratio"] <= high for r in rows.values() for low, high in [r["prefill_spread"]])
     info = numbers["information_map"]
     assert info["layers"] == [0, 27] and info["projected_s"] > info["seconds"] > 0
     assert all(reads["per_token"] == {} for reads in numbers["host_reads"].values())  # nothing read per token

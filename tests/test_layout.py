@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "horizon"
 
 _LEAVES: tuple[str, ...] = ()
-_CORE = ("registry", "files", "metrics", "images", "schedule", "stats")  # foundations: import nothing of horizon
+_CORE = ("registry", "files", "hub", "metrics", "images", "schedule", "stats")  # foundations: import nothing of horizon
 _BELOW_HARNESS = ("horizon", *_CORE, "vocab", "methods", "models", "paper_presets", "paper_tables", "protocol", "benchmarks",
                   "engine", "information", "efficiency", "organism", "evaluation")  # fmt: skip
 # unit -> the units it may import, bottom to top (a unit is a package or a top-level module; "horizon" is the
@@ -25,6 +25,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "horizon": _LEAVES,
     "registry": _LEAVES,  # one small generic Registry
     "files": _LEAVES,  # atomic writes
+    "hub": _LEAVES,  # the command that downloads a checkpoint or a dataset (named in messages)
     "metrics": _LEAVES,  # what kind each number is, and its direction
     "images": _LEAVES,
     "schedule": _LEAVES,  # the schedule grammar: one parser
@@ -33,12 +34,12 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     # the methods and their token-view contract sit below the engine and the models
     "methods": ("registry", "schedule"),
     # families, presets, loading; the token view's Tower is the models' to fill
-    "models": ("methods", "registry", "schedule"),
+    "models": ("hub", "methods", "registry", "schedule"),
     "paper_presets": ("registry", "schedule", "models"),
     "paper_tables": ("paper_presets",),
     "protocol": ("models", "paper_presets", "registry"),
     # data loading, prompts, answer extraction and scorers only: no model, engine, method or organism
-    "benchmarks": ("images", "metrics", "protocol", "registry"),
+    "benchmarks": ("hub", "images", "metrics", "protocol", "registry"),
     # the engine never reaches up to evaluation, information, the harness or the report
     "engine": ("methods", "models", "schedule", "registry"),
     "information": ("benchmarks", "engine", "methods", "models", "schedule", "stats"),

@@ -108,3 +108,22 @@ def test_a_cpu_doctor_json_is_refused(capsys, tmp_path):
     (tmp_path / "d.json").write_text(json.dumps({"device": "cpu", "versions": {"gpu": "none"}, "models": {}}))
     assert main(["plan", "-m", "paper", "--doctor", str(tmp_path / "d.json")]) == 2
     assert "not a GPU" in capsys.readouterr().err
+
+
+def test_the_nightly_numbers_in_docs_suite_are_what_horizon_plan_prints(capsys):
+    """docs/suite.md quotes `horizon plan -m nightly`: its cases, runs and PFLOPs are the command's, today."""
+    import re
+    from pathlib import Path
+
+    text = " ".join((Path(__file__).resolve().parents[1] / "docs" / "suite.md").read_text().split())
+    quoted = re.search(r"`horizon plan -m nightly` reported (\d+) real-checkpoint cases, ([\d,]+) runs .*? and "
+                       r"([\d,]+) PFLOPs of prefill", text)  # fmt: skip
+    assert quoted, "docs/suite.md no longer quotes `horizon plan -m nightly`: update this test with it"
+    assert main(["plan", "-m", "nightly"]) == 0
+    out = capsys.readouterr().out
+    cases = re.search(r"horizon plan · (\d+) real-checkpoint cases", out)
+    total = re.search(r"total: (\d+)\+? runs, ([\d.]+) PFLOPs", out)
+    assert cases and total
+    printed = (cases.group(1), f"{int(total.group(1)):,}", f"{round(float(total.group(2))):,}")
+    assert printed == quoted.groups(), (f"docs/suite.md says {quoted.groups()}, `horizon plan -m nightly` prints "
+                                        f"{printed}: update the sentence (and its date)")  # fmt: skip

@@ -70,7 +70,7 @@ from typing import Any
 import pytest
 import torch
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from transformers import Qwen2VLImageProcessor
+from transformers import Qwen2VLImageProcessorPil
 
 from horizon.benchmarks import fixtures
 from horizon.benchmarks.base import Benchmark, Sample
@@ -225,7 +225,7 @@ def qwen(real_env: dict[str, str]) -> LoadedModel:
     chat template; the image processor's pixel range is the preset's, which horizon's prepare passes."""
     tok = cache.family_tokenizer("qwen2_5_vl", real_env)
     assert tok is not None
-    image = Qwen2VLImageProcessor(min_pixels=56 * 56, max_pixels=28 * 28 * 16384, patch_size=14, merge_size=QWEN_MERGE,
+    image = Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=28 * 28 * 16384, patch_size=14, merge_size=QWEN_MERGE,
                                   temporal_patch_size=2)  # fmt: skip
     processor = ImageOnlyQwenProcessor(image_processor=image, tokenizer=tok, chat_template=QWEN2_5_VL_TEMPLATE)
     left_padded(processor)

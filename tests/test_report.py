@@ -76,8 +76,8 @@ def test_sweep_figures_from_records(tmp_path):
                                      for m in ("random", "dart") for layer in (2, 8, 16)]  # fmt: skip
     records += [rec("dart@2:0.44+random@20:0.07", 80.0)]  # multi-stage: not a sweep point
     points = sweep_points(records)
-    assert points == {("llava-1.5-7b", "pope", "0.1"): {"dart": [(2, 67.0), (8, 73.0), (16, 81.0)],
-                                                         "random": [(2, 62.0), (8, 68.0), (16, 76.0)]}}  # fmt: skip
+    assert points == {("llava-1.5-7b", "pope", "0.1", 0): {"dart": [(2, 67.0), (8, 73.0), (16, 81.0)],
+                                                            "random": [(2, 62.0), (8, 68.0), (16, 76.0)]}}  # fmt: skip
     (png,) = plot_sweeps(records, tmp_path)
     assert png.name == "sweep-llava-1.5-7b-pope-0.1.png" and png.read_bytes()[:4] == b"\x89PNG"
 

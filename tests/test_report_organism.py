@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from horizon.harness.records import Record
-from horizon.report.organism import equal_budget, horizon_verdict, placements, render_organisms, sweep_table
+from horizon.report.organism import horizon_verdict, render_organisms
 from horizon.report.organism_capacity import FamilyCapacity, capacity_verdict, family_verdict
+from horizon.report.organism_data import equal_budget, placements, sweep_table
 from horizon.report.organism_stats import budget_verdict, catch_up, catch_up_verdict, paired, withdraw_horizon
 from horizon.stats import compare
 from horizon.stats.horizon import HorizonGap
@@ -221,7 +222,7 @@ def test_kept_counts_are_read_back_from_the_average_per_layer():
     from dataclasses import replace
 
     from horizon.report.information import merging_note
-    from horizon.report.organism import kept_counts
+    from horizon.report.organism_data import kept_counts
 
     full = replace(rec("full", 90), average_visual_tokens=144.0)
     # 8 layers, a stage at layer 6: layers 0-5 see 144, layers 6-7 the kept count

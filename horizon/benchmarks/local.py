@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from horizon.benchmarks.base import Benchmark, DatasetFormatError
+from horizon.hub import download_command
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -97,8 +98,10 @@ def find_data(bench: Benchmark, *, path: str | Path | None = None, env: Mapping[
     config = f", config {bench.config!r}" if bench.config else ""
     raise DataNotFoundError(
         f"no local data for benchmark {bench.name!r}; looked in: {'; '.join(looked)}. Fetch {bench.dataset_id}"
-        f"{config}, split {bench.split!r} on a machine with network access (e.g. datasets.load_dataset(...)"
-        f".save_to_disk(...) or its parquet files) and put it in $HORIZON_DATA/{bench.name}, or pass its path."
+        f"{config}, split {bench.split!r} on a machine with network access (its parquet files: "
+        f"`{download_command(bench.dataset_id, '$HORIZON_DATA/' + bench.name, dataset=True)}`, or "
+        "datasets.load_dataset(...).save_to_disk(...)), then set $HORIZON_DATA to the folder above it, or give the "
+        "folder (or one file) with --data PATH."
     )
 
 

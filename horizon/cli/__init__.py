@@ -24,6 +24,7 @@ from horizon.cli import (
     verdict,
     vocab,
 )
+from horizon.cli.progress import INTERRUPTED_EXIT
 from horizon.registry import UnknownNameError
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,10 @@ COMMANDS: dict[str, tuple[AddParser, Command]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="horizon", description=__doc__)
+    import horizon
+
+    parser = argparse.ArgumentParser(prog="horizon", description=plain(__doc__ or ""))
+    parser.add_argument("--version", action="version", version=f"horizon {horizon.__version__}")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
                         help="register the methods of a plugin (a module name or a .py file; may be repeated, and "
                              "given anywhere on the line); installed horizon.methods entry points load always "
@@ -93,6 +97,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, UnknownNameError) as err:  # includes missing data, corrupt records
         print(f"horizon: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as err:  # Ctrl-C where a command keeps nothing of its own: one line, not a traceback
+        said = str(err)
+        print(f"horizon: {said}" if said.startswith("interrupted") else "horizon: interrupted", file=sys.stderr)
+        return INTERRUPTED_EXIT
+
+
+def plain(text: str) -> str:
+    """``text`` without reStructuredText's literal markup (````x```` reads as ``x`` in a terminal)."""
+    return text.replace("``", "")
 
 
 def _quiet_transformers() -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 
 from tabulate import tabulate
 
 from horizon.cli.options import check_at_least, check_model_name, names
+from horizon.cli.progress import bar
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,7 +50,7 @@ def _engine(args: argparse.Namespace) -> int:
     from horizon.speed.engine import bench_engine
 
     rows = []
-    for name in names(args.models):
+    for name in _steps(names(args.models), "bench engine", "model"):
         rows += bench_engine(load_model(name), repeats=args.repeats or 15)
     table = [(r.model, r.schedule, f"{r.prefill_ms:.2f}", f"{r.time_ratio:.3f}", f"{r.flops_ratio:.3f}") for r in rows]
     print(tabulate(table, headers=["model", "schedule", "prefill ms (median)", "time / stock", "FLOPs / stock"]))
@@ -61,7 +62,8 @@ def _methods(args: argparse.Namespace) -> int:
     from horizon.speed.methods import DEFAULT_GEOMETRY, bench_methods
 
     rows = []
-    for model in names(args.geometry) if args.geometry is not None else DEFAULT_GEOMETRY:
+    geometries = names(args.geometry) if args.geometry is not None else list(DEFAULT_GEOMETRY)
+    for model in _steps(geometries, "bench methods", "geometry"):
         for t in bench_methods(model, repeats=args.repeats or 3):
             rows.append(
                 (
@@ -85,19 +87,26 @@ def _suite(args: argparse.Namespace) -> int:
     from horizon.models.tiny import cache_root
     from horizon.speed.suite import bench_batched, bench_suite, bench_sweep_reuse
 
+    steps = ["default cases", *names(args.models), *names(args.organisms)]
+    progress = iter(_steps(steps, "bench suite", "step"))
+    next(progress)
     r = bench_suite(cache_root(), limit_cases=args.repeats)
-    print(f"{r.cases} default cases: {r.case_s:.2f} s in all, {r.model_s:.2f} s in the model (processor and engine); "
-          f"harness overhead {100 * r.overhead:.1f}% (target: under 5%)")  # fmt: skip
+    lines = [f"{r.cases} default cases: {r.case_s:.2f} s in all, {r.model_s:.2f} s in the model (processor and "
+             f"engine); harness overhead {100 * r.overhead:.1f}% (target: under 5%)"]  # fmt: skip
     for name in names(args.models):
+        next(progress)
         w = bench_sweep_reuse(load_model(name))
-        print(f"{name}: layer sweep of {w.configurations} schedules (prefill + first token): "
-              f"{w.separate_s:.2f} s separately, {w.reused_s:.2f} s with prefix reuse: {w.speedup:.2f}x "
-              "(target: at least 2x)")  # fmt: skip
+        lines.append(f"{name}: layer sweep of {w.configurations} schedules (prefill + first token): "
+                     f"{w.separate_s:.2f} s separately, {w.reused_s:.2f} s with prefix reuse: {w.speedup:.2f}x "
+                     "(target: at least 2x)")  # fmt: skip
     for name in names(args.organisms):
+        next(progress)
         b = bench_batched(load_model(name), samples=args.rows)
-        print(f"{name}: sweep group of {b.schedules} schedules on {b.samples} synth-fine rows: {b.one_by_one_s:.2f} s "
-              f"one sample per forward, {b.batched_s:.2f} s {b.batch} per forward: {b.speedup:.2f}x; same answers: "
-              f"{b.same_answers}")  # fmt: skip
+        lines.append(f"{name}: sweep group of {b.schedules} schedules on {b.samples} synth-fine rows: "
+                     f"{b.one_by_one_s:.2f} s one sample per forward, {b.batched_s:.2f} s {b.batch} per forward: "
+                     f"{b.speedup:.2f}x; same answers: {b.same_answers}")  # fmt: skip
+    next(progress, None)  # the bar's last step
+    print("\n".join(lines))  # after the bar, which shared the terminal while they were measured
     return 0
 
 
@@ -107,7 +116,7 @@ def _info(args: argparse.Namespace) -> int:
     from horizon.speed.info import ASSUMED_UTILISATION, H100_BF16_DENSE_TFLOPS, bench_info, project_full_map
 
     rows = []
-    for name in names(args.models):
+    for name in _steps(names(args.models), "bench info", "model"):
         r = bench_info(load_model(name), count=args.layers)
         rows.append((r.model, ",".join(map(str, r.layers)), r.n_visual, f"{r.naive_s:.2f}", f"{r.batched_s:.3f}",
                      f"{r.speedup:.1f}x", f"{r.max_abs_diff:.1e}"))  # fmt: skip
@@ -124,6 +133,16 @@ def _info(args: argparse.Namespace) -> int:
               f"({H100_BF16_DENSE_TFLOPS:.0f} dense BF16 TFLOPs): {p.seconds_at_peak:.1f} s at peak, "
               f"{p.seconds_assumed:.1f} s at an assumed {ASSUMED_UTILISATION:.0%} utilisation")  # fmt: skip
     return 0
+
+
+def _steps(items: Sequence[str], desc: str, unit: str) -> Iterator[str]:
+    """``items`` one by one under a progress bar that names the one running (a step finishes as the next is asked
+    for); the bar closes when the last is done."""
+    with bar(len(items), desc, unit) as shown:
+        for item in items:
+            shown.set_postfix_str(item)
+            yield item
+            shown.update()
 
 
 BENCHES: dict[str, Callable[[argparse.Namespace], int]] = {

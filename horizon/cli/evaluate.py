@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tabulate import tabulate
 
@@ -27,6 +30,13 @@ from horizon.cli.options import (
     stand_in_model,
     stand_in_samples,
 )
+from horizon.cli.progress import INTERRUPTED_EXIT, bar, interrupted
+from horizon.files import write_atomic
+
+if TYPE_CHECKING:
+    from horizon.benchmarks.base import Benchmark
+    from horizon.evaluation.loop import EvalResult, Interrupted
+    from horizon.schedule import Schedule
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,8 +57,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from horizon.benchmarks.registry import BENCHMARKS
     from horizon.benchmarks.samples import load_samples, subset
     from horizon.engine.plan import stages_needing
-    from horizon.evaluation.loop import evaluate
-    from horizon.evaluation.per_sample import sample_rows
+    from horizon.evaluation.loop import Interrupted, evaluate
     from horizon.methods.base import stochastic
     from horizon.models.loading import load_model
     from horizon.models.presets import STAND_IN_NEW_TOKENS
@@ -82,10 +91,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     check_schedule_on(schedule, loaded)  # once, before any sample runs
     protocol.check_family(loaded.adapter.family, loaded.name)
     seeds = protocol.seeds_for(stochastic(schedule), args.seed)
-    results = [evaluate(loaded, bench, chosen, schedule, seed=seed, max_new_tokens=args.max_new_tokens,
-                        batch=args.batch) for seed in seeds]  # fmt: skip
+    results: list[EvalResult] = []
+    with bar(len(chosen) * len(seeds), f"{loaded.name} · {bench.name} · {schedule}") as shown:
+        for seed in seeds:
+            if len(seeds) > 1:
+                shown.set_postfix_str(f"seed {seed} ({len(results) + 1} of {len(seeds)})")
+            try:
+                results.append(evaluate(loaded, bench, chosen, schedule, seed=seed, max_new_tokens=args.max_new_tokens,
+                                        batch=args.batch, progress=shown.update))  # fmt: skip
+            except Interrupted as err:
+                shown.leave = False  # the bar is cleared: the one line below says where the run stopped
+                shown.close()
+                return _interrupted(args, bench, loaded.name, schedule, protocol.name, seeds, results, err, bad)
     result = results[0]
-    metrics = {k: statistics.fmean(r.metrics[k] for r in results) for k in result.metrics}
+    metrics = _mean_metrics(results)
     print(
         f"{bench.name} · {loaded.name} · {schedule} · protocol {protocol.name} · {result.n} samples "
         f"({len(result.failures)} failed, {len(bad)} unreadable rows) · {result.average_visual_tokens:.1f} visual tokens/layer"
@@ -101,22 +120,67 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for failure in [*bad, *result.failures][:10]:
         print(f"  skipped: {failure}")
     if args.json:
-        record = {
-            "benchmark": bench.name,
-            "model": loaded.name,
-            "stand_in": bool(args.stand_ins),
-            "schedule": str(schedule),
-            "protocol": protocol.name,
-            "scorer": bench.scorer,
-            "seeds": list(seeds),
-            "n": result.n,
-            "metrics": metrics,
-            "seed_metrics": [r.metrics for r in results] if len(results) > 1 else [],
-            "failures": list(result.failures),
-            "unreadable": bad,
-            "average_visual_tokens": result.average_visual_tokens,
-            "predictions": result.predictions,
-            "samples": sample_rows(results),  # [id, answer, unit value (mean over seeds)(, unit)]: horizon/stats
-        }
-        args.json.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        record = eval_record(bench, loaded.name, bool(args.stand_ins), str(schedule), protocol.name, seeds, results,
+                             bad, total=len(chosen))  # fmt: skip
+        write_atomic(args.json, json.dumps(record, indent=2, sort_keys=True) + "\n")
     return 0
+
+
+def _mean_metrics(results: Sequence[EvalResult]) -> dict[str, float]:
+    """Each metric's mean over the seeds' results (the metrics every result has)."""
+    names = [k for k in results[0].metrics if all(k in r.metrics for r in results)]
+    return {k: statistics.fmean(r.metrics[k] for r in results) for k in names}
+
+
+def eval_record(bench: Benchmark, model: str, stand_in: bool, schedule: str, protocol: str, seeds: Sequence[int],
+                results: Sequence[EvalResult], unreadable: Sequence[str], *, total: int,
+                partial: str = "") -> dict[str, Any]:  # fmt: skip
+    """What ``--json`` writes: metrics, predictions and per-sample rows (``samples``: [id, answer, unit value (mean
+    over seeds)(, unit)], what ``horizon compare`` pairs). ``partial`` (when Ctrl-C cut the run short) says what
+    finished; ``n`` of ``total`` samples ran."""
+    from horizon.evaluation.per_sample import sample_rows
+
+    result = results[0]
+    return {
+        "written_by": "horizon eval",
+        "partial": bool(partial),
+        **({"interrupted": partial} if partial else {}),
+        "total": total,
+        "benchmark": bench.name,
+        "model": model,
+        "stand_in": stand_in,
+        "schedule": schedule,
+        "protocol": protocol,
+        "scorer": bench.scorer,
+        "seeds": list(seeds),
+        "n": result.n,
+        "metrics": _mean_metrics(results) if result.n else {},
+        "seed_metrics": [r.metrics for r in results] if len(results) > 1 else [],
+        "failures": list(result.failures),
+        "unreadable": list(unreadable),
+        "average_visual_tokens": result.average_visual_tokens,
+        "predictions": result.predictions,
+        "samples": sample_rows([r for r in results if r.n]),
+    }
+
+
+def _interrupted(args: argparse.Namespace, bench: Benchmark, model: str, schedule: Schedule, protocol: str,
+                 seeds: Sequence[int], whole: list[EvalResult], err: Interrupted, bad: Sequence[str]) -> int:  # fmt: skip
+    """Ctrl-C: the finished samples into ``--json`` (marked partial), one line, exit 130. Under several seeds, the
+    seeds that finished are kept whole and the cut one only where it has samples and no seed finished before it."""
+    total = err.total * len(seeds)
+    done = err.done + err.total * len(whole)
+    kept = ""
+    if args.json and (whole or err.results[0].n):
+        ran = whole or err.results
+        said = f"interrupted after {err.done} of {err.total} samples; the finished samples kept"
+        if len(seeds) > 1:
+            said = (f"seed {seeds[len(whole)]} ({len(whole) + 1} of {len(seeds)}) {said}"
+                    + ("; the seeds before it kept whole, it left out" if whole else ""))  # fmt: skip
+        record = eval_record(bench, model, bool(args.stand_ins), str(schedule), protocol, seeds[: len(ran)], ran, bad,
+                             total=err.total, partial=said)  # fmt: skip
+        write_atomic(args.json, json.dumps(record, indent=2, sort_keys=True) + "\n")
+        kept = str(args.json)
+    print(interrupted(done, total, "samples" if len(seeds) == 1 else "sample runs", kept)
+          + ("" if kept or not done else " (give --json FILE to keep finished samples)"), file=sys.stderr)  # fmt: skip
+    return INTERRUPTED_EXIT

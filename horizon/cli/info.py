@@ -6,10 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from horizon.cli.options import add_data_options, add_model_options, add_protocol_option, add_stand_in_option
+from horizon.cli.progress import INTERRUPTED_EXIT, bar
 from horizon.files import write_atomic
+
+if TYPE_CHECKING:
+    from horizon.evaluation.study import Study
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -68,15 +72,12 @@ def _floats(text: str, option: str) -> tuple[float, ...]:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from horizon.benchmarks.registry import BENCHMARKS
     from horizon.benchmarks.samples import load_samples, subset
     from horizon.cli.options import check_seed, note, preset_of, protocol_option, stand_in_model, stand_in_samples
-    from horizon.evaluation.study import StudyConfig, run_study
+    from horizon.evaluation.study import StudyConfig, StudyInterrupted, run_study
     from horizon.information.answer import rule_for
     from horizon.models.loading import load_model
-    from horizon.report.information import plot_information, render_information
 
     if args.stand_ins:
         args.model = stand_in_model(args.model, args.path)
@@ -105,14 +106,57 @@ def cmd_info(args: argparse.Namespace) -> int:
     loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
     protocol.check_family(loaded.adapter.family, loaded.name)
     config = StudyConfig(layers=parse_layers(args.layers, loaded.n_layers), **config_args)
-    with tqdm(total=len(chosen), desc=f"{loaded.name} · {bench.name}", unit="sample", file=sys.stderr) as bar:
-        study = run_study(loaded, bench, chosen, config, progress=lambda _: bar.update())
-    data = study.to_dict()
-    stem = f"info-{loaded.name}-{bench.name}"
-    write_atomic(args.out / f"{stem}.json", json.dumps(data, indent=1, sort_keys=True) + "\n")
-    figures = plot_information(data, args.out)
-    markdown = render_information(data, [f.name for f in figures])
-    write_atomic(args.out / f"{stem}.md", markdown)
+    with bar(len(chosen), f"{loaded.name} · {bench.name} · information maps") as shown:
+        try:
+            study = run_study(loaded, bench, chosen, config, progress=lambda _: shown.update())
+        except StudyInterrupted as err:
+            shown.leave = False
+            shown.close()
+            if err.study is None:
+                raise
+            stem, _ = _write(err.study, args.out, f"info-{loaded.name}-{bench.name}.partial")
+            print(f"horizon: {err}; partial results (marked partial) in {args.out}/{stem}.*", file=sys.stderr)
+            return INTERRUPTED_EXIT
+    stem, markdown = _write(study, args.out, f"info-{loaded.name}-{bench.name}")
     print(markdown)
+    warning = small_n_warning(study)
+    if warning:
+        print(warning)
     print(f"{study.n} samples ({len(study.failures)} failed, {len(bad)} unreadable rows) -> {args.out}/{stem}.*")
     return 0
+
+
+NOISE_POINTS = 10.0  # a study whose samples cannot detect a withdrawal costing less than this says so
+
+
+def small_n_warning(study: Study) -> str:
+    """What the study's n can place: the smallest drop a paired test of its samples detects (power 0.8), and, when
+    the withdraw horizon is the first measured layer, that this may only mean no drop was detectable."""
+    from horizon.stats.power import ALPHA, POWER, mde_binary
+
+    if study.full is None or not study.withdraw:
+        return ""
+    floor = mde_binary(study.n, 0.0)
+    said = (f"note: {study.n} samples detect only a withdrawal that costs at least {floor:.0f} points (paired, "
+            f"alpha {ALPHA:g}, power {POWER:g})")  # fmt: skip
+    if study.withdraw_horizon is not None and study.withdraw_horizon == min(study.withdraw):
+        return (f"{said}; the withdraw horizon at layer {study.withdraw_horizon}, the first measured, may only mean "
+                "that no withdrawal was detectably worse: give --samples 200 (the paper's) or more to place it")  # fmt: skip
+    if floor > NOISE_POINTS:
+        return f"{said}; a horizon placed on so few samples is noise more than finding (the paper: --samples 200)"
+    return ""
+
+
+def _write(study: Study, out: Path, stem: str) -> tuple[str, str]:
+    """The study's JSON, Markdown and figures under ``out`` (atomically); returns the stem and the Markdown. A
+    partial study's Markdown opens by saying so."""
+    from horizon.report.information import plot_information, render_information
+
+    data = study.to_dict()
+    write_atomic(out / f"{stem}.json", json.dumps(data, indent=1, sort_keys=True) + "\n")
+    figures = [f.name for f in plot_information(data, out, "partial-" if study.partial else "")]
+    markdown = render_information(data, figures)
+    if study.partial:
+        markdown = f"**Partial study**: {study.partial}.\n\n{markdown}"
+    write_atomic(out / f"{stem}.md", markdown)
+    return stem, markdown

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
+
+from horizon.cli.progress import INTERRUPTED_EXIT, bar
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,14 +74,29 @@ def _train(args: argparse.Namespace) -> int:
     names = [f.name for f in fields(TrainConfig) if f.name != "organism"]
     cfg = TrainConfig(organism=args.organism, **{n: getattr(args, n) for n in names})
     args.out.mkdir(parents=True, exist_ok=True)
-    with open(args.out / "log.txt", "a") as logf:
+    reached = [0, cfg.pretrain_steps + cfg.steps]  # steps done, in all (what Ctrl-C reports)
+    with open(args.out / "log.txt", "a") as logf, bar(reached[1], f"{cfg.organism} training", unit="step") as shown:
 
         def log(line: str) -> None:
-            print(line, flush=True)
+            shown.write(line, file=sys.stdout)  # above the bar, which stays at the bottom
             logf.write(line + "\n")
             logf.flush()
 
-        summary = train(cfg, args.out, log=log, stop_after=args.stop_after)
+        def tell(step: int, total: int) -> None:
+            reached[:] = [step, total]
+            shown.update(step - shown.n)
+
+        try:
+            summary = train(cfg, args.out, log=log, stop_after=args.stop_after, progress=tell)
+        except KeyboardInterrupt:
+            shown.leave = False
+            shown.close()
+            ckpt = args.out / "checkpoint.pt"
+            kept = (f"{ckpt} holds the training up to its last checkpoint: run the same command again to resume"
+                    if ckpt.exists() else f"no checkpoint yet (one every {cfg.checkpoint_every} steps): nothing to "
+                    "resume")  # fmt: skip
+            print(f"horizon: interrupted at step {reached[0]} of {reached[1]}; {kept}", file=sys.stderr)
+            return INTERRUPTED_EXIT
     done = summary["step"] >= cfg.pretrain_steps + cfg.steps
     print(f"{'finished' if done else 'paused'} at step {summary['step']} ({summary['minutes']} min); "
           f"{'model in ' + str(args.out / 'model') if done else 'run again to resume'}")  # fmt: skip

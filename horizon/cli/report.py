@@ -1,4 +1,5 @@
-"""``horizon report``: one Markdown report from case records (from many machines)."""
+"""``horizon report``: one Markdown report from case records (from many machines), or, with ``--from-baselines``,
+a page from the baseline files that can be read without running anything (docs/report.md)."""
 
 from __future__ import annotations
 
@@ -12,17 +13,31 @@ BASELINES = Path("baselines")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("report", help="render one Markdown report from case records (from many machines)")
-    p.add_argument("results", type=Path, help="folder of records (searched recursively)")
+    p = sub.add_parser("report", help="render one Markdown report from case records (from many machines), or from "
+                                      "the baseline files (--from-baselines)")  # fmt: skip
+    p.add_argument("results", type=Path, nargs="?", help="folder of records (searched recursively)")
+    p.add_argument("--from-baselines", type=Path, nargs="?", const=BASELINES, metavar="FOLDER",
+                   help=f"render the cases of the baseline files under FOLDER (default: {BASELINES}) instead of records: "
+                        "OUT/report.md with its figures in OUT/report/ (`--from-baselines baselines --out docs` "
+                        "writes docs/report.md)")  # fmt: skip
+    p.add_argument("--stand-ins", action="store_true",
+                   help="with --from-baselines: the stand-ins' baselines too (FOLDER/stand-in/), in their own part")
     p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports)")
     p.add_argument("--paper", type=Path, help=f"the paper's tables (default: {PAPER} when there)")
     p.add_argument("--baselines", type=Path, help=f"baselines for the regressions section (default: {BASELINES} when there)")  # fmt: skip
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    if args.from_baselines is not None:
+        return _from_baselines(args)
+    if args.stand_ins:
+        raise ValueError("--stand-ins goes with --from-baselines (a records folder's stand-in records are always "
+                         "reported, in their own part)")  # fmt: skip
     from horizon.report.write import write_report
 
-    results: Path = args.results
+    results: Path | None = args.results
+    if results is None:
+        raise ValueError("give a folder of records (horizon report results/) or --from-baselines [FOLDER]")
     if not results.exists():
         raise ValueError(f"no records under {str(results)!r}: the folder does not exist")
     if not results.is_dir():
@@ -43,6 +58,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     baselines = _optional_folder(args.baselines, BASELINES, "--baselines", "the report has no regressions section")
     out, n = write_report(results, args.out, paper or args.paper or PAPER, baselines)
     print(f"{n} records -> {out}")
+    return 0
+
+
+def _from_baselines(args: argparse.Namespace) -> int:
+    from horizon.report.write import write_baseline_page
+
+    folder: Path = args.from_baselines
+    if args.results is not None:
+        raise ValueError(f"give a records folder ({str(args.results)!r}) or --from-baselines, not both")
+    if args.baselines is not None:
+        raise ValueError("--baselines checks records against baselines; --from-baselines renders the baselines "
+                         "themselves: give one")  # fmt: skip
+    if not folder.is_dir():
+        raise ValueError(f"--from-baselines {str(folder)!r} is not a folder of baseline files "
+                         "(<device>/<model>/<benchmark>.json)")  # fmt: skip
+    check_output_folder(args.out)
+    paper = _optional_folder(args.paper, PAPER, "--paper", "the page has no paper values beside its numbers")
+    out, n = write_baseline_page(folder, args.out, paper or args.paper or PAPER, stand_ins=args.stand_ins)
+    print(f"{n} cases from the baselines under {folder} -> {out}")
     return 0
 
 

@@ -40,6 +40,7 @@ class Table3Timing:
     memory_ratio: float
     flops_ratio: float  # analytic decoder prefill FLOPs over the unpruned row's
     kv_ratio: float  # analytic KV-cache size over the unpruned row's
+    prefill_spread: tuple[float, float] = (0.0, 0.0)  # (lowest, highest) of the repeats' prefill ratios
 
     @property
     def speedup_share(self) -> float:
@@ -71,6 +72,7 @@ def table3_timings(
             m.peak_memory_mb / base.peak_memory_mb,
             flops / base_flops,
             kv / base_kv,
+            ratio_spread(m.prefill_each, base.prefill_each),
         )  # fmt: skip
         for label, (schedule, m, (_, flops, kv)) in rows.items()
     ]
@@ -84,10 +86,30 @@ def _stock_prefill_s(loaded: LoadedModel, prompt: Prompt) -> float:
         return span.stop().seconds()
 
 
+MIN_REPEATS = 3  # a ratio is printed with its spread, and two repeats give no middle: at least this many
+NOISY = 0.10  # a spread wider than this share of its ratio is called noisy (a loaded machine)
+
+
+def ratio_spread(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float]:
+    """(lowest, highest) of ``a[i] / b[i]`` over the repeats both hold (repeat i of one schedule against repeat i of
+    the other, timed in the same order); (0, 0) when none."""
+    ratios = [x / y for x, y in zip(a, b, strict=False) if y > 0]
+    return (min(ratios), max(ratios)) if ratios else (0.0, 0.0)
+
+
+def spread_text(ratio: float, spread: tuple[float, float]) -> str:
+    """``ratio`` with its spread, e.g. ``0.512 (0.48-0.55)``, and ``noisy`` when the spread is wider than
+    :data:`NOISY` of the ratio."""
+    low, high = spread
+    noisy = ratio > 0 and (high - low) / ratio > NOISY
+    return f"{ratio:.3f} ({low:.2f}-{high:.2f}{', noisy' if noisy else ''})"
+
+
 @dataclass(frozen=True, slots=True)
 class Overhead:
     stock_ms: float  # the stock model's prefill (median)
     engine_ms: float  # the engine's prefill with no stage (every token kept)
+    spread: tuple[float, float] = (0.0, 0.0)  # (lowest, highest) of the interleaved repeats' ratios
 
     @property
     def ratio(self) -> float:
@@ -103,7 +125,8 @@ def engine_overhead(loaded: LoadedModel, prompt: Prompt, *, repeats: int = 9) ->
         if i:
             stock.append(s)
             engine.append(e)
-    return Overhead(statistics.median(stock) * 1e3, statistics.median(engine) * 1e3)
+    return Overhead(statistics.median(stock) * 1e3, statistics.median(engine) * 1e3,
+                    ratio_spread(tuple(engine), tuple(stock)))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

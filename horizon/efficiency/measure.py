@@ -39,6 +39,7 @@ class Measurement:
     memory_source: str  # "torch.cuda", "rss (case)" or "rss (process lifetime)"
     repeats: int
     device_memory_mb: float | None = None  # NVML's device-wide used memory on CUDA (with nvidia-ml-py), else None
+    prefill_each: tuple[float, ...] = ()  # every timed repeat's prefill ms, in order (a ratio's spread reads them)
 
 
 def _nvml_used_mb(device: torch.device) -> float | None:
@@ -107,4 +108,4 @@ def measure(
     else:
         peak, nvml = peak_rss_mb(), None
     return Measurement(statistics.median(prefill), statistics.median(e2e), statistics.median(per_token),
-                       float(peak), source, repeats, nvml)  # fmt: skip
+                       float(peak), source, repeats, nvml, tuple(prefill))  # fmt: skip

@@ -31,6 +31,20 @@ log = logging.getLogger(__name__)
 SAMPLE_ERRORS = (DatasetFormatError, PlanError)
 
 
+Progress = Callable[[int], None]  # called with how many more samples finished (a batch reports its size at once)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C while samples ran: a KeyboardInterrupt (so whoever does not catch it stops as before) that carries
+    what finished: one result per schedule, each scored on the samples it finished (``done`` of ``total``)."""
+
+    def __init__(self, results: list[EvalResult], done: int, total: int) -> None:
+        super().__init__(f"interrupted after {done} of {total} samples")
+        self.results = results
+        self.done = done
+        self.total = total
+
+
 class NoSampleRanError(RuntimeError, ValueError):
     """No sample could be run (every one failed, each for the reason listed): the result has nothing to score.
 
@@ -65,9 +79,12 @@ def evaluate(
     seed: int = 0,
     max_new_tokens: int | None = None,
     batch: int = 1,
+    progress: Progress | None = None,
 ) -> EvalResult:
-    """Run every sample (``batch`` per forward) and score; a failing sample is counted, not fatal."""
-    result = evaluate_many(loaded, bench, samples, [schedule], seed=seed, max_new_tokens=max_new_tokens, batch=batch)[0]
+    """Run every sample (``batch`` per forward) and score; a failing sample is counted, not fatal. Ctrl-C raises
+    :class:`Interrupted` carrying the finished samples' result."""
+    result = evaluate_many(loaded, bench, samples, [schedule], seed=seed, max_new_tokens=max_new_tokens, batch=batch,
+                           progress=progress)[0]  # fmt: skip
     return checked(result)
 
 
@@ -134,6 +151,7 @@ def evaluate_many(
     max_new_tokens: int | None = None,
     information: InformationFn | None = None,
     batch: int = 1,
+    progress: Progress | None = None,
 ) -> list[EvalResult]:
     """Every schedule on every sample; several schedules share each sample's unpruned prefix (run_many).
 
@@ -145,13 +163,44 @@ def evaluate_many(
     ``batch`` > 1 runs that many samples per forward (left-padded; each sample keeps its own random subsets, so
     the answers are those of one-by-one runs, tests/test_benchmarks.py); a batch that cannot run together
     (different visual-token counts, a failing schedule) runs one by one. Times are then each batch's, shared
-    equally among its samples. Schedules with oracle stages always run one by one."""
+    equally among its samples. Schedules with oracle stages always run one by one.
+
+    ``progress(k)`` is called as each sample (or batch of ``k``) finishes, failed ones included. Ctrl-C (a
+    KeyboardInterrupt) raises :class:`Interrupted` with every schedule's result on the samples that finished."""
     if batch < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")
     pending = list(samples)
     if not pending:
         raise ValueError(f"no samples of {bench.name} to evaluate: the subset is empty")
     tallies = [_Tally() for _ in schedules]
+    finished = [0]
+
+    def step(k: int) -> None:
+        finished[0] += k
+        if progress is not None:
+            progress(k)
+
+    try:
+        _evaluate_into(loaded, bench, pending, schedules, tallies, seed, max_new_tokens, information, batch, step)
+    except KeyboardInterrupt:
+        raise Interrupted([t.result(bench, s) for t, s in zip(tallies, schedules, strict=True)], finished[0],
+                          len(pending)) from None  # fmt: skip
+    return [t.result(bench, s) for t, s in zip(tallies, schedules, strict=True)]
+
+
+def _evaluate_into(
+    loaded: LoadedModel,
+    bench: Benchmark,
+    pending: list[Sample],
+    schedules: Sequence[Schedule],
+    tallies: Sequence[_Tally],
+    seed: int,
+    max_new_tokens: int | None,
+    information: InformationFn | None,
+    batch: int,
+    progress: Progress,
+) -> None:
+    """:func:`evaluate_many`'s loop: every sample's answers into ``tallies``."""
     max_new = max_new_tokens or bench.new_tokens(loaded.adapter.family)
     oracle_layers = sorted(
         {st.layer for s in schedules for st in s.stages if "information" in METHODS.get(st.method).needs}
@@ -162,6 +211,8 @@ def evaluate_many(
         for chunk in chunks:
             if len(chunk) == 1 or not _run_batch(loaded, bench, chunk, schedules, tallies, max_new, seed):
                 pending += chunk
+            else:
+                progress(len(chunk))
     for sample in pending:
         t0 = time.perf_counter()  # the model's time: its processor, then the engine
         prompt, info = None, None
@@ -180,12 +231,13 @@ def evaluate_many(
                 log.warning("sample %s failed: %s", sample.id, err)
                 for t in tallies:
                     t.failures.append(f"{sample.id}: {err}")
+                progress(1)
                 continue
         share = (time.perf_counter() - t0) / len(schedules)
         for tally, out in zip(tallies, outs, strict=True):
             if out is not None:
                 tally.add(bench, loaded.adapter.family, sample, out, share)
-    return [t.result(bench, s) for t, s in zip(tallies, schedules, strict=True)]
+        progress(1)
 
 
 InformationFn = Callable[[Sample, Prompt, Sequence[int]], Mapping[int, torch.Tensor]]

@@ -22,7 +22,7 @@ import torch
 
 from horizon.benchmarks.base import Benchmark, DatasetFormatError, Sample
 from horizon.engine.sweep import select_many
-from horizon.evaluation.loop import SAMPLE_ERRORS, NoSampleRanError, evaluate_many, prompt_of
+from horizon.evaluation.loop import SAMPLE_ERRORS, Interrupted, NoSampleRanError, evaluate_many, prompt_of
 from horizon.information.analysis import HORIZON_RULE, information_horizon, layer_statistics, retained
 from horizon.information.answer import ANSWER_RULES, answer_text, answer_token, check_answer_rule
 from horizon.information.metric import (
@@ -119,10 +119,20 @@ class Study:
     # sample id -> its mean information over visual tokens at each layer (``mean`` is their mean): what a paired
     # bootstrap of the information horizon resamples (horizon/stats/horizon.py), 6 significant digits
     sample_means: dict[str, list[float]] = field(default_factory=dict)
+    partial: str = ""  # "" for a whole study; else what Ctrl-C cut short (:class:`StudyInterrupted`)
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON holds it (layer keys become strings): what records, files and reports carry."""
         return json.loads(json.dumps(asdict(self)))
+
+
+class StudyInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a study: a KeyboardInterrupt carrying the study of what finished (``study.partial`` says
+    what is missing), or None when no sample's map had finished."""
+
+    def __init__(self, study: Study | None, message: str) -> None:
+        super().__init__(message)
+        self.study = study
 
 
 def run_study(
@@ -132,14 +142,50 @@ def run_study(
     config: StudyConfig,
     progress: Callable[[str], None] | None = None,
 ) -> Study:
+    """The study of ``samples`` (``progress(sample id)`` as each map is measured). Ctrl-C raises
+    :class:`StudyInterrupted` with the study of what finished."""
     if not samples:
         raise ValueError(f"no samples of {bench.name} to study: the subset is empty")
     config.check_benchmark(bench.name)
     layers = config.resolved_layers(loaded.n_layers)
-    family = loaded.adapter.family
     maps: dict[str, InformationMap] = {}
     kept: dict[tuple[str, float, int], list[float]] = {}
     failures: list[str] = []
+    try:
+        _measure_maps(loaded, bench, samples, config, layers, maps, kept, failures, progress)
+    except KeyboardInterrupt:
+        stopped = f"interrupted after {len(maps) + len(failures)} of {len(samples)} samples' maps; no accuracies"
+        if not maps:
+            raise StudyInterrupted(None, stopped) from None
+        raise StudyInterrupted(_study(loaded, bench, samples, config, layers, maps, kept, failures, stopped),
+                               stopped) from None  # fmt: skip
+    if not maps:
+        raise NoSampleRanError(
+            f"no sample of {bench.name} could be measured ({len(failures)} failures); first: {failures[0]}"
+        )
+    done = [s for s in samples if s.id in maps]
+    try:
+        accuracies = _accuracies(loaded, bench, done, layers, config, maps)
+    except Interrupted as err:
+        stopped = f"interrupted while measuring accuracies ({err.done} of {err.total} samples); no accuracies"
+        raise StudyInterrupted(_study(loaded, bench, samples, config, layers, maps, kept, failures, stopped),
+                               stopped) from None  # fmt: skip
+    return _study(loaded, bench, samples, config, layers, maps, kept, failures, "", accuracies)
+
+
+def _measure_maps(
+    loaded: LoadedModel,
+    bench: Benchmark,
+    samples: Sequence[Sample],
+    config: StudyConfig,
+    layers: tuple[int, ...],
+    maps: dict[str, InformationMap],
+    kept: dict[tuple[str, float, int], list[float]],
+    failures: list[str],
+    progress: Callable[[str], None] | None,
+) -> None:
+    """Each sample's information map into ``maps`` (and what each method keeps into ``kept``), failures listed."""
+    family = loaded.adapter.family
     for sample in samples:
         try:
             question = bench.prompt(sample, family)
@@ -158,13 +204,23 @@ def run_study(
         maps[sample.id] = info
         if progress is not None:
             progress(sample.id)
-    if not maps:
-        raise NoSampleRanError(
-            f"no sample of {bench.name} could be measured ({len(failures)} failures); first: {failures[0]}"
-        )
-    done = [s for s in samples if s.id in maps]
+
+
+def _study(
+    loaded: LoadedModel,
+    bench: Benchmark,
+    samples: Sequence[Sample],
+    config: StudyConfig,
+    layers: tuple[int, ...],
+    maps: dict[str, InformationMap],
+    kept: dict[tuple[str, float, int], list[float]],
+    failures: list[str],
+    partial: str,
+    accuracies: tuple[dict[int, float], float | None, dict[str, dict[int, float]], Units] | None = None,
+) -> Study:
+    """The study of the measured ``maps`` (and ``accuracies``; None: not measured, a partial study)."""
     stats = layer_statistics(list(maps.values()))
-    withdraw, full, oracle, (full_units, withdrawn) = _accuracies(loaded, bench, done, layers, config, maps)
+    withdraw, full, oracle, (full_units, withdrawn) = accuracies or ({}, None, {}, ({}, {}))
     w_horizon = None  # paired on the same samples (horizon/stats/horizon.py)
     if full is not None and withdraw:
         w_horizon = withdraw_horizon(full_units, {i: withdrawn[i] for i in withdraw})[0]
@@ -187,6 +243,7 @@ def run_study(
                "removal": _removal_rule(config)},
         window=config.window, answer_rule=config.answer_rule,
         sample_means={sid: [float(f"{float(x):.6g}") for x in m.information.mean(1)] for sid, m in maps.items()},
+        partial=partial,
     )  # fmt: skip
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,12 @@ def device_slug(device: str) -> str:
     return next((g for g in ("h200", "h100", "a100", "a6000", "l40s", "4090") if g in name), "cuda")
 
 
+Step = Callable[[int], None]  # k more samples finished
+# announce(what, samples) -> a context in which ``what`` runs, handing a Step: how the suite shows a long group's
+# progress (suite/progress.py); None shows nothing
+Announce = Callable[[str, int], AbstractContextManager[Step]]
+
+
 @dataclass
 class CaseRunner:
     data_env: dict[str, str]  # HORIZON_DATA / HF_HOME for benchmark data
@@ -58,6 +65,10 @@ class CaseRunner:
     _grouped: dict[tuple[str, int], EvalResult] = field(default_factory=dict)  # (case id, seed) -> its group's result
     _unpruned: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # the unpruned model's measurement
     _tokenizers: dict[str, Any] = field(default_factory=dict)  # family -> its real tokenizer (None: not cached)
+    announce: Announce | None = None  # shows a sweep group's or a study's progress while it runs (the suite's)
+
+    def _announced(self, what: str, total: int) -> AbstractContextManager[Step]:
+        return nullcontext(lambda _k: None) if self.announce is None else self.announce(what, total)
 
     def real_tokenizer(self, family: str) -> Any:
         """``family``'s real tokenizer when its vocabulary is cached (loaded once), else None."""
@@ -97,8 +108,11 @@ class CaseRunner:
         results = []
         for seed in case.seeds:
             if len(group) > 1 and (case.id, seed) not in self._grouped:
-                outs = evaluate_many(loaded, bench, samples, [c.resolved for c in group], seed=seed,
-                                     max_new_tokens=max_new, batch=self.batch)  # fmt: skip
+                what = (f"{case.model} · {case.benchmark}: a sweep group of {len(group)} cases"
+                        + (f", seed {seed}" if len(case.seeds) > 1 else ""))  # fmt: skip
+                with self._announced(what, len(samples)) as step:
+                    outs = evaluate_many(loaded, bench, samples, [c.resolved for c in group], seed=seed,
+                                         max_new_tokens=max_new, batch=self.batch, progress=step)  # fmt: skip
                 self._grouped.update({(c.id, seed): r for c, r in zip(group, outs, strict=True)})
             if (case.id, seed) in self._grouped:
                 results.append(checked(self._grouped.pop((case.id, seed))))
@@ -146,7 +160,8 @@ class CaseRunner:
             config = replace(config, max_new_tokens=self._max_new(loaded, case, bench), layers=layers)
             limit = min(limit or STAND_IN_STUDY[1], STAND_IN_STUDY[1])
         samples = subset(self.samples(case.benchmark), limit, seed=case.seed)
-        study = run_study(loaded, bench, samples, config)
+        with self._announced(f"{case.model} · {case.benchmark}: an information study (maps)", len(samples)) as step:
+            study = run_study(loaded, bench, samples, config, progress=lambda _sid: step(1))
         return Record(
             case=case.id, model=case.model, benchmark=case.benchmark, schedule="information",
             device=device_slug(self.device), dtype=self.dtype, attn_implementation=self.attn, n=study.n,

@@ -315,3 +315,25 @@ def header(session: str, baselines: str, given: Mapping[str, Any], protocol: str
                      "rows; its numbers carry no meaning); the embedded default's cases are deselected; "
                      "docs/stand-ins.md")  # fmt: skip
     return lines
+
+
+_OPERATORS = {"and", "or", "not"}
+
+
+def nothing_selected_hint(keyword: str, markexpr: str, case_ids: Sequence[str]) -> str:
+    """What to say when ``-k keyword`` / ``-m markexpr`` selected no test: how a case id reads (one real id), how to
+    list them, and for each ``-k`` word no id holds, the id parts closest to it."""
+    import difflib
+
+    given = " and ".join(f"{flag} {expr!r}" for flag, expr in (("-k", keyword), ("-m", markexpr)) if expr)
+    example = next((c for c in case_ids if "@" in c), case_ids[0] if case_ids else "")
+    said = (f"no test matched {given}: a case id reads model-benchmark-schedule (e.g. {example}); "
+            "`pytest suite --collect-only -q` lists every id, `horizon list models|benchmarks|methods` the names in "
+            "them, and -m takes the markers in pyproject.toml")  # fmt: skip
+    parts = sorted({p for c in case_ids for p in re.split(r"[-@:+]", c) if p})
+    words = [w for w in re.findall(r"[\w.@:+#-]+", keyword) if w.lower() not in _OPERATORS]
+    for word in words:
+        if not any(word.lower() in c.lower() for c in case_ids):
+            close = difflib.get_close_matches(word, parts, n=3, cutoff=0.6)
+            said += f"; no id holds {word!r}" + (f" (close: {', '.join(close)})" if close else "")
+    return said

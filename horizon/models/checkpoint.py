@@ -16,6 +16,7 @@ from typing import Any
 
 from safetensors import SafetensorError, safe_open
 
+from horizon.hub import download_command
 from horizon.models.presets import ModelPreset
 
 MODEL_TYPES: dict[str, str] = {"llava": "llava", "qwen2_5_vl": "qwen2_5_vl"}  # config.json model_type -> family
@@ -55,7 +56,7 @@ def fix_hint(folder: Path, preset: ModelPreset | None) -> str:
         )
     if preset is not None and preset.repo_id is not None:
         return (
-            f"re-download the checkpoint (`huggingface-cli download {preset.repo_id}` on a machine with network "
+            f"re-download the checkpoint (`{download_command(preset.repo_id, str(folder))}` on a machine with network "
             "access) or copy it again from an intact source"
         )
     return "re-download the checkpoint or copy it again from an intact source"

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from safetensors import SafetensorError
 
+from horizon.hub import download_command
 from horizon.models.adapter import Adapter
 from horizon.models.checkpoint import BadCheckpointError as BadCheckpointError  # re-exported for callers
 from horizon.models.checkpoint import check_checkpoint, find_damaged_weights
@@ -109,7 +110,7 @@ def resolve_checkpoint(
     raise CheckpointNotFoundError(
         f"no local checkpoint for model {preset.name!r}; looked in: " + "; ".join(looked) + ". "
         f"Provide it by downloading {preset.repo_id} on a machine with network access "
-        f"(`huggingface-cli download {preset.repo_id}`) and copying it into $HORIZON_MODELS/{preset.name}, "
+        f"(`{download_command(str(preset.repo_id), '$HORIZON_MODELS/' + preset.name)}`) and copying it there, "
         "or into the Hugging Face cache, or pass its folder with --path."
     )
 

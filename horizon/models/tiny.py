@@ -19,8 +19,11 @@ from typing import Any
 
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+# The PIL image processors by name: tiny builds are processed as the reference checkpoints' slow (PIL) processors
+# process, with or without torchvision installed (its absence then warns of nothing: the choice is horizon's)
 from transformers import (
-    CLIPImageProcessor,
+    CLIPImageProcessorPil,
     CLIPVisionConfig,
     LlamaConfig,
     LlamaModel,
@@ -32,7 +35,7 @@ from transformers import (
     Qwen2_5_VLForConditionalGeneration,
     Qwen2_5_VLTextConfig,
     Qwen2_5_VLTextModel,
-    Qwen2VLImageProcessor,
+    Qwen2VLImageProcessorPil,
 )
 
 from horizon.models.presets import TINY_VISION, ModelPreset, VisionTower
@@ -97,8 +100,8 @@ def llava_tokenizer(tk: Tokenizer) -> PreTrainedTokenizerFast:
 
 
 def llava_processor(tok: PreTrainedTokenizerFast, image_size: int, patch_size: int) -> LlavaProcessor:
-    image_processor = CLIPImageProcessor(size={"shortest_edge": image_size},
-                                         crop_size={"height": image_size, "width": image_size}, do_center_crop=True)  # fmt: skip
+    image_processor = CLIPImageProcessorPil(size={"shortest_edge": image_size},
+                                            crop_size={"height": image_size, "width": image_size}, do_center_crop=True)  # fmt: skip
     return LlavaProcessor(image_processor=image_processor, tokenizer=tok, patch_size=patch_size,
                           vision_feature_select_strategy="default", num_additional_image_tokens=1,
                           chat_template=LLAVA_TEMPLATE)  # fmt: skip
@@ -128,8 +131,8 @@ def mrope_section(head_dim: int) -> list[int]:
 
 
 def qwen_processor(tok: PreTrainedTokenizerFast, min_pixels: int, max_pixels: int) -> ImageOnlyQwenProcessor:
-    image_processor = Qwen2VLImageProcessor(min_pixels=min_pixels, max_pixels=max_pixels, patch_size=14, merge_size=2,
-                                            temporal_patch_size=2)  # fmt: skip
+    image_processor = Qwen2VLImageProcessorPil(min_pixels=min_pixels, max_pixels=max_pixels, patch_size=14, merge_size=2,
+                                               temporal_patch_size=2)  # fmt: skip
     return ImageOnlyQwenProcessor(image_processor=image_processor, tokenizer=tok, chat_template=QWEN_TEMPLATE)
 
 

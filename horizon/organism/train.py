@@ -171,11 +171,13 @@ def initial_weights(run: Path, organism: str) -> dict[str, Any]:
 
 
 def train(
-    cfg: TrainConfig, out: Path, log: Callable[[str], None] = print, stop_after: int | None = None
-) -> dict[str, Any]:
+    cfg: TrainConfig, out: Path, log: Callable[[str], None] = print, stop_after: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Train (or resume) ``cfg.organism`` into ``out``; returns the final summary (also ``out/train.json``).
 
     ``stop_after`` ends this call after that many steps (a checkpoint is written), for smoke runs and tests.
+    ``progress(step, total)`` is called once before the first step and after each (steps done, steps in all).
     """
     torch.set_num_threads(cfg.threads)
     out.mkdir(parents=True, exist_ok=True)
@@ -233,6 +235,8 @@ def train(
     total = cfg.pretrain_steps + cfg.steps
     done_here = 0
     consistent = True
+    tell = progress or (lambda _step, _total: None)
+    tell(state["step"], total)
     try:
         while state["step"] < total:
             if stop_after is not None and done_here >= stop_after:
@@ -280,6 +284,7 @@ def train(
                 state["evals"].append({"step": state["step"], "minutes": round(state["seconds"] / 60, 1), **scores})
                 log("eval " + json.dumps(state["evals"][-1]))
             consistent = True
+            tell(state["step"], total)
             if state["step"] % cfg.checkpoint_every == 0:
                 checkpoint()
     finally:

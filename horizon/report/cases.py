@@ -37,7 +37,8 @@ def render_cases(records: Sequence[Record]) -> str:
     rows = []
     for r in sorted(records, key=lambda r: (r.device, r.case)):
         cost = f"{r.flops_t:.3g} T / {r.kv_mb:.1f} MB" if r.flops_t is not None and r.kv_mb is not None else "–"
-        timing = f"{r.timing.get('prefill_ms', 0):.1f} / {r.timing.get('decode_ms', 0):.1f}"
+        timing = (f"{r.timing['prefill_ms']:.1f} / {r.timing.get('decode_ms', 0):.1f}" if "prefill_ms" in r.timing
+                  else "–")  # fmt: skip
         case = r.case + (f" (stand-in: {r.stand_in})" if r.stand_in else "")
         protocol = r.protocol + (" (its scorer: fallback)" if is_fallback(r.scorer) else "")
         rows.append((case, r.device, protocol, r.n, r.failures, _headline(r), f"{r.average_visual_tokens:.1f}", cost,

@@ -10,33 +10,45 @@ from typing import Any
 from tabulate import tabulate
 
 from horizon.methods import METHODS
+from horizon.report.figure import FigureSpec, markdown
 
 
 def _fmt(x: float | None) -> str:
     return "–" if x is None else f"{x:.3g}"
 
 
-def render_information(study: Mapping[str, Any], figures: Sequence[str] = ()) -> str:
-    """One Markdown section: horizons, per-layer statistics, retained information, accuracies, figures."""
+def render_information(study: Mapping[str, Any], figures: Sequence[str | FigureSpec] = (), folder: str = "") -> str:
+    """One Markdown section: horizons, per-layer statistics, retained information, accuracies, figures (a file name,
+    or a figure with its caption; ``folder``: the figures' path from the page). A study rebuilt from a baseline lacks
+    p(y), the rules' texts and the maps: the section says which numbers are not there."""
     s = study
     layers = list(s["layers"])
+    rules = s.get("rules") or {}
     title = f"### Information: {s['model']} on {s['benchmark']} ({s['n']} samples)"
     lines = [title, ""]
-    lines.append(f"- information horizon: **layer {s['horizon']}** ({s['rules']['horizon']})"
-                 if s["horizon"] is not None else f"- information horizon: not reached ({s['rules']['horizon']})")  # fmt: skip
+    rule = f" ({rules['horizon']})" if "horizon" in rules else ""
+    lines.append(f"- information horizon: **layer {s['horizon']}**{rule}" if s["horizon"] is not None
+                 else f"- information horizon: not reached{rule}")  # fmt: skip
     if s.get("full") is not None and s["withdraw"]:
         wh = s["withdraw_horizon"]
-        lines.append(f"- withdraw horizon: **{'layer ' + str(wh) if wh is not None else 'not reached'}** "
-                     f"({s['rules']['withdraw']}); unpruned {s['metric']} {s['full']:.2f}")  # fmt: skip
-    lines.append(f"- removal: {s['rules']['removal']}; answer token: {s['rules']['answer']}")
-    lines.append(f"- mean p(y) unpruned {s['p_full']:.4g}")
+        rule = f" ({rules['withdraw']})" if "withdraw" in rules else ""
+        lines.append(f"- withdraw horizon: **{'layer ' + str(wh) if wh is not None else 'not reached'}**{rule}; "
+                     f"unpruned {s['metric']} {s['full']:.2f}")  # fmt: skip
+    if "removal" in rules:
+        lines.append(f"- removal: {rules['removal']}; answer token: {rules['answer']}")
+    if s.get("p_full") is not None:
+        lines.append(f"- mean p(y) unpruned {s['p_full']:.4g}")
+    absent = s.get("absent")
+    if absent:
+        lines.append(f"- not in the baselines: {absent}")
     if s.get("failures"):
         lines.append(f"- {len(s['failures'])} samples failed, first: {s['failures'][0]}")
     lines.append("")
     withdraw = {int(k): v for k, v in s["withdraw"].items()}
+    mean, variance, p_text = (s.get(key) or [None] * len(layers) for key in ("mean", "variance", "p_text"))
     rows = []
     for k, layer in enumerate(layers):
-        row = [layer, _fmt(s["mean"][k]), _fmt(s["variance"][k]), _fmt(s["p_text"][k]), _fmt(withdraw.get(layer))]
+        row = [layer, _fmt(mean[k]), _fmt(variance[k]), _fmt(p_text[k]), _fmt(withdraw.get(layer))]
         for _, per_layer in sorted(s["oracle"].items()):
             row.append(_fmt({int(a): b for a, b in per_layer.items()}.get(layer)))
         rows.append(row)
@@ -52,8 +64,9 @@ def render_information(study: Mapping[str, Any], figures: Sequence[str] = ()) ->
         lines += [tabulate(rows, headers=["method", "keep", *layers], tablefmt="github", disable_numparse=True), ""]
         note = merging_note(s["retained"])
         lines += [_beats_random(s), ""] + ([note, ""] if note else [])
-    lines += [f"![{name}]({name})" for name in figures]
-    return "\n".join(lines) + "\n"
+    for figure in figures:
+        lines += markdown(figure, folder) if isinstance(figure, FigureSpec) else [f"![{figure}]({folder}{figure})", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def merging_note(methods: Iterable[str]) -> str | None:
@@ -100,24 +113,25 @@ PAPER_HORIZONS: Mapping[tuple[str, str], str] = {
 def render_horizons(records: Sequence[Any]) -> str:
     """Horizons per model and benchmark: from information cases (information and withdraw horizons) and from
     the withdraw-all sweeps (``vtw@K`` cases beside the unpruned one), with the paper's where it states one."""
+    from horizon.harness.matrix import held_out_of
     from horizon.information.analysis import WITHDRAW_RULE, withdraw_horizon
     from horizon.report.tables import headline_metric, score
     from horizon.stats.horizon import WITHDRAW_RULE as PAIRED_RULE
     from horizon.stats.horizon import withdraw_horizon as paired_horizon
 
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    rows: dict[tuple[str, str, int], dict[str, Any]] = {}  # (model, benchmark, held-out tier): a tier's apart
     for r in records:
         if r.information:
             info = r.information
-            row = rows.setdefault((r.model, r.benchmark), {})
+            row = rows.setdefault((r.model, r.benchmark, held_out_of(r.case)), {})
             row["info"], row["withdraw_info"] = info["horizon"], info["withdraw_horizon"]
-    sweeps: dict[tuple[str, str], dict[int, Any]] = {}
-    full: dict[tuple[str, str], Any] = {}
+    sweeps: dict[tuple[str, str, int], dict[int, Any]] = {}
+    full: dict[tuple[str, str, int], Any] = {}
     for r in records:
         if r.schedule.startswith("vtw@") and "+" not in r.schedule:
-            sweeps.setdefault((r.model, r.benchmark), {})[int(r.schedule[4:])] = r
+            sweeps.setdefault((r.model, r.benchmark, held_out_of(r.case)), {})[int(r.schedule[4:])] = r
         elif r.schedule == "full":
-            full[(r.model, r.benchmark)] = r
+            full[(r.model, r.benchmark, held_out_of(r.case))] = r
     banded = False
     for key, points in sweeps.items():
         if key in full and len(points) > 1:
@@ -130,8 +144,9 @@ def render_horizons(records: Sequence[Any]) -> str:
                     {k: score(p) for k, p in points.items()}, score(f), f.n, headline_metric(f).kind == "percent")
     if not rows:
         return ""
-    table = [[m, b, _layer(v.get("info", "–")), _layer(v.get("withdraw_info", "–")), _layer(v.get("sweep", "–")),
-              PAPER_HORIZONS.get((m, b), "–")] for (m, b), v in sorted(rows.items())]  # fmt: skip
+    table = [[m, b + (f" ({tier} held-out rows)" if tier else ""), _layer(v.get("info", "–")),
+              _layer(v.get("withdraw_info", "–")), _layer(v.get("sweep", "–")), PAPER_HORIZONS.get((m, b), "–")]
+             for (m, b, tier), v in sorted(rows.items())]  # fmt: skip
     headers = ["model", "benchmark", "information horizon", "withdraw horizon (information case)",
                "withdraw horizon (Fig. 9 sweep)", "paper"]  # fmt: skip
     body = tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)
@@ -144,84 +159,12 @@ def _layer(value: Any) -> str:
 
 
 def plot_information(study: Mapping[str, Any], out: Path, prefix: str = "") -> list[Path]:
-    """Figures 7a+8 (mean and variance per layer, withdraw-all accuracy), 7b (token maps), 5 (retained
-    information per method), 6 (oracle accuracy); returns the PNGs written (their names start with ``prefix``)."""
-    import matplotlib
+    """Draw the study's figures (:func:`horizon.report.information_figures.information_figures`: Figures 7a+8, 7b, 5,
+    6) under ``out``; returns the PNGs written (their names start with ``prefix``)."""
+    from horizon.files import write_all_atomic
+    from horizon.report.figure import save
+    from horizon.report.information_figures import information_figures
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    s, stem = study, f"{prefix}info-{study['model']}-{study['benchmark']}"
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    layers = list(s["layers"])
-
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.4), dpi=110)
-    ax[0].plot(layers, s["mean"], marker="o", ms=3, label="mean information")
-    if s["horizon"] is not None:
-        ax[0].axvline(s["horizon"], ls="--", c="purple", lw=1, label="information horizon")
-    ax[0].set(xlabel="layer", ylabel="mean I", title="mean information per layer (Fig. 8)")
-    if s["withdraw"]:
-        twin = ax[0].twinx()
-        points = sorted((int(k), v) for k, v in s["withdraw"].items())
-        twin.plot(
-            [p for p, _ in points], [v for _, v in points], c="tab:orange", marker="s", ms=3, label="withdraw all"
-        )
-        if s.get("full") is not None:
-            twin.axhline(s["full"], ls=":", c="tab:orange", lw=1)
-        twin.set_ylabel(f"{s['metric']} with all visual tokens withdrawn")
-    ax[0].legend(fontsize=7)
-    ax[1].plot(layers, s["variance"], marker="o", ms=3)
-    ax[1].set(xlabel="layer", ylabel="variance of I over tokens", title="variance per layer (Fig. 7a)")
-    fig.suptitle(f"{s['model']} · {s['benchmark']} · {s['n']} samples", fontsize=9)
-    fig.tight_layout()
-    written.append(_save(fig, out / f"{stem}-layers.png", plt))
-
-    if s["grid"] is not None and s["example"]:
-        rows, cols = s["grid"]
-        shown = sorted(int(k) for k in s["example"])
-        fig, axes = plt.subplots(1, len(shown), figsize=(3.2 * len(shown), 3), dpi=110, squeeze=False)
-        for a, layer in zip(axes[0], shown, strict=True):
-            image = a.imshow(_grid(s["example"][str(layer)], rows, cols), cmap="viridis")
-            a.set(title=f"layer {layer}", xticks=[], yticks=[])
-            fig.colorbar(image, ax=a, fraction=0.046)
-        fig.suptitle("information per visual token, first sample (Fig. 7b)", fontsize=9)
-        fig.tight_layout()
-        written.append(_save(fig, out / f"{stem}-maps.png", plt))
-
-    if s["retained"]:
-        keeps = sorted({k for m in s["retained"].values() for k in m})
-        fig, axes = plt.subplots(1, len(keeps), figsize=(4 * len(keeps), 3.2), dpi=110, squeeze=False)
-        for a, keep in zip(axes[0], keeps, strict=True):
-            for method, per_keep in s["retained"].items():
-                pts = [(x, v) for x, v in zip(layers, per_keep.get(keep, []), strict=False) if v is not None]
-                a.plot([x for x, _ in pts], [v for _, v in pts], marker="o", ms=3, label=method,
-                       ls="--" if method == "random" else "-")  # fmt: skip
-            a.set(xlabel="layer", ylabel="Σ I of kept tokens", title=f"keep {keep}")
-        axes[0][0].legend(fontsize=7)
-        fig.suptitle("information retained by each method (Fig. 5)", fontsize=9)
-        fig.tight_layout()
-        written.append(_save(fig, out / f"{stem}-retained.png", plt))
-
-    if s["oracle"]:
-        fig, a = plt.subplots(figsize=(5, 3.2), dpi=110)
-        for keep, per_layer in sorted(s["oracle"].items()):
-            pts = sorted((int(k), v) for k, v in per_layer.items())
-            a.plot([x for x, _ in pts], [v for _, v in pts], marker="o", ms=3, label=f"oracle keep {keep}")
-        if s.get("full") is not None:
-            a.axhline(s["full"], ls="--", c="gray", lw=1, label="unpruned")
-        a.set(xlabel="pruning layer", ylabel=s["metric"], title="pruning by information (Fig. 6)")
-        a.legend(fontsize=7)
-        fig.tight_layout()
-        written.append(_save(fig, out / f"{stem}-oracle.png", plt))
-    return written
-
-
-def _grid(values: Sequence[float], rows: int, cols: int) -> list[list[float]]:
-    return [list(values[r * cols : (r + 1) * cols]) for r in range(rows)]
-
-
-def _save(fig: Any, path: Path, plt: Any) -> Path:
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    files = dict(save(spec, out) for spec in information_figures(study, prefix=prefix))
+    write_all_atomic(files)
+    return list(files)

@@ -166,25 +166,43 @@ def family_verdict(c: FamilyCapacity) -> str:
     return f"{c.family}: {heads[c.outcome]} ({text})"
 
 
-def capacity_verdict(families: Sequence[FamilyCapacity]) -> str:
+def family_outcome(c: FamilyCapacity) -> str:
+    """One family's outcome in a word or two: reproduced | not reproduced | undetermined | inconclusive | not
+    measured (the rule: ``CAPACITY_RULE``)."""
+    if c.unpruned is None or not c.gaps:
+        return "not measured"
+    if not c.differs:
+        return "undetermined"
+    return {"reproduced": "reproduced", "shallower": "not reproduced", "agree": "not reproduced",
+            "ceiling": "undetermined", "inconclusive": "inconclusive"}[c.outcome]  # fmt: skip
+
+
+def capacity_outcome(families: Sequence[FamilyCapacity]) -> str:
     """Over task families: reproduced when some family reproduces it and none finds the opposite (shallower or
-    agreeing horizons); not reproduced when some does and none reproduces it; else undecided."""
+    agreeing horizons); not reproduced when some does and none reproduces it; mixed (not reproduced) when both;
+    inconclusive or undetermined otherwise; not measured without a measured family."""
     measured = [c for c in families if c.unpruned is not None and c.gaps]
     if not measured:
         return "not measured"
-    parts = [family_verdict(c) for c in measured]
     outcomes = {c.outcome for c in measured if c.differs}
     against = outcomes & {"shallower", "agree"}
     if "reproduced" in outcomes and not against:
-        head = "**reproduced**"
-    elif against and "reproduced" not in outcomes:
-        head = "**not reproduced**"
-    elif "reproduced" in outcomes:
-        head = "**mixed** (not reproduced)"
-    elif "inconclusive" in outcomes:
-        head = "**inconclusive**"
-    else:
-        head = "**undetermined**"
+        return "reproduced"
+    if against and "reproduced" not in outcomes:
+        return "not reproduced"
+    if "reproduced" in outcomes:
+        return "mixed (not reproduced)"
+    return "inconclusive" if "inconclusive" in outcomes else "undetermined"
+
+
+def capacity_verdict(families: Sequence[FamilyCapacity]) -> str:
+    """:func:`capacity_outcome`, with each measured family's verdict."""
+    outcome = capacity_outcome(families)
+    if outcome == "not measured":
+        return outcome
+    measured = [c for c in families if c.unpruned is not None and c.gaps]
+    head = "**mixed** (not reproduced)" if outcome.startswith("mixed") else f"**{outcome}**"
+    parts = [family_verdict(c) for c in measured]
     return f"{head} ({measured[0].strong} against {measured[0].weak}: " + "; ".join(parts) + ")"
 
 

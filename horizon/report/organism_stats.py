@@ -99,7 +99,18 @@ def catch_up(table: Mapping[str, Mapping[int, Record]], layers: Sequence[int]) -
     return CatchUp(first, lead, lead_method, lead_layer, after)
 
 
+def catch_up_outcome(c: CatchUp) -> str:
+    """Finding 1's outcome on one model and family: reproduced | not reproduced | not reproduced as stated |
+    inconclusive (the rule: ``RULES``)."""
+    if c.layer is None:
+        return "not reproduced"
+    if c.lead is None:
+        return "not reproduced as stated"
+    return "reproduced" if c.conclusive else "inconclusive"
+
+
 def catch_up_verdict(c: CatchUp, family: str) -> str:
+    outcome = catch_up_outcome(c)
     if c.layer is None:
         return f"{family}: **not reproduced** (a method is still significantly ahead of random at the last layer)"
     behind = f"; {c.behind} method-layer comparisons significantly behind random" if c.behind else ""
@@ -107,7 +118,7 @@ def catch_up_verdict(c: CatchUp, family: str) -> str:
         return (f"{family}: **not reproduced as stated**: no method is significantly ahead of random from layer "
                 f"{c.layer} on, but none is before it either{behind}")  # fmt: skip
     lead = f"{c.lead_method} leads random by {c.lead.difference:.1f} points at layer {c.lead_layer} (p = {c.lead.p_value:.2g})"
-    if c.conclusive:
+    if outcome == "reproduced":
         return f"{family}: **reproduced** ({lead}; none significantly ahead from layer {c.layer} on{behind})"
     return (f"{family}: **inconclusive at n = {c.after[0].n}** ({lead}; none significantly ahead from layer "
             f"{c.layer} on, but those comparisons detect only >= {c.mde:.1f} points{behind})")  # fmt: skip
@@ -127,18 +138,30 @@ def withdraw_horizon(curve: Mapping[int, Record], full: Record) -> tuple[int | N
     return paired_withdraw_horizon(full.units, {k: r.units for k, r in curve.items()})
 
 
-def budget_verdict(comparisons: Sequence[Paired]) -> str:
-    """Finding 3 at one placement of the random stage: M+random against M alone over methods and families."""
+def budget_outcome(comparisons: Sequence[Paired]) -> str:
+    """Finding 3's outcome at one placement: reproduced | inconclusive | not reproduced | not measured."""
     if not comparisons:
         return "not measured"
+    mean = sum(p.difference for p in comparisons) / len(comparisons)
+    ahead = sum(p.significant and p.difference > 0 for p in comparisons)
+    behind = sum(p.significant and p.difference < 0 for p in comparisons)
+    if mean > 0 and ahead > 0 and behind == 0:
+        return "reproduced"
+    if ahead == 0 and behind == 0 and max(p.mde for p in comparisons) > MARGIN:
+        return "inconclusive"
+    return "not reproduced"
+
+
+def budget_verdict(comparisons: Sequence[Paired]) -> str:
+    """Finding 3 at one placement of the random stage: M+random against M alone over methods and families."""
+    outcome = budget_outcome(comparisons)
+    if outcome == "not measured":
+        return outcome
     mean = sum(p.difference for p in comparisons) / len(comparisons)
     ahead = sum(p.significant and p.difference > 0 for p in comparisons)
     behind = sum(p.significant and p.difference < 0 for p in comparisons)
     mde = max(p.mde for p in comparisons)
     text = (f"mean {mean:+.1f} points over {len(comparisons)} method x family pairs; {ahead} significantly ahead, "
             f"{behind} significantly behind; each detects >= {mde:.1f} points")  # fmt: skip
-    if mean > 0 and ahead > 0 and behind == 0:
-        return f"**reproduced** ({text})"
-    if ahead == 0 and behind == 0 and mde > MARGIN:
-        return f"**inconclusive at n = {comparisons[0].n}** ({text})"
-    return f"**not reproduced** ({text})"
+    head = f"inconclusive at n = {comparisons[0].n}" if outcome == "inconclusive" else outcome
+    return f"**{head}** ({text})"
