@@ -33,7 +33,7 @@ class GroupProgress:
         capture = self.config.pluginmanager.getplugin("capturemanager")
         with capture.global_and_fixture_disabled() if capture is not None else _nothing():
             if self.setting == "always" or (self.setting == "auto" and sys.stderr.isatty()):
-                sys.stderr.write(f"\n[{self.worker or 'horizon'}] {line}" if self.worker else f"\n{line}")
+                sys.stderr.write(f"\n[{self.worker}] {line}" if self.worker else f"\n{line}")
                 sys.stderr.flush()
 
     @contextmanager
@@ -43,7 +43,7 @@ class GroupProgress:
             return
         start = last = self.clock()
         done = 0
-        self._write(f"{what}: {total} samples ...")
+        self._write(f"{what} ...")
 
         def step(k: int) -> None:
             nonlocal done, last
@@ -52,11 +52,11 @@ class GroupProgress:
             if now - last >= EVERY_S and done < total:
                 last = now
                 rate = done / (now - start)
-                self._write(f"{what}: {done}/{total} samples, {now - start:.0f} s, {rate:.2f} samples/s, about "
+                self._write(f"{what}: {done}/{total} done, {now - start:.0f} s, {rate:.2f}/s, about "
                             f"{(total - done) / rate:.0f} s left")  # fmt: skip
 
         yield step
-        self._write(f"{what}: {done}/{total} samples in {self.clock() - start:.0f} s\n")
+        self._write(f"{what}: {done}/{total} done in {self.clock() - start:.0f} s\n")
 
 
 @contextmanager

@@ -172,14 +172,14 @@ def test_the_suites_progress_lines(capsys):
         return SimpleNamespace(getoption=lambda _: setting, pluginmanager=SimpleNamespace(getplugin=lambda _: None))
 
     shown = GroupProgress(config("always"), clock=lambda: now[0])  # type: ignore[arg-type]
-    with shown("organism-llava · synth-global: a sweep group of 13 cases", 96) as step:
+    with shown("organism-llava · synth-global: a sweep group of 13 cases on 96 samples", 96) as step:
         for _ in range(6):
             now[0] += 8.0
             step(16)
     lines = [line for line in capsys.readouterr().err.splitlines() if line]
-    assert lines[0] == "organism-llava · synth-global: a sweep group of 13 cases: 96 samples ..."
-    assert "48/96 samples, 24 s, 2.00 samples/s, about 24 s left" in lines[1] and len(lines) == 3
-    assert lines[-1].endswith("96/96 samples in 48 s")
+    assert lines[0] == "organism-llava · synth-global: a sweep group of 13 cases on 96 samples ..."
+    assert "on 96 samples: 48/96 done, 24 s, 2.00/s, about 24 s left" in lines[1] and len(lines) == 3
+    assert lines[-1].endswith("96/96 done in 48 s")
     for setting in ("never", "auto"):  # auto: captured stderr is not a terminal
         with GroupProgress(config(setting), clock=lambda: now[0])("x", 2) as step:  # type: ignore[arg-type]
             step(2)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from tabulate import tabulate
 
 from horizon.cli.options import add_device_options, check_at_least, check_output_file, names
-from horizon.cli.progress import INTERRUPTED_EXIT, bar
+from horizon.cli.progress import INTERRUPTED_EXIT, bar, writer
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -65,8 +65,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def _run(plan: Plan, args: argparse.Namespace) -> int:
     print(f"horizon doctor · {plan.device} · {plan.dtype} · attention {', '.join(plan.attns)} · "
           f"{', '.join(plan.models)}{_versions()}")  # fmt: skip
+    # "partial" until every model is done: a file left by Ctrl-C (or a crash) says which models it lacks
     record: dict[str, Any] = {"device": plan.device, "dtype": plan.dtype, "attention": list(plan.attns),
-                              "versions": _version_dict(), "models": {}}  # fmt: skip
+                              "versions": _version_dict(), "models": {}, "partial": True,
+                              "models_planned": list(plan.models)}  # fmt: skip
     with bar(len(plan.models) * (2 - args.no_numbers), "horizon doctor", unit="stage") as shown:
         try:
             failed = _models(plan, args, record, shown)
@@ -90,7 +92,7 @@ def _models(plan: Plan, args: argparse.Namespace, record: dict[str, Any], shown:
     from horizon.files import write_atomic
     from horizon.models.presets import MODELS
 
-    say = partial(shown.write, file=sys.stdout)  # each line above the bar, which stays at the bottom
+    say = writer(shown)
     failed = 0
     for name in plan.models:
         shown.set_postfix_str(f"{name}: checks")
@@ -117,7 +119,8 @@ def _models(plan: Plan, args: argparse.Namespace, record: dict[str, Any], shown:
                 say(f"FAIL  numbers: raised {type(err).__name__}: {err}")
             shown.update()
         entry["numbers"] = {} if args.no_numbers else numbers
-        if args.json:  # after each model: a run cut short keeps what it measured
+        record["partial"] = name != plan.models[-1]
+        if args.json:  # after each model: a run cut short keeps what it measured, marked partial
             write_atomic(args.json, json.dumps(record, indent=1, sort_keys=True) + "\n")
         del loaded  # free the device before the next build
     return failed

@@ -134,17 +134,18 @@ def _mean_metrics(results: Sequence[EvalResult]) -> dict[str, float]:
 
 def eval_record(bench: Benchmark, model: str, stand_in: bool, schedule: str, protocol: str, seeds: Sequence[int],
                 results: Sequence[EvalResult], unreadable: Sequence[str], *, total: int,
-                partial: str = "") -> dict[str, Any]:  # fmt: skip
+                partial: str = "", done: int = 0, seeds_planned: int = 0) -> dict[str, Any]:  # fmt: skip
     """What ``--json`` writes: metrics, predictions and per-sample rows (``samples``: [id, answer, unit value (mean
     over seeds)(, unit)], what ``horizon compare`` pairs). ``partial`` (when Ctrl-C cut the run short) says what
-    finished; ``n`` of ``total`` samples ran."""
+    was cut: ``done`` of ``total`` samples finished (failed ones included; ``n`` ran), ``seeds`` of the
+    ``seeds_planned`` kept."""
     from horizon.evaluation.per_sample import sample_rows
 
     result = results[0]
     return {
         "written_by": "horizon eval",
         "partial": bool(partial),
-        **({"interrupted": partial} if partial else {}),
+        **({"interrupted": partial, "done": done, "seeds_planned": seeds_planned} if partial else {}),
         "total": total,
         "benchmark": bench.name,
         "model": model,
@@ -173,12 +174,13 @@ def _interrupted(args: argparse.Namespace, bench: Benchmark, model: str, schedul
     kept = ""
     if args.json and (whole or err.results[0].n):
         ran = whole or err.results
-        said = f"interrupted after {err.done} of {err.total} samples; the finished samples kept"
+        said = f"interrupted after {err.done} of {err.total} samples"
         if len(seeds) > 1:
-            said = (f"seed {seeds[len(whole)]} ({len(whole) + 1} of {len(seeds)}) {said}"
-                    + ("; the seeds before it kept whole, it left out" if whole else ""))  # fmt: skip
+            said = f"seed {seeds[len(whole)]} ({len(whole) + 1} of {len(seeds)}) {said}"
+        said += "; the seeds before it kept whole, it left out" if whole else "; the finished samples kept"
         record = eval_record(bench, model, bool(args.stand_ins), str(schedule), protocol, seeds[: len(ran)], ran, bad,
-                             total=err.total, partial=said)  # fmt: skip
+                             total=err.total, partial=said, done=err.total if whole else err.done,
+                             seeds_planned=len(seeds))  # fmt: skip
         write_atomic(args.json, json.dumps(record, indent=2, sort_keys=True) + "\n")
         kept = str(args.json)
     print(interrupted(done, total, "samples" if len(seeds) == 1 else "sample runs", kept)

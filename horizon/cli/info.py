@@ -106,14 +106,23 @@ def cmd_info(args: argparse.Namespace) -> int:
     loaded = load_model(args.model, path=args.path, dtype=args.dtype, attn_implementation=args.attn, device=args.device)
     protocol.check_family(loaded.adapter.family, loaded.name)
     config = StudyConfig(layers=parse_layers(args.layers, loaded.n_layers), **config_args)
-    with bar(len(chosen), f"{loaded.name} · {bench.name} · information maps") as shown:
+    label = f"{loaded.name} · {bench.name}"
+    with bar(len(chosen) * config.passes, f"{label} · information maps") as shown:
+
+        def accuracy_step(k: int) -> None:  # the second pass: the same bar, named for what it now runs
+            if shown.n <= len(chosen):
+                shown.set_description(f"{label} · accuracies (withdrawn, oracle)")
+            shown.update(k)
+
         try:
-            study = run_study(loaded, bench, chosen, config, progress=lambda _: shown.update())
+            study = run_study(loaded, bench, chosen, config, progress=lambda _: shown.update(),
+                              accuracy_progress=accuracy_step)  # fmt: skip
         except StudyInterrupted as err:
             shown.leave = False
             shown.close()
             if err.study is None:
-                raise
+                print(f"horizon: {err}; nothing was written", file=sys.stderr)
+                return INTERRUPTED_EXIT
             stem, _ = _write(err.study, args.out, f"info-{loaded.name}-{bench.name}.partial")
             print(f"horizon: {err}; partial results (marked partial) in {args.out}/{stem}.*", file=sys.stderr)
             return INTERRUPTED_EXIT

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from horizon.cli.progress import INTERRUPTED_EXIT, bar
+from horizon.cli.progress import INTERRUPTED_EXIT, bar, start_at, writer
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -74,16 +74,20 @@ def _train(args: argparse.Namespace) -> int:
     names = [f.name for f in fields(TrainConfig) if f.name != "organism"]
     cfg = TrainConfig(organism=args.organism, **{n: getattr(args, n) for n in names})
     args.out.mkdir(parents=True, exist_ok=True)
-    reached = [0, cfg.pretrain_steps + cfg.steps]  # steps done, in all (what Ctrl-C reports)
+    reached = [0, cfg.pretrain_steps + cfg.steps, 0]  # steps done, in all (what Ctrl-C reports), started
     with open(args.out / "log.txt", "a") as logf, bar(reached[1], f"{cfg.organism} training", unit="step") as shown:
 
+        say = writer(shown)
+
         def log(line: str) -> None:
-            shown.write(line, file=sys.stdout)  # above the bar, which stays at the bottom
+            say(line)
             logf.write(line + "\n")
             logf.flush()
 
         def tell(step: int, total: int) -> None:
-            reached[:] = [step, total]
+            if not reached[2]:  # the first call: where this run starts (a resumed one mid-way)
+                start_at(shown, step)
+            reached[:] = [step, total, 1]
             shown.update(step - shown.n)
 
         try:

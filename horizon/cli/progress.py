@@ -10,6 +10,8 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tqdm import tqdm
 
 INTERRUPTED_EXIT = 130  # what a shell reports for a process stopped by Ctrl-C (128 + SIGINT)
@@ -32,6 +34,26 @@ def bar(total: int, desc: str, unit: str = "sample") -> tqdm:
     show = shown()
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, smoothing=0.1,
                 disable=None if show is None else not show)  # fmt: skip
+
+
+def writer(shown: tqdm) -> Callable[[str], None]:
+    """Print a line to stdout above the bar ``shown`` (which stays at the bottom), flushed at once so that a log or a
+    ``| tee`` shows it live."""
+
+    def say(line: str) -> None:
+        shown.write(line, file=sys.stdout)
+        sys.stdout.flush()
+
+    return say
+
+
+def start_at(shown: tqdm, done: int) -> None:
+    """Start the bar ``shown`` at ``done`` (a resumed run): its rate and ETA then count this run's work only."""
+    if shown.disable:
+        return
+    shown.initial = shown.n = done
+    shown.start_t = shown.last_print_t = shown._time()
+    shown.refresh()
 
 
 def interrupted(done: int, total: int, what: str = "samples", kept: str = "") -> str:

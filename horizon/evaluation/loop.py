@@ -124,11 +124,22 @@ class _Tally:
         self.sizes.append((out.prompt_len if prompt_len is None else prompt_len, out.n_visual))
         self.model_s += seconds
 
-    def result(self, bench: Benchmark, schedule: Schedule) -> EvalResult:
+    def partial_result(self, bench: Benchmark, schedule: Schedule) -> EvalResult:
+        """The result of the samples that finished before Ctrl-C: a group cut short is left out as unfinished; a
+        set of answers that cannot be scored yet (an MMBench group without its main row) keeps nothing."""
+        try:
+            return self.result(bench, schedule, cut="its group was not finished (interrupted)")
+        except Exception as err:  # noqa: BLE001 - Ctrl-C stays Ctrl-C: a scoring error is said, not raised
+            return EvalResult(bench.name, str(schedule), {}, 0,
+                              (*self.failures, f"the finished samples could not be scored: {err}"), {})  # fmt: skip
+
+    def result(self, bench: Benchmark, schedule: Schedule,
+               cut: str = "another member of their group failed") -> EvalResult:  # fmt: skip
+        """The tally scored (``cut``: why a group's finished answers are left out when a member is missing)."""
         if not self.done:  # nothing ran: an empty result carrying the failures (see checked())
             return EvalResult(bench.name, str(schedule), {}, 0, tuple(self.failures), {})
         metrics = bench.checked_scores(
-            _score_whole_groups(bench, self.done, self.preds, self.failures)
+            _score_whole_groups(bench, self.done, self.preds, self.failures, cut)
             if bench.group_size
             else bench.score(self.done, self.preds)
         )
@@ -183,7 +194,7 @@ def evaluate_many(
     try:
         _evaluate_into(loaded, bench, pending, schedules, tallies, seed, max_new_tokens, information, batch, step)
     except KeyboardInterrupt:
-        raise Interrupted([t.result(bench, s) for t, s in zip(tallies, schedules, strict=True)], finished[0],
+        raise Interrupted([t.partial_result(bench, s) for t, s in zip(tallies, schedules, strict=True)], finished[0],
                           len(pending)) from None  # fmt: skip
     return [t.result(bench, s) for t, s in zip(tallies, schedules, strict=True)]
 
@@ -328,8 +339,9 @@ def _one_by_one(
 
 
 def _score_whole_groups(
-    bench: Benchmark, done: list[Sample], preds: list[str], failures: list[str]
-) -> dict[str, float]:
+    bench: Benchmark, done: list[Sample], preds: list[str], failures: list[str],
+    cut: str = "another member of their group failed",
+) -> dict[str, float]:  # fmt: skip
     """A benchmark scored on whole groups (MME's image pairs): a group with a failed member is left out (and
     counted among failures)."""
     counts: dict[str, int] = defaultdict(int)
@@ -337,5 +349,5 @@ def _score_whole_groups(
         counts[s.group] += 1
     keep = [i for i, s in enumerate(done) if counts[s.group] == bench.group_size]
     if len(keep) < len(done):
-        failures.append(f"{len(done) - len(keep)} {bench.name} answers left out: another member of their group failed")
+        failures.append(f"{len(done) - len(keep)} {bench.name} answers left out: {cut}")
     return bench.score([done[i] for i in keep], [preds[i] for i in keep])

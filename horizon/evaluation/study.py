@@ -83,6 +83,11 @@ class StudyConfig:
     def resolved_layers(self, n_layers: int) -> tuple[int, ...]:
         return check_layers(range(n_layers) if self.layers is None else self.layers, n_layers)
 
+    @property
+    def passes(self) -> int:
+        """Passes over the samples a study makes: the maps, then the accuracies (withdrawals, oracle) if any."""
+        return 1 + bool(self.withdraw or self.oracle_keeps)
+
     def check_benchmark(self, benchmark: str) -> None:
         """The answer rule holds for ``benchmark`` (the paper's is defined for TextVQA and MME only)."""
         check_answer_rule(self.answer_rule, benchmark)
@@ -141,8 +146,10 @@ def run_study(
     samples: Sequence[Sample],
     config: StudyConfig,
     progress: Callable[[str], None] | None = None,
+    accuracy_progress: Callable[[int], None] | None = None,
 ) -> Study:
-    """The study of ``samples`` (``progress(sample id)`` as each map is measured). Ctrl-C raises
+    """The study of ``samples``: ``progress(sample id)`` as each sample's map is measured (or fails), then
+    ``accuracy_progress(k)`` as k more samples' accuracy runs finish (``config.passes`` passes in all). Ctrl-C raises
     :class:`StudyInterrupted` with the study of what finished."""
     if not samples:
         raise ValueError(f"no samples of {bench.name} to study: the subset is empty")
@@ -165,7 +172,7 @@ def run_study(
         )
     done = [s for s in samples if s.id in maps]
     try:
-        accuracies = _accuracies(loaded, bench, done, layers, config, maps)
+        accuracies = _accuracies(loaded, bench, done, layers, config, maps, accuracy_progress)
     except Interrupted as err:
         stopped = f"interrupted while measuring accuracies ({err.done} of {err.total} samples); no accuracies"
         raise StudyInterrupted(_study(loaded, bench, samples, config, layers, maps, kept, failures, stopped),
@@ -200,6 +207,8 @@ def _measure_maps(
             _retained(loaded, prompt, info, config, kept)
         except SAMPLE_ERRORS as err:
             failures.append(f"{sample.id}: {err}")
+            if progress is not None:
+                progress(sample.id)
             continue
         maps[sample.id] = info
         if progress is not None:
@@ -296,6 +305,7 @@ def _accuracies(
     layers: Sequence[int],
     config: StudyConfig,
     maps: Mapping[str, InformationMap],
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[dict[int, float], float | None, dict[str, dict[int, float]], Units]:
     """Headline metric unpruned, with everything withdrawn at each layer, and with the oracle's selections; and
     the unpruned run's and each withdrawal's units (what the paired withdraw horizon reads)."""
@@ -311,7 +321,7 @@ def _accuracies(
         return {i: oracle_scores(maps[sample.id], i)[None] for i in wanted}  # window > 1: whole windows first
 
     results = evaluate_many(loaded, bench, samples, schedules, seed=config.seed, information=provide,
-                            max_new_tokens=config.max_new_tokens)  # fmt: skip
+                            max_new_tokens=config.max_new_tokens, progress=progress)  # fmt: skip
     score = [r.metrics.get(bench.headline) if r.n else None for r in results]
     full = score[0]
     k = 1

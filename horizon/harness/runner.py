@@ -108,7 +108,7 @@ class CaseRunner:
         results = []
         for seed in case.seeds:
             if len(group) > 1 and (case.id, seed) not in self._grouped:
-                what = (f"{case.model} · {case.benchmark}: a sweep group of {len(group)} cases"
+                what = (f"{case.model} · {case.benchmark}: a sweep group of {len(group)} cases on {len(samples)} samples"
                         + (f", seed {seed}" if len(case.seeds) > 1 else ""))  # fmt: skip
                 with self._announced(what, len(samples)) as step:
                     outs = evaluate_many(loaded, bench, samples, [c.resolved for c in group], seed=seed,
@@ -160,8 +160,10 @@ class CaseRunner:
             config = replace(config, max_new_tokens=self._max_new(loaded, case, bench), layers=layers)
             limit = min(limit or STAND_IN_STUDY[1], STAND_IN_STUDY[1])
         samples = subset(self.samples(case.benchmark), limit, seed=case.seed)
-        with self._announced(f"{case.model} · {case.benchmark}: an information study (maps)", len(samples)) as step:
-            study = run_study(loaded, bench, samples, config, progress=lambda _sid: step(1))
+        what = (f"{case.model} · {case.benchmark}: an information study of {len(samples)} samples ("
+                + ("maps, then accuracies: two passes)" if config.passes > 1 else "maps)"))  # fmt: skip
+        with self._announced(what, len(samples) * config.passes) as step:
+            study = run_study(loaded, bench, samples, config, progress=lambda _sid: step(1), accuracy_progress=step)
         return Record(
             case=case.id, model=case.model, benchmark=case.benchmark, schedule="information",
             device=device_slug(self.device), dtype=self.dtype, attn_implementation=self.attn, n=study.n,

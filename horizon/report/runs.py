@@ -46,6 +46,8 @@ class Run:
     interrupted: str = ""  # what a partial eval file says about the cut
     device: str = ""  # a record's
     seeds: tuple[int, ...] = field(default=(0,))
+    done: int | None = None  # a partial eval file's samples finished (failed ones included) of ``total``
+    seeds_planned: int | None = None  # a partial eval file's seeds its schedule runs (``seeds``: those kept whole)
 
     @property
     def key(self) -> tuple[bool, str]:
@@ -57,9 +59,12 @@ class Run:
         """A partial run's "partial: N of M samples" (or its seeds cut short), else an empty string."""
         if not self.partial:
             return ""
-        if self.n < self.total:
-            return f"partial: {self.n} of {self.total} samples"
-        return "partial: fewer seeds than its schedule runs"  # every sample of the seeds that finished
+        if self.seeds_planned is not None and len(self.seeds) < self.seeds_planned:
+            return f"partial: {len(self.seeds)} of {self.seeds_planned} seeds"  # every sample of the seeds kept
+        done = self.n if self.done is None else self.done
+        if done < self.total:
+            return f"partial: {done} of {self.total} samples"
+        return "partial: fewer seeds than its schedule runs"  # an older file without the counts
 
 
 def run_name(model: str, benchmark: str, schedule: str, protocol: str) -> str:
@@ -117,7 +122,16 @@ def _from_eval(data: dict[str, Any], source: str) -> Run:
                stand_in=bool(data.get("stand_in", False)), metrics={k: float(v) for k, v in metrics.items()},
                units=_units(rows, source), answers=_answers(rows),
                predictions=whole, n=n, total=total, partial=partial, interrupted=str(data.get("interrupted", "")),
-               seeds=tuple(seeds) if isinstance(seeds := data.get("seeds"), list) else (0,))  # fmt: skip
+               seeds=tuple(seeds) if isinstance(seeds := data.get("seeds"), list) else (0,),
+               done=_count(data, "done", source), seeds_planned=_count(data, "seeds_planned", source))  # fmt: skip
+
+
+def _count(data: dict[str, Any], key: str, source: str) -> int | None:
+    """An optional count of a partial eval file (None where it is not written)."""
+    value = data.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValueError(f"{source}: {key} {value!r}: a count (a whole number >= 0)")
+    return value
 
 
 def _units(rows: Any, source: str) -> dict[str, float]:
