@@ -127,7 +127,7 @@ def test_bad_options(dtype, attn, device, message):
 
 def test_sgl_guides_share_family_and_image_geometry():
     guided = [p for _, p in MODELS.items() if p.guide is not None]
-    assert {p.name for p in guided} == {"llava-1.5-13b", "qwen2.5-vl-7b"}
+    assert {p.name for p in guided} == {"llava-1.5-13b", "qwen2.5-vl-7b", "qwen3-vl-4b", "qwen3-vl-8b"}
     for preset in guided:
         guide = MODELS.get(preset.guide)
         assert guide.family == preset.family and guide.arch.hidden < preset.arch.hidden  # smaller, same family

@@ -20,7 +20,7 @@ def _top(scores: torch.Tensor, keep: int) -> tuple[int, ...]:
     return tuple(torch.sort(scores, descending=True, stable=True).indices[:keep].sort().values.tolist())
 
 
-@pytest.mark.parametrize("name", ["tiny-llava", "tiny-qwen2.5-vl"])
+@pytest.mark.parametrize("name", ["tiny-llava", "tiny-qwen2.5-vl", "tiny-qwen3-vl"])
 @pytest.mark.parametrize(("method", "layer", "attn_layer"), [("fastv", 3, 2), ("pdrop", 8, 8)])
 def test_sdpa_selection_equals_eager_attention_map(tiny_model, name, method, layer, attn_layer):
     sdpa, eager = tiny_model(name, "sdpa"), tiny_model(name, "eager")

@@ -159,8 +159,12 @@ def test_the_real_vision_towers_sit_beside_the_presets() -> None:
     import horizon.doctor.build as build
 
     assert not hasattr(build, "REAL_VISION")
-    for _, preset in MODELS.items():
-        assert vision_of(preset) == (REAL_VISION[preset.family] if preset.real else TINY_VISION)
+    from horizon.models.presets import QWEN3_VL_SMALL_VISION, QWEN3_VL_VISION, TINY_QWEN3_VISION
+
+    own = {"qwen3-vl-2b": QWEN3_VL_SMALL_VISION, "qwen3-vl-4b": QWEN3_VL_SMALL_VISION, "qwen3-vl-8b": QWEN3_VL_VISION}
+    for name, preset in MODELS.items():
+        tiny = TINY_QWEN3_VISION if preset.family == "qwen3_vl" else TINY_VISION
+        assert vision_of(preset) == (own.get(name) or REAL_VISION[preset.family] if preset.real else tiny)
 
 
 # the CLI's shared option blocks -----------------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_each_real_checkpoint_has_a_stand_in_of_its_family_depth_and_visual_geometry():
-    depth = {"llava-1.5-7b": 32, "llava-1.5-13b": 40, "qwen2.5-vl-3b": 36, "qwen2.5-vl-7b": 28}  # the issue's numbers
+    depth = {"llava-1.5-7b": 32, "llava-1.5-13b": 40, "qwen2.5-vl-3b": 36, "qwen2.5-vl-7b": 28,  # the issue's numbers
+             "qwen3-vl-2b": 28, "qwen3-vl-4b": 36, "qwen3-vl-8b": 36}  # the Qwen3-VL configs' (docs/models.md)
     reals = [name for name, p in MODELS.items() if p.real]
     assert sorted(reals) == sorted(depth)
     for name in reals:

@@ -39,9 +39,9 @@ def _stock(loaded, prompt, **kw):
         return loaded.model(**prompt.inputs, **kw)
 
 
-@pytest.mark.parametrize("name", ["tiny-llava", "tiny-qwen2.5-vl"])
+@pytest.mark.parametrize("name", ["tiny-llava", "tiny-qwen2.5-vl", "tiny-qwen3-vl"])
 def test_view_fields_match_stock(tiny_model, probe, name):
-    K = 3
+    K = 4  # past Qwen3-VL's DeepStack layers (0-2): the stock hidden states it reports are its layers' outputs
     fields = ("prev_last_query_attention", "last_query_attention", "prev_keys", "embeddings", "visual_hidden")
     seen = probe(fields)
     eager = tiny_model(name, "eager")
@@ -81,10 +81,11 @@ def test_previous_layer_needs_layer_one(tiny_model, probe):
         run(loaded, prompt, Schedule((Stage("probe", 0, Keep(0.5)),)), max_new_tokens=1)
 
 
-@pytest.mark.parametrize("name", ["tiny-llava", "tiny-qwen2.5-vl"])
+@pytest.mark.parametrize("name", ["tiny-llava", "tiny-qwen2.5-vl", "tiny-qwen3-vl"])
 def test_query_row_attention_equals_eager_rows(tiny_model, monkeypatch, name):
     seen: dict[str, torch.Tensor] = {}
-    S_rows = torch.tensor([[5, 200, -1]])  # a row before, inside and after the image (last: the prompt end)
+    inside = {"tiny-qwen3-vl": 100}.get(name, 200)  # a row inside the demo image's tokens
+    S_rows = torch.tensor([[5, inside, -1]])  # a row before, inside and after the image (last: the prompt end)
 
     def select(view: LazyTokenView, keep: int, generators: list) -> torch.Tensor:
         rows = S_rows.clone()

@@ -69,6 +69,9 @@ def reference_logits(
     pad = cap.get("attention_mask")
     pad = torch.ones(B, S, dtype=torch.bool, device=dev) if pad is None else pad.bool().to(dev)
     visible = [v.to(dev) for v in visible_per_layer(output, prompt, len(dec.layers))]
+    # DeepStack (Qwen3-VL): level k is added to the prompt's visual rows after layer k, as the stock text model does
+    # (a dropped row's copy is hidden from every key, so adding to it changes nothing visible)
+    deep_rows, deep = cap.get("visual_pos_masks"), list(cap.get("deepstack_visual_embeds") or [])
     reindex_at = {s.layer: s.positions == "reindex" for s in output.stages}
     gen = torch.tensor(output.token_ids[0] if B == 1 else [list(t) for t in output.token_ids], device=dev)
     gen = gen.view(B, -1)
@@ -92,6 +95,10 @@ def reference_logits(
                 mask = torch.zeros(B, 1, T, T, dtype=h.dtype, device=dev)
                 mask = mask.masked_fill(~allowed[:, None], torch.finfo(h.dtype).min)
                 h = layer(h, attention_mask=mask, position_embeddings=(cos, sin), position_ids=None)
+                if i < len(deep) and deep_rows is not None:
+                    prompt_rows = h[:, :S].clone()
+                    prompt_rows[deep_rows.to(dev)] += deep[i].to(dev, h.dtype)
+                    h = torch.cat([prompt_rows, h[:, S:]], 1)
             logits = model.lm_head(dec.norm(h[:, -1:]))[:, -1].float()
             results.append(logits)
     return results

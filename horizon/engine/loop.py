@@ -127,13 +127,32 @@ class PrunedDecoder:
         if use_cache and past_key_values is None:
             past_key_values = DynamicCache(config=dec.config)
         pos = self._positions(state, h, position_ids)  # (R, B, S)
+        deepstack = self._deepstack(h, kwargs, prefill=state.seen == 0)
         if state.seen == 0:
-            h = self._prefill(state, h, pos, attention_mask, past_key_values, use_cache, kwargs)
+            h = self._prefill(state, h, pos, attention_mask, past_key_values, use_cache, kwargs, deepstack)
         else:
             h = self._decode(state, h, pos, attention_mask, past_key_values, use_cache, kwargs)
         state.seen += pos.shape[-1]
         state.next_pos = pos[..., -1:] + 1
         return BaseModelOutputWithPast(last_hidden_state=dec.norm(h), past_key_values=past_key_values)
+
+    @staticmethod
+    def _deepstack(h: torch.Tensor, kwargs: dict[str, Any], *, prefill: bool) -> tuple[torch.Tensor, ...]:
+        """DeepStack's levels (Qwen3-VL), taken out of ``kwargs`` so that no decoder layer receives them: the outer
+        model hands ``deepstack_visual_embeds`` (per level, the visual rows' features, row-major over the batch) with
+        ``visual_pos_masks`` (B, S) for the prefill; each level becomes (B, S, D), zero on text rows."""
+        masks, levels = kwargs.pop("visual_pos_masks", None), kwargs.pop("deepstack_visual_embeds", None)
+        if levels is None:
+            return ()
+        if not prefill or masks is None:
+            raise ValueError("DeepStack features outside the prefill (or without visual_pos_masks): not supported")
+        masks = masks.to(h.device)
+        out = []
+        for level in levels:
+            full = h.new_zeros(h.shape)
+            full[masks] = level.to(h.device, h.dtype)
+            out.append(full)
+        return tuple(out)
 
     def _positions(self, state: RunState, h: torch.Tensor, position_ids: torch.Tensor | None) -> torch.Tensor:
         B, S, _ = h.shape
@@ -154,6 +173,7 @@ class PrunedDecoder:
         cache: Any,
         use_cache: bool,
         kwargs: dict[str, Any],
+        deepstack: tuple[torch.Tensor, ...] = (),
     ) -> torch.Tensor:
         plan, trace = state.plan, state.trace
         B, S, _ = h.shape
@@ -168,7 +188,8 @@ class PrunedDecoder:
         rows = torch.arange(S, device=h.device).expand(B, S)
         seq = Sequence(h, cos, sin, pos, rows, plan.visual_mask.to(h.device), attention_mask)
         shift = torch.zeros(pos.shape[:2], dtype=pos.dtype, device=pos.device)  # (R, B)
-        return self._layers(state, Snapshot(0, seq, shift, None, h, plan.n_visual), cache, use_cache, kwargs)
+        start = Snapshot(0, seq, shift, None, h, plan.n_visual, deepstack)
+        return self._layers(state, start, cache, use_cache, kwargs)
 
     def _layers(self, state: RunState, at: Snapshot, cache: Any, use_cache: bool, kwargs: dict[str, Any]) -> torch.Tensor:
         """Run decoder layers ``at.layer..L-1`` from the state ``at`` (its sequence is updated in place), applying
@@ -181,7 +202,7 @@ class PrunedDecoder:
         prompt_pad, mask = state.prompt_pad, None
         for i in range(start, len(dec.layers)):
             if i in state.snapshot_layers:  # references only: later steps replace tensors, never mutate them
-                state.snapshots[i] = Snapshot(i, replace(seq), shift.clone(), prev_h, embeddings, n_visual)
+                state.snapshots[i] = Snapshot(i, replace(seq), shift.clone(), prev_h, embeddings, n_visual, at.deepstack)
             if i in stage_at or i == start:
                 if i in stage_at:
                     shift = self._apply_stage(state, stage_at[i], i, seq, prev_h, embeddings, shift)
@@ -192,6 +213,8 @@ class PrunedDecoder:
             trace.tokens_per_layer.append(int(seq.h.shape[1]))
             prev_h = seq.h
             seq.h = decoder_layer(dec, i, seq.h, mask, (seq.cos, seq.sin), cache, use_cache, **kwargs)
+            if i < len(at.deepstack):  # DeepStack: after layer i, level i joins the visual rows still there
+                seq.add_to_prompt_visual(at.deepstack[i])
         return seq.h
 
     def resume(self, plan: RunPlan, snapshot: Snapshot, cache: Any, prompt_pad: torch.Tensor) -> torch.Tensor:

@@ -64,6 +64,14 @@ class Sequence:
         if self.pad is not None:
             self.pad = torch.cat([self.pad, self.pad.new_ones(B, m)], 1).gather(1, idx)
 
+    def add_to_prompt_visual(self, level: torch.Tensor) -> None:
+        """DeepStack: add ``level`` (B, S_prompt, D; a prompt row's injected feature, zero on text rows) to every
+        current row that is one of the prompt's own visual tokens; a merged or replaced token (index -1) receives
+        nothing (docs/engine.md). Rows that were dropped are gone, and so are their later injections."""
+        own = self.rows >= 0
+        added = self.h + gather_rows(level.to(self.h.device, self.h.dtype), self.rows.clamp(min=0), 1)
+        self.h = torch.where((own & self.visual)[..., None], added, self.h)  # a new tensor: snapshots keep theirs
+
     def prompt_pad(self, prompt_pad: torch.Tensor) -> torch.Tensor:
         """The prompt's 2-D mask for the current rows (merged rows attend and are attended: 1)."""
         gathered = prompt_pad.gather(1, self.rows.clamp(min=0))

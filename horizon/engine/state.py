@@ -30,6 +30,9 @@ class Snapshot:
     prev_h: torch.Tensor | None
     embeddings: torch.Tensor
     n_visual: int
+    # DeepStack (Qwen3-VL): per level k, (B, S_prompt, D) the feature added to the prompt's visual rows after layer k
+    # (zero on text rows); empty for a family without it
+    deepstack: tuple[torch.Tensor, ...] = ()
 
 
 class RunState:

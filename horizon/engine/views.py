@@ -31,13 +31,20 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
     return x * cos + rotate_half(x) * sin
 
 
+def heads(attn: Any, which: str, x: torch.Tensor) -> torch.Tensor:
+    """The ``which`` ("q" or "k") projection of ``x`` (B, S, D) per head, (B, H, S, hd), before rope; with the
+    layer's per-head QK-norm where it has one (Qwen3-VL's ``q_norm`` / ``k_norm``, applied before rope)."""
+    B, S, _ = x.shape
+    t = getattr(attn, f"{which}_proj")(x).view(B, S, -1, attn.head_dim)
+    norm = getattr(attn, f"{which}_norm", None)
+    return (t if norm is None else norm(t)).transpose(1, 2)
+
+
 def layer_keys(layer: Any, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """Post-rope keys of ``layer`` for input ``hidden`` (B, S, D) -> (B, KV, S, hd)."""
     attn = layer.self_attn
     x = layer.input_layernorm(hidden)
-    B, S, _ = x.shape
-    k = attn.k_proj(x).view(B, S, -1, attn.head_dim).transpose(1, 2)  # (B, KV, S, hd)
-    return apply_rope(k, cos, sin)
+    return apply_rope(heads(attn, "k", x), cos, sin)  # (B, KV, S, hd)
 
 
 def last_query_attention(
@@ -46,11 +53,8 @@ def last_query_attention(
     """Head-mean softmax attention of the last query over all keys, from q/k only -> (B, S) float32."""
     attn = layer.self_attn
     x = layer.input_layernorm(hidden)
-    B, S, _ = x.shape
-    q = attn.q_proj(x[:, -1:]).view(B, 1, -1, attn.head_dim).transpose(1, 2)  # (B, H, 1, hd)
-    q = apply_rope(q, cos[:, -1:], sin[:, -1:])
-    k = attn.k_proj(x).view(B, S, -1, attn.head_dim).transpose(1, 2)  # (B, KV, S, hd)
-    k = apply_rope(k, cos, sin).repeat_interleave(attn.num_key_value_groups, dim=1)  # (B, H, S, hd)
+    q = apply_rope(heads(attn, "q", x[:, -1:]), cos[:, -1:], sin[:, -1:])  # (B, H, 1, hd)
+    k = apply_rope(heads(attn, "k", x), cos, sin).repeat_interleave(attn.num_key_value_groups, dim=1)  # (B, H, S, hd)
     logits = (q.float() @ k.float().transpose(-1, -2)).squeeze(2) * attn.scaling  # (B, H, S)
     if pad is not None:
         logits = logits.masked_fill(~pad[:, None, :], torch.finfo(logits.dtype).min)
@@ -72,10 +76,8 @@ def query_attention(
     idx = query_rows.unsqueeze(-1)  # (B, Q, 1)
     xq = x.gather(1, idx.expand(-1, -1, x.shape[-1]))  # (B, Q, D)
     cq, sq = (t.gather(1, idx.expand(-1, -1, t.shape[-1])) for t in (cos, sin))  # (B, Q, hd)
-    q = attn.q_proj(xq).view(B, xq.shape[1], -1, attn.head_dim).transpose(1, 2)  # (B, H, Q, hd)
-    q = apply_rope(q, cq, sq)
-    k = attn.k_proj(x).view(B, S, -1, attn.head_dim).transpose(1, 2)  # (B, KV, S, hd)
-    k = apply_rope(k, cos, sin).repeat_interleave(attn.num_key_value_groups, dim=1)  # (B, H, S, hd)
+    q = apply_rope(heads(attn, "q", xq), cq, sq)  # (B, H, Q, hd)
+    k = apply_rope(heads(attn, "k", x), cos, sin).repeat_interleave(attn.num_key_value_groups, dim=1)  # (B, H, S, hd)
     logits = (q.float() @ k.float().transpose(-1, -2)) * attn.scaling  # (B, H, Q, S)
     allowed = torch.arange(S, device=x.device)[None, None, :] <= query_rows[:, :, None]  # (B, Q, S) causal
     if pad is not None:

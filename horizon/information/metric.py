@@ -42,6 +42,7 @@ from horizon.engine.state import Snapshot
 from horizon.engine.sweep import unpruned_snapshots
 from horizon.models.adapter import Prompt
 from horizon.models.loading import LoadedModel
+from horizon.models.qwen3_vl import deepstack_levels
 from horizon.schedule import Keep, Schedule, Stage
 
 MODES = ("remove", "zero")
@@ -159,6 +160,9 @@ def information_map(
         raise ValueError(f"chunk must be >= 1, got {chunk}")
     if prompt.batch != 1:
         raise ValueError(f"information is measured one sample at a time; the prompt holds {prompt.batch}")
+    if deepstack_levels(loaded.model):
+        raise ValueError(f"{loaded.name} adds DeepStack features after its first layers; the information metric's "
+                         "suffix runs do not apply them yet, so its numbers would be wrong: not measured (issue 36)")  # fmt: skip
     vocab = loaded.model.lm_head.out_features
     if not 0 <= answer_token < vocab:
         raise ValueError(f"answer token {answer_token} is outside the vocabulary 0..{vocab - 1}")

@@ -19,7 +19,7 @@ from safetensors import SafetensorError, safe_open
 from horizon.hub import download_command
 from horizon.models.presets import ModelPreset
 
-MODEL_TYPES: dict[str, str] = {"llava": "llava", "qwen2_5_vl": "qwen2_5_vl"}  # config.json model_type -> family
+MODEL_TYPES: dict[str, str] = {"llava": "llava", "qwen2_5_vl": "qwen2_5_vl", "qwen3_vl": "qwen3_vl"}  # model_type -> family
 SINGLE_WEIGHTS = "model.safetensors"
 WEIGHTS_INDEX = "model.safetensors.index.json"
 TORCH_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")  # loaded as they are, not checked here

@@ -27,6 +27,7 @@ from horizon.models.checkpoint import check_checkpoint, find_damaged_weights
 from horizon.models.llava import LlavaAdapter
 from horizon.models.presets import MODELS, ModelPreset
 from horizon.models.qwen2_5_vl import QwenAdapter
+from horizon.models.qwen3_vl import Qwen3VLAdapter
 from horizon.models.settings import ATTENTION, DEVICES, DTYPE_NAMES
 from horizon.models.tiny import cache_root, ensure_tiny
 from horizon.registry import Registry
@@ -41,7 +42,7 @@ class CheckpointNotFoundError(FileNotFoundError):
 
 
 ADAPTERS: Registry[Adapter] = Registry("model family")
-for _adapter in (LlavaAdapter(), QwenAdapter()):
+for _adapter in (LlavaAdapter(), QwenAdapter(), Qwen3VLAdapter()):
     ADAPTERS.add(_adapter.family, _adapter)
 
 

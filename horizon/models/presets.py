@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 from horizon.registry import Registry
 
-Family = Literal["llava", "qwen2_5_vl"]
-FAMILIES: tuple[str, ...] = ("llava", "qwen2_5_vl")
-FAMILY_NAMES: dict[str, str] = {"llava": "LLaVA", "qwen2_5_vl": "Qwen2.5-VL"}  # how a family is named in prose
+Family = Literal["llava", "qwen2_5_vl", "qwen3_vl"]
+FAMILIES: tuple[str, ...] = ("llava", "qwen2_5_vl", "qwen3_vl")
+FAMILY_NAMES: dict[str, str] = {"llava": "LLaVA", "qwen2_5_vl": "Qwen2.5-VL", "qwen3_vl": "Qwen3-VL"}  # in prose
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,17 +28,20 @@ class Architecture:
     heads: int
     kv_heads: int
     vocab: int
+    head_size: int | None = None  # the config's head_dim where it is not hidden / heads (Qwen3-VL-4B: 128, not 80)
 
     def __post_init__(self) -> None:
         for name in ("layers", "hidden", "intermediate", "heads", "kv_heads", "vocab"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if self.hidden % self.heads or self.heads % self.kv_heads:
+        if self.heads % self.kv_heads or (self.head_size is None and self.hidden % self.heads):
             raise ValueError(f"hidden {self.hidden}, heads {self.heads}, kv_heads {self.kv_heads} do not divide")
+        if self.head_size is not None and self.head_size <= 0:
+            raise ValueError(f"head_size must be > 0, got {self.head_size}")
 
     @property
     def head_dim(self) -> int:
-        return self.hidden // self.heads
+        return self.hidden // self.heads if self.head_size is None else self.head_size
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +56,8 @@ class VisionTower:
     projection: int = 32  # CLIP's projection_dim (unused by LLaVA, which reads a hidden layer)
     window: int = 56  # Qwen2.5-VL: window attention's window in pixels
     full_attention: tuple[int, ...] = (1,)  # Qwen2.5-VL: the blocks with full attention
+    patch: int = 14  # pixels per patch side (Qwen3-VL: 16)
+    deepstack: tuple[int, ...] = ()  # Qwen3-VL: the blocks whose merged outputs join decoder layers 0, 1, 2, ...
 
 
 # the real checkpoints' vision towers (their config.json): LLaVA-1.5's CLIP ViT-L/14-336 and Qwen2.5-VL-7B's ViT
@@ -63,6 +68,11 @@ REAL_VISION: dict[str, VisionTower] = {
     ),  # fmt: skip
 }
 TINY_VISION = VisionTower(hidden=32, intermediate=64, layers=2, heads=2)  # the tiny models' and stand-ins' towers
+# Qwen3-VL's tiny tower: three blocks, each a DeepStack level as the real towers have three (patch 16, as theirs)
+TINY_QWEN3_VISION = VisionTower(hidden=32, intermediate=64, layers=3, heads=2, patch=16, deepstack=(0, 1, 2))
+# Qwen3-VL's real towers (their config.json vision_config): the 2B's and 4B's, and the 8B's
+QWEN3_VL_SMALL_VISION = VisionTower(hidden=1024, intermediate=4096, layers=24, heads=16, patch=16, deepstack=(5, 11, 17))
+QWEN3_VL_VISION = VisionTower(hidden=1152, intermediate=4304, layers=27, heads=16, patch=16, deepstack=(8, 16, 24))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +87,8 @@ class ModelPreset:
     guide: str | None = None  # default SGL guide: a smaller preset of the family with the same image geometry
     bundled: bool = False  # weights shipped in the package (horizon/organism/weights/<name>), trained here
     stands_in_for: str | None = None  # a stand-in: the real preset whose family and geometry it has (random weights)
+    vision: VisionTower | None = None  # the real tower where a family's sizes differ (Qwen3-VL); None: the family's
+    source: str = ""  # where the geometry was read, where it is not the repo's own config.json at hand
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -109,13 +121,21 @@ class ModelPreset:
 
 
 def vision_of(preset: ModelPreset) -> VisionTower:
-    """The real vision tower of a real checkpoint's family, the tiny one otherwise (tiny models, stand-ins)."""
-    return REAL_VISION[preset.family] if preset.real else TINY_VISION
+    """The real vision tower of a real checkpoint (its own, or its family's), the tiny one otherwise (tiny models,
+    stand-ins; Qwen3-VL's has its DeepStack levels)."""
+    if preset.real:
+        return preset.vision or REAL_VISION[preset.family]
+    return TINY_QWEN3_VISION if preset.family == "qwen3_vl" else TINY_VISION
 
 
 MODELS: Registry[ModelPreset] = Registry("model")
 
 _QWEN_PIXELS: dict[str, Any] = {"min_pixels": 256 * 28 * 28, "max_pixels": 1605632}  # lmms-eval Qwen2.5-VL defaults
+# lmms-eval 0.7.3's Qwen3-VL wrapper (lmms_eval/models/simple/qwen3_vl.py L86-87): the same range, 32-pixel tokens
+_QWEN3_PIXELS: dict[str, Any] = {"min_pixels": 256 * 28 * 28, "max_pixels": 1605632}
+# Qwen3-VL's geometry: the official config.json was not reachable from this machine; each preset names the copies
+# it was read from (docs/models.md "Qwen3-VL")
+_QWEN3_SOURCE = "Qwen/{} config.json as transcribed in {}"
 
 for _preset in (
     # llava-hf/llava-1.5-7b-hf config.json (text_config: Vicuna-7B)
@@ -152,6 +172,38 @@ for _preset in (
         guide="qwen2.5-vl-3b",
         arch=Architecture(layers=28, hidden=3584, intermediate=18944, heads=28, kv_heads=4, vocab=152064),
     ),
+    ModelPreset(
+        name="qwen3-vl-2b",
+        family="qwen3_vl",
+        repo_id="Qwen/Qwen3-VL-2B-Instruct",
+        **_QWEN3_PIXELS,
+        vision=QWEN3_VL_SMALL_VISION,
+        source=_QWEN3_SOURCE.format("Qwen3-VL-2B-Instruct", "a test transcribing the file at 89644892 (search index id "
+                                    "58790212583); vision: ids 61657298302, 70981275682"),  # fmt: skip
+        arch=Architecture(layers=28, hidden=2048, intermediate=6144, heads=16, kv_heads=8, vocab=151936, head_size=128),
+    ),
+    ModelPreset(
+        name="qwen3-vl-4b",
+        family="qwen3_vl",
+        repo_id="Qwen/Qwen3-VL-4B-Instruct",
+        **_QWEN3_PIXELS,
+        guide="qwen3-vl-2b",
+        vision=QWEN3_VL_SMALL_VISION,
+        source=_QWEN3_SOURCE.format("Qwen3-VL-4B-Instruct", "DiffSynth's copy (search index id 2019652574), ollama "
+                                    "dhiltgen/qwen3-vl:4b-instruct's metadata agreeing"),  # fmt: skip
+        arch=Architecture(layers=36, hidden=2560, intermediate=9728, heads=32, kv_heads=8, vocab=151936, head_size=128),
+    ),
+    ModelPreset(
+        name="qwen3-vl-8b",
+        family="qwen3_vl",
+        repo_id="Qwen/Qwen3-VL-8B-Instruct",
+        **_QWEN3_PIXELS,
+        guide="qwen3-vl-2b",
+        vision=QWEN3_VL_VISION,
+        source=_QWEN3_SOURCE.format("Qwen3-VL-8B-Instruct", "ollama.com/library/qwen3-vl:8b-instruct-q8_0's metadata "
+                                    "and the fine-tune huggingface.co/Steinate/Cortex's text_config"),  # fmt: skip
+        arch=Architecture(layers=36, hidden=4096, intermediate=12288, heads=32, kv_heads=8, vocab=151936, head_size=128),
+    ),
     # Embedded tiny models (horizon/models/tiny.py): real classes, random weights, real geometry
     # (LLaVA: 24x24 = 576 image tokens and 32 layers; Qwen: dynamic resolution, M-RoPE, 28 layers).
     ModelPreset(
@@ -166,6 +218,13 @@ for _preset in (
         min_pixels=56 * 56,
         max_pixels=28 * 28 * 256,
         arch=Architecture(layers=28, hidden=64, intermediate=128, heads=4, kv_heads=2, vocab=512),
+    ),
+    ModelPreset(  # Qwen3-VL-8B's depth, interleaved M-RoPE, 32-pixel tokens and three DeepStack levels
+        name="tiny-qwen3-vl",
+        family="qwen3_vl",
+        min_pixels=32 * 32 * 4,
+        max_pixels=32 * 32 * 256,
+        arch=Architecture(layers=36, hidden=64, intermediate=128, heads=4, kv_heads=2, vocab=512),
     ),
     # The model organisms (horizon/organism/): trained here on synth, weights shipped in the package (16-bit).
     # 144 visual tokens, 8 decoder layers; Qwen's images are resized to 336 px (24x24 patches -> 12x12 merged).

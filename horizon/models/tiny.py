@@ -36,9 +36,13 @@ from transformers import (
     Qwen2_5_VLTextConfig,
     Qwen2_5_VLTextModel,
     Qwen2VLImageProcessorPil,
+    Qwen3VLConfig,
+    Qwen3VLForConditionalGeneration,
+    Qwen3VLTextConfig,
+    Qwen3VLTextModel,
 )
 
-from horizon.models.presets import TINY_VISION, ModelPreset, VisionTower
+from horizon.models.presets import ModelPreset, VisionTower, vision_of
 from horizon.models.qwen2_5_vl import ImageOnlyQwenProcessor
 
 TINY_VERSION = 1  # bump when a builder changes, so cached builds are rebuilt
@@ -206,10 +210,49 @@ def _qwen(preset: ModelPreset, vision: VisionTower) -> tuple[type[Any], Any, Any
     return Qwen2_5_VLForConditionalGeneration, config, qwen_processor(tok, preset.min_pixels, preset.max_pixels)
 
 
-def model_parts(preset: ModelPreset, vision: VisionTower = TINY_VISION) -> tuple[type[Any], Any, Any]:
-    """(model class, config, processor) of ``preset``'s architecture with ``vision``'s encoder, built offline: the
-    tokenizer is trained locally on a fixed corpus; no weights exist yet (the caller constructs them)."""
-    return (_llava if preset.family == "llava" else _qwen)(preset, vision)
+QWEN3_MROPE = [24, 20, 20]  # Qwen3-VL's (t, h, w) split of half the head dim at 128 (its config.json), interleaved
+
+
+def qwen3_mrope_section(head_dim: int) -> list[int]:
+    """Qwen3-VL's (t, h, w) split of half the head dim, in the real models' 24:20:20 proportions."""
+    half = head_dim // 2
+    h = half * QWEN3_MROPE[1] // sum(QWEN3_MROPE)
+    return [half - 2 * h, h, h]
+
+
+def _qwen3(preset: ModelPreset, vision: VisionTower) -> tuple[type[Any], Any, Any]:
+    from horizon.models.qwen3_vl import ImageOnlyQwen3Processor
+
+    tok = qwen_tokenizer(_tokenizer(list(QWEN_SPECIALS), vocab_size=preset.arch.vocab))
+    ids, specials_ids = qwen_token_ids(tok)
+    a = preset.arch
+    rope = {"rope_type": "default", "rope_theta": 5e6, "mrope_section": qwen3_mrope_section(a.head_dim),
+            "mrope_interleaved": True}  # fmt: skip
+    text: dict[str, Any] = dict(vocab_size=a.vocab, hidden_size=a.hidden, intermediate_size=a.intermediate,
+                                num_hidden_layers=a.layers, num_attention_heads=a.heads, num_key_value_heads=a.kv_heads,
+                                head_dim=a.head_dim, max_position_embeddings=4096, rope_parameters=rope,
+                                **specials_ids)  # fmt: skip
+    tower: dict[str, Any] = dict(depth=vision.layers, hidden_size=vision.hidden, intermediate_size=vision.intermediate,
+                                 num_heads=vision.heads, out_hidden_size=a.hidden, patch_size=vision.patch,
+                                 spatial_merge_size=2, temporal_patch_size=2, deepstack_visual_indexes=list(vision.deepstack),
+                                 num_position_embeddings=2304 if preset.real else 64)  # fmt: skip
+    config = Qwen3VLConfig(text_config=text, vision_config=tower, **ids)
+    if preset.min_pixels is None or preset.max_pixels is None:
+        raise ValueError(f"{preset.name} needs min_pixels and max_pixels")
+    image = Qwen2VLImageProcessorPil(min_pixels=preset.min_pixels, max_pixels=preset.max_pixels, patch_size=vision.patch,
+                                     merge_size=2, temporal_patch_size=2, image_mean=[0.5] * 3, image_std=[0.5] * 3)  # fmt: skip
+    processor = ImageOnlyQwen3Processor(image_processor=image, tokenizer=tok, chat_template=QWEN_TEMPLATE)
+    return Qwen3VLForConditionalGeneration, config, processor
+
+
+BUILD = {"llava": _llava, "qwen2_5_vl": _qwen, "qwen3_vl": _qwen3}  # family -> its builder
+
+
+def model_parts(preset: ModelPreset, vision: VisionTower | None = None) -> tuple[type[Any], Any, Any]:
+    """(model class, config, processor) of ``preset``'s architecture with ``vision``'s encoder (default: the tiny
+    tower of its family), built offline: the tokenizer is trained locally on a fixed corpus; no weights exist yet
+    (the caller constructs them)."""
+    return BUILD[preset.family](preset, vision or vision_of(preset))
 
 
 def text_decoder(preset: ModelPreset, layers: int, *, seed: int = SEED) -> Any:
@@ -224,6 +267,10 @@ def text_decoder(preset: ModelPreset, layers: int, *, seed: int = SEED) -> Any:
         torch.manual_seed(seed)
         if preset.family == "llava":
             return LlamaModel(LlamaConfig(**common)).eval()
+        if preset.family == "qwen3_vl":
+            rope = {"rope_type": "default", "rope_theta": 5e6, "mrope_section": qwen3_mrope_section(a.head_dim),
+                    "mrope_interleaved": True}  # fmt: skip
+            return Qwen3VLTextModel(Qwen3VLTextConfig(**common, head_dim=a.head_dim, rope_parameters=rope)).eval()
         rope = {"rope_type": "default", "rope_theta": 1e6, "mrope_section": mrope_section(a.head_dim)}
         return Qwen2_5_VLTextModel(Qwen2_5_VLTextConfig(**common, rope_parameters=rope)).eval()
 
