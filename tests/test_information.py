@@ -39,7 +39,8 @@ def _setup(tiny_model, name: str):
 
 @pytest.mark.parametrize(
     ("name", "layers", "tokens"),
-    [("tiny-qwen2.5-vl", [0, 5], None), ("tiny-llava", [0, 3, 31], list(range(0, 576, 23)) + [575])],
+    [("tiny-qwen2.5-vl", [0, 5], None), ("tiny-llava", [0, 3, 31], list(range(0, 576, 23)) + [575]),
+     ("tiny-qwen3-vl", [0, 1, 3], list(range(0, 140, 17)) + [139])],  # before, inside, after DeepStack's 0-2
 )
 def test_batched_equals_naive_one_token_at_a_time(tiny_model, name, layers, tokens):
     loaded, prompt, y = _setup(tiny_model, name)
@@ -56,10 +57,10 @@ def test_batched_equals_naive_one_token_at_a_time(tiny_model, name, layers, toke
     torch.testing.assert_close(info, batched.p_keep - batched.p_text[:, None])
 
 
-@pytest.mark.parametrize("name", ["tiny-llava", "tiny-qwen2.5-vl"])
+@pytest.mark.parametrize("name", ["tiny-llava", "tiny-qwen2.5-vl", "tiny-qwen3-vl"])
 def test_batched_equals_an_independent_masked_reference(tiny_model, name):
     loaded, prompt, y = _setup(tiny_model, name)
-    layer = 4
+    layer = {"tiny-qwen3-vl": 1}.get(name, 4)  # Qwen3-VL: a token removed at layer 1 misses DeepStack levels 1 and 2
     batched = information_map(loaded, prompt, y, [layer])
     for k in (0, 7, prompt.n_visual - 1):
         kept = SimpleNamespace(layer=layer, kept_index=((k,),), positions="original")

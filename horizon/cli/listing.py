@@ -43,6 +43,10 @@ def list_models() -> None:
     ]
     cols = ["model", "family", "checkpoint", "layers", "hidden", "inter", "heads", "kv", "vocab", "visual", "pixels"]
     print(tabulate(rows, headers=cols))
+    read = [(p.name, p.source) for _, p in MODELS.items() if p.source]
+    print("\ngeometry: each real checkpoint's config.json" + (", except where it was read from a copy:" if read else ""))
+    for name, source in read:
+        print(f"  {name}: {source}")
 
 
 def list_methods() -> None:

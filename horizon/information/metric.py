@@ -42,7 +42,6 @@ from horizon.engine.state import Snapshot
 from horizon.engine.sweep import unpruned_snapshots
 from horizon.models.adapter import Prompt
 from horizon.models.loading import LoadedModel
-from horizon.models.qwen3_vl import deepstack_levels
 from horizon.schedule import Keep, Schedule, Stage
 
 MODES = ("remove", "zero")
@@ -160,9 +159,6 @@ def information_map(
         raise ValueError(f"chunk must be >= 1, got {chunk}")
     if prompt.batch != 1:
         raise ValueError(f"information is measured one sample at a time; the prompt holds {prompt.batch}")
-    if deepstack_levels(loaded.model):
-        raise ValueError(f"{loaded.name} adds DeepStack features after its first layers; the information metric's "
-                         "suffix runs do not apply them yet, so its numbers would be wrong: not measured (issue 36)")  # fmt: skip
     vocab = loaded.model.lm_head.out_features
     if not 0 <= answer_token < vocab:
         raise ValueError(f"answer token {answer_token} is outside the vocabulary 0..{vocab - 1}")
@@ -183,6 +179,9 @@ def information_map(
 
 KV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer (keys, values), (1, KV, S, hd) each
 Rows = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # suffix rows: hidden, cos, sin, 2-D mask
+# DeepStack in the suffix rows: each row's prompt row (after the shared text) and whether it still receives its
+# injections (a removed or zeroed visual token does not: removing it also removes its later DeepStack features)
+Injected = tuple[torch.Tensor, torch.Tensor]
 
 
 def _prefix(
@@ -214,39 +213,42 @@ def _suffix_probs(
     pad = torch.ones(visual.shape, dtype=torch.bool, device=visual.device) if seq.pad is None else seq.pad[0].bool()
     h, cos, sin = seq.h[0, n_pre:], seq.cos[0, n_pre:], seq.sin[0, n_pre:]  # the rows after the shared text
     row_len = int((~visual[n_pre:]).sum()) + groups.shape[1] if mode == "remove" else h.shape[0]
+    deep = [level[0, n_pre:] for level in snap.deepstack]  # (S - n_pre, D) each: DeepStack's levels (Qwen3-VL)
     chunk = chunk or max(1, CHUNK_TOKENS // row_len)
     n_groups, out = groups.shape[0], []
     for start in range(0, n_groups + 1, chunk):
         candidates = torch.arange(start, min(start + chunk, n_groups + 1), device=vis_rows.device)  # (b,)
         if mode == "remove":
-            rows = _removed(h, cos, sin, pad[n_pre:], visual[n_pre:], vis_rows - n_pre, groups, candidates)
+            rows, injected = _removed(h, cos, sin, pad[n_pre:], visual[n_pre:], vis_rows - n_pre, groups, candidates)
         else:
-            rows = _zeroed(h, cos, sin, pad[n_pre:], vis_rows - n_pre, groups, candidates)
+            rows, injected = _zeroed(h, cos, sin, pad[n_pre:], vis_rows - n_pre, groups, candidates)
         shared = pad[:n_pre].long().expand(candidates.numel(), -1)  # (b, n_pre)
-        out.append(_run_rest(loaded, rows, shared, kv, snap.layer, y))
+        out.append(_run_rest(loaded, rows, shared, kv, snap.layer, y, deep, injected))
     return torch.cat(out)
 
 
 def _removed(
     h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, pad: torch.Tensor, visual: torch.Tensor,
     vis_rows: torch.Tensor, groups: torch.Tensor, candidates: torch.Tensor,
-) -> Rows:  # fmt: skip
+) -> tuple[Rows, Injected]:  # fmt: skip
     """Rows [text + the w visual tokens of window g] for each candidate g; candidate n_windows is text only
-    (it borrows window 0's slots, masked)."""
+    (it borrows window 0's slots, masked); with each row's source row (every row keeps its injections: the
+    removed tokens are not there)."""
     text_rows = (~visual).nonzero().squeeze(-1)  # (nt,)
     n_groups, b = groups.shape[0], candidates.numel()
     chosen = vis_rows[groups[candidates.clamp(max=n_groups - 1)]]  # (b, w)
     idx = torch.cat([text_rows.expand(b, -1), chosen], 1).sort(1).values  # (b, nt + w)
     row_pad = pad[idx].long()
     row_pad = torch.where(visual[idx] & (candidates[:, None] == n_groups), 0, row_pad)
-    return h[idx], cos[idx], sin[idx], row_pad  # (b, nt + w, D), (b, nt + w, hd) x2, (b, nt + w)
+    return (h[idx], cos[idx], sin[idx], row_pad), (idx, torch.ones_like(idx, dtype=torch.bool))  # (b, nt + w, ...)
 
 
 def _zeroed(
     h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, pad: torch.Tensor, vis_rows: torch.Tensor,
     groups: torch.Tensor, candidates: torch.Tensor,
-) -> Rows:  # fmt: skip
-    """The whole prompt per candidate window, every other visual state zeroed (candidate n_windows: all)."""
+) -> tuple[Rows, Injected]:  # fmt: skip
+    """The whole prompt per candidate window, every other visual state zeroed (candidate n_windows: all); a zeroed
+    token receives no later DeepStack injection (it stands for a removed one)."""
     b, S = candidates.numel(), h.shape[0]
     rows = h.expand(b, -1, -1).clone()  # (b, S, D)
     drop = torch.ones(b, vis_rows.numel(), dtype=torch.bool, device=h.device)  # (b, Nv)
@@ -255,12 +257,15 @@ def _zeroed(
     zero = torch.zeros(b, S, dtype=torch.bool, device=h.device)
     zero[:, vis_rows] = drop
     rows[zero] = 0
-    return rows, cos.expand(b, -1, -1), sin.expand(b, -1, -1), pad.long().expand(b, -1)
+    source = torch.arange(S, device=h.device).expand(b, -1)
+    return (rows, cos.expand(b, -1, -1), sin.expand(b, -1, -1), pad.long().expand(b, -1)), (source, ~zero)
 
 
-def _run_rest(loaded: LoadedModel, rows: Rows, shared_pad: torch.Tensor, kv: KV, start: int, y: int) -> torch.Tensor:
+def _run_rest(loaded: LoadedModel, rows: Rows, shared_pad: torch.Tensor, kv: KV, start: int, y: int,
+              deep: Sequence[torch.Tensor] = (), injected: Injected | None = None) -> torch.Tensor:  # fmt: skip
     """Layers ``start..L-1`` on the rows after the shared text (whose keys/values come from ``kv``), then
-    p(y) at the last position: (b,) float32."""
+    p(y) at the last position: (b,) float32. DeepStack (``deep``: level k per row after the shared text, zero on
+    text rows): after each layer k >= ``start`` with a level, level k joins the rows ``injected`` says receive it."""
     dec = loaded.decoder
     h, cos, sin, row_pad = rows
     b, n_pre = h.shape[0], shared_pad.shape[1]
@@ -269,7 +274,14 @@ def _run_rest(loaded: LoadedModel, rows: Rows, shared_pad: torch.Tensor, kv: KV,
         keys, values = kv[j]  # (1, KV, S, hd)
         cache.layers[j].update(keys[:, :, :n_pre].expand(b, -1, -1, -1), values[:, :, :n_pre].expand(b, -1, -1, -1))  # type: ignore[union-attr]
     pad = torch.cat([shared_pad, row_pad], 1)
-    h = decoder_span(dec, h, (cos, sin), pad, cache, range(start, len(dec.layers)))  # the engine's layer loop
+    if start >= len(deep) or injected is None:
+        h = decoder_span(dec, h, (cos, sin), pad, cache, range(start, len(dec.layers)))  # the engine's layer loop
+    else:  # the DeepStack layers one at a time, each level added after its layer, then the rest
+        source, live = injected
+        for k in range(start, len(deep)):
+            h = decoder_span(dec, h, (cos, sin), pad, cache, range(k, k + 1))
+            h = torch.where(live[..., None], h + deep[k].to(h.dtype)[source], h)
+        h = decoder_span(dec, h, (cos, sin), pad, cache, range(len(deep), len(dec.layers)))
     logits = loaded.model.lm_head(dec.norm(h[:, -1]))  # (b, V)
     return logits.float().softmax(-1)[:, y]
 

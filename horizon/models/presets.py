@@ -178,8 +178,8 @@ for _preset in (
         repo_id="Qwen/Qwen3-VL-2B-Instruct",
         **_QWEN3_PIXELS,
         vision=QWEN3_VL_SMALL_VISION,
-        source=_QWEN3_SOURCE.format("Qwen3-VL-2B-Instruct", "a test transcribing the file at 89644892 (search index id "
-                                    "58790212583); vision: ids 61657298302, 70981275682"),  # fmt: skip
+        source=_QWEN3_SOURCE.format("Qwen3-VL-2B-Instruct", "NVIDIA TensorRT model-connect's Qwen-VL plugin test "
+                                    "(the file at revision 89644892e4d85e24eaac8bacfd4f463576704203)"),  # fmt: skip
         arch=Architecture(layers=28, hidden=2048, intermediate=6144, heads=16, kv_heads=8, vocab=151936, head_size=128),
     ),
     ModelPreset(
@@ -189,8 +189,8 @@ for _preset in (
         **_QWEN3_PIXELS,
         guide="qwen3-vl-2b",
         vision=QWEN3_VL_SMALL_VISION,
-        source=_QWEN3_SOURCE.format("Qwen3-VL-4B-Instruct", "DiffSynth's copy (search index id 2019652574), ollama "
-                                    "dhiltgen/qwen3-vl:4b-instruct's metadata agreeing"),  # fmt: skip
+        source=_QWEN3_SOURCE.format("Qwen3-VL-4B-Instruct", "DiffSynth's WanMLLMEncoder (a verbatim copy, transformers "
+                                    "4.57.0.dev0); ollama dhiltgen/qwen3-vl:4b-instruct's metadata agrees"),  # fmt: skip
         arch=Architecture(layers=36, hidden=2560, intermediate=9728, heads=32, kv_heads=8, vocab=151936, head_size=128),
     ),
     ModelPreset(
