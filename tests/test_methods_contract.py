@@ -45,24 +45,10 @@ def _grid(name: str) -> tuple[int, int]:
     return {"tiny-llava": (24, 24), "tiny-qwen2.5-vl": (12, 16), "tiny-qwen3-vl": (10, 14)}[name]  # the demo image's
 
 
-# what does not run on Qwen3-VL yet (issue 36), and the clear error it stops with instead of a wrong number
-NOT_YET = {("tiny-qwen3-vl", "visionzip"): "VisionZip's probe of Qwen3-VL's vision tower is not ported yet"}
-
-
-def _refused(tiny_model, name: str, method: str) -> bool:
-    """Where ``method`` does not run on ``name`` yet: check it refuses with its clear error (True), else False."""
-    if (name, method) not in NOT_YET:
-        return False
-    with pytest.raises(ValueError, match=NOT_YET[name, method]):
-        _run(tiny_model(name), method, Keep(0.3))
-    return True
-
 
 @pytest.mark.parametrize("name", MODELS)
 @pytest.mark.parametrize("method", METHODS.names())
 def test_exact_count_sorted_unique(tiny_model, name, method):
-    if _refused(tiny_model, name, method):
-        return
     loaded = tiny_model(name)
     keep = Keep(0) if method in WITHDRAW_ALL_METHODS else Keep(0.3)
     out = _run(loaded, method, keep)
@@ -80,8 +66,6 @@ def test_exact_count_sorted_unique(tiny_model, name, method):
 @pytest.mark.parametrize("name", MODELS)
 @pytest.mark.parametrize("method", [m for m in METHODS.names() if m not in WITHDRAW_ALL_METHODS])
 def test_keep_all_is_identity(tiny_model, name, method):
-    if _refused(tiny_model, name, method):
-        return
     out = _run(tiny_model(name), method, Keep(1.0))
     assert out.stages[0].kept_index[0] == tuple(range(out.n_visual))
 

@@ -146,3 +146,20 @@ def test_visionzip_at_layer_0_is_the_stock_llm_on_the_reduced_sequence(tiny_mode
     assert torch.allclose(out.step_logits[0], logits, atol=1e-5)
     kept = {i for i in out.stages[0].kept_index[0] if i >= 0}  # a target that nothing joined stays itself
     assert set(dominant.tolist()) <= kept <= set(dominant.tolist()) | set(targets)
+
+
+def test_the_qwen3_probe_reads_the_last_block_in_merge_order(tiny_model):
+    """Qwen3-VL (no window order): the merger on the probe's features is the model's own image features, and the
+    attention received is a mean of softmax rows over the image (it sums to 1) spread over every token."""
+    loaded = tiny_model("tiny-qwen3-vl")
+    prompt = prepare(loaded, [demo_image()], ["What is written?"])
+    tower = loaded.adapter.tower(loaded.model, prompt.inputs)
+    with torch.inference_mode():
+        features = loaded.model.model.get_image_features(
+            prompt.inputs["pixel_values"], image_grid_thw=prompt.inputs["image_grid_thw"]
+        ).pooler_output[0]
+        projected = tower.project(tower.features)
+    assert torch.allclose(projected[0], features, atol=1e-5)
+    assert torch.allclose(tower.attention.sum(-1), torch.ones(1), atol=1e-5)
+    assert tower.attention.shape == (1, prompt.n_visual) and bool((tower.attention > 0).all())
+    assert tower.keys.shape[:2] == (1, prompt.n_visual)

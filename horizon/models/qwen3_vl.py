@@ -27,6 +27,7 @@ from transformers.processing_utils import ProcessorMixin
 from horizon.methods.view import Tower
 from horizon.models.adapter import left_padded
 from horizon.models.qwen2_5_vl import QwenAdapter, torchvision_works
+from horizon.models.tower import qwen3_tower
 
 
 class ImageOnlyQwen3Processor(Qwen3VLProcessor):
@@ -65,8 +66,7 @@ class Qwen3VLAdapter(QwenAdapter):
         return left_padded(processor)
 
     def tower(self, model: Any, inputs: dict[str, Any]) -> Tower:
-        raise ValueError("VisionZip's probe of Qwen3-VL's vision tower is not ported yet (issue 36): its blocks have "
-                         "no window attention and DeepStack taps three of them; run VisionZip on LLaVA or Qwen2.5-VL")  # fmt: skip
+        return qwen3_tower(model, inputs)
 
 
 def deepstack_levels(model: Any) -> int:

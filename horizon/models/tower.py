@@ -13,7 +13,13 @@
   the features are the tower's last states of the token's patches (the merger's input), flattened, and the
   projector is the patch merger itself.
 
-Both run the tower once more on the prompt's pixels (the stock outer model runs it again in the prefill).
+* Qwen3-VL (horizon's port of the same rule): every block of its tower attends in full within an image and there is
+  no window order, so the probe reads the attention received at the **last** block (the one whose output the
+  merger projects), head mean, averaged over the image's query patches and summed over each token's 2x2 patches;
+  keys head-mean (rope applied), averaged over them; the features are the last block's states of the token's
+  patches, flattened, and the projector is the tower's merger. DeepStack's levels (earlier blocks) are not read.
+
+All run the tower once more on the prompt's pixels (the stock outer model runs it again in the prefill).
 """
 
 from __future__ import annotations
@@ -56,6 +62,65 @@ def llava_tower(model: Any, inputs: dict[str, torch.Tensor]) -> Tower:
 
 
 @torch.inference_mode()
+def _received(attn: Any, x: torch.Tensor, cu: torch.Tensor, rope: Any, rotate: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """The attention each patch receives at ``attn`` (head mean, averaged over its image's query patches) and its
+    keys (rope applied), per head: ((n,), (H, n, hd)); ``rotate`` is the family's vision rope."""
+    n = x.shape[0]
+    q, k, _ = attn.qkv(x).reshape(n, 3, attn.num_heads, -1).permute(1, 0, 2, 3).unbind(0)  # (n, H, hd) each
+    q, k = rotate(q, k, *rope)
+    q, k = q.float().transpose(0, 1), k.float().transpose(0, 1)  # (H, n, hd)
+    received = torch.zeros(n, device=x.device)
+    bounds = cu.tolist()
+    for start, end in zip(bounds[:-1], bounds[1:], strict=True):  # one image (a full-attention segment)
+        for h in range(q.shape[0]):  # one head at a time: an image's (n_i, n_i) map per head
+            weights = ((q[h, start:end] * attn.scaling) @ k[h, start:end].T).softmax(-1)  # (n_i, n_i)
+            received[start:end] += weights.mean(0) / q.shape[0]
+    return received, k
+
+
+@torch.inference_mode()
+def qwen3_tower(model: Any, inputs: dict[str, torch.Tensor]) -> Tower:
+    """The Qwen3-VL tower's probe (horizon's port, module docstring) of a prompt's visual tokens."""
+    from transformers.models.qwen3_vl.modeling_qwen3_vl import apply_rotary_pos_emb_vision
+
+    visual = model.model.visual
+    grid = inputs["image_grid_thw"]  # (B, 3)
+    captured: dict[str, Any] = {}
+
+    def at_attention(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        captured["x"] = args[0] if args else kwargs["hidden_states"]
+        captured["cu"] = kwargs.get("cu_seqlens", args[1] if len(args) > 1 else None)
+        captured["rope"] = kwargs["position_embeddings"]
+
+    def at_merger(module: Any, args: tuple[Any, ...]) -> None:
+        captured["last"] = args[0]
+
+    hooks = [visual.blocks[-1].attn.register_forward_pre_hook(at_attention, with_kwargs=True),
+             visual.merger.register_forward_pre_hook(at_merger)]  # fmt: skip
+    try:
+        visual(inputs["pixel_values"].type(visual.dtype), grid_thw=grid)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    received, k = _received(visual.blocks[-1].attn, captured["x"], captured["cu"], captured["rope"],
+                            apply_rotary_pos_emb_vision)  # fmt: skip
+    unit = visual.spatial_merge_size**2
+    n = received.shape[0]
+    counts = (grid.prod(-1) // unit).tolist()
+    if len(set(counts)) != 1:
+        raise ValueError(f"the batch's images give different visual-token counts {counts}; probe them one at a time")
+    B, G = len(counts), counts[0]
+    attention = received.view(n // unit, unit).sum(1)  # (B*G,): patches come merge unit by merge unit
+    keys = k.mean(0).view(n // unit, unit, -1).mean(1)
+    features = captured["last"].reshape(n // unit, -1)
+
+    def project(f: torch.Tensor) -> torch.Tensor:
+        m = f.shape[1]
+        return visual.merger(f.reshape(f.shape[0] * m * unit, -1)).view(f.shape[0], m, -1)
+
+    return Tower(attention.view(B, G), keys.view(B, G, -1), features.view(B, G, -1), project)
+
+
 def qwen_tower(model: Any, inputs: dict[str, torch.Tensor]) -> Tower:
     """The Qwen2.5-VL tower's probe (horizon's port, module docstring) of a prompt's visual tokens."""
     from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import apply_rotary_pos_emb_vision
@@ -84,18 +149,9 @@ def qwen_tower(model: Any, inputs: dict[str, torch.Tensor]) -> Tower:
     finally:
         for hook in hooks:
             hook.remove()
-    attn = visual.blocks[full].attn
-    x, cu = captured["x"], captured["cu"]
+    x = captured["x"]
     n = x.shape[0]
-    q, k, _ = attn.qkv(x).reshape(n, 3, attn.num_heads, -1).permute(1, 0, 2, 3).unbind(0)  # (n, H, hd) each
-    q, k = apply_rotary_pos_emb_vision(q, k, *captured["rope"])
-    q, k = q.float().transpose(0, 1), k.float().transpose(0, 1)  # (H, n, hd)
-    received = torch.zeros(n, device=x.device)
-    bounds = cu.tolist()
-    for start, end in zip(bounds[:-1], bounds[1:], strict=True):  # one image (a full-attention block's segment)
-        for h in range(q.shape[0]):  # one head at a time: an image's (n_i, n_i) map per head
-            weights = ((q[h, start:end] * attn.scaling) @ k[h, start:end].T).softmax(-1)  # (n_i, n_i)
-            received[start:end] += weights.mean(0) / q.shape[0]
+    received, k = _received(visual.blocks[full].attn, x, captured["cu"], captured["rope"], apply_rotary_pos_emb_vision)
     unit = visual.spatial_merge_unit
     window_index, _ = get_vision_window_index(grid, spatial_merge_size=visual.spatial_merge_size,
                                               window_size=visual.window_size, patch_size=visual.patch_size)  # fmt: skip
