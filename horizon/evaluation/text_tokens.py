@@ -28,8 +28,10 @@ from horizon.models.conversation import conversation_fn
 from horizon.models.tiny import LLAVA_TEMPLATE, QWEN_TEMPLATE
 from horizon.protocol import PROTOCOLS
 
-TEMPLATES = {"llava": LLAVA_TEMPLATE, "qwen2_5_vl": QWEN_TEMPLATE}  # the chat template's rendering, per family
-PLACEHOLDERS = {"llava": "<image>", "qwen2_5_vl": "<|image_pad|>"}  # what the processor expands into visual tokens
+# the chat template's rendering, per family (Qwen3-VL as lmms-eval prompts it: its wrapper sends Qwen2.5-VL's system
+# line, "You are a helpful assistant.", which Qwen3-VL's template renders as Qwen2.5-VL's renders it by default)
+TEMPLATES = {"llava": LLAVA_TEMPLATE, "qwen2_5_vl": QWEN_TEMPLATE, "qwen3_vl": QWEN_TEMPLATE}
+PLACEHOLDERS = {"llava": "<image>", "qwen2_5_vl": "<|image_pad|>", "qwen3_vl": "<|image_pad|>"}  # expanded to tokens
 
 
 @dataclass(frozen=True)
