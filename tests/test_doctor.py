@@ -113,3 +113,29 @@ def test_doctor_numbers_are_ratios_of_one_run(capsys, tmp_path):
     speed = throughputs(json.loads((tmp_path / "d.json").read_text()), "d.json")["tiny-qwen2.5-vl"]
     assert speed.prefill_ms == rows["full"]["prefill_ms"] and speed.map_layers == (0, 27)
     assert speed.n_visual == numbers["prompt"]["n_visual"] > 0 and speed.text_tokens > 0
+
+
+def test_a_model_without_paper_presets_for_its_depth_is_a_skip_that_says_why(tiny_model):
+    """tiny-qwen3-vl has 36 layers; the paper's settings are written for 32 and 28: nothing to run, said, not failed."""
+    from horizon.doctor.checks import every_preset
+
+    check = every_preset(tiny_model("tiny-qwen3-vl"))
+    assert check.skipped and check.passed and check.line().startswith("SKIP  every paper preset runs")
+    assert "no paper preset is written for 36 layers" in check.detail
+    ran = every_preset(tiny_model("tiny-qwen2.5-vl"))
+    assert ran.passed and not ran.skipped and ran.line().startswith("PASS")
+
+
+def test_the_qwen3_vl_8b_build_has_its_geometry():
+    """On the meta device: Qwen3-VL-8B's decoder (36 layers, 32 heads of 128, 8 KV heads) and its 27-block tower
+    with three DeepStack mergers at blocks 8, 16 and 24, from the preset."""
+    preset = MODELS.get("qwen3-vl-8b")
+    cls, config, _ = model_parts(preset, vision_of(preset))
+    with torch.device("meta"):
+        net = cls._from_config(config, dtype=torch.bfloat16)
+    text = net.model.language_model
+    assert len(text.layers) == 36 and text.layers[0].self_attn.q_proj.out_features == 32 * 128
+    assert text.layers[0].self_attn.k_proj.out_features == 8 * 128 and text.embed_tokens.num_embeddings == 151936
+    visual = net.model.visual
+    assert len(visual.blocks) == 27 and len(visual.deepstack_merger_list) == 3
+    assert list(visual.deepstack_visual_indexes) == [8, 16, 24] and visual.merger.linear_fc2.out_features == 4096

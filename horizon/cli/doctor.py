@@ -105,7 +105,8 @@ def _models(plan: Plan, args: argparse.Namespace, record: dict[str, Any], shown:
         for check in checks_of(partial(with_attention, loaded), plan.attns):
             say(check.line())
             failed += not check.passed
-            entry["checks"].append({"name": check.name, "passed": check.passed, "detail": check.detail})
+            entry["checks"].append({"name": check.name, "passed": check.passed, "detail": check.detail,
+                                    **({"skipped": True} if check.skipped else {})})  # fmt: skip
         loaded = with_attention(loaded, "sdpa")
         record["models"][name] = entry
         shown.update()

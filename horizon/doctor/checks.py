@@ -55,9 +55,10 @@ class Check:
     name: str
     passed: bool
     detail: str
+    skipped: bool = False  # nothing to check on this model (said why in ``detail``); never a failure
 
     def line(self) -> str:
-        return f"{'PASS' if self.passed else 'FAIL'}  {self.name}: {self.detail}"
+        return f"{'SKIP' if self.skipped else 'PASS' if self.passed else 'FAIL'}  {self.name}: {self.detail}"
 
 
 def prompt_of(loaded: LoadedModel, batch: int = 1) -> Prompt:
@@ -163,6 +164,11 @@ def every_preset(loaded: LoadedModel) -> Check:
     merged tokens come on top)."""
     prompt = prompt_of(loaded)
     bad, chosen = [], presets_for(loaded)
+    if not chosen:
+        depths = sorted({PAPER_BUDGETS[n.rpartition(":")[0]][0] for n in PAPER_PRESETS.names()})
+        return Check(f"every paper preset runs [{loaded.attn_implementation}]", True,
+                     f"no paper preset is written for {loaded.n_layers} layers (the paper's settings are for "
+                     f"{' and '.join(map(str, depths))} layers): nothing to run", skipped=True)  # fmt: skip
     for name in chosen:
         schedule = PAPER_PRESETS.get(name)
         try:
