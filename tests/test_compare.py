@@ -134,6 +134,12 @@ def test_a_partial_run_is_flagged_wherever_it_is_shown(tmp_path: Path, capsys: p
     assert not c["a_run"]["partial"]
     old = {k: v for k, v in whole.items() if k not in ("written_by", "partial", "total")}  # before those keys: whole
     assert not run_from_json(json.dumps(old), "old.json").partial
+    # a gate never passes on a partial run, even where nothing is behind
+    gate = _compare(capsys, str(a), str(a), "--fail-on-drop")
+    assert "1 identical" in gate
+    assert "1 comparison(s) hold a partial run" in _compare(capsys, str(a), str(b), "--fail-on-drop", code=1)
+    with_counts = {**cut, "done": 37, "seeds_planned": 1}
+    assert run_from_json(json.dumps(with_counts), "c.json").partial_note == "partial: 37 of 100 samples"
 
 
 def test_folders_show_only_what_differs_unless_all(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

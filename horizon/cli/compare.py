@@ -35,7 +35,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--alpha", type=float, default=0.05, help="significance level, two-sided (default 0.05)")
     p.add_argument("--all", action="store_true", help="list every case (default: a summary and the cases that are not "
                                                       "identical or the same; two single runs are always listed)")  # fmt: skip
-    p.add_argument("--fail-on-drop", action="store_true", help="exit 1 when B is significantly behind A on any case")
+    p.add_argument("--fail-on-drop", action="store_true", help="exit 1 when B is significantly behind A on any case, "
+                                                                "or when either side is partial (a cut run gates nothing)")  # fmt: skip
     p.add_argument("--json", type=Path, default=None, help="also write every comparison to this JSON file")
 
 
@@ -148,4 +149,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         data = {"a": str(args.a), "b": str(args.b), "alpha": args.alpha, "counts": counts,
                 "comparisons": [comparison_json(c) for c in rows], "only_a": only_a, "only_b": only_b}  # fmt: skip
         write_atomic(args.json, json.dumps(data, indent=1) + "\n")
+    if args.fail_on_drop and any(c.partial for c in rows):  # a gate never passes on a run cut short
+        print(f"--fail-on-drop: {sum(1 for c in rows if c.partial)} comparison(s) hold a partial run: not a gate "
+              "result; rerun to completion")  # fmt: skip
+        return 1
     return 1 if args.fail_on_drop and counts["behind"] else 0
