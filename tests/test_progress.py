@@ -162,10 +162,11 @@ def test_a_study_too_small_to_place_a_horizon_says_so():
     assert "noise" in small_n_warning(SimpleNamespace(n=30, full=90.0, withdraw={0: 1.0, 4: 85.0}, withdraw_horizon=4))  # type: ignore[arg-type]
 
 
-def test_the_suites_progress_lines(capsys):
+def test_the_suites_progress_lines(capsys, monkeypatch):
     sys.path.insert(0, str(ROOT))
     from suite.progress import GroupProgress
 
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # as in a session without xdist (no worker prefix)
     now = [0.0]
 
     def config(setting: str) -> SimpleNamespace:
@@ -180,6 +181,10 @@ def test_the_suites_progress_lines(capsys):
     assert lines[0] == "organism-llava · synth-global: a sweep group of 13 cases on 96 samples ..."
     assert "on 96 samples: 48/96 done, 24 s, 2.00/s, about 24 s left" in lines[1] and len(lines) == 3
     assert lines[-1].endswith("96/96 done in 48 s")
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")  # an xdist worker's lines say which worker
+    with GroupProgress(config("always"), clock=lambda: now[0])("x", 2) as step:  # type: ignore[arg-type]
+        step(2)
+    assert capsys.readouterr().err.splitlines()[1] == "[gw1] x ..."
     for setting in ("never", "auto"):  # auto: captured stderr is not a terminal
         with GroupProgress(config(setting), clock=lambda: now[0])("x", 2) as step:  # type: ignore[arg-type]
             step(2)
