@@ -51,6 +51,8 @@ def torchvision_works() -> bool:
 class QwenAdapter:
     family = "qwen2_5_vl"
     mrope = True
+    processor_class: Any = Qwen2_5_VLProcessor  # the stock processor (needs a working torchvision)
+    image_only_class: Any = ImageOnlyQwenProcessor  # without torchvision
 
     def model_class(self) -> Any:
         return Qwen2_5_VLForConditionalGeneration
@@ -81,11 +83,11 @@ class QwenAdapter:
         processor: Any = None
         if torchvision_works():
             try:
-                processor = Qwen2_5_VLProcessor.from_pretrained(path, local_files_only=True)
+                processor = self.processor_class.from_pretrained(path, local_files_only=True)
             except (OSError, ValueError, TypeError):
                 processor = None
         if processor is None:
-            processor = ImageOnlyQwenProcessor.from_pretrained(path, local_files_only=True)
+            processor = self.image_only_class.from_pretrained(path, local_files_only=True)
         if not hasattr(processor, "image_processor"):
             raise ValueError(f"{path} holds no image processor (preprocessor_config.json)")
         return left_padded(processor)

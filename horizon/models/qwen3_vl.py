@@ -18,15 +18,13 @@ cached rope deltas) is as Qwen2.5-VL's, and shared with :class:`~horizon.models.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from transformers import Qwen3VLForConditionalGeneration, Qwen3VLProcessor
 from transformers.processing_utils import ProcessorMixin
 
 from horizon.methods.view import Tower
-from horizon.models.adapter import left_padded
-from horizon.models.qwen2_5_vl import QwenAdapter, torchvision_works
+from horizon.models.qwen2_5_vl import QwenAdapter
 from horizon.models.tower import qwen3_tower
 
 
@@ -48,22 +46,11 @@ class ImageOnlyQwen3Processor(Qwen3VLProcessor):
 class Qwen3VLAdapter(QwenAdapter):
     family = "qwen3_vl"
     mrope = True
+    processor_class: Any = Qwen3VLProcessor
+    image_only_class: Any = ImageOnlyQwen3Processor
 
     def model_class(self) -> Any:
         return Qwen3VLForConditionalGeneration
-
-    def load_processor(self, path: Path) -> Any:
-        processor: Any = None
-        if torchvision_works():
-            try:
-                processor = Qwen3VLProcessor.from_pretrained(path, local_files_only=True)
-            except (OSError, ValueError, TypeError):
-                processor = None
-        if processor is None:
-            processor = ImageOnlyQwen3Processor.from_pretrained(path, local_files_only=True)
-        if not hasattr(processor, "image_processor"):
-            raise ValueError(f"{path} holds no image processor (preprocessor_config.json)")
-        return left_padded(processor)
 
     def tower(self, model: Any, inputs: dict[str, Any]) -> Tower:
         return qwen3_tower(model, inputs)

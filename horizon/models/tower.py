@@ -61,6 +61,29 @@ def llava_tower(model: Any, inputs: dict[str, torch.Tensor]) -> Tower:
     return Tower(cls.sum(1), k.mean(1)[:, 1:], features, model.model.multi_modal_projector)
 
 
+def _run_capturing(visual: Any, block: Any, pixels: torch.Tensor, grid: torch.Tensor) -> dict[str, Any]:
+    """Run the Qwen tower ``visual`` on ``pixels`` once, keeping what ``block``'s attention receives (``x``, ``cu``
+    its image segments, ``rope``) and the merger's input (``last``)."""
+    captured: dict[str, Any] = {}
+
+    def at_attention(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        captured["x"] = args[0] if args else kwargs["hidden_states"]
+        captured["cu"] = kwargs.get("cu_seqlens", args[1] if len(args) > 1 else None)
+        captured["rope"] = kwargs["position_embeddings"]
+
+    def at_merger(module: Any, args: tuple[Any, ...]) -> None:
+        captured["last"] = args[0]
+
+    hooks = [block.attn.register_forward_pre_hook(at_attention, with_kwargs=True),
+             visual.merger.register_forward_pre_hook(at_merger)]  # fmt: skip
+    try:
+        visual(pixels.type(visual.dtype), grid_thw=grid)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return captured
+
+
 @torch.inference_mode()
 def _received(attn: Any, x: torch.Tensor, cu: torch.Tensor, rope: Any, rotate: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """The attention each patch receives at ``attn`` (head mean, averaged over its image's query patches) and its
@@ -85,23 +108,7 @@ def qwen3_tower(model: Any, inputs: dict[str, torch.Tensor]) -> Tower:
 
     visual = model.model.visual
     grid = inputs["image_grid_thw"]  # (B, 3)
-    captured: dict[str, Any] = {}
-
-    def at_attention(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        captured["x"] = args[0] if args else kwargs["hidden_states"]
-        captured["cu"] = kwargs.get("cu_seqlens", args[1] if len(args) > 1 else None)
-        captured["rope"] = kwargs["position_embeddings"]
-
-    def at_merger(module: Any, args: tuple[Any, ...]) -> None:
-        captured["last"] = args[0]
-
-    hooks = [visual.blocks[-1].attn.register_forward_pre_hook(at_attention, with_kwargs=True),
-             visual.merger.register_forward_pre_hook(at_merger)]  # fmt: skip
-    try:
-        visual(inputs["pixel_values"].type(visual.dtype), grid_thw=grid)
-    finally:
-        for hook in hooks:
-            hook.remove()
+    captured = _run_capturing(visual, visual.blocks[-1], inputs["pixel_values"], grid)
     received, k = _received(visual.blocks[-1].attn, captured["x"], captured["cu"], captured["rope"],
                             apply_rotary_pos_emb_vision)  # fmt: skip
     unit = visual.spatial_merge_size**2
@@ -132,23 +139,7 @@ def qwen_tower(model: Any, inputs: dict[str, torch.Tensor]) -> Tower:
     visual = model.model.visual
     grid = inputs["image_grid_thw"]  # (B, 3)
     full = max(visual.fullatt_block_indexes)
-    captured: dict[str, Any] = {}
-
-    def at_attention(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        captured["x"] = args[0] if args else kwargs["hidden_states"]
-        captured["cu"] = kwargs.get("cu_seqlens", args[1] if len(args) > 1 else None)
-        captured["rope"] = kwargs["position_embeddings"]
-
-    def at_merger(module: Any, args: tuple[Any, ...]) -> None:
-        captured["last"] = args[0]
-
-    hooks = [visual.blocks[full].attn.register_forward_pre_hook(at_attention, with_kwargs=True),
-             visual.merger.register_forward_pre_hook(at_merger)]  # fmt: skip
-    try:
-        visual(inputs["pixel_values"].type(visual.dtype), grid_thw=grid)
-    finally:
-        for hook in hooks:
-            hook.remove()
+    captured = _run_capturing(visual, visual.blocks[full], inputs["pixel_values"], grid)
     x = captured["x"]
     n = x.shape[0]
     received, k = _received(visual.blocks[full].attn, x, captured["cu"], captured["rope"], apply_rotary_pos_emb_vision)
