@@ -88,7 +88,12 @@ def test_efficiency_cases_keep_time_ratios_to_the_unpruned_run(tmp_path, horizon
     full = runner.run(Case("tiny-llava", "gqa", "full", marks, max_new_tokens=2, label="full"))
     pruned = runner.run(Case("tiny-llava", "gqa", "random@0:0.1", marks, max_new_tokens=2, label="r"))
     assert full.timing["prefill_ratio"] == 1.0 and full.timing["latency_ratio"] == 1.0
-    assert 0 < pruned.timing["prefill_ratio"] < 1  # 10% of the visual tokens from layer 0: a shorter prefill
+    # the ratio is this session's pruned time over the unpruned one on the same prompt (not asserted < 1: a tiny
+    # model's sub-millisecond prefill on a loaded CI machine is noise; `horizon doctor` measures speed-ups)
+    ratio = pruned.timing["measured_prefill_ms"] / full.timing["measured_prefill_ms"]
+    assert pruned.timing["prefill_ratio"] == pytest.approx(ratio) and 0 < ratio < float("inf")
+    latency = pruned.timing["e2e_ms"] / full.timing["e2e_ms"]
+    assert pruned.timing["latency_ratio"] == pytest.approx(latency)
     kept = baseline_metrics(pruned)
     assert "prefill_ratio" in kept and "measured_prefill_ms" not in kept and "e2e_ms" not in kept
 
