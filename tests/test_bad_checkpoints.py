@@ -147,7 +147,7 @@ def test_damage_seen_only_while_loading_is_named_too(tiny_dirs, tmp_path, monkey
         (b'["llava"]', "is damaged: it holds a JSON list, not an object"),
         (b'"llava"', "is damaged: it holds a JSON str, not an object"),
         (b'{"architectures": ["LlavaForConditionalGeneration"]}', 'has no "model_type"'),
-        (b'{"model_type": "bert"}', "model_type 'bert' is not supported \\(supported: llava, qwen2_5_vl, qwen3_vl\\)"),
+        (b'{"model_type": "bert"}', "model_type 'bert' is not supported \\(supported: llava, qwen2_5_vl, qwen3_vl, qwen3_vl_moe\\)"),
         (b'{"model_type": ["llava"]}', "model_type \\['llava'\\] is not supported"),
     ],
     ids=["not-json", "binary", "empty", "list", "string", "no-model-type", "other-model-type", "model-type-list"],

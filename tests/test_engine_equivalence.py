@@ -17,7 +17,7 @@ from horizon.images import demo_image
 from horizon.paper_presets import DERIVED_SETTINGS, PAPER_PRESETS, TABLE_SETTINGS
 from horizon.schedule import parse_schedule
 
-MODELS = ["tiny-llava", "tiny-qwen2.5-vl", "tiny-qwen3-vl"]
+MODELS = ["tiny-llava", "tiny-qwen2.5-vl", "tiny-qwen3-vl", "tiny-qwen3-vl-moe"]
 ATTN = ["sdpa", "eager"]
 
 

@@ -16,7 +16,7 @@ from horizon.information import answer_token, oracle_information
 from horizon.methods import METHODS
 from horizon.schedule import WITHDRAW_ALL_METHODS, Keep, Schedule, Stage
 
-MODELS = ["tiny-llava", "tiny-qwen2.5-vl", "tiny-qwen3-vl"]
+MODELS = ["tiny-llava", "tiny-qwen2.5-vl", "tiny-qwen3-vl", "tiny-qwen3-vl-moe"]
 
 
 def _meetable(method: str, keep: Keep, n_visual: int, grid: tuple[int, int]) -> Keep:
@@ -42,7 +42,8 @@ def _run(loaded, method: str, keep: Keep, seed: int = 0, layer: int | None = Non
 
 
 def _grid(name: str) -> tuple[int, int]:
-    return {"tiny-llava": (24, 24), "tiny-qwen2.5-vl": (12, 16), "tiny-qwen3-vl": (10, 14)}[name]  # the demo image's
+    return {"tiny-llava": (24, 24), "tiny-qwen2.5-vl": (12, 16), "tiny-qwen3-vl": (10, 14),
+            "tiny-qwen3-vl-moe": (10, 14)}[name]  # the demo image's
 
 
 

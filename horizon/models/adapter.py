@@ -42,6 +42,7 @@ class Adapter(Protocol):
     """One model family: how to load its processor, prompt it, and find its text decoder."""
 
     family: str
+    model_type: str  # its checkpoints' config.json model_type (the family's name, but qwen3_vl_moe)
     mrope: bool  # 3-D M-RoPE positions (Qwen2.5-VL) vs 1-D RoPE (LLaVA)
 
     def model_class(self) -> Any: ...

@@ -19,7 +19,9 @@ from safetensors import SafetensorError, safe_open
 from horizon.hub import download_command
 from horizon.models.presets import ModelPreset
 
-MODEL_TYPES: dict[str, str] = {"llava": "llava", "qwen2_5_vl": "qwen2_5_vl", "qwen3_vl": "qwen3_vl"}  # model_type -> family
+# model_type -> family (Qwen3-VL's MoE sizes are the qwen3_vl family: prompts, tower and DeepStack are the same)
+MODEL_TYPES: dict[str, str] = {"llava": "llava", "qwen2_5_vl": "qwen2_5_vl", "qwen3_vl": "qwen3_vl",
+                               "qwen3_vl_moe": "qwen3_vl"}  # fmt: skip
 SINGLE_WEIGHTS = "model.safetensors"
 WEIGHTS_INDEX = "model.safetensors.index.json"
 TORCH_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")  # loaded as they are, not checked here
@@ -99,8 +101,17 @@ def read_config(folder: Path, preset: ModelPreset | None = None) -> tuple[dict[s
 
 
 def check_family(folder: Path, family: str, preset: ModelPreset | None, model_type: str) -> None:
-    """A preset loads only a checkpoint of its own family (``--path`` or ``$HORIZON_MODELS`` may point elsewhere)."""
-    if preset is None or preset.family == family:
+    """A preset loads only a checkpoint of its own family (``--path`` or ``$HORIZON_MODELS`` may point elsewhere), and
+    of its own model_type within it (a dense Qwen3-VL folder is not a MoE preset's checkpoint, nor the reverse)."""
+    if preset is None:
+        return
+    if preset.family == family:
+        if preset.model_type != model_type:
+            raise BadCheckpointError(
+                f"{folder} holds a {model_type!r} checkpoint (its config.json's model_type), but the preset "
+                f"{preset.name!r} is a {preset.model_type!r} model: give it a {preset.model_type} checkpoint folder "
+                f"(--path), or load this folder without a preset (--model {folder})"
+            )
         return
     raise BadCheckpointError(
         f"{folder} holds a {family} checkpoint (model_type {model_type!r} in its config.json), but the preset "
@@ -195,7 +206,8 @@ def check_tokenizer_and_processor(folder: Path, fix: str) -> None:
 
 
 def check_checkpoint(folder: Path, preset: ModelPreset | None = None) -> str:
-    """Check ``folder`` before loading it, cheaply (small files and safetensors headers); return its family.
+    """Check ``folder`` before loading it, cheaply (small files and safetensors headers); return its model_type (the
+    adapter's key, horizon/models/loading.py; the family's name except for ``qwen3_vl_moe``).
 
     Raises :class:`BadCheckpointError` naming the first damaged or missing file, or a preset of another family.
     """
@@ -207,4 +219,4 @@ def check_checkpoint(folder: Path, preset: ModelPreset | None = None) -> str:
             read_json(folder / name, fix)
     check_safetensors(weight_files(folder, fix), fix)
     check_tokenizer_and_processor(folder, fix)
-    return family
+    return str(config["model_type"])

@@ -23,6 +23,7 @@ from horizon.models.tower import llava_tower
 
 class LlavaAdapter:
     family = "llava"
+    model_type = "llava"
     mrope = False
 
     def model_class(self) -> Any:

@@ -27,7 +27,7 @@ from horizon.models.checkpoint import check_checkpoint, find_damaged_weights
 from horizon.models.llava import LlavaAdapter
 from horizon.models.presets import MODELS, ModelPreset
 from horizon.models.qwen2_5_vl import QwenAdapter
-from horizon.models.qwen3_vl import Qwen3VLAdapter
+from horizon.models.qwen3_vl import Qwen3VLAdapter, Qwen3VLMoeAdapter
 from horizon.models.settings import ATTENTION, DEVICES, DTYPE_NAMES
 from horizon.models.tiny import cache_root, ensure_tiny
 from horizon.registry import Registry
@@ -41,14 +41,17 @@ class CheckpointNotFoundError(FileNotFoundError):
     """No local checkpoint for a preset; the message names every place looked and how to provide it."""
 
 
-ADAPTERS: Registry[Adapter] = Registry("model family")
-for _adapter in (LlavaAdapter(), QwenAdapter(), Qwen3VLAdapter()):
-    ADAPTERS.add(_adapter.family, _adapter)
+# one adapter per checkpoint model_type (horizon/models/checkpoint.py MODEL_TYPES); a family's dense model_type is its
+# name, so a family finds its adapter too (Qwen3-VL's MoE sizes share the family and have their own model_type)
+ADAPTERS: Registry[Adapter] = Registry("model type")
+for _adapter in (LlavaAdapter(), QwenAdapter(), Qwen3VLAdapter(), Qwen3VLMoeAdapter()):
+    ADAPTERS.add(_adapter.model_type, _adapter)
 
 
-def adapter_for(family: str) -> Adapter:
-    """The registered adapter of ``family`` (an unknown family names the supported ones)."""
-    return ADAPTERS.get(family)
+def adapter_for(model_type: str) -> Adapter:
+    """The registered adapter of a checkpoint's ``model_type`` or of a family (its dense model_type; a preset's own is
+    ``preset.model_type``); an unknown one names the supported ones."""
+    return ADAPTERS.get(model_type)
 
 
 def _is_checkpoint(folder: Path) -> bool:

@@ -16,6 +16,7 @@ from horizon.registry import Registry
 Family = Literal["llava", "qwen2_5_vl", "qwen3_vl"]
 FAMILIES: tuple[str, ...] = ("llava", "qwen2_5_vl", "qwen3_vl")
 FAMILY_NAMES: dict[str, str] = {"llava": "LLaVA", "qwen2_5_vl": "Qwen2.5-VL", "qwen3_vl": "Qwen3-VL"}  # in prose
+MOE_FAMILIES: tuple[str, ...] = ("qwen3_vl",)  # the families with mixture-of-experts sizes (model_type <family>_moe)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,6 +30,15 @@ class Architecture:
     kv_heads: int
     vocab: int
     head_size: int | None = None  # the config's head_dim where it is not hidden / heads (Qwen3-VL-4B: 128, not 80)
+    # mixture of experts (Qwen3-VL-MoE's text_config; 0 experts: a dense decoder). A layer i is sparse unless i is in
+    # dense_layers (mlp_only_layers) or (i + 1) % sparse_step (decoder_sparse_step) != 0; a dense one has the
+    # gated MLP of width `intermediate`, a sparse one a router over `experts` and `experts_per_token` experts of width
+    # `moe_intermediate` (transformers' Qwen3VLMoeTextDecoderLayer)
+    experts: int = 0
+    experts_per_token: int = 0
+    moe_intermediate: int = 0
+    sparse_step: int = 1
+    dense_layers: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("layers", "hidden", "intermediate", "heads", "kv_heads", "vocab"):
@@ -38,10 +48,43 @@ class Architecture:
             raise ValueError(f"hidden {self.hidden}, heads {self.heads}, kv_heads {self.kv_heads} do not divide")
         if self.head_size is not None and self.head_size <= 0:
             raise ValueError(f"head_size must be > 0, got {self.head_size}")
+        self._check_experts()
+
+    def _check_experts(self) -> None:
+        if self.experts < 0:
+            raise ValueError(f"experts must be >= 0 (0: a dense decoder), got {self.experts}")
+        if self.experts == 0:
+            given = {n: getattr(self, n) for n in ("experts_per_token", "moe_intermediate") if getattr(self, n)}
+            if given or self.sparse_step != 1 or self.dense_layers:
+                extra = given or {"sparse_step": self.sparse_step, "dense_layers": self.dense_layers}
+                raise ValueError(f"a dense decoder (experts 0) takes no MoE settings, got {extra}")
+            return
+        if not 1 <= self.experts_per_token <= self.experts:
+            raise ValueError(f"experts_per_token must be 1 to experts ({self.experts}), got {self.experts_per_token}")
+        if self.moe_intermediate <= 0:
+            raise ValueError(f"moe_intermediate must be > 0 with {self.experts} experts, got {self.moe_intermediate}")
+        if self.sparse_step < 1:
+            raise ValueError(f"sparse_step must be >= 1, got {self.sparse_step}")
+        bad = [i for i in self.dense_layers if not 0 <= i < self.layers]
+        if bad or list(self.dense_layers) != sorted(set(self.dense_layers)):
+            last = self.layers - 1
+            raise ValueError(f"dense_layers must be distinct sorted layers 0 to {last}, got {self.dense_layers}")
 
     @property
     def head_dim(self) -> int:
         return self.hidden // self.heads if self.head_size is None else self.head_size
+
+    @property
+    def moe(self) -> bool:
+        """A mixture-of-experts decoder (some layer is sparse)."""
+        return any(self.sparse(i) for i in range(self.layers))
+
+    def sparse(self, layer: int) -> bool:
+        """Layer ``layer`` routes each token to experts (transformers' rule: not in mlp_only_layers, and
+        (layer + 1) % decoder_sparse_step == 0)."""
+        if not 0 <= layer < self.layers:
+            raise ValueError(f"layer {layer} is not a layer of this {self.layers}-layer decoder")
+        return self.experts > 0 and layer not in self.dense_layers and (layer + 1) % self.sparse_step == 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +115,7 @@ TINY_VISION = VisionTower(hidden=32, intermediate=64, layers=2, heads=2)  # the 
 TINY_QWEN3_VISION = VisionTower(hidden=32, intermediate=64, layers=3, heads=2, patch=16, deepstack=(0, 1, 2))
 # Qwen3-VL's real towers (their config.json vision_config): the 2B's and 4B's, and the 8B's
 QWEN3_VL_SMALL_VISION = VisionTower(hidden=1024, intermediate=4096, layers=24, heads=16, patch=16, deepstack=(5, 11, 17))
+# the 8B's, 30B-A3B's and 235B-A22B's (its out_hidden_size, the decoder's width, comes from the preset's Architecture)
 QWEN3_VL_VISION = VisionTower(hidden=1152, intermediate=4304, layers=27, heads=16, patch=16, deepstack=(8, 16, 24))
 
 
@@ -103,6 +147,9 @@ class ModelPreset:
             raise ValueError(f"min_pixels {self.min_pixels} > max_pixels {self.max_pixels}")
         if self.stands_in_for is not None and (self.repo_id is not None or self.bundled):
             raise ValueError(f"{self.name}: a stand-in is built locally (no repo_id, not bundled)")
+        if self.arch.experts and self.family not in MOE_FAMILIES:
+            moe = ", ".join(MOE_FAMILIES)
+            raise ValueError(f"{self.name}: a {self.family_name} decoder has no experts (MoE families: {moe})")
 
     @property
     def real(self) -> bool:
@@ -118,6 +165,11 @@ class ModelPreset:
     def family_name(self) -> str:
         """The family as prose names it ("LLaVA", "Qwen2.5-VL")."""
         return FAMILY_NAMES[self.family]
+
+    @property
+    def model_type(self) -> str:
+        """The ``model_type`` of its checkpoint's config.json: the family's, ``qwen3_vl_moe`` for Qwen3-VL's MoE sizes."""
+        return f"{self.family}_moe" if self.arch.experts else self.family
 
 
 def vision_of(preset: ModelPreset) -> VisionTower:
@@ -204,6 +256,34 @@ for _preset in (
                                     "and the fine-tune huggingface.co/Steinate/Cortex's text_config"),  # fmt: skip
         arch=Architecture(layers=36, hidden=4096, intermediate=12288, heads=32, kv_heads=8, vocab=151936, head_size=128),
     ),
+    # mixture of experts: every decoder layer sparse (decoder_sparse_step 1, mlp_only_layers []), no shared expert
+    ModelPreset(
+        name="qwen3-vl-30b-a3b",
+        family="qwen3_vl",
+        repo_id="Qwen/Qwen3-VL-30B-A3B-Instruct",
+        **_QWEN3_PIXELS,
+        vision=QWEN3_VL_VISION,
+        source=_QWEN3_SOURCE.format("Qwen3-VL-30B-A3B-Instruct", "swedishembedded/brain's crates/qwen3vlmoe/src/config.rs "
+                                    "(a copy of the file at its revision 1fc78ad; the file at revision "
+                                    "fb3ab37b68e428f32b6300ab6b15bd5810b5799f); haod0ng/Agentic-MLLM-RL's "
+                                    "scripts/models/qwen3-vl-30B-A3B.sh agrees on the decoder"),  # fmt: skip
+        arch=Architecture(layers=48, hidden=2048, intermediate=6144, heads=32, kv_heads=4, vocab=151936, head_size=128,
+                          experts=128, experts_per_token=8, moe_intermediate=768),  # fmt: skip
+    ),
+    ModelPreset(
+        name="qwen3-vl-235b-a22b",
+        family="qwen3_vl",
+        repo_id="Qwen/Qwen3-VL-235B-A22B-Instruct",
+        **_QWEN3_PIXELS,
+        vision=QWEN3_VL_VISION,
+        source=_QWEN3_SOURCE.format("Qwen3-VL-235B-A22B-Instruct", "InternLM/xtuner's Qwen3VLMoE235BA22Config "
+                                    "(xtuner/v1/model/compose/qwen3_vl/qwen3_vl_config.py at revision "
+                                    "062ecf47282753bb484d02de9674df5098eebe24, its decoder Qwen3MoE235BA22Config in "
+                                    "xtuner/v1/model/moe/qwen3.py): a framework's config classes, not a verbatim "
+                                    "config.json"),  # fmt: skip
+        arch=Architecture(layers=94, hidden=4096, intermediate=12288, heads=64, kv_heads=4, vocab=151936, head_size=128,
+                          experts=128, experts_per_token=8, moe_intermediate=1536),  # fmt: skip
+    ),
     # Embedded tiny models (horizon/models/tiny.py): real classes, random weights, real geometry
     # (LLaVA: 24x24 = 576 image tokens and 32 layers; Qwen: dynamic resolution, M-RoPE, 28 layers).
     ModelPreset(
@@ -226,6 +306,14 @@ for _preset in (
         max_pixels=32 * 32 * 256,
         arch=Architecture(layers=36, hidden=64, intermediate=128, heads=4, kv_heads=2, vocab=512),
     ),
+    ModelPreset(  # Qwen3-VL-30B-A3B's routing layout (every layer sparse, top-k of the experts) at tiny widths; 28 layers
+        name="tiny-qwen3-vl-moe",  # (the tests' schedules reach layer 27; the stand-in has the real 48)
+        family="qwen3_vl",
+        min_pixels=32 * 32 * 4,
+        max_pixels=32 * 32 * 256,
+        arch=Architecture(layers=28, hidden=64, intermediate=128, heads=4, kv_heads=2, vocab=512, experts=4,
+                          experts_per_token=2, moe_intermediate=32),  # fmt: skip
+    ),
     # The model organisms (horizon/organism/): trained here on synth, weights shipped in the package (16-bit).
     # 144 visual tokens, 8 decoder layers; Qwen's images are resized to 336 px (24x24 patches -> 12x12 merged).
     ModelPreset(
@@ -243,6 +331,14 @@ for _preset in (
         bundled=True,
         arch=Architecture(layers=8, hidden=192, intermediate=512, heads=4, kv_heads=2, vocab=63),
     ),
+    ModelPreset(  # organism-qwen2.5-vl's decoder as Qwen3-VL (DeepStack): the DeepStack pair (horizon/organism/build.py)
+        name="organism-qwen3-vl",
+        family="qwen3_vl",
+        min_pixels=384 * 384,
+        max_pixels=384 * 384,
+        bundled=True,
+        arch=Architecture(layers=8, hidden=192, intermediate=512, heads=4, kv_heads=2, vocab=63),
+    ),
     ModelPreset(  # organism-llava's architecture after the first stage of its recipe: the capacity finding's weak end
         name="organism-llava-weak",
         family="llava",
@@ -257,7 +353,9 @@ STAND_IN_PREFIX = "stand-in-"  # a stand-in's name; its figure files in a report
 STAND_IN_NEW_TOKENS = 8  # a stand-in case generates at most this many tokens (random weights rarely stop on their own)
 STAND_IN_STUDY = (4, 2)  # a stand-in's information study: at most 4 layers (first to last) and 2 samples (one MME pair)
 # the stand-ins' widths (the tiny models'): random weights, so only depth, visual geometry and the head layout matter
-_STAND_IN_WIDTH: dict[str, int] = {"hidden": 64, "intermediate": 128, "heads": 4, "vocab": 512}
+_STAND_IN_WIDTH: dict[str, Any] = {"hidden": 64, "intermediate": 128, "heads": 4, "vocab": 512}
+# a MoE checkpoint's stand-in routes too: few small experts, the real routing layout (which layers are sparse)
+_STAND_IN_EXPERTS: dict[str, int] = {"experts": 8, "experts_per_token": 2, "moe_intermediate": 32}
 
 
 def stand_in_study_layers(n_layers: int) -> tuple[int, ...]:
@@ -274,12 +372,16 @@ def stand_in_name(model: str) -> str:
 
 def stand_in_of(real: ModelPreset) -> ModelPreset:
     """``real``'s stand-in (docs/stand-ins.md): the same family, decoder depth and visual geometry (LLaVA's fixed
-    count; Qwen's pixel range, so the count depends on the image as the real model's does) and the same attention
-    layout (multi-head, or grouped-query), at the tiny models' widths, with random weights built locally."""
+    count; Qwen's pixel range, so the count depends on the image as the real model's does), the same attention
+    layout (multi-head, or grouped-query) and, for a MoE checkpoint, experts on the same layers, at the tiny models'
+    widths, with random weights built locally."""
     if not real.real:
         raise ValueError(f"{real.name} is not a real checkpoint: only real checkpoints have stand-ins")
     kv_heads = _STAND_IN_WIDTH["heads"] if real.arch.kv_heads == real.arch.heads else 2
-    arch = Architecture(layers=real.arch.layers, kv_heads=kv_heads, **_STAND_IN_WIDTH)
+    moe: dict[str, Any] = {}
+    if real.arch.experts:
+        moe = dict(_STAND_IN_EXPERTS, sparse_step=real.arch.sparse_step, dense_layers=real.arch.dense_layers)
+    arch = Architecture(layers=real.arch.layers, kv_heads=kv_heads, **_STAND_IN_WIDTH, **moe)
     return ModelPreset(name=stand_in_name(real.name), family=real.family, arch=arch, visual_tokens=real.visual_tokens,
                        min_pixels=real.min_pixels, max_pixels=real.max_pixels, stands_in_for=real.name)  # fmt: skip
 

@@ -50,6 +50,7 @@ def torchvision_works() -> bool:
 
 class QwenAdapter:
     family = "qwen2_5_vl"
+    model_type = "qwen2_5_vl"
     mrope = True
     processor_class: Any = Qwen2_5_VLProcessor  # the stock processor (needs a working torchvision)
     image_only_class: Any = ImageOnlyQwenProcessor  # without torchvision

@@ -7,7 +7,8 @@ pruning (transformers 5.23, ``models/qwen3_vl/modeling_qwen3_vl.py``).
   owns these additions (horizon/engine/loop.py ``_deepstack``, ``Sequence.add_to_prompt_visual``): after layer k
   each level joins the prompt's visual rows that are still there, gathered with the same kept indices as the
   hidden states, so a stage at layer K <= k also removes the dropped tokens' later injections. A merged or
-  replaced token (VisionZip, pool, SparseVLM's recycling) receives no injection.
+  replaced token (VisionZip, pool, SparseVLM's recycling) receives its levels merged the same way as its hidden
+  state, with the weights its method gives (``Selection.mix``; docs/engine.md, "DeepStack").
 * **Interleaved M-RoPE.** The text rotary embedding interleaves the (t, h, w) frequencies
   (``Qwen3VLTextRotaryEmbedding.recomposition_frequencies``); it still takes (3, B, S) positions, so the engine's
   rope call is Qwen2.5-VL's.
@@ -20,8 +21,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from transformers import Qwen3VLForConditionalGeneration, Qwen3VLProcessor
+from transformers import Qwen3VLForConditionalGeneration, Qwen3VLMoeForConditionalGeneration, Qwen3VLProcessor
+from transformers.modeling_outputs import MoeModelOutputWithPast
 from transformers.processing_utils import ProcessorMixin
+from transformers.utils import ModelOutput
 
 from horizon.methods.view import Tower
 from horizon.models.qwen2_5_vl import QwenAdapter
@@ -45,6 +48,7 @@ class ImageOnlyQwen3Processor(Qwen3VLProcessor):
 
 class Qwen3VLAdapter(QwenAdapter):
     family = "qwen3_vl"
+    model_type = "qwen3_vl"  # its checkpoints' config.json model_type (the key it is registered under)
     mrope = True
     processor_class: Any = Qwen3VLProcessor
     image_only_class: Any = ImageOnlyQwen3Processor
@@ -52,8 +56,49 @@ class Qwen3VLAdapter(QwenAdapter):
     def model_class(self) -> Any:
         return Qwen3VLForConditionalGeneration
 
+    def decoder(self, model: Any) -> Any:
+        text = model.model.language_model
+        if isinstance(model, Qwen3VLMoeForConditionalGeneration):  # also when a MoE model came with this adapter
+            moe_outputs(text)
+        return text
+
     def tower(self, model: Any, inputs: dict[str, Any]) -> Tower:
         return qwen3_tower(model, inputs)
+
+
+class Qwen3VLMoeAdapter(Qwen3VLAdapter):
+    """Qwen3-VL's mixture-of-experts sizes (``Qwen3VLMoeForConditionalGeneration``, model_type ``qwen3_vl_moe``):
+    the same family, prompts, tower, DeepStack and rope as the dense models, only the decoder layers' MLP is a
+    sparse MoE block (``Qwen3VLMoeTextSparseMoeBlock``: a top-k router over the experts). Its decoder layer has the
+    dense layer's call and returns the hidden states alone (router logits are recorded by hooks only when asked
+    for), and each token is routed on its own hidden state, so the engine's pruned loop runs the stock layers
+    unchanged: a dropped token changes no kept token's routing."""
+
+    model_type = "qwen3_vl_moe"
+
+    def model_class(self) -> Any:
+        return Qwen3VLMoeForConditionalGeneration
+
+
+def moe_outputs(text_model: Any) -> None:
+    """Make the MoE text model's outputs carry ``router_logits`` whoever computes its forward (once per module).
+
+    ``Qwen3VLMoeForConditionalGeneration.forward`` reads ``outputs.router_logits`` from its text model's output
+    (modeling_qwen3_vl_moe.py, its ``MoeCausalLMOutputWithPast``); the stock ``Qwen3VLMoeTextModel`` returns a
+    ``MoeModelOutputWithPast`` (router logits None unless asked for), but horizon's pruned loop returns a
+    ``BaseModelOutputWithPast``, which has no such field. A forward hook on the text model hands the outer model the
+    same output as a ``MoeModelOutputWithPast`` (no router logits: horizon never asks for them); the stock output
+    passes unchanged."""
+    if not getattr(text_model, "_horizon_moe_outputs", False):
+        text_model.register_forward_hook(_as_moe_output)
+        text_model._horizon_moe_outputs = True
+
+
+def _as_moe_output(module: Any, args: Any, output: Any) -> Any:
+    if isinstance(output, MoeModelOutputWithPast) or not isinstance(output, ModelOutput):
+        return None  # None: the output as it is
+    fields = ("last_hidden_state", "past_key_values", "hidden_states", "attentions")
+    return MoeModelOutputWithPast(**{name: getattr(output, name, None) for name in fields})
 
 
 def deepstack_levels(model: Any) -> int:

@@ -38,6 +38,10 @@ from transformers import (
     Qwen2VLImageProcessorPil,
     Qwen3VLConfig,
     Qwen3VLForConditionalGeneration,
+    Qwen3VLMoeConfig,
+    Qwen3VLMoeForConditionalGeneration,
+    Qwen3VLMoeTextConfig,
+    Qwen3VLMoeTextModel,
     Qwen3VLTextConfig,
     Qwen3VLTextModel,
 )
@@ -140,7 +144,13 @@ def qwen_processor(tok: PreTrainedTokenizerFast, min_pixels: int, max_pixels: in
     return ImageOnlyQwenProcessor(image_processor=image_processor, tokenizer=tok, chat_template=QWEN_TEMPLATE)
 
 
+def qwen3_processor(tok: PreTrainedTokenizerFast, min_pixels: int, max_pixels: int, patch: int = 16) -> Any:
+    """Qwen3-VL's image-only processor: ``patch``-px patches merged 2x2, the released models' mean and std (0.5)."""
+    from horizon.models.qwen3_vl import ImageOnlyQwen3Processor
 
+    image = Qwen2VLImageProcessorPil(min_pixels=min_pixels, max_pixels=max_pixels, patch_size=patch, merge_size=2,
+                                     temporal_patch_size=2, image_mean=[0.5] * 3, image_std=[0.5] * 3)  # fmt: skip
+    return ImageOnlyQwen3Processor(image_processor=image, tokenizer=tok, chat_template=QWEN_TEMPLATE)
 
 def _llava(preset: ModelPreset, vision: VisionTower) -> tuple[type[Any], Any, Any]:
     tok = llava_tokenizer(_tokenizer(list(LLAVA_SPECIALS), vocab_size=preset.arch.vocab))
@@ -221,8 +231,6 @@ def qwen3_mrope_section(head_dim: int) -> list[int]:
 
 
 def _qwen3(preset: ModelPreset, vision: VisionTower) -> tuple[type[Any], Any, Any]:
-    from horizon.models.qwen3_vl import ImageOnlyQwen3Processor
-
     tok = qwen_tokenizer(_tokenizer(list(QWEN_SPECIALS), vocab_size=preset.arch.vocab))
     ids, specials_ids = qwen_token_ids(tok)
     a = preset.arch
@@ -236,13 +244,21 @@ def _qwen3(preset: ModelPreset, vision: VisionTower) -> tuple[type[Any], Any, An
                                  num_heads=vision.heads, out_hidden_size=a.hidden, patch_size=vision.patch,
                                  spatial_merge_size=2, temporal_patch_size=2, deepstack_visual_indexes=list(vision.deepstack),
                                  num_position_embeddings=2304 if preset.real else 64)  # fmt: skip
-    config = Qwen3VLConfig(text_config=text, vision_config=tower, **ids)
     if preset.min_pixels is None or preset.max_pixels is None:
         raise ValueError(f"{preset.name} needs min_pixels and max_pixels")
-    image = Qwen2VLImageProcessorPil(min_pixels=preset.min_pixels, max_pixels=preset.max_pixels, patch_size=vision.patch,
-                                     merge_size=2, temporal_patch_size=2, image_mean=[0.5] * 3, image_std=[0.5] * 3)  # fmt: skip
-    processor = ImageOnlyQwen3Processor(image_processor=image, tokenizer=tok, chat_template=QWEN_TEMPLATE)
-    return Qwen3VLForConditionalGeneration, config, processor
+    processor = qwen3_processor(tok, preset.min_pixels, preset.max_pixels, vision.patch)
+    if a.experts:  # Qwen3-VL's MoE sizes: model_type qwen3_vl_moe, the same tower
+        config: Any = Qwen3VLMoeConfig(text_config=dict(text, **moe_settings(preset)), vision_config=tower, **ids)
+        return Qwen3VLMoeForConditionalGeneration, config, processor
+    return Qwen3VLForConditionalGeneration, Qwen3VLConfig(text_config=text, vision_config=tower, **ids), processor
+
+
+def moe_settings(preset: ModelPreset) -> dict[str, Any]:
+    """The text config's mixture-of-experts keys of a MoE preset (Qwen3VLMoeTextConfig's names)."""
+    a = preset.arch
+    return {"num_experts": a.experts, "num_experts_per_tok": a.experts_per_token,
+            "moe_intermediate_size": a.moe_intermediate, "decoder_sparse_step": a.sparse_step,
+            "mlp_only_layers": list(a.dense_layers)}  # fmt: skip
 
 
 BUILD = {"llava": _llava, "qwen2_5_vl": _qwen, "qwen3_vl": _qwen3}  # family -> its builder
@@ -270,6 +286,9 @@ def text_decoder(preset: ModelPreset, layers: int, *, seed: int = SEED) -> Any:
         if preset.family == "qwen3_vl":
             rope = {"rope_type": "default", "rope_theta": 5e6, "mrope_section": qwen3_mrope_section(a.head_dim),
                     "mrope_interleaved": True}  # fmt: skip
+            if a.experts:
+                moe = Qwen3VLMoeTextConfig(**common, **moe_settings(preset), head_dim=a.head_dim, rope_parameters=rope)
+                return Qwen3VLMoeTextModel(moe).eval()
             return Qwen3VLTextModel(Qwen3VLTextConfig(**common, head_dim=a.head_dim, rope_parameters=rope)).eval()
         rope = {"rope_type": "default", "rope_theta": 1e6, "mrope_section": mrope_section(a.head_dim)}
         return Qwen2_5_VLTextModel(Qwen2_5_VLTextConfig(**common, rope_parameters=rope)).eval()
