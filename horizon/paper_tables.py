@@ -24,6 +24,7 @@ class PaperTable:
     methods: tuple[str, ...]  # row methods within each budget, in the paper's order
     acc_column: bool = False  # the paper prints Acc. (the mean over the columns) beside Rel.
     marks: tuple[str, ...] = ("paper", "gpu", "nightly")
+    published: bool = True  # False: not a table of the paper (no baselines/paper/<name>.json; its settings derived)
 
     def __post_init__(self) -> None:
         if not self.columns or not self.budgets or not self.methods:
@@ -45,6 +46,8 @@ class PaperTable:
         return tuple(label for label, _ in self.rows())
 
 
+TABLE1_COLUMNS = ("mme", "scienceqa-img", "textvqa", "mmbench-en", "infovqa", "docvqa", "ocrbench")
+TABLE1_METHODS = ("dart", "divprune", "dart+vtw", "divprune+vtw", "dart+random", "divprune+random")
 TABLE2_METHODS = ("pdrop", "sparsevlm", "vtw", "fastv", "dart", "divprune", "fastv+vtw", "dart+vtw",
                   "divprune+vtw", "fastv+random", "dart+random", "divprune+random")  # fmt: skip
 
@@ -53,10 +56,7 @@ PAPER_TABLES: dict[str, PaperTable] = {
     for t in (
         PaperTable(
             name="table1", title="Table 1: Qwen2.5-VL-7B, retain 50%", model="qwen2.5-vl-7b", presets="qwen",
-            columns=("mme", "scienceqa-img", "textvqa", "mmbench-en", "infovqa", "docvqa", "ocrbench"),
-            budgets=(("50", "Retain 50% tokens"),),
-            methods=("dart", "divprune", "dart+vtw", "divprune+vtw", "dart+random", "divprune+random"),
-            acc_column=True,
+            columns=TABLE1_COLUMNS, budgets=(("50", "Retain 50% tokens"),), methods=TABLE1_METHODS, acc_column=True,
         ),
         PaperTable(
             name="table2", title="Table 2: LLaVA-1.5-7B", model="llava-1.5-7b", presets="llava",
@@ -68,6 +68,11 @@ PAPER_TABLES: dict[str, PaperTable] = {
             name="table3", title="Table 3: efficiency, LLaVA-1.5-7B on TextVQA", model="llava-1.5-7b",
             presets="llava", columns=("textvqa-ocr",), budgets=(("192", "192 tokens"), ("64", "64 tokens")),
             methods=("fastv", "dart", "dart+vtw", "dart+random"), marks=("efficiency", "gpu", "nightly"),
+        ),
+        PaperTable(  # not in the paper: Table 1's rows on Qwen3-VL-8B, settings by horizon/paper_scaling.py's rule
+            name="table1-qwen3", title="Table 1's settings on Qwen3-VL-8B (derived, not the paper's), retain 50%",
+            model="qwen3-vl-8b", presets="qwen3", columns=TABLE1_COLUMNS, budgets=(("50", "Retain 50% tokens"),),
+            methods=TABLE1_METHODS, acc_column=True, published=False,
         ),
     )
 }  # fmt: skip

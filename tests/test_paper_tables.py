@@ -25,7 +25,8 @@ def _cells() -> set[tuple[str, str, str]]:
 def test_every_paper_case_label_lands_in_a_layout_cell() -> None:
     cells = _cells()
     paper = [c for c in all_cases() if {"paper", "efficiency"} & set(c.marks)]
-    assert len(paper) == 7 * 7 + 7 * 25 + 1 * 9 - 9  # Tables 1, 2 and 3; Table 3's cells are Table 2 cases too
+    # Tables 1, 2 and 3 (Table 3's cells are Table 2 cases too), and Table 1's rows on Qwen3-VL-8B
+    assert len(paper) == 7 * 7 + 7 * 25 + 1 * 9 - 9 + 7 * 7
     missing = [(c.id, c.label) for c in paper if (c.model, c.benchmark, c.label) not in cells]
     assert missing == []
 
@@ -35,7 +36,7 @@ def test_every_layout_cell_has_a_case() -> None:
     assert _cells() - cases == set()
 
 
-@pytest.mark.parametrize("name", sorted(PAPER_TABLES))
+@pytest.mark.parametrize("name", sorted(n for n, t in PAPER_TABLES.items() if t.published))
 def test_the_published_rows_are_the_layout_rows(name: str) -> None:
     data = json.loads((PAPER / f"{name}.json").read_text())
     table = PAPER_TABLES[name]
@@ -48,3 +49,7 @@ def test_the_published_rows_are_the_layout_rows(name: str) -> None:
 def test_a_renamed_row_is_refused() -> None:
     with pytest.raises(ValueError, match="dart\\+randomm"):
         replace(PAPER_TABLES["table1"], methods=("dart", "dart+randomm"))
+
+
+def test_only_the_papers_own_tables_have_published_rows() -> None:
+    assert {p.stem for p in PAPER.glob("*.json")} == {n for n, t in PAPER_TABLES.items() if t.published}

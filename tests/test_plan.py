@@ -59,6 +59,7 @@ def test_an_information_case_costs_its_maps():
 
 def test_qwen_is_costed_at_its_largest_visual_count():
     assert visual_tokens(MODELS.get("qwen2.5-vl-7b")) == 1605632 // 784 == 2048
+    assert visual_tokens(MODELS.get("qwen3-vl-8b")) == 1605632 // 1024 == 1568  # 16-px patches, merged 2x2
     assert visual_tokens(LLAVA) == 576
 
 

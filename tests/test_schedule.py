@@ -102,7 +102,7 @@ def test_unknown_preset_suggests():
 
 
 def test_derived_table2_presets_averages():
-    avg = {n: PAPER_PRESETS.get(n).average_tokens(32, 576) for n in DERIVED_SETTINGS}
+    avg = {n: PAPER_PRESETS.get(n).average_tokens(32, 576) for n in DERIVED_SETTINGS if n.startswith("paper:llava")}
     assert avg["paper:llava-192:pdrop"] == pytest.approx(192.3, abs=0.1)
     assert avg["paper:llava-64:pdrop"] == pytest.approx(63.7, abs=0.1)
     assert avg["paper:llava-192:vtw"] == 198 and avg["paper:llava-64:vtw"] == 72

@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_each_real_checkpoint_has_a_stand_in_of_its_family_depth_and_visual_geometry():
     depth = {"llava-1.5-7b": 32, "llava-1.5-13b": 40, "qwen2.5-vl-3b": 36, "qwen2.5-vl-7b": 28,  # the issue's numbers
-             "qwen3-vl-2b": 28, "qwen3-vl-4b": 36, "qwen3-vl-8b": 36}  # the Qwen3-VL configs' (docs/models.md)
+             "qwen3-vl-2b": 28, "qwen3-vl-4b": 36, "qwen3-vl-8b": 36,  # the Qwen3-VL configs' (docs/models.md)
+             "qwen3-vl-30b-a3b": 48, "qwen3-vl-235b-a22b": 94}
     reals = [name for name, p in MODELS.items() if p.real]
     assert sorted(reals) == sorted(depth)
     for name in reals:
@@ -64,7 +65,7 @@ def test_every_real_checkpoint_case_has_a_stand_in_and_fixture_rows_its_protocol
         rows = fixtures.rows(spec.name)
         samples = [spec.to_sample(row, i) for i, row in enumerate(rows)]
         assert samples and all(spec.prompt(s, "llava") for s in samples), bench
-    assert {MODELS.get(stand_in_name(c.model)).arch.layers for c in cases} == {32, 28}
+    assert {MODELS.get(stand_in_name(c.model)).arch.layers for c in cases} == {32, 28, 36}  # LLaVA, Qwen2.5-VL, Qwen3-VL
 
 
 def test_the_study_layers_of_a_stand_in_run_first_to_last():
@@ -87,7 +88,8 @@ def test_the_ci_sample_touches_every_table_figure_benchmark_method_and_preset():
     kinds = {f.split()[0] for f in everything}
     assert kinds == {"benchmark", "method", "preset", "table", "figure", "unpruned"}
     assert {f for f in everything if f.startswith("table")} == {f"table {t}" for t in PAPER_TABLES}
-    assert len([f for f in everything if f.startswith("figure")]) == 5  # Fig. 1, 2, 10 and Fig. 9 for both models
+    # Fig. 1, 2, 10, Fig. 9 for both models, and Fig. 2 on Qwen3-VL-8B
+    assert len([f for f in everything if f.startswith("figure")]) == 6
     for figure in {figure_of(c) for c in chosen} - {None}:  # each figure's line has two points: it plots
         assert len([c for c in chosen if figure_of(c) == figure]) >= 2, figure
     assert {c.id for c in info if has_stand_in(c)} <= set(ids)

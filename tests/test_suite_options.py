@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from horizon.harness.matrix import all_cases, information_matrix
+from horizon.harness.session import TIER_MARKERS
 
 ROOT = Path(__file__).parents[1]
 
@@ -65,11 +66,11 @@ def test_models_and_shards_select_deterministically():
     assert tiny and all("tiny-qwen2.5-vl-" in x for x in tiny)
     parts = [ids(_collect("--shard", f"{i}/3")) for i in (1, 2, 3)]
     joined = sum(parts, [])
-    matrix = len([c for c in [*all_cases(), *information_matrix()] if "organism_full" not in c.marks])
-    assert len(joined) == len(set(joined)) == matrix  # disjoint slices covering the matrix but the -m organism_full tier
+    matrix = len([c for c in [*all_cases(), *information_matrix()] if not set(TIER_MARKERS) & set(c.marks)])
+    assert len(joined) == len(set(joined)) == matrix  # disjoint slices covering the matrix but the -m tiers
     assert parts[0] == ids(_collect("--shard", "1/3"))  # the same slice every time
-    paper = ids(_collect("-m", "paper and not sweep", "-k", "qwen and dart"))  # 7 benchmarks x 3 DART rows
-    assert len(paper) == 7 * 3 and all("qwen2.5-vl-7b" in x and "dart" in x for x in paper)
+    paper = ids(_collect("-m", "paper and not sweep", "-k", "qwen and dart"))  # 7 benchmarks x 3 DART rows, 2 tables
+    assert len(paper) == 2 * 7 * 3 and all(("qwen2.5-vl-7b" in x or "qwen3-vl-8b" in x) and "dart" in x for x in paper)
 
 
 def test_protocol_option_moves_every_case_and_skips_the_families_it_does_not_define():

@@ -154,14 +154,20 @@ def _print(costed: list[CaseCost], default: int, args: argparse.Namespace, speed
 
 
 def _assumptions(args: argparse.Namespace) -> list[str]:
+    from horizon.efficiency.budget import visual_tokens
     from horizon.efficiency.text_tokens import ASSUMED, MEASURED_ON, QUESTIONS_FROM
+    from horizon.models.presets import MODELS
+
+    def most(model: str) -> int:
+        return visual_tokens(MODELS.get(model))
 
     text = (f"{args.text_tokens} text tokens per prompt (--text-tokens)" if args.text_tokens else
             f"each benchmark's mean text tokens per prompt for the model's family and protocol, measured with the real "
             f"tokenizers on {QUESTIONS_FROM} where they hold it, else on {MEASURED_ON} "
             f"(horizon/efficiency/text_tokens.py; {ASSUMED} where none was measured)")
     return [text,
-            "LLaVA's 576 visual tokens; Qwen2.5-VL's most (max_pixels: 2048 at lmms-eval's range, an upper bound)",
+            f"LLaVA's {most('llava-1.5-7b')} visual tokens; Qwen's most at lmms-eval's max_pixels, an upper bound "
+            f"(Qwen2.5-VL: {most('qwen2.5-vl-7b')}, Qwen3-VL: {most('qwen3-vl-8b')})",
             f"{args.answer_tokens} tokens per answer at most (--answer-tokens), decoded at the unpruned speed",
             "a case without a limit reads its benchmark's whole split (Benchmark.rows); runs = samples x seeds",
             "'+' after runs: a benchmark whose rows expand into more questions (a lower bound)"]  # fmt: skip

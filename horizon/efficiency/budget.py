@@ -22,9 +22,9 @@ from typing import Any
 
 from horizon.efficiency.flops import map_flops
 from horizon.efficiency.table3 import costs
-from horizon.models.presets import ModelPreset
+from horizon.models.presets import ModelPreset, vision_of
 
-QWEN_PATCH_PIXELS = 28 * 28  # Qwen2.5-VL: one visual token per 28x28 pixels after the 2x2 merge
+MERGE = 2  # Qwen's towers merge 2x2 patches into one visual token
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +73,13 @@ def throughputs(doctor: Mapping[str, Any], source: str) -> dict[str, Throughput]
 
 
 def visual_tokens(preset: ModelPreset) -> int:
-    """The visual tokens a plan assumes for ``preset``: its fixed count, else its largest (Qwen's max_pixels)."""
+    """The visual tokens a plan assumes for ``preset``: its fixed count, else its largest (Qwen's max_pixels over the
+    pixels of one merged token: 28x28 for Qwen2.5-VL's 14-px patches, 32x32 for Qwen3-VL's 16-px ones)."""
     if preset.visual_tokens is not None:
         return preset.visual_tokens
     if preset.max_pixels is None:
         raise ValueError(f"{preset.name} has neither a fixed visual-token count nor a pixel range")
-    return preset.max_pixels // QWEN_PATCH_PIXELS
+    return preset.max_pixels // (vision_of(preset).patch * MERGE) ** 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
 from horizon.models.presets import MODELS
-from horizon.organism.config import ORGANISMS, WEAKER
+from horizon.organism.config import DEEPSTACK, ORGANISMS, WEAKER
 from horizon.paper_presets import resolve_schedule
 from horizon.paper_tables import PAPER_TABLES
 from horizon.protocol import DEFAULT_PROTOCOL, PAPER_PROTOCOL, PROTOCOLS
@@ -144,16 +144,24 @@ def organism_matrix(held_out: int = 0, extra: tuple[str, ...] = ()) -> list[Case
     One sweep group per model and family: a single pass shares each sample's unpruned prefix. ``held_out`` > 0:
     the same cases on that many held-out rows (the ``organism_full`` tier, never in the default run). A weaker
     sibling (``WEAKER``) runs the unpruned and withdraw-all cases only: its horizons against its stronger one's."""
-    marks = ("organism_full", "sweep") if held_out else ("default", "organism", "sweep")
     equal = list(dict.fromkeys(s for m in ("fastv", "dart", "divprune") for layer in EQUAL_BUDGET_KEEPS
                                for s in equal_budget_schedules(m, layer)))  # fmt: skip
     return [
-        Case(model, bench, s, marks, max_new_tokens=1, label=_organism_label(s), held_out=held_out)  # one-word answers
+        Case(model, bench, s, organism_marks(model, held_out), max_new_tokens=1, label=_organism_label(s),
+             held_out=held_out)  # one-word answers
         for model in ORGANISMS
         for bench in SYNTH_FAMILIES
         # a weaker sibling runs the capacity finding's cases only: unpruned and withdraw-all
         for s in (_organism_schedules(model, extra) + equal if model in FINDINGS_ORGANISMS else _withdraw(model))
     ]
+
+
+def organism_marks(model: str, held_out: int = 0, kind: str = "sweep") -> tuple[str, ...]:
+    """An organism case's marks: the ``organism_full`` tier's on its held-out rows; the DeepStack sibling's
+    (``deepstack``, a tier of its own: the default run has no room for it) or the default's on the default rows."""
+    if held_out:
+        return ("organism_full", kind)
+    return ("deepstack" if model in DEEPSTACK.values() else "default", "organism", kind)
 
 
 def _withdraw(model: str) -> list[str]:
@@ -291,7 +299,7 @@ def information_matrix(extra: tuple[str, ...] = ()) -> list[InfoCase]:
                  max_new_tokens=4),
     ]  # fmt: skip
     # the organisms: every layer, per task family (the horizon should sit deeper for the fine tasks)
-    cases += [InfoCase(model, bench, ("default", "information", "organism"), ORGANISM_INFO_ROWS,
+    cases += [InfoCase(model, bench, organism_marks(model, kind="information"), ORGANISM_INFO_ROWS,
                        methods=tuple(dict.fromkeys((*ORGANISM_INFO_METHODS, *scored))), keeps=(ORGANISM_KEEP,), oracle_keeps=(ORGANISM_KEEP,),
                        max_new_tokens=1)
               for model in FINDINGS_ORGANISMS for bench in SYNTH_FAMILIES]  # fmt: skip
@@ -299,10 +307,10 @@ def information_matrix(extra: tuple[str, ...] = ()) -> list[InfoCase]:
     cases += [InfoCase(model, bench, ("default", "information", "organism"), ORGANISM_INFO_ROWS, methods=(), keeps=(),
                        oracle_keeps=(), max_new_tokens=1)
               for model in WEAKER.values() for bench in SYNTH_FAMILIES]  # fmt: skip
-    # the organism_full tier: information horizons of each capacity pair on more samples (the maps only)
+    # the organism_full tier: information horizons of each capacity and DeepStack pair on more samples (the maps only)
     cases += [InfoCase(model, bench, ("organism_full", "information"), ORGANISM_FULL_INFO_ROWS, methods=(), keeps=(),
                        oracle_keeps=(), max_new_tokens=1, held_out=ORGANISM_FULL_ROWS)
-              for pair in WEAKER.items() for model in pair for bench in SYNTH_FAMILIES]  # fmt: skip
+              for pair in (*WEAKER.items(), *DEEPSTACK.items()) for model in pair for bench in SYNTH_FAMILIES]  # fmt: skip
     real = ("information", "gpu", "nightly")
     # Fig. 5, 6, 7, 8 (LLaVA-1.5-7B, 200 MME samples; TextVQA for Fig. 6b/8b)
     # under the paper protocol: 2x2 windows, the release's y, its info-guided keeps 72/144/288/432 of 576 (info_prune)
@@ -349,6 +357,7 @@ def all_cases(extra: tuple[str, ...] = ()) -> list[Case]:
     cases += layer_sweep("llava-1.5-7b", ("mme", "scienceqa-img", "pope"), 0.1, extra)  # Figure 1
     cases += layer_sweep("qwen2.5-vl-7b", ("mme", "textvqa"), 0.125, extra)  # Figure 2
     cases += layer_sweep("qwen2.5-vl-7b", ("mme", "textvqa"), 0.25, extra)  # Figure 10's second ratio
+    cases += layer_sweep("qwen3-vl-8b", ("mme", "textvqa"), 0.125, extra)  # Figure 2 on Qwen3-VL-8B (not in the paper)
     cases += withdraw_sweep("llava-1.5-7b") + withdraw_sweep("qwen2.5-vl-7b")  # Figure 9
     cases += organism_matrix(ORGANISM_FULL_ROWS, extra)  # the organism_full tier (-m organism_full)
     seen: dict[str, Case] = {}
