@@ -153,8 +153,8 @@ def _keep(config: pytest.Config, items: list[pytest.Item], keep: Callable[[pytes
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if hs.tier_deselected(config.getoption("markexpr") or ""):
-        _keep(config, items, lambda i: i.get_closest_marker(hs.TIER_MARKER) is None)
+    for tier in hs.tiers_deselected(config.getoption("markexpr") or ""):
+        _keep(config, items, lambda i, tier=tier: i.get_closest_marker(tier) is None)
     if config.getoption("--stand-ins"):  # only the real checkpoints' cases have stand-ins
         from horizon.harness.stand_ins import has_stand_in
 

@@ -147,12 +147,13 @@ def test_the_planted_family_test_is_caught() -> None:
 
 
 def test_an_organism_is_a_bundled_preset_and_its_family_is_the_presets() -> None:
-    from horizon.organism.build import BUILDERS, build_llava, build_qwen
+    from horizon.organism.build import BUILDERS, build_llava, build_qwen, build_qwen3
     from horizon.organism.config import ORGANISMS
 
     assert ORGANISMS == tuple(n for n, p in MODELS.items() if p.bundled) and len(ORGANISMS) >= 2
     for name in ORGANISMS:
-        assert BUILDERS[name] is {"llava": build_llava, "qwen2_5_vl": build_qwen}[MODELS.get(name).family]
+        builder = {"llava": build_llava, "qwen2_5_vl": build_qwen, "qwen3_vl": build_qwen3}[MODELS.get(name).family]
+        assert BUILDERS[name] is builder
 
 
 def test_the_real_vision_towers_sit_beside_the_presets() -> None:
@@ -161,7 +162,8 @@ def test_the_real_vision_towers_sit_beside_the_presets() -> None:
     assert not hasattr(build, "REAL_VISION")
     from horizon.models.presets import QWEN3_VL_SMALL_VISION, QWEN3_VL_VISION, TINY_QWEN3_VISION
 
-    own = {"qwen3-vl-2b": QWEN3_VL_SMALL_VISION, "qwen3-vl-4b": QWEN3_VL_SMALL_VISION, "qwen3-vl-8b": QWEN3_VL_VISION}
+    own = {"qwen3-vl-2b": QWEN3_VL_SMALL_VISION, "qwen3-vl-4b": QWEN3_VL_SMALL_VISION, "qwen3-vl-8b": QWEN3_VL_VISION,
+           "qwen3-vl-30b-a3b": QWEN3_VL_VISION, "qwen3-vl-235b-a22b": QWEN3_VL_VISION}
     for name, preset in MODELS.items():
         tiny = TINY_QWEN3_VISION if preset.family == "qwen3_vl" else TINY_VISION
         assert vision_of(preset) == (own.get(name) or REAL_VISION[preset.family] if preset.real else tiny)

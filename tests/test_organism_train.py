@@ -52,7 +52,7 @@ def test_answer_labels_by_hand() -> None:
     assert labels.tolist() == [[-100, -100, -100, 9, -100, -100, 7, -100]]
 
 
-@pytest.mark.parametrize("name", ["organism-llava", "organism-qwen2.5-vl"])
+@pytest.mark.parametrize("name", ["organism-llava", "organism-qwen2.5-vl", "organism-qwen3-vl"])
 def test_batch_supervises_every_answer_in_order(name: str) -> None:
     from horizon.organism.build import BUILDERS
 
@@ -93,7 +93,7 @@ def test_dense_questions_by_hand() -> None:
                    for t, q, a in dense if t == "exists")  # fmt: skip
 
 
-@pytest.mark.parametrize("name", ["organism-llava", "organism-qwen2.5-vl"])
+@pytest.mark.parametrize("name", ["organism-llava", "organism-qwen2.5-vl", "organism-qwen3-vl"])
 def test_dense_batch_supervises_every_answer(name: str) -> None:
     from horizon.organism.build import BUILDERS
 
@@ -200,7 +200,7 @@ def _state(run: Path) -> dict[str, torch.Tensor]:
     return torch.load(run / "checkpoint.pt", weights_only=False)["model"]
 
 
-@pytest.mark.parametrize("name", ["organism-llava", "organism-qwen2.5-vl"])
+@pytest.mark.parametrize("name", ["organism-llava", "organism-qwen2.5-vl", "organism-qwen3-vl"])
 def test_training_is_deterministic_and_resumes_exactly(tmp_path: Path, name: str) -> None:
     cfg = TrainConfig(organism=name, pretrain_steps=1, steps=2, batch=2, warmup=1, threads=1,
                       eval_rows=6, eval_every=2, checkpoint_every=1)  # fmt: skip
@@ -238,7 +238,7 @@ def test_a_further_stage_starts_from_a_finished_run(tmp_path: Path) -> None:
     assert (tmp_path / "b" / "model" / "model.safetensors").is_file()
 
 
-@pytest.mark.parametrize("name", ["organism-llava", "organism-qwen2.5-vl"])
+@pytest.mark.parametrize("name", ["organism-llava", "organism-qwen2.5-vl", "organism-qwen3-vl"])
 def test_pointing_stage_trains_the_head_and_exports_an_ordinary_model(tmp_path: Path, name: str) -> None:
     from horizon.models.loading import load_model
 
@@ -275,15 +275,19 @@ def test_organism_matrix_shape() -> None:
     cases = organism_matrix()
     assert len({c.id for c in cases}) == len(cases)
     by = {(c.model, c.benchmark) for c in cases}
-    models = ("organism-llava", "organism-qwen2.5-vl", "organism-llava-weak")
+    models = ("organism-llava", "organism-qwen2.5-vl", "organism-qwen3-vl", "organism-llava-weak")
     assert by == {(m, b) for m in models for b in ("synth-global", "synth-fine")}
+    # the DeepStack sibling runs its pair's cases, in a tier of its own (not the default run)
+    pair = {m: {c.schedule for c in cases if c.model == m} for m in ("organism-qwen2.5-vl", "organism-qwen3-vl")}
+    assert pair["organism-qwen2.5-vl"] == pair["organism-qwen3-vl"]
+    assert all(c.marks[0] == ("deepstack" if c.model == "organism-qwen3-vl" else "default") for c in cases)
     assert all(isinstance(c.resolved, Schedule) and "sweep" in c.marks for c in cases)
     # the weaker sibling: unpruned and every withdrawal, the capacity finding's cases only (issue 20)
     weak = {c.schedule for c in cases if c.model == "organism-llava-weak" and c.benchmark == "synth-fine"}
     assert weak == {"full", *(f"vtw@{k}" for k in range(8))}
 
 
-@pytest.mark.parametrize("name", ["organism-llava", "organism-qwen2.5-vl"])
+@pytest.mark.parametrize("name", ["organism-llava", "organism-qwen2.5-vl", "organism-qwen3-vl"])
 def test_evaluate_is_independent_of_batching(name: str) -> None:
     """Batched prompts are left-padded as the adapters load them: the same logits one by one and together."""
     from horizon.models.presets import MODELS

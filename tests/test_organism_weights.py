@@ -14,13 +14,23 @@ from horizon.models.loading import BUNDLED, load_model, resolve_checkpoint
 from horizon.organism.config import ORGANISMS, WEAKER
 from horizon.organism.ship import CHANCE, by_objects
 
-BUDGET_MB = 30.0  # issue 20: all shipped organisms together
+BUDGET_MB = 40.0  # issue 36 (30 before organism-qwen3-vl): all shipped organisms together
 FINDINGS = tuple(o for o in ORGANISMS if o not in WEAKER.values())
+
+
+def shipped(name: str) -> bool:
+    return (BUNDLED / name / "heldout.json").is_file()
+
+
+def _shipped_or_skip(name: str) -> None:
+    if not shipped(name):  # organism-qwen3-vl between its preset (issue 36) and its trained weights
+        pytest.skip(f"{name}'s weights are not shipped yet (horizon/organism/weights/{name}): it is being trained "
+                    f"(`horizon organism train {name}`, docs/organisms.md)")
 
 
 def test_shipped_weights_fit_the_budget_in_16_bit() -> None:
     files = [p for name in ORGANISMS for p in (BUNDLED / name).glob("*.safetensors")]
-    assert len(files) == len(ORGANISMS)
+    assert len(files) == len([name for name in ORGANISMS if shipped(name)]) >= 3
     assert sum(p.stat().st_size for p in files) / 1e6 <= BUDGET_MB
     for path in files:
         with safe_open(str(path), "pt") as f:
@@ -29,6 +39,7 @@ def test_shipped_weights_fit_the_budget_in_16_bit() -> None:
 
 @pytest.mark.parametrize("name", ORGANISMS)
 def test_preset_resolves_to_the_shipped_checkpoint(name: str) -> None:
+    _shipped_or_skip(name)
     preset, folder = resolve_checkpoint(name, env={})
     assert preset is not None and preset.bundled and folder == BUNDLED / name
     loaded = load_model(name, env={})
@@ -38,6 +49,7 @@ def test_preset_resolves_to_the_shipped_checkpoint(name: str) -> None:
 
 @pytest.mark.parametrize("name", FINDINGS)
 def test_shipped_accuracy_matches_the_card(name: str) -> None:
+    _shipped_or_skip(name)
     card = json.loads((BUNDLED / name / "heldout.json").read_text())
     assert (card["rows"], card["seed"]) == (HELD_OUT_ROWS, HELD_OUT_SEED)
     scores, predictions = heldout_run(BUNDLED / name, name)

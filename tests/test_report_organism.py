@@ -172,6 +172,38 @@ def test_a_shallower_or_unseparated_stronger_horizon_is_not_reproduced():
     assert "capacity): not tested (no organism and its weaker sibling in the records)" in alone
 
 
+def _deepstack_records(with_: tuple[int, int], without: tuple[int, int], acc: float = 90) -> list[Record]:
+    """(withdraw horizon, information horizon) on the fine family of organism-qwen3-vl and organism-qwen2.5-vl
+    (global: horizons 2 for both), both ``acc`` accurate unpruned."""
+    records = []
+    for model, (fine_w, fine_i) in (("organism-qwen3-vl", with_), ("organism-qwen2.5-vl", without)):
+        for bench, (w, i) in {"synth-global": (2, 2), "synth-fine": (fine_w, fine_i)}.items():
+            records += [rec("full", acc, bench, model)]
+            records += [rec(f"vtw@{k}", 10 if k < w else acc, bench, model) for k in range(8)]
+            records += [_study_record(model, bench, i)]
+    return records
+
+
+def test_the_deepstack_pair_says_whether_deepstack_moves_the_horizon():
+    text = render_organisms(_deepstack_records((5, 6), (2, 3)))
+    assert "### DeepStack: organism-qwen3-vl against organism-qwen2.5-vl" in text
+    verdict = next(line for line in text.splitlines() if "does DeepStack move the horizon" in line)
+    assert "**mixed** (organism-qwen3-vl against organism-qwen2.5-vl" in verdict  # global agrees, fine deeper
+    assert "synth-global: **no difference**" in verdict
+    assert ("synth-fine: **deeper** (withdraw horizon layer 5 with DeepStack against layer 2 without, difference +3 "
+            "(98.75% CI [+3, +3])") in verdict  # fmt: skip
+    assert "no significant difference between" in verdict  # the unpruned pair, paired (equal accuracy here)
+    row = next(line for line in text.splitlines() if line.startswith("| synth-fine ") and "with - without" in line)
+    assert "deeper in 100%" in row
+    assert "**DeepStack** (does it move the horizon?)" in text  # its rule is printed
+    same = render_organisms(_deepstack_records((2, 2), (2, 2)))
+    assert "does DeepStack move the horizon: **no difference**" in same
+    shallower = render_organisms(_deepstack_records((2, 3), (2, 6)))
+    assert "synth-fine: **shallower**" in shallower
+    alone = render_organisms([r for r in _deepstack_records((5, 6), (2, 3)) if r.model == "organism-qwen2.5-vl"])
+    assert "DeepStack" not in alone
+
+
 def test_a_tier_reads_its_own_information_studies_and_else_the_defaults():
     default = _capacity_records((92, 5, 6), (60, 2, 3))
     tier = [Record(**{**r.__dict__, "case": r.case + "-heldout4200"}) for r in _capacity_records((92, 5, 4), (60, 2, 4))]
@@ -187,7 +219,7 @@ def test_a_tier_information_case_ends_in_its_rows() -> None:
     from horizon.harness.matrix import ORGANISM_FULL_ROWS, InfoCase, information_matrix
 
     tier = [c for c in information_matrix() if c.held_out]
-    assert {c.model for c in tier} == {"organism-llava", "organism-llava-weak"}
+    assert {c.model for c in tier} == {"organism-llava", "organism-llava-weak", "organism-qwen2.5-vl", "organism-qwen3-vl"}
     assert all(c.id.endswith(f"-heldout{ORGANISM_FULL_ROWS}") and "organism_full" in c.marks for c in tier)
     assert not any("default" in c.marks for c in tier)
     with pytest.raises(ValueError, match="held_out must be >= 0 rows, got -1"):

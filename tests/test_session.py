@@ -57,7 +57,8 @@ def test_shards_partition_the_selection() -> None:
     parts = [hs.shard_keep(ids, (i, 4)) for i in range(1, 5)]
     assert set().union(*parts) == set(ids) and sum(len(p) for p in parts) == len(ids)
     assert hs.shard_keep(list(reversed(ids)), (2, 4)) == parts[1]  # the order given does not matter
-    assert hs.tier_deselected("default") and not hs.tier_deselected("organism_full and sweep")
+    assert hs.tiers_deselected("default") == ("organism_full", "deepstack")
+    assert hs.tiers_deselected("organism_full and sweep") == ("deepstack",) and hs.tiers_deselected("deepstack") == ("organism_full",)
 
 
 def test_gpus_are_counted_from_the_visible_devices_first() -> None:

@@ -26,6 +26,8 @@ MARKERS = {
     "organism": "the trained model organisms on synth (horizon/organism/)",
     "organism_full": "the organisms' finding cases on 4200 held-out rows (paired, seeded; about 40 minutes on 2 cores): "
     "run only when -m names it",
+    "deepstack": "organism-qwen3-vl (DeepStack) on the default's held-out synth rows, the DeepStack pair's other half "
+    "beside organism-qwen2.5-vl: run only when -m names it",
     "gpu": "real checkpoints, meant for a CUDA device",
     "nightly": "nightly matrix on real checkpoints and data",
     "paper": "reproduces a table of the paper",
@@ -35,7 +37,9 @@ MARKERS = {
     "stand_in_sample": "a deterministic sample of the real-checkpoint cases touching every paper table, figure, "
     "benchmark, method and preset (horizon/harness/stand_ins.py; CI runs it with --stand-ins)",
 }
-TIER_MARKER = "organism_full"  # half an hour of CPU: its cases run only when -m names it
+# tiers: cases that run only when -m names them (organism_full: half an hour of CPU; deepstack: minutes the default
+# run has no room for)
+TIER_MARKERS = ("organism_full", "deepstack")
 FOLDERS = ("baselines", "results", "reports")
 # The settings the default's cases (and the stand-ins' baselines) were recorded at: --device/--dtype/--attn/--batch
 # reach only the real-checkpoint cases, and a stand-in run at other settings is run but not compared.
@@ -177,9 +181,9 @@ def runs_suite(args: Sequence[str], invoked: Path, root: Path) -> bool:
     return False
 
 
-def tier_deselected(markexpr: str) -> bool:
-    """Whether the ``organism_full`` tier's cases leave the session (unless ``-m`` names it)."""
-    return TIER_MARKER not in markexpr
+def tiers_deselected(markexpr: str) -> tuple[str, ...]:
+    """The tiers (:data:`TIER_MARKERS`) whose cases leave the session: each one ``-m`` does not name."""
+    return tuple(t for t in TIER_MARKERS if t not in markexpr)
 
 
 def shard_keep(nodeids: Sequence[str], shard: tuple[int, int]) -> set[str]:

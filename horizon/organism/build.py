@@ -24,6 +24,8 @@ from transformers import (
     LlavaForConditionalGeneration,
     Qwen2_5_VLConfig,
     Qwen2_5_VLForConditionalGeneration,
+    Qwen3VLConfig,
+    Qwen3VLForConditionalGeneration,
 )
 
 from horizon.benchmarks.synth import COLOURS, DIGITS, SHAPES
@@ -34,6 +36,8 @@ from horizon.models.tiny import (
     llava_processor,
     llava_tokenizer,
     mrope_section,
+    qwen3_mrope_section,
+    qwen3_processor,
     qwen_processor,
     qwen_token_ids,
     qwen_tokenizer,
@@ -46,6 +50,9 @@ WORDS = sorted(
      "ASSISTANT", "system", "user", "assistant", "You", "helpful", "What", "How", "Is", "Answer", "?", ":", "."}
 )  # fmt: skip
 QWEN_PIXELS = 336 * 336  # min = max: every image becomes 24x24 patches -> 144 merged tokens
+QWEN3_PIXELS = 384 * 384  # Qwen3-VL's 16-px patches: 24x24 patches -> 144 merged tokens, as organism-qwen2.5-vl's
+QWEN3_TOWER_DEPTH = 3
+QWEN3_DEEPSTACK = (0, 1, 2)  # three levels, as every released Qwen3-VL: added after decoder layers 0, 1 and 2
 
 
 def word_tokenizer(specials: list[str]) -> Tokenizer:
@@ -90,8 +97,30 @@ def build_qwen(seed: int = 0) -> tuple[Any, Any]:
     return model, qwen_processor(tok, QWEN_PIXELS, QWEN_PIXELS)
 
 
+def build_qwen3(seed: int = 0) -> tuple[Any, Any]:
+    """organism-qwen2.5-vl's decoder (8 layers, 192 wide, GQA 4/2, rope theta 1e4) and tower width, as Qwen3-VL:
+    DeepStack, QK-norm, interleaved M-RoPE, and Qwen3-VL's tower (16-px patches, learned position embeddings, no
+    window attention), one block deeper so that its three DeepStack levels come from three depths."""
+    tok = qwen_tokenizer(word_tokenizer(list(QWEN_SPECIALS)))
+    ids, specials_ids = qwen_token_ids(tok)
+    rope = {"rope_type": "default", "rope_theta": 1e4, "mrope_section": qwen3_mrope_section(192 // 4),
+            "mrope_interleaved": True}  # fmt: skip
+    text: dict[str, Any] = dict(vocab_size=len(tok), hidden_size=192, intermediate_size=512, num_hidden_layers=8,
+                                num_attention_heads=4, num_key_value_heads=2, head_dim=192 // 4,
+                                max_position_embeddings=1024, rope_parameters=rope, **specials_ids)  # fmt: skip
+    side = int(QWEN3_PIXELS**0.5) // 16
+    vision: dict[str, Any] = dict(depth=QWEN3_TOWER_DEPTH, hidden_size=128, intermediate_size=512, num_heads=4,
+                                  out_hidden_size=192, patch_size=16, spatial_merge_size=2, temporal_patch_size=2,
+                                  deepstack_visual_indexes=list(QWEN3_DEEPSTACK), num_position_embeddings=side * side)  # fmt: skip
+    config = Qwen3VLConfig(text_config=text, vision_config=vision, **ids)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = Qwen3VLForConditionalGeneration(config)
+    return model, qwen3_processor(tok, QWEN3_PIXELS, QWEN3_PIXELS)
+
+
 # each organism is built by its family's builder (its family is its preset's, horizon/models/presets.py)
-BUILDERS = {name: {"llava": build_llava, "qwen2_5_vl": build_qwen}[MODELS.get(name).family] for name in ORGANISMS}
+BUILDERS = {name: {"llava": build_llava, "qwen2_5_vl": build_qwen, "qwen3_vl": build_qwen3}[MODELS.get(name).family] for name in ORGANISMS}
 
 
 def parameter_bytes(model: Any, bytes_per_value: int = 2) -> int:

@@ -14,6 +14,9 @@ ORGANISMS = tuple(name for name, preset in MODELS.items() if preset.bundled)
 # organism -> its weaker sibling (the capacity finding's pair): organism-llava-weak is organism-llava's architecture
 # trained by the first stage of its recipe only (same depth, visual tokens and benchmark, less visual skill)
 WEAKER = {"organism-llava": "organism-llava-weak"}
+# organism -> its DeepStack sibling (the DeepStack pair, issue 36): organism-qwen3-vl is organism-qwen2.5-vl's decoder
+# and recipe as Qwen3-VL (DeepStack, and what it requires: horizon/organism/build.py); it runs every finding's cases
+DEEPSTACK = {"organism-qwen2.5-vl": "organism-qwen3-vl"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,6 +15,14 @@ from horizon.organism.config import WEAKER
 from horizon.report.information import merging_note
 from horizon.report.organism_capacity import CAPACITY_RULE, capacity_table, capacity_verdict, family_capacity, pairs
 from horizon.report.organism_data import FAMILIES, accuracy, organism_records, pair_depth, study_of, tier_of
+from horizon.report.organism_deepstack import (
+    DEEPSTACK_RULE,
+    deepstack_pairs,
+    deepstack_short,
+    deepstack_table,
+    deepstack_verdict,
+    family_deepstack,
+)
 from horizon.report.organism_sections import budget, horizons, sweeps
 from horizon.report.organism_stats import RULES
 from horizon.report.organism_verdicts import Verdict, capacity_short, horizon_verdict
@@ -86,14 +94,25 @@ def _render_tier(records: Sequence[Record], tier: int) -> OrganismReport:
         capacity.append(capacity_verdict(families))
         n = max((c.unpruned.n for c in families if c.unpruned is not None), default=0)
         short += [Verdict("capacity", tier, f"{strong} against {weak}", n, capacity_short(families))] if n else []
+    deepstack = []
+    for with_, without in deepstack_pairs(models):
+        families = [family_deepstack(with_, without, f, {m: groups.get((m, f), {}) for m in (with_, without)},
+                                     {m: s for m in (with_, without) if (s := study_of(records, m, f, tier)) is not None},
+                                     pair_depth(with_, without)) for f in FAMILIES]  # fmt: skip
+        lines += [f"### DeepStack: {with_} against {without}{rows}", ""]
+        lines += deepstack_table(families)
+        deepstack.append(deepstack_verdict(families))
+        n = max((g.n for c in families for g in c.gaps), default=0)
+        short += [Verdict("deepstack", tier, f"{with_} against {without}", n, deepstack_short(families))] if n else []
     lines += [f"### Which findings the organisms reproduce{rows}", ""]
     verdicts["2"] += [f"stronger models' horizon deeper (capacity): {v}" for v in capacity] or [
         "stronger models' horizon deeper (capacity): not tested (no organism and its weaker sibling in the records)"
     ]
+    verdicts["2"] += [f"beyond the paper, does DeepStack move the horizon: {v}" for v in deepstack]
     for key, title in TITLES.items():
         lines.append(f"{key}. **{title}.**")
         lines += [f"   - {v}" for v in verdicts[key]]
-    lines += ["", "Rules:", "", *RULES, CAPACITY_RULE, ""]
+    lines += ["", "Rules:", "", *RULES, CAPACITY_RULE, *([DEEPSTACK_RULE] if deepstack else []), ""]
     return OrganismReport("\n".join(lines) + "\n", tuple(short))
 
 

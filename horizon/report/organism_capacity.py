@@ -214,9 +214,11 @@ def _span(interval: tuple[int, int], depth: int) -> str:
     return "[" + ", ".join("not reached" if x >= depth else str(x) for x in interval) + "]"
 
 
-def capacity_table(families: Sequence[FamilyCapacity]) -> list[str]:
+def capacity_table(families: Sequence[FamilyCapacity], title: str = "Capacity: each organism against its weaker "
+                   "sibling", difference: str = "stronger - weaker") -> list[str]:  # fmt: skip
     """Markdown lines: per family, each model's unpruned accuracy and horizons with intervals, then the
-    stronger minus the weaker with the interval of the difference and the share of resamples it is deeper in."""
+    stronger (B) minus the weaker (A) with the interval of the difference and the share of resamples it is deeper
+    in; ``title`` and ``difference`` name the pair (the DeepStack pair's table is this one)."""
     rows = []
     for c in families:
         if c.unpruned is None and not c.gaps:
@@ -226,7 +228,7 @@ def capacity_table(families: Sequence[FamilyCapacity]) -> list[str]:
                                  (c.weak, c.unpruned.a if c.unpruned else None, "a")):  # fmt: skip
             rows.append([c.family, model, "–" if acc is None else f"{acc:.1f}",
                          *(_cell(by.get(m), side) for m in ("withdraw", "information"))])  # fmt: skip
-        rows.append([c.family, "stronger - weaker", "–" if c.unpruned is None else
+        rows.append([c.family, difference, "–" if c.unpruned is None else
                      f"{c.unpruned.difference:+.1f} ([{c.unpruned.low:+.1f}, {c.unpruned.high:+.1f}], "
                      f"p = {c.unpruned.p_value:.2g})",
                      *(_difference(by.get(m)) for m in ("withdraw", "information"))])  # fmt: skip
@@ -234,7 +236,7 @@ def capacity_table(families: Sequence[FamilyCapacity]) -> list[str]:
         return []
     n = next((g.n for c in families for g in c.gaps if g.measure == "withdraw"), None)
     m = next((g.n for c in families for g in c.gaps if g.measure == "information"), None)
-    return [f"Capacity: each organism against its weaker sibling on the same samples (unpruned accuracy; horizons "
+    return [f"{title} on the same samples (unpruned accuracy; horizons "
             f"with 95% paired-bootstrap intervals, their difference with {100 * LEVEL:g}%; withdraw n = {n or '–'}, "
             f"information n = {m or '–'}):", "",
             tabulate(rows, headers=["family", "model", "unpruned accuracy", "withdraw horizon",

@@ -18,6 +18,7 @@ FINDINGS: Mapping[str, str] = {
     "1": "1. Beyond a horizon layer, pruning methods do no better than random",
     "2": "2. The horizon is deeper for visually harder (fine-grained) tasks",
     "capacity": "2, its capacity half. The horizon is deeper for stronger models",
+    "deepstack": "2, beyond the paper. Does DeepStack (Qwen3-VL) move the horizon?",
     "3": "3. Random in deep layers improves a method at an equal budget (M + random vs M)",
     "3-vtw": "3, second comparison. Random beats withdrawing all tokens at that budget (M + random vs M + VTW)",
 }
@@ -25,12 +26,14 @@ UNJUDGED: Mapping[str, str] = {
     "1": "no layer sweep against random in the records",
     "2": "no information study or withdraw-all sweep in the records",
     "capacity": "no organism and its weaker sibling in the records",
+    "deepstack": "no DeepStack organism and its pair in the records",
     "3": "no equal-budget cases in the records",
     "3-vtw": "no equal-budget cases with VTW in the records",
 }
 PREFIX = "organism-"  # the list names an organism without it (organism-llava: llava)
 NOTE = ("Paired tests on the same held-out rows of the model organisms, small VLMs trained here (llava: "
-        "organism-llava, qwen2.5-vl: organism-qwen2.5-vl, llava-weak: organism-llava-weak; docs/organisms.md). n: rows "
+        "organism-llava, qwen2.5-vl: organism-qwen2.5-vl, qwen3-vl: organism-qwen3-vl, llava-weak: organism-llava-weak; "
+        "docs/organisms.md). n: rows "
         "per task family (an information horizon rests on its study's 32 or 128 of them); global / fine: the task "
         "families; horizons as layers, global → fine, 'none': not reached within the model's layers. The weaker "
         "sibling's own horizons, the numbers behind each verdict, the rules and the figures follow.")  # fmt: skip
