@@ -45,6 +45,25 @@ def test_real_valued_units_take_the_paired_randomization_test():
     assert r.low < r.difference < r.high
 
 
+@pytest.mark.parametrize("n", [4, 10, 11, 96, 700])
+@pytest.mark.parametrize("kind", ["thirds", "continuous", "mixed"])
+def test_the_randomization_p_is_scipys_permutation_test_exactly(n, kind):
+    """horizon's vectorized test against scipy.stats.permutation_test (permutation_type="samples") itself: the same
+    p on exact (n <= 10) and drawn arrangements, units in thirds (many ties with the observed difference) included."""
+    from scipy.stats import permutation_test
+
+    from horizon.stats.paired import RESAMPLES, SEED, _randomization_p
+
+    rng = np.random.default_rng(n)
+    for _ in range(3):
+        x = rng.integers(0, 4, n) / 3 if kind != "continuous" else rng.random(n)
+        y = {"thirds": rng.integers(0, 4, n) / 3, "continuous": x + rng.normal(0.01, 0.1, n),
+             "mixed": rng.integers(0, 2, n).astype(float)}[kind]  # fmt: skip
+        ref = permutation_test((x, y), lambda u, v, axis: v.mean(axis) - u.mean(axis), permutation_type="samples",
+                               vectorized=True, n_resamples=RESAMPLES, rng=np.random.default_rng(SEED))  # fmt: skip
+        assert _randomization_p(x, y) == min(float(ref.pvalue), 1.0)
+
+
 def test_min_flips_is_the_exact_sign_tests_threshold():
     assert min_flips(0.05) == 6 and 2 * 0.5**6 <= 0.05 < 2 * 0.5**5
     assert min_flips(0.01) == 8 and min_flips(0.05, sides=1) == 5
