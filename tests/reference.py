@@ -1,10 +1,12 @@
 """Reference selections re-written from their authors' code for the tests, sharing no code with horizon: DART's
 released one (tests/test_dart_released.py), VisionZip's (tests/test_visionzip.py) and CDPruner's (tests/test_cdpruner.py).
-The independent reference for pruned runs is horizon/doctor/reference.py."""
+The independent reference for pruned runs is horizon/doctor/reference.py; for one stage that makes new tokens on a
+DeepStack model (Qwen3-VL), :func:`merged_stage_logits` (tests/test_deepstack_merge.py)."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
@@ -110,3 +112,74 @@ def released_cdpruner(
         di2s -= torch.square(eis)
         di2s[torch.arange(B), j] = -float("inf")
     return torch.sort(select_idx.t()).values
+
+
+def merged_stage_logits(
+    decoder: Any, lm_head: Any, captured: dict[str, Any], layer: int, selection: Any, token_ids: list[int], steps: int
+) -> list[torch.Tensor]:
+    """Logits (1, V) float32 at the prompt end and after each of the first ``steps - 1`` of ``token_ids``, for one
+    unpadded sample of a DeepStack model (Qwen3-VL) with one stage at ``layer`` that keeps ``selection.keep`` of the
+    visual tokens, gives the replaced ones ``selection.values``, inserts ``selection.merged`` after the last kept
+    visual token (at its positions) and keeps the original M-RoPE positions. Written by hand over the stock decoder
+    layers (``captured``: what the outer model hands the text decoder), sharing no code with horizon.
+
+    The DeepStack rule: level k is added to the visual rows after layer k; a kept token's level is its own, and a token
+    the stage made (replaced or merged) gets ``sum_n mix[j, n] * level[n]`` over the original visual tokens ``n``,
+    with ``selection.mix``'s row ``j`` (kept tokens in order, then the merged ones); none when ``mix`` is None."""
+    emb, visual = captured["inputs_embeds"], captured["visual_pos_masks"][0]  # (1, S, D), (S,)
+    pos = captured["position_ids"]
+    pos = (pos[1:] if pos.shape[0] == 4 else pos)[:, 0]  # (3, S): t, h, w
+    levels = torch.stack([lv.double() for lv in captured.get("deepstack_visual_embeds") or []])  # (K, Nv, D)
+    S = emb.shape[1]
+    results = []
+    with torch.inference_mode():
+        for t in range(steps):
+            x = torch.cat([emb, decoder.embed_tokens(torch.tensor([token_ids[:t]], dtype=torch.long))], 1)[0]  # (T, D)
+            p = torch.cat([pos, pos[:, -1:] + 1 + torch.arange(t)], 1)  # (3, T): decoded tokens continue
+            is_visual = torch.cat([visual, torch.zeros(t, dtype=torch.bool)])
+            inject = levels.new_zeros(levels.shape[0], S + t, levels.shape[2])  # (K, T, D) per row, zero on text
+            inject[:, is_visual] = levels
+            for i, block in enumerate(decoder.layers):
+                if i == layer:
+                    x, p, is_visual, inject = _stage(x, p, is_visual, inject, selection)
+                T = x.shape[0]
+                cos, sin = decoder.rotary_emb(x[None], p[:, None])
+                mask = torch.full((T, T), torch.finfo(x.dtype).min).triu(1)[None, None]
+                x = block(x[None], attention_mask=mask, position_embeddings=(cos, sin), position_ids=None)[0]
+                if i < levels.shape[0]:
+                    x = x.clone()
+                    x[is_visual] += inject[i, is_visual].to(x.dtype)
+            results.append(lm_head(decoder.norm(x[None, -1:]))[:, -1].float())
+    return results
+
+
+def _stage(
+    x: torch.Tensor, p: torch.Tensor, is_visual: torch.Tensor, inject: torch.Tensor, selection: Any
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The rows after the stage (states (T, D), positions (3, T), visual flags (T,), levels (K, T, D)): the text rows
+    and the kept visual rows in order (replaced states and levels where the stage replaced them), then the merged
+    tokens right after the last kept visual row, at its position."""
+    v_rows = is_visual.nonzero().squeeze(-1)  # (Nv,) the original visual rows (one stage: the view's)
+    view_levels = inject[:, v_rows]  # (K, Nv, D)
+    keep = selection.keep[0].tolist()
+    k, m = len(keep), 0 if selection.merged is None else selection.merged.shape[1]
+    made = view_levels.new_zeros(inject.shape[0], k + m, inject.shape[2])  # (K, k + m, D) the stage's tokens' levels
+    if selection.mix is not None:
+        made = torch.einsum("jn,knd->kjd", selection.mix[0].double(), view_levels)
+    replaced = [False] * k if selection.replaced is None else selection.replaced[0].tolist()
+    kept_at = {int(v_rows[n]): j for j, n in enumerate(keep)}  # prompt row -> output visual token
+    order = [r for r in range(x.shape[0]) if not bool(is_visual[r]) or r in kept_at]
+    x, p, is_visual, inject = x[order].clone(), p[:, order], is_visual[order], inject[:, order].clone()
+    for n, r in enumerate(order):
+        if r in kept_at and replaced[kept_at[r]]:
+            x[n] = selection.values[0, kept_at[r]]
+            inject[:, n] = made[:, kept_at[r]]
+    if not m:
+        return x, p, is_visual, inject
+    after = max(n for n, r in enumerate(order) if r in kept_at) + 1
+    return (
+        torch.cat([x[:after], selection.merged[0].to(x.dtype), x[after:]]),
+        torch.cat([p[:, :after], p[:, after - 1 : after].expand(-1, m), p[:, after:]], 1),
+        torch.cat([is_visual[:after], torch.ones(m, dtype=torch.bool), is_visual[after:]]),
+        torch.cat([inject[:, :after], made[:, k:], inject[:, after:]], 1),
+    )

@@ -116,14 +116,16 @@ def test_doctor_numbers_are_ratios_of_one_run(capsys, tmp_path):
 
 
 def test_a_model_without_paper_presets_for_its_depth_is_a_skip_that_says_why(tiny_model):
-    """tiny-qwen3-vl has 36 layers; the paper's settings are written for 32 and 28: nothing to run, said, not failed."""
+    """LLaVA-1.5-13B's stand-in has 40 layers; the settings are written for 32, 28 and 36 (Table 1's carried to
+    Qwen3-VL-8B): nothing to run, said, not failed."""
     from horizon.doctor.checks import every_preset
 
-    check = every_preset(tiny_model("tiny-qwen3-vl"))
+    check = every_preset(tiny_model("stand-in-llava-1.5-13b"))
     assert check.skipped and check.passed and check.line().startswith("SKIP  every paper preset runs")
-    assert "no paper preset is written for 36 layers" in check.detail
-    ran = every_preset(tiny_model("tiny-qwen2.5-vl"))
-    assert ran.passed and not ran.skipped and ran.line().startswith("PASS")
+    assert "no paper preset is written for 40 layers" in check.detail
+    for name in ("tiny-qwen2.5-vl", "tiny-qwen3-vl"):  # 28 layers: Table 4's; 36: the derived Qwen3-VL ones
+        ran = every_preset(tiny_model(name))
+        assert ran.passed and not ran.skipped and ran.line().startswith("PASS"), name
 
 
 def test_the_qwen3_vl_8b_build_has_its_geometry():

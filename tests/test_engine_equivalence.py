@@ -14,7 +14,7 @@ from horizon.engine.loop import PrunedDecoder
 from horizon.engine.plan import RunPlan
 from horizon.engine.run import prepare, run
 from horizon.images import demo_image
-from horizon.paper_presets import DERIVED_SETTINGS, PAPER_PRESETS, TABLE_SETTINGS
+from horizon.paper_presets import DERIVED_SETTINGS, PAPER_BUDGETS, PAPER_PRESETS, TABLE_SETTINGS
 from horizon.schedule import parse_schedule
 
 MODELS = ["tiny-llava", "tiny-qwen2.5-vl", "tiny-qwen3-vl", "tiny-qwen3-vl-moe"]
@@ -137,9 +137,12 @@ def test_paper_presets_run_and_equal_reference(tiny_model, name, preset):
         torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
 
 
+DEPTH_TINY = {32: "tiny-llava", 36: "tiny-qwen3-vl"}  # a derived preset runs on the tiny model of its table's depth
+
+
 @pytest.mark.parametrize("preset", sorted(DERIVED_SETTINGS))
-def test_derived_presets_run_on_tiny_llava(tiny_model, preset):
-    loaded = tiny_model("tiny-llava")
+def test_derived_presets_run_at_their_depth(tiny_model, preset):
+    loaded = tiny_model(DEPTH_TINY[PAPER_BUDGETS[preset.rpartition(":")[0]][0]])
     prompt = _prompt(loaded)
     schedule = PAPER_PRESETS.get(preset)
     out = run(loaded, prompt, schedule, max_new_tokens=3, stop_at_eos=False)
@@ -151,6 +154,6 @@ def test_derived_presets_run_on_tiny_llava(tiny_model, preset):
             expected[layer] += record.merged
     assert list(out.visual_per_layer) == expected
     if not any(merged):
-        ref = reference_logits(loaded, prompt, out, steps=3, mrope=False)
+        ref = reference_logits(loaded, prompt, out, steps=3, mrope=loaded.adapter.mrope)
         for got, want in zip(out.step_logits, ref, strict=True):
             torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)

@@ -183,31 +183,26 @@ def test_a_moe_preset_refuses_a_dense_qwen3_vl_folder_and_the_reverse(moe, tiny_
         check_checkpoint(moe.path, dense.preset)
 
 
-def test_the_outer_model_reads_router_logits_so_the_pruned_loop_needs_the_hook(moe, monkeypatch):
-    """Qwen3VLMoeForConditionalGeneration reads ``router_logits`` from its text model's output, which the pruned loop's
-    BaseModelOutputWithPast lacks: without horizon's hook (horizon/models/qwen3_vl.py moe_outputs) a pruned run
-    fails, so the proofs on this model exercise it."""
+def test_the_outer_model_reads_router_logits_from_the_pruned_loops_output(moe, monkeypatch):
+    """Qwen3VLMoeForConditionalGeneration reads ``router_logits`` from its text model's output: the pruned loop
+    returns transformers' MoE output class (router_logits None), and with the dense class a pruned run fails."""
+    from transformers.modeling_outputs import BaseModelOutputWithPast
+
+    from horizon.engine import loop
     from horizon.engine.run import prepare, run
     from horizon.images import demo_image
-    from horizon.models import qwen3_vl
     from horizon.schedule import parse_schedule
 
     prompt = prepare(moe, [demo_image()], ["What is written on the sign?"])
     assert run(moe, prompt, parse_schedule("random@2:0.5"), max_new_tokens=1).step_logits[0].isfinite().all()
-    hooks = moe.decoder._forward_hooks
-    saved = dict(hooks)
-    try:
-        hooks.clear()  # as loaded by a bare from_pretrained
-        monkeypatch.setattr(qwen3_vl, "moe_outputs", lambda text: None)
-        with pytest.raises(AttributeError, match="router_logits"):
-            run(moe, prompt, parse_schedule("random@2:0.5"), max_new_tokens=1)
-    finally:
-        hooks.update(saved)
+    monkeypatch.setattr(loop, "MoeModelOutputWithPast", BaseModelOutputWithPast)
+    with pytest.raises(AttributeError, match="router_logits"):
+        run(moe, prompt, parse_schedule("random@2:0.5"), max_new_tokens=1)
 
 
 def test_doctor_builds_the_tiny_moe_from_its_preset_and_prunes_it():
-    """``horizon doctor`` builds from the preset (its adapter is the family's, the dense one): the build is the MoE
-    class with finite weights, and a pruned run on it goes through (the hook is installed by either adapter)."""
+    """``horizon doctor`` builds from the preset (its adapter is its model_type's): the build is the MoE class with
+    finite weights, and a pruned run on it goes through."""
     from horizon.doctor.build import build_random
     from horizon.engine.run import prepare, run
     from horizon.images import demo_image

@@ -32,7 +32,7 @@ def list_models() -> None:
             p.repo_id or ("(shipped: horizon/organism/weights)" if p.bundled else "(embedded, built locally)"),
             p.arch.layers,
             p.arch.hidden,
-            p.arch.intermediate,
+            p.arch.intermediate if not p.arch.moe else f"{p.arch.experts}x{p.arch.moe_intermediate} top-{p.arch.experts_per_token}",
             p.arch.heads,
             p.arch.kv_heads,
             p.arch.vocab,
@@ -41,6 +41,7 @@ def list_models() -> None:
         )
         for _, p in MODELS.items()
     ]
+    # "inter": the MLP's width; a mixture of experts': experts x each expert's width, and how many each token uses
     cols = ["model", "family", "checkpoint", "layers", "hidden", "inter", "heads", "kv", "vocab", "visual", "pixels"]
     print(tabulate(rows, headers=cols))
     read = [(p.name, p.source) for _, p in MODELS.items() if p.source]

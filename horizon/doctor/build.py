@@ -36,7 +36,7 @@ def build_random(preset: ModelPreset, *, device: str, dtype: str, attn: str) -> 
         torch.manual_seed(SEED)
         net.init_weights()  # parameters, and the buffers to_empty left uninitialised (rotary inv_freq, ids)
     name = f"random-{preset.name}"
-    adapter = adapter_for(preset.family)
+    adapter = adapter_for(preset.model_type)
     return LoadedModel(name, Path(name), preset, adapter, net.eval(), left_padded(processor), dtype, attn, device)
 
 

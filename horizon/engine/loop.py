@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 from transformers.cache_utils import DynamicCache
-from transformers.modeling_outputs import BaseModelOutputWithPast
+from transformers.modeling_outputs import MoeModelOutputWithPast
 
 from horizon.engine.layers import causal_mask, decoder_layer, decoder_span
 from horizon.engine.plan import PlanError, RunPlan, Trace
@@ -118,7 +118,7 @@ class PrunedDecoder:
         inputs_embeds: torch.Tensor | None = None,
         use_cache: bool | None = None,
         **kwargs: Any,
-    ) -> BaseModelOutputWithPast:
+    ) -> MoeModelOutputWithPast:
         state = self._require_state()
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("give exactly one of input_ids or inputs_embeds")
@@ -134,7 +134,9 @@ class PrunedDecoder:
             h = self._decode(state, h, pos, attention_mask, past_key_values, use_cache, kwargs)
         state.seen += pos.shape[-1]
         state.next_pos = pos[..., -1:] + 1
-        return BaseModelOutputWithPast(last_hidden_state=dec.norm(h), past_key_values=past_key_values)
+        # the MoE output class (router_logits None): BaseModelOutputWithPast's fields, and what a mixture-of-experts
+        # outer model (Qwen3-VL-MoE) reads from its text model's output; the dense models read the same fields
+        return MoeModelOutputWithPast(last_hidden_state=dec.norm(h), past_key_values=past_key_values)
 
     @staticmethod
     def _deepstack(h: torch.Tensor, kwargs: dict[str, Any], *, prefill: bool) -> tuple[torch.Tensor, ...]:
@@ -186,7 +188,7 @@ class PrunedDecoder:
         state.padded = attention_mask is not None and not bool(attention_mask.all())  # one host read per run
         cos, sin = self._rope(h, pos)
         rows = torch.arange(S, device=h.device).expand(B, S)
-        seq = Sequence(h, cos, sin, pos, rows, plan.visual_mask.to(h.device), attention_mask)
+        seq = Sequence(h, cos, sin, pos, rows, plan.visual_mask.to(h.device), attention_mask, deepstack)
         shift = torch.zeros(pos.shape[:2], dtype=pos.dtype, device=pos.device)  # (R, B)
         start = Snapshot(0, seq, shift, None, h, plan.n_visual, deepstack)
         return self._layers(state, start, cache, use_cache, kwargs)
@@ -213,8 +215,8 @@ class PrunedDecoder:
             trace.tokens_per_layer.append(int(seq.h.shape[1]))
             prev_h = seq.h
             seq.h = decoder_layer(dec, i, seq.h, mask, (seq.cos, seq.sin), cache, use_cache, **kwargs)
-            if i < len(at.deepstack):  # DeepStack: after layer i, level i joins the visual rows still there
-                seq.add_to_prompt_visual(at.deepstack[i])
+            if seq.deep:  # DeepStack: after layer i, level i joins the visual rows still there
+                seq.add_to_prompt_visual()
         return seq.h
 
     def resume(self, plan: RunPlan, snapshot: Snapshot, cache: Any, prompt_pad: torch.Tensor) -> torch.Tensor:
@@ -282,13 +284,15 @@ class PrunedDecoder:
             tower=plan.tower,
         )
         keep_rows, selection = self._select(state, k, view)  # (B, S') rows of the current sequence
-        merged = selection.merged
+        merged, keep = selection.merged, selection.keep.shape[1]
+        deep = self._new_levels(seq, view.visual_rows, selection)
         if keep_rows.shape[1] < seq.h.shape[1]:  # keep-all is the identity: nothing to gather
             seq.gather(keep_rows)
         if selection.values is not None and selection.replaced is not None:
-            seq.replace_visual(selection.values, selection.replaced)
+            seq.replace_visual(selection.values, selection.replaced, None if deep is None else tuple(
+                level[:, :keep] for level in deep))  # fmt: skip
         if merged is not None and merged.shape[1]:
-            seq.insert_after_visual(merged)
+            seq.insert_after_visual(merged, None if deep is None else tuple(level[:, keep:] for level in deep))
         if plan.positions[k] == "reindex":
             new_pos = self._reindexed(seq.pos, seq.pad)
             shift = shift + seq.pos[..., -1] - new_pos[..., -1]
@@ -297,6 +301,17 @@ class PrunedDecoder:
         elif merged is not None and merged.shape[1]:
             seq.cos, seq.sin = self._rope(seq.h, seq.pos)
         return shift
+
+    @staticmethod
+    def _new_levels(seq: Sequence, visual_rows: torch.Tensor, selection: Selection) -> tuple[torch.Tensor, ...] | None:
+        """DeepStack: the pending levels of every visual token the stage outputs (B, keep + m, D each), formed from the
+        view's visual rows ``visual_rows`` with ``selection.mix`` as their states were (docs/engine.md); None when the
+        stage makes no new token, no level is pending or the method gave no mix (its new tokens then receive none)."""
+        merged = selection.merged
+        new = selection.values is not None or (merged is not None and merged.shape[1] > 0)
+        if not new or not seq.deep or selection.mix is None:
+            return None
+        return seq.visual_levels(visual_rows, selection.mix)
 
     @staticmethod
     def _reindexed(pos: torch.Tensor, pad: torch.Tensor | None) -> torch.Tensor:

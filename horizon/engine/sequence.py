@@ -1,4 +1,4 @@
-"""The prompt rows during a pruned prefill: gathering kept rows and inserting merged ones."""
+"""The prompt rows during a pruned prefill: gathering kept rows, inserting merged ones and their DeepStack levels."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ class Sequence:
     rows: torch.Tensor  # (B, S) original prompt index; -1 for a merged token
     visual: torch.Tensor  # (B, S) bool
     pad: torch.Tensor | None  # (B, S) 2-D attention mask as given, or None
+    # DeepStack (Qwen3-VL): the pending levels, (B, S, D) each, the first added after the next layer to run (level k
+    # after layer k; a consumed level is dropped); a row's feature, zero on text rows; () for a family without it
+    deep: tuple[torch.Tensor, ...] = ()
 
     def gather(self, keep: torch.Tensor) -> None:
         """Keep rows ``keep`` (B, S') of every field."""
@@ -33,19 +36,24 @@ class Sequence:
         self.pos = gather_rows(self.pos, keep, 2)
         self.rows, self.visual = self.rows.gather(1, keep), self.visual.gather(1, keep)
         self.pad = None if self.pad is None else self.pad.gather(1, keep)
+        self.deep = tuple(gather_rows(level, keep, 1) for level in self.deep)
 
-    def replace_visual(self, values: torch.Tensor, replaced: torch.Tensor) -> None:
+    def replace_visual(
+        self, values: torch.Tensor, replaced: torch.Tensor, deep: tuple[torch.Tensor, ...] | None = None
+    ) -> None:
         """New states ``values`` (B, Nv, D) for the visual rows where ``replaced`` (B, Nv) is set (in row order); those
-        rows become new tokens (original index -1) at the same positions."""
+        rows become new tokens (original index -1) at the same positions. ``deep``: their pending DeepStack levels
+        (B, Nv, D) each, as :attr:`deep`; None: they receive none."""
         rows = torch.stack([r.nonzero().squeeze(-1) for r in self.visual])  # (B, Nv)
         replaced = replaced.to(self.h.device)
-        index = rows[..., None].expand(-1, -1, self.h.shape[-1])
-        new = torch.where(replaced[..., None], values.to(self.h.device, self.h.dtype), self.h.gather(1, index))
-        self.h = self.h.scatter(1, index, new)  # a new tensor: snapshots keep the old one
+        self.h = _set_rows(self.h, rows, replaced, values)  # a new tensor: snapshots keep the old one
+        self.deep = tuple(_set_rows(level, rows, replaced, None if deep is None else deep[k])
+                          for k, level in enumerate(self.deep))  # fmt: skip
         self.rows = self.rows.scatter(1, rows, self.rows.gather(1, rows).masked_fill(replaced, -1))
 
-    def insert_after_visual(self, merged: torch.Tensor) -> None:
-        """Insert ``merged`` (B, m, D) right after each sample's last visual row; they share its position."""
+    def insert_after_visual(self, merged: torch.Tensor, deep: tuple[torch.Tensor, ...] | None = None) -> None:
+        """Insert ``merged`` (B, m, D) right after each sample's last visual row; they share its position. ``deep``:
+        their pending DeepStack levels (B, m, D) each, as :attr:`deep`; None: they receive none."""
         B, S, _ = self.h.shape
         m = merged.shape[1]
         last = [int(row.nonzero().max()) for row in self.visual]  # each sample's last visual row
@@ -54,6 +62,10 @@ class Sequence:
         anchor = torch.tensor(last, device=self.h.device)[:, None].expand(B, m)  # (B, m) row whose rope they share
         merged = merged.to(self.h.device, self.h.dtype)
         self.h = torch.cat([self.h, merged], 1).gather(1, idx[..., None].expand(-1, -1, self.h.shape[-1]))
+        added = [level.new_zeros(B, m, level.shape[-1]) if deep is None else deep[k].to(level) for k, level in
+                 enumerate(self.deep)]  # fmt: skip
+        self.deep = tuple(torch.cat([level, extra], 1).gather(1, idx[..., None].expand(-1, -1, level.shape[-1]))
+                          for level, extra in zip(self.deep, added, strict=True))  # fmt: skip
         for name in ("cos", "sin"):
             t = getattr(self, name)
             extended = torch.cat([t, gather_rows(t, anchor, 1)], 1)
@@ -64,15 +76,31 @@ class Sequence:
         if self.pad is not None:
             self.pad = torch.cat([self.pad, self.pad.new_ones(B, m)], 1).gather(1, idx)
 
-    def add_to_prompt_visual(self, level: torch.Tensor) -> None:
-        """DeepStack: add ``level`` (B, S_prompt, D; a prompt row's injected feature, zero on text rows) to every
-        current row that is one of the prompt's own visual tokens; a merged or replaced token (index -1) receives
-        nothing (docs/engine.md). Rows that were dropped are gone, and so are their later injections."""
-        own = self.rows >= 0
-        added = self.h + gather_rows(level.to(self.h.device, self.h.dtype), self.rows.clamp(min=0), 1)
-        self.h = torch.where((own & self.visual)[..., None], added, self.h)  # a new tensor: snapshots keep theirs
+    def add_to_prompt_visual(self) -> None:
+        """DeepStack, after a layer: add the first pending level to every visual row and drop it. A kept token's
+        level is its own prompt row's (gathered with the kept rows); a merged or replaced token's was formed by its
+        stage from the view's levels with the selection's ``mix`` (zero without one; docs/engine.md, "DeepStack").
+        Rows that were dropped are gone, and so are their later injections."""
+        level, self.deep = self.deep[0], self.deep[1:]
+        added = self.h + level.to(self.h.device, self.h.dtype)
+        self.h = torch.where(self.visual[..., None], added, self.h)  # a new tensor: snapshots keep theirs
+
+    def visual_levels(self, visual_rows: torch.Tensor, mix: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The pending DeepStack levels of the tokens a stage forms with ``mix`` (B, R, Nv) from the visual rows
+        ``visual_rows`` (B, Nv): ``mix @ level[visual_rows]`` per level, (B, R, D) each, computed in float32."""
+        weights = mix.to(self.h.device, torch.float32)
+        return tuple(
+            torch.bmm(weights, gather_rows(level, visual_rows, 1).float()).to(level.dtype) for level in self.deep
+        )
 
     def prompt_pad(self, prompt_pad: torch.Tensor) -> torch.Tensor:
         """The prompt's 2-D mask for the current rows (merged rows attend and are attended: 1)."""
         gathered = prompt_pad.gather(1, self.rows.clamp(min=0))
         return torch.where(self.rows >= 0, gathered, torch.ones_like(gathered))
+
+
+def _set_rows(x: torch.Tensor, rows: torch.Tensor, replaced: torch.Tensor, values: torch.Tensor | None) -> torch.Tensor:
+    """``x`` (B, S, D) with rows ``rows`` (B, Nv) set to ``values`` (B, Nv, D; None: zeros) where ``replaced``."""
+    index = rows[..., None].expand(-1, -1, x.shape[-1])
+    new = torch.zeros_like(index, dtype=x.dtype) if values is None else values.to(x.device, x.dtype)
+    return x.scatter(1, index, torch.where(replaced[..., None], new, x.gather(1, index)))

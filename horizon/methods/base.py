@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from horizon.methods.mix import check_mix
 from horizon.methods.view import VIEW_FIELDS, TokenView
 from horizon.registry import Registry
 from horizon.schedule import POSITIONS, Positions, Schedule
@@ -23,12 +24,18 @@ from horizon.schedule import POSITIONS, Positions, Schedule
 @dataclass(frozen=True)
 class Selection:
     """A method's answer: kept visual indices; optionally new merged tokens to insert after them; optionally new
-    states for some kept tokens (a pooled window or a merged group that takes a kept token's place and position)."""
+    states for some kept tokens (a pooled window or a merged group that takes a kept token's place and position);
+    optionally how every output visual token was formed from the view's visual tokens (``mix``,
+    horizon/methods/mix.py), which the engine uses to merge a new token's pending DeepStack levels the same way
+    (without it a new token receives no DeepStack injection)."""
 
     keep: torch.Tensor  # (B, keep) sorted unique indices into the view's surviving visual tokens
     merged: torch.Tensor | None = None  # (B, m, D) hidden states inserted after the last kept visual token
     values: torch.Tensor | None = None  # (B, keep, D) the kept tokens' new states where ``replaced``
     replaced: torch.Tensor | None = None  # (B, keep) bool: kept tokens whose state ``values`` replaces (new tokens)
+    # (B, keep + m, N_visual) float: per output visual token (kept in order, then merged), the weights over the view's
+    # visual tokens that formed it (one-hot for a kept token left unchanged)
+    mix: torch.Tensor | None = None
 
 
 # select(view, keep, generators) -> (B, keep) indices or a Selection; generators: one per sample
@@ -125,4 +132,7 @@ def check_selection(method: str, result: torch.Tensor | Selection, batch: int, k
         raise RuntimeError(f"method {method!r} returned indices outside 0..{n_visual - 1}")
     if keep > 1 and not bool((selected[:, 1:] > selected[:, :-1]).all()):
         raise RuntimeError(f"method {method!r} returned indices that are not sorted and unique")
-    return Selection(selected, merged, values, replaced)
+    mix = result.mix if isinstance(result, Selection) else None
+    if mix is not None:
+        check_mix(method, mix, selected, replaced, 0 if merged is None else merged.shape[1], n_visual)
+    return Selection(selected, merged, values, replaced, mix)

@@ -10,10 +10,11 @@ it; :func:`meetable_keep` gives the nearest such ``keep`` on the prompt's grid (
 unknown; ``Method.meetable``), which the plan uses for a fraction.
 
 Each pooled token takes the place of its bin's top-left token (so kept indices ascend in the pooled raster order) and
-is a new token (original index -1) unless its bin holds that token alone. Positions: **re-indexed** on LLaVA (the
-pooled grid enters the LLM as a shorter sequence, as a downsampled image would); Qwen2.5-VL keeps each pooled
-token's top-left M-RoPE position (every Qwen port here keeps original positions). Pooling needs the whole original
-grid at its stage (a first stage, or after stages that kept everything).
+is a new token (original index -1) unless its bin holds that token alone; its ``Selection.mix`` row is the bin's
+averaging weights (:func:`pool_mix`), so on Qwen3-VL its pending DeepStack levels are pooled the same way. Positions:
+**re-indexed** on LLaVA (the pooled grid enters the LLM as a shorter sequence, as a downsampled image would);
+Qwen2.5-VL keeps each pooled token's top-left M-RoPE position (every Qwen port here keeps original positions). Pooling
+needs the whole original grid at its stage (a first stage, or after stages that kept everything).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 import torch
 
 from horizon.methods.base import Selection, register_method
+from horizon.methods.mix import average
 from horizon.methods.view import TokenView
 
 MAX_DISTORTION = 1.5  # the pooled grid's aspect may differ from the grid's by at most this factor
@@ -65,6 +67,14 @@ def bins(size: int, out: int) -> list[tuple[int, int]]:
     return [((i * size) // out, -((-(i + 1) * size) // out)) for i in range(out)]
 
 
+def pool_mix(rows: int, cols: int, h: int, w: int) -> torch.Tensor:
+    """The pooling weights: row ``i`` averages bin ``i``'s raster indices of the (rows, cols) grid, (h*w, rows*cols)
+    float32 (``pool_mix(...) @ x`` is :func:`pool_grid`'s values; ``Selection.mix``)."""
+    cells = torch.arange(rows * cols).view(rows, cols)
+    return torch.stack([average(cells[r0:r1, c0:c1].flatten(), rows * cols) for r0, r1 in bins(rows, h)
+                        for c0, c1 in bins(cols, w)])  # fmt: skip
+
+
 def pool_grid(x: torch.Tensor, rows: int, cols: int, h: int, w: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Pool ``x`` (rows * cols, D), a raster grid, to (h, w): (representatives (h*w,) top-left raster indices,
     values (h*w, D), sizes (h*w,) tokens per bin)."""
@@ -99,7 +109,7 @@ def select_pool(view: TokenView, keep: int, generators: Sequence[torch.Generator
         raise ValueError(f"pool pools the whole visual grid, but only {view.n_visual} of its "
                          f"{view.n_visual_original} tokens survive to layer {view.layer}; pool at the first stage")  # fmt: skip
     feats = view.visual_hidden  # (B, Nv, D)
-    kept, values, replaced = [], [], []
+    kept, values, replaced, mix = [], [], [], []
     for b, (rows, cols) in enumerate(view.grid.tolist()):
         shape = pooled_grid(keep, rows, cols)
         if shape is None:
@@ -110,6 +120,7 @@ def select_pool(view: TokenView, keep: int, generators: Sequence[torch.Generator
         kept.append(reps)
         values.append(pooled)
         replaced.append(sizes > 1)
+        mix.append(pool_mix(rows, cols, *shape))
     device = feats.device
     return Selection(torch.stack(kept).to(device), values=torch.stack(values).to(device, feats.dtype),
-                     replaced=torch.stack(replaced).to(device))  # fmt: skip
+                     replaced=torch.stack(replaced).to(device), mix=torch.stack(mix).to(device))  # fmt: skip

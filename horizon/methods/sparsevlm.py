@@ -12,7 +12,9 @@
   on their hidden states (distance ``‖xi−xj‖/√C``; density ``exp(−mean sq. distance to the k nearest,
   self included)`` plus 1e-6 noise drawn from the sample's generator; δ the distance to the nearest denser
   point; centers the top ``k = n_rec//10 + 1`` by ρ·δ) and each cluster's mean is inserted right after
-  the kept visual tokens, in center order. Merged tokens count as visual tokens for later stages.
+  the kept visual tokens, in center order. Merged tokens count as visual tokens for later stages. The selection's
+  ``mix`` rows say so (a cluster's row averages its members), so on Qwen3-VL a recycled token's pending DeepStack
+  levels are its cluster's mean levels.
 * Positions are **re-indexed** (contiguous, as the reference does); Qwen2.5-VL has no official port here:
   original M-RoPE positions are kept and merged tokens share the position of the last kept visual token.
 * Keep-all is the identity (the reference always deletes at least one token: ``k ≤ v_num − 1``).
@@ -26,6 +28,7 @@ from collections.abc import Sequence
 import torch
 
 from horizon.methods.base import Selection, register_method
+from horizon.methods.mix import average, one_hot
 from horizon.methods.scoring import top_k_sorted
 from horizon.methods.view import TokenView
 
@@ -45,6 +48,14 @@ def select_raters(scores: torch.Tensor) -> torch.Tensor:
 
 def dpc_knn_merge(x: torch.Tensor, clusters: int, generator: torch.Generator) -> torch.Tensor:
     """Density-peak clustering with kNN density on ``x`` (N, C); returns the cluster means (clusters, C)."""
+    assign = dpc_knn_assign(x, clusters, generator)
+    xf = x.float()
+    return torch.stack([xf[assign == c].mean(0) for c in range(min(clusters, x.shape[0]))])  # (k, C)
+
+
+def dpc_knn_assign(x: torch.Tensor, clusters: int, generator: torch.Generator) -> torch.Tensor:
+    """Density-peak clustering with kNN density on ``x`` (N, C): each row's cluster, (N,) in ``0..k-1`` (``k =
+    min(clusters, N)``, clusters numbered in center order)."""
     N, C = x.shape
     xf = x.float()
     dist = torch.cdist(xf, xf) / math.sqrt(C)  # (N, N)
@@ -57,7 +68,7 @@ def dpc_knn_merge(x: torch.Tensor, clusters: int, generator: torch.Generator) ->
     centers = (rho * delta).topk(k).indices  # (k,) descending rho·delta
     assign = dist[:, centers].argmin(-1)  # (N,)
     assign[centers] = torch.arange(k, device=x.device)
-    return torch.stack([xf[assign == c].mean(0) for c in range(k)])  # (k, C)
+    return assign
 
 
 def _rater_rows(view: TokenView, b: int) -> torch.Tensor:
@@ -99,12 +110,15 @@ def select_sparsevlm(view: TokenView, keep: int, generators: Sequence[torch.Gene
         return Selection(kept)
     n_recycle = int(RECYCLE_FRACTION * (Nv - keep)) + 1
     clusters = n_recycle // 10 + 1
-    merged = []
+    merged, mix = [], []
     for b in range(B):
         dropped = torch.ones(Nv, dtype=torch.bool, device=scores.device)
         dropped[kept[b]] = False
         candidates = dropped.nonzero().squeeze(-1)
-        order = torch.sort(scores[b, candidates], descending=True, stable=True).indices[:n_recycle]
-        feats = view.visual_hidden[b, candidates[order]]  # (n_recycle, D)
-        merged.append(dpc_knn_merge(feats, clusters, generators[b]))
-    return Selection(kept, torch.stack(merged).to(view.hidden.dtype))  # merged (B, clusters, D)
+        recycled = candidates[torch.sort(scores[b, candidates], descending=True, stable=True).indices[:n_recycle]]
+        feats = view.visual_hidden[b, recycled]  # (n_recycle, D)
+        assign = dpc_knn_assign(feats, clusters, generators[b])
+        merged.append(torch.stack([feats.float()[assign == c].mean(0) for c in range(clusters)]))  # (clusters, D)
+        groups = [average(recycled[assign == c], Nv) for c in range(clusters)]
+        mix.append(torch.cat([one_hot(kept[b].cpu(), Nv), torch.stack(groups)]))  # (keep + clusters, Nv)
+    return Selection(kept, torch.stack(merged).to(view.hidden.dtype), mix=torch.stack(mix).to(kept.device))

@@ -13,6 +13,12 @@ attention, contextual tokens merged from the rest (``visionzip/clip_encoder.py``
 * **Where**: at layer 0 (the reference's place, before the LLM) ``x`` is the tower's features and a merged target
   goes through the projector (the reference merges before ``mm_projector``, llava_arch.py L31-35); at a deeper
   layer (the layer sweeps) the same selection and assignment merge the hidden states entering that layer.
+* **DeepStack** (Qwen3-VL): the selection's ``mix`` holds the merge's weights over the visual tokens (a target 1, each
+  joined token ``1 / n``; :func:`merge_mix`), so a merged token's pending DeepStack levels are merged the same way:
+  ``level_target + mean(level_joined)``. At a deeper layer ``mix`` reproduces the merged hidden states exactly; at
+  layer 0 it is the merge of the tower's features before the projector, and the levels (already projected by their
+  own DeepStack mergers) are merged after theirs: the same weights on the LLM side, not the block features merged
+  before each DeepStack merger, which the engine does not hold.
 
 Where horizon differs from the reference, and why:
 
@@ -34,6 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from horizon.methods.base import Selection, register_method
+from horizon.methods.mix import average, one_hot
 from horizon.methods.scoring import top_k_sorted
 from horizon.methods.view import TokenView
 
@@ -71,6 +78,17 @@ def merge(x: torch.Tensor, targets: torch.Tensor, owner: torch.Tensor) -> tuple[
     return torch.stack(values), torch.tensor(counts)
 
 
+def merge_mix(n_visual: int, dominant: torch.Tensor, others: torch.Tensor, targets: torch.Tensor,
+              owner: torch.Tensor) -> torch.Tensor:  # fmt: skip
+    """The weights that form the dominant tokens (d,) then the targets' merged tokens from the ``n_visual`` visual
+    tokens (``others`` (N,) the rest, ``targets``/``owner`` from :func:`contextual_groups`): (d + c, n_visual)
+    float32; a target's row is one-hot at it plus ``1 / n`` on each of its ``n`` joined tokens (:func:`merge`)."""
+    rows = [one_hot(dominant, n_visual)]
+    for j, t in enumerate(targets.tolist()):
+        rows.append((one_hot(others[t : t + 1], n_visual)[0] + average(others[owner == j], n_visual))[None])
+    return torch.cat(rows)
+
+
 @register_method(
     "visionzip",
     needs=frozenset({"hidden", "tower"}),
@@ -91,7 +109,7 @@ def select_visionzip(view: TokenView, keep: int, generators: Sequence[torch.Gene
     dominants = top_k_sorted(tower.attention.float(), d)  # (B, d) ascending; ties to the lower index
     if c == 0:  # a budget of 1-3 tokens: dominant ones only, nothing to merge
         return dominants
-    kept, values, replaced = [], [], []
+    kept, values, replaced, mix = [], [], [], []
     for b in range(view.batch):
         dominant = dominants[b].cpu()
         rest = torch.ones(Nv, dtype=torch.bool)
@@ -109,6 +127,7 @@ def select_visionzip(view: TokenView, keep: int, generators: Sequence[torch.Gene
         kept.append(chosen[order])
         values.append(value[order.to(value.device)])
         replaced.append(torch.cat([torch.zeros(d, dtype=torch.bool), counts > 0])[order])
+        mix.append(merge_mix(Nv, dominant, others, targets, owner)[order])
     device = hidden.device
     return Selection(torch.stack(kept).to(device), values=torch.stack(values).to(device, hidden.dtype),
-                     replaced=torch.stack(replaced).to(device))  # fmt: skip
+                     replaced=torch.stack(replaced).to(device), mix=torch.stack(mix).to(device))  # fmt: skip

@@ -22,9 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from transformers import Qwen3VLForConditionalGeneration, Qwen3VLMoeForConditionalGeneration, Qwen3VLProcessor
-from transformers.modeling_outputs import MoeModelOutputWithPast
 from transformers.processing_utils import ProcessorMixin
-from transformers.utils import ModelOutput
 
 from horizon.methods.view import Tower
 from horizon.models.qwen2_5_vl import QwenAdapter
@@ -56,12 +54,6 @@ class Qwen3VLAdapter(QwenAdapter):
     def model_class(self) -> Any:
         return Qwen3VLForConditionalGeneration
 
-    def decoder(self, model: Any) -> Any:
-        text = model.model.language_model
-        if isinstance(model, Qwen3VLMoeForConditionalGeneration):  # also when a MoE model came with this adapter
-            moe_outputs(text)
-        return text
-
     def tower(self, model: Any, inputs: dict[str, Any]) -> Tower:
         return qwen3_tower(model, inputs)
 
@@ -78,27 +70,6 @@ class Qwen3VLMoeAdapter(Qwen3VLAdapter):
 
     def model_class(self) -> Any:
         return Qwen3VLMoeForConditionalGeneration
-
-
-def moe_outputs(text_model: Any) -> None:
-    """Make the MoE text model's outputs carry ``router_logits`` whoever computes its forward (once per module).
-
-    ``Qwen3VLMoeForConditionalGeneration.forward`` reads ``outputs.router_logits`` from its text model's output
-    (modeling_qwen3_vl_moe.py, its ``MoeCausalLMOutputWithPast``); the stock ``Qwen3VLMoeTextModel`` returns a
-    ``MoeModelOutputWithPast`` (router logits None unless asked for), but horizon's pruned loop returns a
-    ``BaseModelOutputWithPast``, which has no such field. A forward hook on the text model hands the outer model the
-    same output as a ``MoeModelOutputWithPast`` (no router logits: horizon never asks for them); the stock output
-    passes unchanged."""
-    if not getattr(text_model, "_horizon_moe_outputs", False):
-        text_model.register_forward_hook(_as_moe_output)
-        text_model._horizon_moe_outputs = True
-
-
-def _as_moe_output(module: Any, args: Any, output: Any) -> Any:
-    if isinstance(output, MoeModelOutputWithPast) or not isinstance(output, ModelOutput):
-        return None  # None: the output as it is
-    fields = ("last_hidden_state", "past_key_values", "hidden_states", "attentions")
-    return MoeModelOutputWithPast(**{name: getattr(output, name, None) for name in fields})
 
 
 def deepstack_levels(model: Any) -> int:
