@@ -5,7 +5,8 @@ with "prune at K" semantics; keep ratios are fractions of the original visual co
 forms (a protocol picks one, horizon/protocol.py):
 
 * *transcribed*: the paper's supplementary Tables 4 and 5 as printed (rounded fractions; docs/methods.md);
-* *derived*: Table 2 rows whose settings the paper does not give, worked out here (below);
+* *derived*: Table 2 rows whose settings the paper does not give, and Table 1's rows carried to Qwen3-VL-8B
+  (horizon/paper_scaling.py), worked out here (below);
 * *released*: the authors' scripts (``scripts/v1_5/eval/allbench_*.sh`` of YahongWang1/Information-Horizon@75909b2,
   lines 13-16; docs/protocol.md): exact token counts, re-indexed positions (their multi-stage path re-indexes
   after each pruning and shifts the decode positions to match), DART as its code visits pivots (``dart-set``).

@@ -12,8 +12,9 @@ layer 26 (VTW), each at a 50 % average visual budget over the layers. For a deco
   is nearest 50 %; both hybrids keep the ratio solved for the +Random one, as Table 4 does (its +VTW rows keep the
   +Random rows' ratio, averaging a little under 50 %).
 
-Applied to 28 layers the rule gives Table 4's six settings exactly (tests/test_paper_scaling.py), which is what makes it
-the paper's rule rather than one of many.
+Applied to 28 layers the rule gives Table 4's six settings exactly (tests/test_paper_scaling.py): its keeps are solved
+as the paper's were. Placing the deep stages at the same relative depth is a stated choice, not something Table 4
+decides (the same distance from the last layer, 2 and 3, would also give 25 and 26 at 28 layers, and 33 and 34 at 36).
 """
 
 from __future__ import annotations
@@ -38,10 +39,14 @@ class Hybrids:
 
 
 def deep_layers(layers: int) -> tuple[int, int]:
-    """(random's layer, VTW's layer) at ``layers`` deep: Table 4's 25 and 26 of 28 at the same relative depth."""
-    if layers < 4:
-        raise ValueError(f"a decoder of {layers} layers is too shallow for Table 1's hybrids (at least 4)")
-    return round(PAPER_RANDOM_AT * layers / PAPER_DEPTH), round(PAPER_VTW_AT * layers / PAPER_DEPTH)
+    """(random's layer, VTW's layer) at ``layers`` deep: Table 4's 25 and 26 of 28 at the same relative depth; each
+    must lie after the first stages and before the last layer, and apart."""
+    at_random, at_vtw = round(PAPER_RANDOM_AT * layers / PAPER_DEPTH), round(PAPER_VTW_AT * layers / PAPER_DEPTH)
+    if not max(FIRST_LAYER.values()) < at_random < at_vtw < layers:
+        raise ValueError(f"a decoder of {layers} layers is too shallow for Table 1's hybrids: random would prune at "
+                         f"layer {at_random} and VTW at {at_vtw}, which must lie after layer "
+                         f"{max(FIRST_LAYER.values())}, apart, and within layers 0..{layers - 1}")  # fmt: skip
+    return at_random, at_vtw
 
 
 def average(layers: int, first: int, keep: float, until: int | None = None, tail: float = 0.0) -> float:

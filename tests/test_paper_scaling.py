@@ -47,6 +47,13 @@ def test_every_table_row_has_its_preset():
     assert all(schedule == "full" or schedule in PAPER_PRESETS for _, schedule in table.rows())
 
 
+def test_the_deep_layers_stay_apart_and_inside_the_decoder():
+    assert deep_layers(28) == (25, 26) and deep_layers(14) == (12, 13) and deep_layers(80) == (71, 74)
+    for layers in (4, 5, 6, 7, 12):  # random and VTW would coincide or fall past the last layer
+        with pytest.raises(ValueError, match=f"{layers} layers is too shallow"):
+            deep_layers(layers)
+
+
 def test_average_and_the_solved_keeps():
     assert average(28, 2, 0.46) == pytest.approx((2 + 26 * 0.46) / 28)
     assert average(36, 2, 0.5, 32, 0.25) == pytest.approx(0.5)
@@ -57,6 +64,7 @@ def test_average_and_the_solved_keeps():
 @pytest.mark.parametrize(("call", "message"), [
     (lambda: hybrids("fastv", 36), "written for dart, divprune, not 'fastv'"),
     (lambda: deep_layers(3), "3 layers is too shallow"),
+    (lambda: deep_layers(12), r"12 layers is too shallow for Table 1's hybrids: random would prune at layer 11 and VTW at 11"),
 ])  # fmt: skip
 def test_bad_input_is_named(call, message):
     with pytest.raises(ValueError, match=message):

@@ -200,6 +200,8 @@ def test_the_deepstack_pair_says_whether_deepstack_moves_the_horizon():
     assert "does DeepStack move the horizon: **no difference**" in same
     shallower = render_organisms(_deepstack_records((2, 3), (2, 6)))
     assert "synth-fine: **shallower**" in shallower
+    conflicting = render_organisms(_deepstack_records((5, 3), (2, 6)))  # withdraw deeper, information shallower
+    assert "synth-fine: **conflicting**" in conflicting
     alone = render_organisms([r for r in _deepstack_records((5, 6), (2, 3)) if r.model == "organism-qwen2.5-vl"])
     assert "DeepStack" not in alone
 

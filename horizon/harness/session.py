@@ -333,7 +333,7 @@ def nothing_selected_hint(keyword: str, markexpr: str, case_ids: Sequence[str]) 
     example = next((c for c in case_ids if "@" in c), case_ids[0] if case_ids else "")
     said = (f"no test matched {given}: a case id reads model-benchmark-schedule (e.g. {example}); "
             "`pytest suite --collect-only -q` lists every id, `horizon list models|benchmarks|methods` the names in "
-            "them, and -m takes the markers in pyproject.toml")  # fmt: skip
+            "them, and -m takes the markers `pytest --markers` lists")  # fmt: skip
     parts = sorted({p for c in case_ids for p in re.split(r"[-@:+]", c) if p})
     words = [w for w in re.findall(r"[\w.@:+#-]+", keyword) if w.lower() not in _OPERATORS]
     for word in words:

@@ -23,7 +23,8 @@ DEEPSTACK_RULE = (
     "DeepStack (the same decoder, tower width, vocabulary, visual tokens, recipe and samples). Its horizon minus the "
     f"other's, per measure (withdraw, information), with a {100 * LEVEL:g}% interval (95% Bonferroni-corrected over "
     f"the {COMPARISONS} measure x family comparisons): deeper when an interval lies above 0 for one measure and below "
-    f"0 for none; shallower the other way round; no difference when every interval lies within +-{AGREE} layer; "
+    f"0 for none; shallower the other way round; conflicting when one lies above 0 and another below; no difference "
+    f"when every interval lies within +-{AGREE} layer; "
     "undetermined when both models' horizons are at the last layer or beyond by every measure; inconclusive "
     "otherwise, with the widest interval, which says how large a shift its n could have shown."
 )
@@ -46,8 +47,12 @@ OUTCOMES = {"reproduced": "deeper", "shallower": "shallower", "agree": "no diffe
 
 
 def family_outcome(c: FamilyCapacity) -> str:
-    """deeper | shallower | no difference | undetermined | inconclusive | not measured."""
-    return "not measured" if not c.gaps else OUTCOMES[c.outcome]
+    """deeper | shallower | conflicting | no difference | undetermined | inconclusive | not measured. Unlike the
+    capacity rule (where any shallower measure refutes), a measure deeper and another shallower is "conflicting"."""
+    if not c.gaps:
+        return "not measured"
+    signs = {g.sign for g in c.gaps}
+    return "conflicting" if {1, -1} <= signs else OUTCOMES[c.outcome]
 
 
 def deepstack_outcome(families: Sequence[FamilyCapacity]) -> str:

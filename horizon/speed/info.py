@@ -73,10 +73,10 @@ def project_full_map(arch: Architecture, n_visual: int, text_tokens: int) -> Map
     """Analytic FLOPs of a full map (every layer, every token) for one sample, batched and naive, and the
     batched map's time on one H100 at its dense BF16 peak and at ``ASSUMED_UTILISATION`` of it."""
     L = arch.layers
-    suffix_row = layer_flops(arch, text_tokens + 1)  # one suffix row through one layer
+    suffix = [layer_flops(arch, text_tokens + 1, j) for j in range(L)]  # one suffix row through layer j
+    full = [layer_flops(arch, text_tokens + n_visual, j) for j in range(L)]  # the whole prompt through layer j
     batched = map_flops(arch, n_visual, text_tokens, range(L))
-    # naive: every candidate and layer is a whole prefill: i full layers, then L - i layers of text + 1 token
-    naive = sum((n_visual + 1) * (i * layer_flops(arch, text_tokens + n_visual) + (L - i) * suffix_row)
-                for i in range(L))  # fmt: skip
+    # naive: every candidate and layer is a whole prefill: layers 0..i-1 in full, then the rest for text + 1 token
+    naive = sum((n_visual + 1) * (sum(full[:i]) + sum(suffix[i:])) for i in range(L))
     peak = H100_BF16_DENSE_TFLOPS * 1e12
     return MapProjection(batched / 1e12, naive / 1e12, batched / peak, batched / (peak * ASSUMED_UTILISATION))
