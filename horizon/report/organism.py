@@ -13,7 +13,14 @@ from tabulate import tabulate
 from horizon.harness.records import Record
 from horizon.organism.config import WEAKER
 from horizon.report.information import merging_note
-from horizon.report.organism_capacity import CAPACITY_RULE, capacity_table, capacity_verdict, family_capacity, pairs
+from horizon.report.organism_capacity import (
+    CAPACITY_RULE,
+    FamilyCapacity,
+    capacity_table,
+    capacity_verdict,
+    family_capacity,
+    pairs,
+)
 from horizon.report.organism_data import FAMILIES, accuracy, organism_records, pair_depth, study_of, tier_of
 from horizon.report.organism_deepstack import (
     DEEPSTACK_RULE,
@@ -21,7 +28,6 @@ from horizon.report.organism_deepstack import (
     deepstack_short,
     deepstack_table,
     deepstack_verdict,
-    family_deepstack,
 )
 from horizon.report.organism_sections import budget, horizons, sweeps
 from horizon.report.organism_stats import RULES
@@ -86,9 +92,7 @@ def _render_tier(records: Sequence[Record], tier: int) -> OrganismReport:
                                                                               ("3-vtw", f3.vtw)) if j.n]  # fmt: skip
     capacity = []
     for strong, weak in pairs(models):
-        families = [family_capacity(strong, weak, f, {m: groups.get((m, f), {}) for m in (strong, weak)},
-                                    {m: s for m in (strong, weak) if (s := study_of(records, m, f, tier)) is not None},
-                                    pair_depth(strong, weak)) for f in FAMILIES]  # fmt: skip
+        families = _pair_families(records, groups, tier, strong, weak)
         lines += [f"### Capacity: {strong} against {weak}{rows}", ""]
         lines += capacity_table(families)
         capacity.append(capacity_verdict(families))
@@ -96,9 +100,7 @@ def _render_tier(records: Sequence[Record], tier: int) -> OrganismReport:
         short += [Verdict("capacity", tier, f"{strong} against {weak}", n, capacity_short(families))] if n else []
     deepstack = []
     for with_, without in deepstack_pairs(models):
-        families = [family_deepstack(with_, without, f, {m: groups.get((m, f), {}) for m in (with_, without)},
-                                     {m: s for m in (with_, without) if (s := study_of(records, m, f, tier)) is not None},
-                                     pair_depth(with_, without)) for f in FAMILIES]  # fmt: skip
+        families = _pair_families(records, groups, tier, with_, without)
         lines += [f"### DeepStack: {with_} against {without}{rows}", ""]
         lines += deepstack_table(families)
         deepstack.append(deepstack_verdict(families))
@@ -114,6 +116,14 @@ def _render_tier(records: Sequence[Record], tier: int) -> OrganismReport:
         lines += [f"   - {v}" for v in verdicts[key]]
     lines += ["", "Rules:", "", *RULES, CAPACITY_RULE, *([DEEPSTACK_RULE] if deepstack else []), ""]
     return OrganismReport("\n".join(lines) + "\n", tuple(short))
+
+
+def _pair_families(records: Sequence[Record], groups: Mapping[tuple[str, str], Mapping[str, Record]], tier: int,
+                   b: str, a: str) -> list[FamilyCapacity]:  # fmt: skip
+    """A pair's paired horizons per task family (B: ``b``, A: ``a``): the capacity and the DeepStack pairs' both."""
+    return [family_capacity(b, a, f, {m: groups.get((m, f), {}) for m in (b, a)},
+                            {m: s for m in (b, a) if (s := study_of(records, m, f, tier)) is not None},
+                            pair_depth(b, a)) for f in FAMILIES]  # fmt: skip
 
 
 def _unpruned(groups: Mapping[tuple[str, str], Mapping[str, Record]], model: str) -> list[str]:

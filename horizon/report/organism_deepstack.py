@@ -4,19 +4,18 @@ added to the visual rows after decoder layers 0-2), against organism-qwen2.5-vl 
 
 Per task family, as the capacity pair's (horizon/report/organism_capacity.py, whose paired horizons it reuses): the
 two models' unpruned accuracy (paired), their withdraw and information horizons with 95% paired-bootstrap intervals,
-and the DeepStack model's horizon minus the other's with a Bonferroni-corrected interval. Unlike the capacity
+and the DeepStack model's horizon minus the other's with a Bonferroni-corrected interval (B: the DeepStack model,
+A: the other, in :class:`~horizon.report.organism_capacity.FamilyCapacity`). Unlike the capacity
 finding nothing is presupposed: the pair is not meant to differ in accuracy, and an answer of "no difference" is
 one when the intervals are narrow enough to say so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from horizon.harness.records import Record
 from horizon.organism.config import DEEPSTACK
-from horizon.report.organism_capacity import AGREE, COMPARISONS, LEVEL, FamilyCapacity, capacity_table, family_capacity
+from horizon.report.organism_capacity import AGREE, COMPARISONS, LEVEL, FamilyCapacity, capacity_table
 
 DEEPSTACK_RULE = (
     "- **DeepStack** (does it move the horizon?), per task family: the DeepStack organism against its pair without "
@@ -33,13 +32,6 @@ DEEPSTACK_RULE = (
 def deepstack_pairs(models: Sequence[str]) -> list[tuple[str, str]]:
     """(with DeepStack, without) of every DeepStack pair both of whose models are in ``models``."""
     return [(with_, without) for without, with_ in DEEPSTACK.items() if with_ in models and without in models]
-
-
-def family_deepstack(with_: str, without: str, family: str, runs: Mapping[str, Mapping[str, Record]],
-                     studies: Mapping[str, Mapping[str, Any]], depth: int) -> FamilyCapacity:  # fmt: skip
-    """The pair's paired horizons on ``family`` (B: the DeepStack model, A: the other), as
-    :func:`~horizon.report.organism_capacity.family_capacity` computes them."""
-    return family_capacity(with_, without, family, runs, studies, depth)
 
 
 OUTCOMES = {"reproduced": "deeper", "shallower": "shallower", "agree": "no difference", "ceiling": "undetermined",
